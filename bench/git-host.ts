@@ -138,7 +138,10 @@ export async function startGitHost(projectRoot: string, options: GitHostOptions 
       log.push({ at, kind, status, ms: Date.now() - at, refs });
     };
     const repo = decodeURIComponent(url.pathname).replace(/\/info\/refs$/, '');
-    const known = kind === 'list' && options.listingsInProcess ? caps.get(repo) : undefined;
+    // A client that asks for protocol v2 (git does; isomorphic-git asks for none) gets it, as from a hosting service:
+    // the header goes to http-backend as GIT_PROTOCOL, as a web server's configuration for it passes it.
+    const protocol = req.headers['git-protocol'];
+    const known = kind === 'list' && options.listingsInProcess && protocol === undefined ? caps.get(repo) : undefined;
     let own: Buffer | undefined;
     try {
       if (known !== undefined && !repo.split('/').includes('..')) own = advertisement(join(projectRoot, repo), known);
@@ -165,6 +168,7 @@ export async function startGitHost(projectRoot: string, options: GitHostOptions 
       REMOTE_ADDR: '127.0.0.1',
       // Without REMOTE_USER http-backend refuses receive-pack unless http.receivepack is set in the repository.
       REMOTE_USER: 'fleet',
+      ...(typeof protocol === 'string' ? { GIT_PROTOCOL: protocol } : {}),
     };
     const child = spawn('git', ['http-backend'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
     children.add(child);

@@ -14,6 +14,7 @@ import { busStatus } from '../bus/ops/status.js';
 import { cliCycle } from './cli-cycle.js';
 import { git, historyRemote, tmp } from './fixtures.js';
 import { projectBench } from './project.js';
+import { projectRefsBench } from './project-refs.js';
 import { archiveBench } from './archive.js';
 import { bulkBench } from './bulk.js';
 import { pendingBench } from './pending.js';
@@ -165,6 +166,7 @@ if (!only || only === 'pending') await pendingBench(lines, Number(process.env['B
 if (!only || only === 'nodes') await nodesBench(lines, Number(process.env['BENCH_NODES'] ?? 100), Number(process.env['BENCH_NODES_RUNS'] ?? 10));
 if (!only || only === 'archive') await archiveBench(lines, Number(process.env['BENCH_ARCHIVED'] ?? 100_000), Number(process.env['BENCH_ARCHIVE_RUNS'] ?? 5));
 if (!only || only === 'project') await projectBench(lines, Math.min(CYCLES, Number(process.env['BENCH_PROJECT_CYCLES'] ?? 30)));
+if (!only || only === 'project' || only === 'project-refs') await projectRefsBench(lines, Number(process.env['BENCH_PROJECT_REFS'] ?? 40_000), Math.min(CYCLES, Number(process.env['BENCH_PROJECT_REFS_RUNS'] ?? 15)));
 // Twice BENCH_FLEET_MINUTES (20 min by default) and 100 watchers: only when asked for by name.
 if (only === 'fleet') await fleetBench(lines);
 process.stdout.write(`${lines.join('\n')}\n`);

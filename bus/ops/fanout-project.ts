@@ -71,7 +71,7 @@ function branchesOf(listing: RemoteListing): string[] {
 
 async function listBranches(url: string, shown: string, warnings: string[]): Promise<string[] | null> {
   try {
-    return branchesOf(await lsRemote(url, 'fanout', undefined, shown));
+    return branchesOf(await lsRemote(url, 'fanout', undefined, shown, 'branches-and-tags'));
   } catch (err) {
     if (!(err instanceof ProjectRemoteError)) throw err;
     warnings.push(`${UNCHECKED} (${String(err.data['message'] ?? '')})`);

@@ -1,12 +1,12 @@
 import { COMMIT_RE } from '../../schemas/project.js';
 import { BaseNotFoundError, BaseNotPushedError, ProjectRemoteError, type ProjectCommand } from './base-errors.js';
 import { fullRefName, localBranch, onRemote, pushCommand, reachableFrom, resolveLocally, tagTooWarning, trackingTips, type BaseSource } from './base-check.js';
-import { checkoutOf, readCheckout } from './checkout.js';
+import { checkoutOf, readCheckout, type Checkout } from './checkout.js';
 import type { CheckoutLook } from './checkout-look.js';
 import { publishableRepo } from './remote-url.js';
 import { shellWord } from './shell-word.js';
 import { planProject, type PlanInput, type ProjectFlags, type ProjectPlan } from './fields.js';
-import { lsRemote, remoteRef, type RemoteListing } from './ls-remote.js';
+import { lsRemote, remoteRef, type LsRemoteScope, type RemoteListing } from './ls-remote.js';
 
 /** The handoff's project fields, as dispatch writes them (`branch` absent: dispatch fills in `gitbus/<id>`). */
 export interface ProjectFields {
@@ -40,7 +40,7 @@ export async function resolveProject(plan: ProjectPlan, by: ProjectCommand): Pro
   let listing: RemoteListing | null = null;
   let outage: ProjectRemoteError | null = null;
   try {
-    listing = await lsRemote(plan.url, by, dir ?? undefined, shown);
+    listing = await lsRemote(plan.url, by, dir ?? undefined, shown, listingScope(plan));
   } catch (err) {
     if (err instanceof ProjectRemoteError && plan.guessed) throw new ProjectRemoteError(shown, String(err.data['message']), err.data['outage'] === true, by, plan.guessed);
     if (!(err instanceof ProjectRemoteError && err.data['outage'] === true && dir !== null && plan.remoteName !== null)) throw err;
@@ -93,6 +93,7 @@ export async function resolveProject(plan: ProjectPlan, by: ProjectCommand): Pro
       } else if (COMMIT_RE.test(base)) {
         commit = base;
         known = true;
+        if (!listing.complete && ![...listing.refs.values()].includes(base)) listing = await lsRemote(plan.url, by, undefined, shown);
         if (![...listing.refs.values()].includes(base)) warnings.push(`${base} is no branch or tag tip of ${shown}, and no checkout here has it to tell whether it is on the remote: the task fails on the worker if it is not`);
       } else {
         throw new BaseNotFoundError(base, shown, dir !== null ? `in ${dir}, nor a branch or tag of ${shown}` : `of ${shown}: no branch or tag has that name (a short commit id needs a checkout of the project)`);
@@ -103,6 +104,16 @@ export async function resolveProject(plan: ProjectPlan, by: ProjectCommand): Pro
 
   if (!known) {
     const remote = plan.remoteName ?? shown;
+    if (listing !== null && !listing.complete && !(await onRemote(commit, listing, dir))) {
+      // On no branch or tag: another ref may have it (a pull request's), which only the whole listing shows.
+      try {
+        listing = await lsRemote(plan.url, by, dir ?? undefined, shown);
+      } catch (err) {
+        if (!(err instanceof ProjectRemoteError && err.data['outage'] === true)) throw err;
+        outage = err;
+        listing = null;
+      }
+    }
     if (listing !== null) {
       if (!(await onRemote(commit, listing, dir))) {
         // The remote's branches moved on past what this checkout has (someone else pushed): their tips are unknown
@@ -117,6 +128,17 @@ export async function resolveProject(plan: ProjectPlan, by: ProjectCommand): Pro
     }
   }
   return { fields: { repo: plan.repo, base, baseCommit: commit, ...(plan.branch !== undefined ? { branch: plan.branch } : {}) }, warnings, listing };
+}
+
+/**
+ * How much of the remote the check needs listed: its branches and tags, unless the base is a ref outside them
+ * (`refs/pull/1/head`), the remote's HEAD (`--base HEAD`), or its default branch (no base, and no checkout's HEAD
+ * stands in). A commit on no branch or tag is looked for in the whole listing after (resolveProject). Pure.
+ */
+export function listingScope(plan: Pick<ProjectPlan, 'base' | 'head'> & { local: Pick<Checkout, 'head'> | null }): LsRemoteScope {
+  if (plan.base === null) return plan.head && plan.local?.head ? 'branches-and-tags' : 'all';
+  if (plan.base === 'HEAD') return 'all';
+  return plan.base.startsWith('refs/') && !/^refs\/(heads|tags)\//.test(plan.base) ? 'all' : 'branches-and-tags';
 }
 
 async function notPushed(plan: ProjectPlan, base: string, commit: string, remote: string, shown: string, by: ProjectCommand): Promise<BaseNotPushedError> {

@@ -1,11 +1,11 @@
 import { describe, it, expect, afterAll, beforeAll } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gitbus, gitCli, json, neutralCwd, tempDir, type RunResult } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
 import { showInProcess } from '../helpers/in-process.js';
-import { editNode } from '../helpers/project.js';
+import { editNode, gitShim } from '../helpers/project.js';
 import { parseBusFile } from '../../schemas/bus-file.js';
 import type { Handoff } from '../../schemas/handoff.js';
 import { openBus } from '../../bus/context.js';
@@ -71,21 +71,11 @@ describe('dispatch names the code of a project', () => {
     expect(human.stderr).toContain(`gitbus: project work on ${remote} from main (${head(work).slice(0, 12)}); results go to branch gitbus/${human.stdout.trim()}`);
   });
 
-  it('looks at the checkout once: five git commands read it for the body and the project fields, one lists the remote', async () => {
-    // A git in front of the real one, noting each command line: the dispatch runs in a process of its own, with it on PATH.
-    const shim = join(dir, 'git-shim');
-    mkdirSync(shim, { recursive: true });
-    const log = join(shim, 'calls.log');
-    const realGit = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
-    writeFileSync(join(shim, 'git'), `#!/bin/sh\nprintf '%s\\n' "$*" >> '${log}'\nexec '${realGit}' "$@"\n`, { mode: 0o755 });
-    const r = await gitbus(['dispatch', 'counted', '--json'], { home, cwd: join(work, 'sub'), process: true, env: { PATH: `${shim}:${process.env['PATH'] ?? ''}` } });
+  it('looks at the checkout once: five git commands read it for the body and the project fields, one lists the remote\'s branches and tags', async () => {
+    const shim = gitShim(dir);
+    const r = await gitbus(['dispatch', 'counted', '--json'], { home, cwd: join(work, 'sub'), process: true, env: shim.env });
     expect((await handoffOf(r)).baseCommit).toBe(head(work));
-    const calls = readFileSync(log, 'utf8')
-      .split('\n')
-      .filter((l) => l !== '')
-      // The settings every gitbus git run starts with (bus/project/git.ts SAFE_CONFIG).
-      .map((l) => l.replace(/^(-c \S+ )+/, ''));
-    expect(calls.sort()).toEqual(['config -z --get-regexp ^branch\\..*\\.(remote|merge)$', 'log --oneline -5', `ls-remote --symref ${remote}`, 'remote -v', 'rev-parse --show-toplevel', 'status --porcelain=v2 --branch --no-ahead-behind']);
+    expect(shim.calls().sort()).toEqual(['config -z --get-regexp ^branch\\..*\\.(remote|merge)$', 'log --oneline -5', `ls-remote --heads --tags ${remote}`, 'remote -v', 'rev-parse --show-toplevel', 'status --porcelain=v2 --branch --no-ahead-behind']);
   });
 
   it('--repo, --base and --branch override the checkout; outside one, --repo alone starts from the remote default branch', async () => {

@@ -1,7 +1,8 @@
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGitHost, type GitHost } from '../../bench/git-host.js';
 
@@ -59,5 +60,14 @@ describe('the fleet bench host', () => {
     expect(after.body).not.toContain('heartbeat/a');
     const backend = execFileSync('git', ['http-backend'], { env: { ...process.env, GIT_PROJECT_ROOT: root, GIT_HTTP_EXPORT_ALL: '1', REQUEST_METHOD: 'GET', QUERY_STRING: 'service=git-upload-pack', PATH_INFO: '/bus.git/info/refs' } }).toString('latin1');
     expect(backend.slice(backend.indexOf('\r\n\r\n') + 4)).toEqual(after.body);
+  });
+
+  it('speaks protocol v2 to a client that asks for it, as a hosting service does: a listing scoped by ref prefix', async () => {
+    // Not execFileSync: the host answers from this process's event loop.
+    const r = await promisify(execFile)('git', ['ls-remote', '--heads', `${host.url}/bus.git`], { env: { ...process.env, GIT_TRACE_PACKET: '1' } });
+    expect(r.stdout.trim().split('\n').map((l) => l.split('\t')[1])).toEqual(['refs/heads/archive', 'refs/heads/main']);
+    expect(r.stderr).toContain('version 2');
+    expect(r.stderr).toContain('ref-prefix refs/heads/');
+    expect(r.stderr).not.toContain('refs/gitbus/heartbeat');
   });
 });

@@ -4,6 +4,7 @@ import { chooseRemote, parseRemotes, type Checkout } from '../../bus/project/che
 import { absoluteRemoteUrl, isLocalPath, localRemotePath, nodeProjectUrls, sameRemote } from '../../bus/project/remote-url.js';
 import { pushCommand } from '../../bus/project/base-check.js';
 import { parseLsRemote, remoteRef } from '../../bus/project/ls-remote.js';
+import { listingScope } from '../../bus/project/resolve.js';
 import { GitbusError } from '../../schemas/errors.js';
 
 const HEAD = 'a'.repeat(40);
@@ -237,5 +238,16 @@ describe('git ls-remote', () => {
     expect(remoteRef('refs/heads/dev', listing)).toEqual({ ref: 'refs/heads/dev', sha: c2 });
     expect(remoteRef('HEAD', listing)).toEqual({ ref: 'HEAD', sha: c1 });
     expect(remoteRef('nope', listing)).toBeNull();
+  });
+
+  it('lists branches and tags alone unless the base is a ref outside them, the remote\'s HEAD, or its default branch', () => {
+    const checkout = { head: true, local: { head: c1 } };
+    expect(listingScope({ base: null, ...checkout })).toBe('branches-and-tags');
+    expect(listingScope({ base: null, head: false, local: null })).toBe('all');
+    expect(listingScope({ base: 'HEAD', ...checkout })).toBe('all');
+    for (const base of ['main', 'v1', 'refs/heads/dev', 'refs/tags/v1', c1, 'feature/x']) expect(listingScope({ base, head: false, local: null }), base).toBe('branches-and-tags');
+    for (const base of ['refs/pull/7/head', 'refs/merge-requests/3/head', 'refs/notes/commits']) expect(listingScope({ base, head: false, local: null }), base).toBe('all');
+    expect(parseLsRemote(`${c1}\trefs/heads/main\n`, false)).toMatchObject({ head: null, complete: false });
+    expect(listing.complete).toBe(true);
   });
 });
