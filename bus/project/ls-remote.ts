@@ -21,7 +21,7 @@ export type LsRemoteScope = 'all' | 'branches-and-tags';
 /** One network round trip, bounded: a listing that takes longer than this means the remote is not answering. */
 export const LS_REMOTE_MS = 60_000;
 
-/** Parses `git ls-remote --symref`. Pure. */
+/** Parses `git ls-remote` (`--symref`: with the remote's HEAD). Pure. */
 export function parseLsRemote(out: string, complete = true): RemoteListing {
   const refs = new Map<string, string>();
   let head: string | null = null;
@@ -48,6 +48,9 @@ export async function lsRemote(url: string, by: ProjectCommand, cwd?: string, sh
     return parseLsRemote(r.stdout, scope === 'all');
   } catch (err) {
     if (!(err instanceof ProjectGitError)) throw err;
+    // git 2.46 named `--heads` `--branches` and keeps `--heads` as a synonym it may drop: a git without it refuses
+    // the option (129, before asking the remote anything), and the whole listing says the same and more.
+    if (scope !== 'all' && err.exitCode === 129) return lsRemote(url, by, cwd, shown, 'all');
     // git adds "Could not read from remote repository" (an outage to outageOf) to "no repository there": a wrong
     // URL is not an outage, and no remote-tracking ref may stand in for it.
     const outage = /does not appear to be a git repository|repository .*not found/i.test(err.stderr) ? null : outageOf(err.stderr);

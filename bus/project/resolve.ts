@@ -1,7 +1,7 @@
 import { COMMIT_RE } from '../../schemas/project.js';
 import { BaseNotFoundError, BaseNotPushedError, ProjectRemoteError, type ProjectCommand } from './base-errors.js';
 import { fullRefName, localBranch, onRemote, pushCommand, reachableFrom, resolveLocally, tagTooWarning, trackingTips, type BaseSource } from './base-check.js';
-import { checkoutOf, readCheckout, type Checkout } from './checkout.js';
+import { checkoutOf, readCheckout } from './checkout.js';
 import type { CheckoutLook } from './checkout-look.js';
 import { publishableRepo } from './remote-url.js';
 import { shellWord } from './shell-word.js';
@@ -28,9 +28,11 @@ export interface ProjectOutcome {
 }
 
 /**
- * Resolves a plan into fields: the base commit, checked to be on the project remote. One `git ls-remote`; when
- * the remote cannot be reached, a checkout of the project answers from its remote-tracking refs (what it last saw
- * of the remote, updated by every push and fetch) with a warning, and otherwise the outage is the answer.
+ * Resolves a plan into fields: the base commit, checked to be on the project remote. One `git ls-remote` of its
+ * branches and tags (of every ref when the base needs them, listingScope), and of every ref after it only when the
+ * commit is on none of them and the checkout's remote-tracking refs do not reach it either; when the remote cannot
+ * be reached, a checkout of the project answers from its remote-tracking refs (what it last saw of the remote,
+ * updated by every push and fetch) with a warning, and otherwise the outage is the answer.
  */
 export async function resolveProject(plan: ProjectPlan, by: ProjectCommand): Promise<{ fields: ProjectFields; warnings: string[]; listing: RemoteListing | null }> {
   const warnings = [...plan.warnings];
@@ -93,7 +95,7 @@ export async function resolveProject(plan: ProjectPlan, by: ProjectCommand): Pro
       } else if (COMMIT_RE.test(base)) {
         commit = base;
         known = true;
-        if (!listing.complete && ![...listing.refs.values()].includes(base)) listing = await lsRemote(plan.url, by, undefined, shown);
+        if (!listing.complete && ![...listing.refs.values()].includes(base)) listing = (await wholeListing(plan.url, by, dir, shown, base, warnings)) ?? listing;
         if (![...listing.refs.values()].includes(base)) warnings.push(`${base} is no branch or tag tip of ${shown}, and no checkout here has it to tell whether it is on the remote: the task fails on the worker if it is not`);
       } else {
         throw new BaseNotFoundError(base, shown, dir !== null ? `in ${dir}, nor a branch or tag of ${shown}` : `of ${shown}: no branch or tag has that name (a short commit id needs a checkout of the project)`);
@@ -104,25 +106,32 @@ export async function resolveProject(plan: ProjectPlan, by: ProjectCommand): Pro
 
   if (!known) {
     const remote = plan.remoteName ?? shown;
-    if (listing !== null && !listing.complete && !(await onRemote(commit, listing, dir))) {
-      // On no branch or tag: another ref may have it (a pull request's), which only the whole listing shows.
-      try {
-        listing = await lsRemote(plan.url, by, dir ?? undefined, shown);
-      } catch (err) {
-        if (!(err instanceof ProjectRemoteError && err.data['outage'] === true)) throw err;
-        outage = err;
-        listing = null;
-      }
-    }
+    // The remote-tracking refs say what the remote had when this checkout last fetched or pushed: a commit they
+    // reach was on it.
+    const tracked = async (): Promise<boolean> => dir !== null && plan.remoteName !== null && (await reachableFrom(commit, await trackingTips(plan.remoteName, dir), dir));
     if (listing !== null) {
-      if (!(await onRemote(commit, listing, dir))) {
-        // The remote's branches moved on past what this checkout has (someone else pushed): their tips are unknown
-        // here, so they cannot say. The remote-tracking refs can: a commit they reach was pushed, or fetched, there.
-        if (dir === null || plan.remoteName === null || !(await reachableFrom(commit, await trackingTips(plan.remoteName, dir), dir))) throw await notPushed(plan, base, commit, remote, shown, by);
-        warnings.push(`${plan.remoteName} has commits ${dir} has not fetched; ${commit.slice(0, 12)} is on it as ${dir} last saw it (git fetch ${shellWord(plan.remoteName)} to update)`);
+      let on = await onRemote(commit, listing, dir);
+      let vouched: boolean | undefined;
+      if (!on && !listing.complete) {
+        vouched = await tracked();
+        // On no branch or tag, and not where the checkout last saw the remote: another ref may have it (a pull
+        // request's), which only the whole listing shows.
+        if (!vouched) {
+          const whole = await wholeListing(plan.url, by, dir, shown, commit, warnings);
+          if (whole !== null) {
+            listing = whole;
+            on = await onRemote(commit, whole, dir);
+          }
+        }
       }
-    } else if (dir !== null && plan.remoteName !== null && (await reachableFrom(commit, await trackingTips(plan.remoteName, dir), dir))) {
-      warnings.push(`the project remote cannot be reached (${String(outage?.data['message'] ?? '')}); ${commit.slice(0, 12)} is on ${plan.remoteName} as ${dir} last saw it`);
+      if (!on) {
+        // The remote's branches moved on past what this checkout has (someone else pushed): their tips are unknown
+        // here, so they cannot say. The remote-tracking refs can.
+        if (!(vouched ?? (await tracked()))) throw await notPushed(plan, base, commit, remote, shown, by);
+        warnings.push(`${plan.remoteName ?? shown} has commits ${dir ?? ''} has not fetched; ${commit.slice(0, 12)} is on it as ${dir ?? ''} last saw it (git fetch ${shellWord(plan.remoteName ?? shown)} to update)`);
+      }
+    } else if (await tracked()) {
+      warnings.push(`the project remote cannot be reached (${String(outage?.data['message'] ?? '')}); ${commit.slice(0, 12)} is on ${plan.remoteName ?? shown} as ${dir ?? ''} last saw it`);
     } else {
       throw outage ?? new BaseNotFoundError(base, shown, 'here');
     }
@@ -131,14 +140,29 @@ export async function resolveProject(plan: ProjectPlan, by: ProjectCommand): Pro
 }
 
 /**
- * How much of the remote the check needs listed: its branches and tags, unless the base is a ref outside them
- * (`refs/pull/1/head`), the remote's HEAD (`--base HEAD`), or its default branch (no base, and no checkout's HEAD
- * stands in). A commit on no branch or tag is looked for in the whole listing after (resolveProject). Pure.
+ * How much of the remote the check lists first: its branches and tags, unless the base is a ref outside them
+ * (`refs/pull/1/head`), the remote's HEAD (`--base HEAD` with no checkout to read it in), or its default branch (no
+ * base: no checkout). A commit on no branch or tag is looked for in the whole listing after (resolveProject). Pure.
  */
-export function listingScope(plan: Pick<ProjectPlan, 'base' | 'head'> & { local: Pick<Checkout, 'head'> | null }): LsRemoteScope {
-  if (plan.base === null) return plan.head && plan.local?.head ? 'branches-and-tags' : 'all';
-  if (plan.base === 'HEAD') return 'all';
+export function listingScope(plan: Pick<ProjectPlan, 'base'> & { local: unknown }): LsRemoteScope {
+  if (plan.base === null) return 'all';
+  if (plan.base === 'HEAD') return plan.local === null ? 'all' : 'branches-and-tags';
   return plan.base.startsWith('refs/') && !/^refs\/(heads|tags)\//.test(plan.base) ? 'all' : 'branches-and-tags';
+}
+
+/**
+ * Every ref of the remote, listed after its branches and tags did not have `wanted`; null when that listing fails
+ * (the remote answered a moment ago): the check then goes on from the branches and tags, as for a remote that has
+ * no other refs, with a warning saying so.
+ */
+async function wholeListing(url: string, by: ProjectCommand, dir: string | null, shown: string, wanted: string, warnings: string[]): Promise<RemoteListing | null> {
+  try {
+    return await lsRemote(url, by, dir ?? undefined, shown);
+  } catch (err) {
+    if (!(err instanceof ProjectRemoteError)) throw err;
+    warnings.push(`${wanted.slice(0, 12)} is on no branch or tag of ${shown}, and listing its other refs failed (${String(err.data['message'] ?? '')}): it was checked against its branches and tags alone`);
+    return null;
+  }
 }
 
 async function notPushed(plan: ProjectPlan, base: string, commit: string, remote: string, shown: string, by: ProjectCommand): Promise<BaseNotPushedError> {

@@ -27,6 +27,8 @@ describe('the base check lists the project remote\'s branches and tags, everythi
     shim.reset();
     return gitbus(['dispatch', ...args, '--json'], { home, cwd, process: true, env: { ...shim.env, ...env } });
   };
+  /** One git setting for every git a process runs, through git's environment (GIT_CONFIG_COUNT). */
+  const gitConfig = (key: string, value: string): NodeJS.ProcessEnv => ({ GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: key, GIT_CONFIG_VALUE_0: value });
   const commit = (message: string) => gitCli(['commit', '-q', '--allow-empty', '-m', message], checkout);
   const head = () => gitCli(['rev-parse', 'HEAD'], checkout).trim();
 
@@ -46,7 +48,8 @@ describe('the base check lists the project remote\'s branches and tags, everythi
 
   it('a base on a branch: one listing of branches and tags, and the remote sends no other ref', async () => {
     const trace = join(bus.dir, 'packets.log');
-    const r = await dispatch(['on main'], checkout, { GIT_TRACE_PACKET: trace });
+    // Protocol v2 whatever this machine's git config says (git's default since 2.26).
+    const r = await dispatch(['on main'], checkout, { GIT_TRACE_PACKET: trace, ...gitConfig('protocol.version', '2') });
     expect(r.code, r.stderr).toBe(0);
     expect(json<{ project: { base: string; baseCommit: string } }>(r).project).toMatchObject({ base: 'main', baseCommit: head() });
     expect(listings()).toEqual([SCOPED()]);
@@ -82,24 +85,85 @@ describe('the base check lists the project remote\'s branches and tags, everythi
     }
   });
 
-  it('when the whole listing fails as an outage after the first, the checkout\'s remote-tracking refs vouch for the commit, with a warning', async () => {
-    // A branch pushed (so origin/gone is here), then deleted on the remote by someone else: on no branch or tag there now.
-    gitCli(['switch', '-q', '-c', 'gone'], checkout);
-    commit('on a branch since deleted');
-    const sha = head();
-    gitCli(['push', '-q', 'origin', 'gone'], checkout);
-    gitCli(['--git-dir', remote, 'branch', '-q', '-D', 'gone']);
-    const away = gitShim(bus.dir, { when: 'ls-remote --symref', stderr: 'fatal: unable to access the remote: Could not resolve host: git.example' });
+  it('a checkout behind its remote, or on a branch since deleted there: its remote-tracking refs vouch, with the warning as before, and one listing', async () => {
+    // Someone else pushes to main: the remote's tip is a commit this checkout has not fetched.
+    const mate = join(bus.dir, 'mate');
+    gitCli(['clone', '-q', remote, mate]);
+    gitCli(['-c', 'user.name=m', '-c', 'user.email=m@x', 'commit', '-q', '--allow-empty', '-m', 'theirs'], mate);
+    gitCli(['push', '-q', 'origin', 'main'], mate);
     try {
-      const r = await gitbus(['dispatch', 'while the host is away', '--json'], { home, cwd: checkout, process: true, env: away.env });
+      const behind = await dispatch(['behind'], checkout);
+      expect(behind.code, behind.stderr).toBe(0);
+      expect(json<{ project: { baseCommit: string } }>(behind).project.baseCommit).toBe(head());
+      expect(behind.stdout + behind.stderr).toContain(`${head().slice(0, 12)} is on it as ${checkout} last saw it`);
+      expect(listings()).toEqual([SCOPED()]);
+    } finally {
+      gitCli(['fetch', '-q', 'origin'], checkout);
+      gitCli(['merge', '-q', '--ff-only', 'origin/main'], checkout);
+    }
+
+    // A branch pushed (so origin/gone is here), then deleted on the remote by someone else.
+    gitCli(['switch', '-q', '-c', 'gone'], checkout);
+    try {
+      commit('on a branch since deleted');
+      gitCli(['push', '-q', 'origin', 'gone'], checkout);
+      gitCli(['--git-dir', remote, 'branch', '-q', '-D', 'gone']);
+      const r = await dispatch(['from a deleted branch'], checkout);
       expect(r.code, r.stderr).toBe(0);
-      expect(json<{ project: { baseCommit: string } }>(r).project.baseCommit).toBe(sha);
-      expect(r.stdout + r.stderr).toContain(`the project remote cannot be reached (`);
-      expect(r.stdout + r.stderr).toContain(`${sha.slice(0, 12)} is on origin as ${checkout} last saw it`);
+      expect(r.stdout + r.stderr).toContain(`${head().slice(0, 12)} is on it as ${checkout} last saw it`);
+      expect(listings()).toEqual([SCOPED()]);
+    } finally {
+      gitCli(['switch', '-q', 'main'], checkout);
+    }
+  });
+
+  it('when the whole listing fails after the first, the check goes on from the branches and tags, with a warning: an unpushed commit is still BASE_NOT_PUSHED', async () => {
+    const away = gitShim(bus.dir, { when: 'ls-remote --symref', stderr: "fatal: Authentication failed for 'https://git.example/proj.git/'" });
+    gitCli(['switch', '-q', '--detach'], checkout);
+    try {
+      commit('not pushed, and the whole listing refused');
+      const r = await gitbus(['dispatch', 'refused twice', '--json'], { home, cwd: checkout, process: true, env: away.env });
+      expect(r.code, r.stderr).toBe(5);
+      expect(json<{ error: { code: string; data: { command: string } } }>(r).error).toMatchObject({ code: 'BASE_NOT_PUSHED', data: { command: expect.stringContaining('git push origin') } });
       expect(away.calls().filter((c) => c.startsWith('ls-remote'))).toEqual([SCOPED(), FULL()]);
     } finally {
       gitCli(['switch', '-q', 'main'], checkout);
     }
+    // A commit id without a checkout: accepted as a commit no tip names, with a warning that the other refs could not be listed.
+    away.reset();
+    const unknown = 'e'.repeat(40);
+    const byId = await gitbus(['dispatch', 'by id, whole listing refused', '--repo', remote, '--base', unknown, '--json'], { home, cwd: neutralCwd(), process: true, env: away.env });
+    expect(byId.code, byId.stderr).toBe(0);
+    expect(byId.stdout + byId.stderr).toContain(`${unknown} is no branch or tag tip of ${remote}`);
+    expect(byId.stdout + byId.stderr).toContain('listing its other refs failed (');
+    expect(away.calls().filter((c) => c.startsWith('ls-remote'))).toEqual([SCOPED(), FULL()]);
+  });
+
+  it('a git without `ls-remote --heads` (a synonym git 2.46 may drop) lists everything instead; a remote that speaks protocol v0 gives the same answers', async () => {
+    const old = gitShim(bus.dir, { when: 'ls-remote --heads', stderr: "error: unknown option `heads'", code: 129 });
+    const r = await gitbus(['dispatch', 'no --heads', '--json'], { home, cwd: checkout, process: true, env: old.env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(json<{ project: { base: string; baseCommit: string } }>(r).project).toMatchObject({ base: 'main', baseCommit: head() });
+    expect(old.calls().filter((c) => c.startsWith('ls-remote'))).toEqual([SCOPED(), FULL()]);
+
+    const v0 = await dispatch(['over protocol v0'], checkout, gitConfig('protocol.version', '0'));
+    expect(v0.code, v0.stderr).toBe(0);
+    expect(json<{ project: { baseCommit: string } }>(v0).project.baseCommit).toBe(head());
+    expect(listings()).toEqual([SCOPED()]);
+  });
+
+  it('--base HEAD inside a checkout, and an annotated tag: branches and tags are enough', async () => {
+    const atHead = await dispatch(['from HEAD', '--base', 'HEAD'], checkout);
+    expect(atHead.code, atHead.stderr).toBe(0);
+    expect(json<{ project: { baseCommit: string } }>(atHead).project.baseCommit).toBe(head());
+    expect(listings()).toEqual([SCOPED()]);
+
+    gitCli(['tag', '-a', '-m', 'release', 'v9', 'HEAD'], checkout);
+    gitCli(['push', '-q', 'origin', 'v9'], checkout);
+    const byTag = await dispatch(['from a tag', '--repo', remote, '--base', 'v9'], neutralCwd());
+    expect(byTag.code, byTag.stderr).toBe(0);
+    expect(json<{ project: { baseCommit: string } }>(byTag).project.baseCommit).toBe(head());
+    expect(listings()).toEqual([SCOPED()]);
   });
 
   it('a base outside branches and tags, the remote\'s HEAD or its default branch: one whole listing', async () => {
@@ -137,7 +201,7 @@ describe('the base check lists the project remote\'s branches and tags, everythi
     expect(listings()).toEqual([SCOPED(), FULL()]);
   });
 
-  it('a scripted fan-out asks for the remote\'s branches alone', async () => {
+  it('a scripted fan-out asks for the remote\'s branches and tags alone', async () => {
     const plan = join(bus.dir, 'fan.md');
     writeFileSync(plan, '---\ntitle: Fan\nworkstreams:\n  - {name: a, tasks: do a}\n---\nThe brief.\n');
     shim.reset();

@@ -125,13 +125,15 @@ export async function responseOf(home: string, id: string): Promise<Record<strin
  * A git in front of the real one on PATH, noting each command line it runs (in `dir/git-shim-*`): for a gitbus run in
  * a process of its own (`gitbus(..., { process: true, env: shim.env })`). `calls()` gives the lines noted so far,
  * without the settings every gitbus git run starts with (bus/project/git.ts SAFE_CONFIG); `reset()` forgets them.
- * `fail`: a command line containing `when` prints `stderr` and exits 128 instead, as git does when the remote is away.
+ * `fail`: a command line containing `when` prints `stderr` and exits `code` (128) instead, as git does when the remote
+ * is away.
  */
-export function gitShim(dir: string, fail?: { when: string; stderr: string }): { env: NodeJS.ProcessEnv; calls: () => string[]; reset: () => void } {
+export function gitShim(dir: string, fail?: { when: string; stderr: string; code?: number }): { env: NodeJS.ProcessEnv; calls: () => string[]; reset: () => void } {
   const shim = mkdtempSync(join(dir, 'git-shim-'));
   const log = join(shim, 'calls.log');
   const realGit = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
-  const failing = fail ? `case "$*" in *'${fail.when}'*) printf '%s\\n' '${fail.stderr}' >&2; exit 128;; esac\n` : '';
+  if (fail) writeFileSync(join(shim, 'stderr'), `${fail.stderr}\n`);
+  const failing = fail ? `case "$*" in *'${fail.when.replace(/'/g, `'\\''`)}'*) cat '${join(shim, 'stderr')}' >&2; exit ${fail.code ?? 128};; esac\n` : '';
   writeFileSync(join(shim, 'git'), `#!/bin/sh\nprintf '%s\\n' "$*" >> '${log}'\n${failing}exec '${realGit}' "$@"\n`, { mode: 0o755 });
   writeFileSync(log, '');
   return {

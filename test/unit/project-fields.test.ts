@@ -241,12 +241,14 @@ describe('git ls-remote', () => {
   });
 
   it('lists branches and tags alone unless the base is a ref outside them, the remote\'s HEAD, or its default branch', () => {
-    const checkout = { head: true, local: { head: c1 } };
-    expect(listingScope({ base: null, ...checkout })).toBe('branches-and-tags');
-    expect(listingScope({ base: null, head: false, local: null })).toBe('all');
-    expect(listingScope({ base: 'HEAD', ...checkout })).toBe('all');
-    for (const base of ['main', 'v1', 'refs/heads/dev', 'refs/tags/v1', c1, 'feature/x']) expect(listingScope({ base, head: false, local: null }), base).toBe('branches-and-tags');
-    for (const base of ['refs/pull/7/head', 'refs/merge-requests/3/head', 'refs/notes/commits']) expect(listingScope({ base, head: false, local: null }), base).toBe('all');
+    const checkout = { local: { head: c1 } };
+    // Inside a checkout, its branch or its detached commit (planProject's base for HEAD), or HEAD read there.
+    for (const base of ['main', c1, 'HEAD']) expect(listingScope({ base, ...checkout }), base).toBe('branches-and-tags');
+    // No checkout: the default branch and the remote's HEAD are only in the whole listing.
+    expect(listingScope({ base: null, local: null })).toBe('all');
+    expect(listingScope({ base: 'HEAD', local: null })).toBe('all');
+    for (const base of ['main', 'v1', 'refs/heads/dev', 'refs/tags/v1', c1, 'feature/x']) expect(listingScope({ base, local: null }), base).toBe('branches-and-tags');
+    for (const base of ['refs/pull/7/head', 'refs/merge-requests/3/head', 'refs/notes/commits']) expect(listingScope({ base, local: null }), base).toBe('all');
     expect(parseLsRemote(`${c1}\trefs/heads/main\n`, false)).toMatchObject({ head: null, complete: false });
     expect(listing.complete).toBe(true);
   });
