@@ -97,6 +97,8 @@ export async function resolveProject(plan: ProjectPlan, by: ProjectCommand): Pro
         known = true;
         if (!listing.complete && ![...listing.refs.values()].includes(base)) listing = (await wholeListing(plan.url, by, dir, shown, base, warnings)) ?? listing;
         if (![...listing.refs.values()].includes(base)) warnings.push(`${base} is no branch or tag tip of ${shown}, and no checkout here has it to tell whether it is on the remote: the task fails on the worker if it is not`);
+        // An annotated tag's own id (what `git ls-remote` shows for refs/tags/v1): the task starts from its commit.
+        commit = peeledTag(base, listing) ?? commit;
       } else {
         throw new BaseNotFoundError(base, shown, dir !== null ? `in ${dir}, nor a branch or tag of ${shown}` : `of ${shown}: no branch or tag has that name (a short commit id needs a checkout of the project)`);
       }
@@ -148,6 +150,16 @@ export function listingScope(plan: Pick<ProjectPlan, 'base'> & { local: unknown 
   if (plan.base === null) return 'all';
   if (plan.base === 'HEAD') return plan.local === null ? 'all' : 'branches-and-tags';
   return plan.base.startsWith('refs/') && !/^refs\/(heads|tags)\//.test(plan.base) ? 'all' : 'branches-and-tags';
+}
+
+/** The commit an annotated tag object `id` points at, when the listing has a tag of that id and its peeled value. Pure. */
+export function peeledTag(id: string, listing: RemoteListing): string | null {
+  for (const [ref, sha] of listing.refs) {
+    if (sha !== id || !ref.startsWith('refs/tags/') || ref.endsWith('^{}')) continue;
+    const peeled = listing.refs.get(`${ref}^{}`);
+    if (peeled !== undefined) return peeled;
+  }
+  return null;
 }
 
 /**

@@ -152,7 +152,7 @@ describe('the base check lists the project remote\'s branches and tags, everythi
     expect(listings()).toEqual([SCOPED()]);
   });
 
-  it('--base HEAD inside a checkout, and an annotated tag: branches and tags are enough', async () => {
+  it('--base HEAD inside a checkout, and an annotated tag by name or by its id: branches and tags are enough, and the tag\'s commit is the base commit', async () => {
     const atHead = await dispatch(['from HEAD', '--base', 'HEAD'], checkout);
     expect(atHead.code, atHead.stderr).toBe(0);
     expect(json<{ project: { baseCommit: string } }>(atHead).project.baseCommit).toBe(head());
@@ -163,6 +163,15 @@ describe('the base check lists the project remote\'s branches and tags, everythi
     const byTag = await dispatch(['from a tag', '--repo', remote, '--base', 'v9'], neutralCwd());
     expect(byTag.code, byTag.stderr).toBe(0);
     expect(json<{ project: { baseCommit: string } }>(byTag).project.baseCommit).toBe(head());
+    expect(listings()).toEqual([SCOPED()]);
+
+    // The tag object's own id, as `git ls-remote` shows it: the task starts from the commit it points at.
+    const tagId = gitCli(['rev-parse', 'v9'], checkout).trim();
+    expect(tagId).not.toBe(head());
+    const byTagId = await dispatch(['from the tag\'s id', '--repo', remote, '--base', tagId], neutralCwd());
+    expect(byTagId.code, byTagId.stderr).toBe(0);
+    expect(json<{ project: { base: string; baseCommit: string } }>(byTagId).project).toMatchObject({ base: tagId, baseCommit: head() });
+    expect(byTagId.stdout + byTagId.stderr).not.toContain('is no branch or tag tip');
     expect(listings()).toEqual([SCOPED()]);
   });
 

@@ -4,7 +4,7 @@ import { chooseRemote, parseRemotes, type Checkout } from '../../bus/project/che
 import { absoluteRemoteUrl, isLocalPath, localRemotePath, nodeProjectUrls, sameRemote } from '../../bus/project/remote-url.js';
 import { pushCommand } from '../../bus/project/base-check.js';
 import { parseLsRemote, remoteRef } from '../../bus/project/ls-remote.js';
-import { listingScope } from '../../bus/project/resolve.js';
+import { listingScope, peeledTag } from '../../bus/project/resolve.js';
 import { GitbusError } from '../../schemas/errors.js';
 
 const HEAD = 'a'.repeat(40);
@@ -250,6 +250,10 @@ describe('git ls-remote', () => {
     for (const base of ['main', 'v1', 'refs/heads/dev', 'refs/tags/v1', c1, 'feature/x']) expect(listingScope({ base, local: null }), base).toBe('branches-and-tags');
     for (const base of ['refs/pull/7/head', 'refs/merge-requests/3/head', 'refs/notes/commits']) expect(listingScope({ base, local: null }), base).toBe('all');
     expect(parseLsRemote(`${c1}\trefs/heads/main\n`, false)).toMatchObject({ head: null, complete: false });
+    // An annotated tag's object id peels to its commit; a commit id, or a lightweight tag's, does not.
+    expect(peeledTag(tag, listing)).toBe(c2);
+    expect(peeledTag(c1, listing)).toBeNull();
+    expect(peeledTag('4'.repeat(40), listing)).toBeNull();
     expect(listing.complete).toBe(true);
   });
 });
