@@ -14,9 +14,12 @@ import { advertisement, capabilitiesOf } from './git-host-refs.js';
  */
 
 export type HostRequestKind =
-  /** GET info/refs?service=git-upload-pack: a ref listing (every poll and every heartbeat makes one). */
+  /**
+   * GET info/refs?service=git-upload-pack: a ref listing (every poll and every heartbeat makes one); over protocol
+   * v2 that GET is the capabilities, and the listing a POST git-upload-pack of `command=ls-refs`, also a 'list'.
+   */
   | 'list'
-  /** POST git-upload-pack: a fetch. */
+  /** POST git-upload-pack: a fetch (over protocol v2, `command=fetch`). */
   | 'fetch'
   /** GET info/refs?service=git-receive-pack: the listing a git CLI push starts with (gitbus never makes one). */
   | 'push-list'
@@ -52,12 +55,13 @@ export interface GitHost {
   close(): Promise<void>;
 }
 
-export function kindOf(method: string, path: string, query: string): HostRequestKind {
+export function kindOf(method: string, path: string, query: string, body?: Uint8Array): HostRequestKind {
   if (method === 'GET' && path.endsWith('/info/refs')) {
     if (query === 'service=git-upload-pack') return 'list';
     if (query === 'service=git-receive-pack') return 'push-list';
   }
-  if (method === 'POST' && path.endsWith('/git-upload-pack')) return 'fetch';
+  // A v2 request starts with its command's pkt-line: `0014command=ls-refs\n`.
+  if (method === 'POST' && path.endsWith('/git-upload-pack')) return body !== undefined && Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('latin1', 4, 19) === 'command=ls-refs' ? 'list' : 'fetch';
   if (method === 'POST' && path.endsWith('/git-receive-pack')) return 'push';
   return 'other';
 }
@@ -130,7 +134,7 @@ export async function startGitHost(projectRoot: string, options: GitHostOptions 
   const handle = (req: IncomingMessage, res: ServerResponse, body: Buffer, at: number): void => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const query = url.search.replace(/^\?/, '');
-    const kind = kindOf(req.method ?? 'GET', url.pathname, query);
+    const kind = kindOf(req.method ?? 'GET', url.pathname, query, body);
     const push = kind === 'push' ? pushCommands(body) : { refs: [], sideBand: false };
     const done = (status: number, answer: Uint8Array) => {
       const report = kind === 'push' && status === 200 ? pushReport(answer, push.sideBand) : new Map<string, { ok: boolean; reason: string }>();

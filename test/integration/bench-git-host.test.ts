@@ -62,12 +62,15 @@ describe('the fleet bench host', () => {
     expect(backend.slice(backend.indexOf('\r\n\r\n') + 4)).toEqual(after.body);
   });
 
-  it('speaks protocol v2 to a client that asks for it, as a hosting service does: a listing scoped by ref prefix', async () => {
+  it('speaks protocol v2 to a client that asks for it, as a hosting service does: a listing scoped by ref prefix, logged as listings', async () => {
+    const before = host.log.length;
     // Not execFileSync: the host answers from this process's event loop.
     const r = await promisify(execFile)('git', ['ls-remote', '--heads', `${host.url}/bus.git`], { env: { ...process.env, GIT_TRACE_PACKET: '1' } });
     expect(r.stdout.trim().split('\n').map((l) => l.split('\t')[1])).toEqual(['refs/heads/archive', 'refs/heads/main']);
     expect(r.stderr).toContain('version 2');
     expect(r.stderr).toContain('ref-prefix refs/heads/');
     expect(r.stderr).not.toContain('refs/gitbus/heartbeat');
+    // The capabilities (GET) and the ls-refs command (POST): both listings, no fetch.
+    expect(host.log.slice(before).map((l) => l.kind)).toEqual(['list', 'list']);
   });
 });
