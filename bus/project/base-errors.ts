@@ -20,10 +20,12 @@ const PLAIN: Record<ProjectCommand, string> = {
 /** The base commit is not on the project remote: the worker could not fetch it. */
 export class BaseNotPushedError extends GitbusError {
   readonly code = 'BASE_NOT_PUSHED';
-  constructor(d: { commit: string; base: string; remote: string; url: string; command: string; dir: string }, by: ProjectCommand) {
+  /** `unlisted`: why the remote's refs other than branches and tags could not be listed (a pull request's may hold it). */
+  constructor(d: { commit: string; base: string; remote: string; url: string; command: string; dir: string; unlisted?: string }, by: ProjectCommand) {
     const named = d.base === d.commit ? d.commit : `${d.commit} (${d.base})`;
+    const unlisted = d.unlisted !== undefined ? ` (on no branch or tag of it; its other refs could not be listed: ${d.unlisted})` : '';
     super(
-      `the base commit ${named} is not on the project remote ${d.remote === d.url ? d.url : `${d.remote} (${d.url})`}: a worker could not fetch it`,
+      `the base commit ${named} is not on the project remote ${d.remote === d.url ? d.url : `${d.remote} (${d.url})`}${unlisted}: a worker could not fetch it`,
       `push it: run "${d.command}"${d.dir ? ` in ${d.dir}` : ''}, then ${AGAIN[by]}${PLAIN[by]}`,
       d,
     );

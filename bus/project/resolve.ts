@@ -95,7 +95,11 @@ export async function resolveProject(plan: ProjectPlan, by: ProjectCommand): Pro
       } else if (COMMIT_RE.test(base)) {
         commit = base;
         known = true;
-        if (!listing.complete && ![...listing.refs.values()].includes(base)) listing = (await wholeListing(plan.url, by, dir, shown, base, warnings)) ?? listing;
+        if (!listing.complete && ![...listing.refs.values()].includes(base)) {
+          const whole = await wholeListing(plan.url, by, dir, shown);
+          if (whole instanceof ProjectRemoteError) warnings.push(`${base.slice(0, 12)} is on no branch or tag of ${shown}, and listing its other refs failed (${String(whole.data['message'] ?? '')}): it was checked against its branches and tags alone`);
+          else listing = whole;
+        }
         if (![...listing.refs.values()].includes(base)) warnings.push(`${base} is no branch or tag tip of ${shown}, and no checkout here has it to tell whether it is on the remote: the task fails on the worker if it is not`);
         // An annotated tag's own id (what `git ls-remote` shows for refs/tags/v1): the task starts from its commit.
         commit = peeledTag(base, listing) ?? commit;
@@ -114,13 +118,17 @@ export async function resolveProject(plan: ProjectPlan, by: ProjectCommand): Pro
     if (listing !== null) {
       let on = await onRemote(commit, listing, dir);
       let vouched: boolean | undefined;
+      /** Why the remote's refs besides branches and tags are unknown: its whole listing failed. */
+      let unlisted: string | undefined;
       if (!on && !listing.complete) {
         vouched = await tracked();
         // On no branch or tag, and not where the checkout last saw the remote: another ref may have it (a pull
         // request's), which only the whole listing shows.
         if (!vouched) {
-          const whole = await wholeListing(plan.url, by, dir, shown, commit, warnings);
-          if (whole !== null) {
+          const whole = await wholeListing(plan.url, by, dir, shown);
+          if (whole instanceof ProjectRemoteError) {
+            unlisted = String(whole.data['message'] ?? '');
+          } else {
             listing = whole;
             on = await onRemote(commit, whole, dir);
           }
@@ -129,7 +137,7 @@ export async function resolveProject(plan: ProjectPlan, by: ProjectCommand): Pro
       if (!on) {
         // The remote's branches moved on past what this checkout has (someone else pushed): their tips are unknown
         // here, so they cannot say. The remote-tracking refs can.
-        if (!(vouched ?? (await tracked()))) throw await notPushed(plan, base, commit, remote, shown, by);
+        if (!(vouched ?? (await tracked()))) throw await notPushed(plan, base, commit, remote, shown, by, unlisted);
         warnings.push(`${plan.remoteName ?? shown} has commits ${dir ?? ''} has not fetched; ${commit.slice(0, 12)} is on it as ${dir ?? ''} last saw it (git fetch ${shellWord(plan.remoteName ?? shown)} to update)`);
       }
     } else if (await tracked()) {
@@ -143,16 +151,21 @@ export async function resolveProject(plan: ProjectPlan, by: ProjectCommand): Pro
 
 /**
  * How much of the remote the check lists first: its branches and tags, unless the base is a ref outside them
- * (`refs/pull/1/head`), the remote's HEAD (`--base HEAD` with no checkout to read it in), or its default branch (no
+ * (`refs/pull/1/head`), the remote's HEAD (`--base HEAD` with no checkout, or no commit, to read it in), or its default branch (no
  * base: no checkout). A commit on no branch or tag is looked for in the whole listing after (resolveProject). Pure.
  */
-export function listingScope(plan: Pick<ProjectPlan, 'base'> & { local: unknown }): LsRemoteScope {
+export function listingScope(plan: Pick<ProjectPlan, 'base'> & { local: { head: string | null } | null }): LsRemoteScope {
   if (plan.base === null) return 'all';
-  if (plan.base === 'HEAD') return plan.local === null ? 'all' : 'branches-and-tags';
+  // A checkout with no commit yet has no HEAD to read: the remote's is the base.
+  if (plan.base === 'HEAD') return plan.local?.head ? 'branches-and-tags' : 'all';
   return plan.base.startsWith('refs/') && !/^refs\/(heads|tags)\//.test(plan.base) ? 'all' : 'branches-and-tags';
 }
 
-/** The commit an annotated tag object `id` points at, when the listing has a tag of that id and its peeled value. Pure. */
+/**
+ * The commit an annotated tag object `id` points at, when the listing has a tag of that id and its peeled value
+ * (git peels a tag all the way down; a tag of a tree peels to the tree, which the worker then refuses as it did the
+ * tag's id). Pure.
+ */
 export function peeledTag(id: string, listing: RemoteListing): string | null {
   for (const [ref, sha] of listing.refs) {
     if (sha !== id || !ref.startsWith('refs/tags/') || ref.endsWith('^{}')) continue;
@@ -163,21 +176,20 @@ export function peeledTag(id: string, listing: RemoteListing): string | null {
 }
 
 /**
- * Every ref of the remote, listed after its branches and tags did not have `wanted`; null when that listing fails
- * (the remote answered a moment ago): the check then goes on from the branches and tags, as for a remote that has
- * no other refs, with a warning saying so.
+ * Every ref of the remote, listed after its branches and tags; its failure is returned, not thrown (the remote
+ * answered a moment ago): the check then goes on from the branches and tags, as for a remote that has no other
+ * refs, and says so (a warning, or in BASE_NOT_PUSHED).
  */
-async function wholeListing(url: string, by: ProjectCommand, dir: string | null, shown: string, wanted: string, warnings: string[]): Promise<RemoteListing | null> {
+async function wholeListing(url: string, by: ProjectCommand, dir: string | null, shown: string): Promise<RemoteListing | ProjectRemoteError> {
   try {
     return await lsRemote(url, by, dir ?? undefined, shown);
   } catch (err) {
     if (!(err instanceof ProjectRemoteError)) throw err;
-    warnings.push(`${wanted.slice(0, 12)} is on no branch or tag of ${shown}, and listing its other refs failed (${String(err.data['message'] ?? '')}): it was checked against its branches and tags alone`);
-    return null;
+    return err;
   }
 }
 
-async function notPushed(plan: ProjectPlan, base: string, commit: string, remote: string, shown: string, by: ProjectCommand): Promise<BaseNotPushedError> {
+async function notPushed(plan: ProjectPlan, base: string, commit: string, remote: string, shown: string, by: ProjectCommand, unlisted?: string): Promise<BaseNotPushedError> {
   const local = plan.local;
   let source: BaseSource = { kind: 'commit' };
   if (local !== null) {
@@ -189,7 +201,7 @@ async function notPushed(plan: ProjectPlan, base: string, commit: string, remote
       source = { kind: 'tag', tag: ref.slice('refs/tags/'.length) };
     }
   }
-  return new BaseNotPushedError({ commit, base, remote, url: shown, command: pushCommand(remote, commit, source), dir: local?.top ?? '' }, by);
+  return new BaseNotPushedError({ commit, base, remote, url: shown, command: pushCommand(remote, commit, source), dir: local?.top ?? '', ...(unlisted !== undefined ? { unlisted } : {}) }, by);
 }
 
 /**

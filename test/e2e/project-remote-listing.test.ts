@@ -117,14 +117,16 @@ describe('the base check lists the project remote\'s branches and tags, everythi
     }
   });
 
-  it('when the whole listing fails after the first, the check goes on from the branches and tags, with a warning: an unpushed commit is still BASE_NOT_PUSHED', async () => {
+  it('when the whole listing fails after the first, the check goes on from the branches and tags and says so: an unpushed commit is BASE_NOT_PUSHED naming the failure, a commit id is accepted with a warning', async () => {
     const away = gitShim(bus.dir, { when: 'ls-remote --symref', stderr: "fatal: Authentication failed for 'https://git.example/proj.git/'" });
     gitCli(['switch', '-q', '--detach'], checkout);
     try {
       commit('not pushed, and the whole listing refused');
       const r = await gitbus(['dispatch', 'refused twice', '--json'], { home, cwd: checkout, process: true, env: away.env });
       expect(r.code, r.stderr).toBe(5);
-      expect(json<{ error: { code: string; data: { command: string } } }>(r).error).toMatchObject({ code: 'BASE_NOT_PUSHED', data: { command: expect.stringContaining('git push origin') } });
+      const error = json<{ error: { code: string; message: string; data: { command: string; unlisted: string } } }>(r).error;
+      expect(error).toMatchObject({ code: 'BASE_NOT_PUSHED', data: { command: expect.stringContaining('git push origin'), unlisted: expect.stringContaining('Authentication failed') } });
+      expect(error.message).toContain('its other refs could not be listed: ');
       expect(away.calls().filter((c) => c.startsWith('ls-remote'))).toEqual([SCOPED(), FULL()]);
     } finally {
       gitCli(['switch', '-q', 'main'], checkout);
@@ -150,6 +152,16 @@ describe('the base check lists the project remote\'s branches and tags, everythi
     expect(v0.code, v0.stderr).toBe(0);
     expect(json<{ project: { baseCommit: string } }>(v0).project.baseCommit).toBe(head());
     expect(listings()).toEqual([SCOPED()]);
+  });
+
+  it('--base HEAD in a checkout with no commit yet is the remote\'s HEAD, from the whole listing', async () => {
+    const fresh = join(bus.dir, 'fresh');
+    gitCli(['init', '-q', '-b', 'main', fresh]);
+    gitCli(['remote', 'add', 'origin', remote], fresh);
+    const r = await dispatch(['from the remote\'s HEAD', '--base', 'HEAD'], fresh);
+    expect(r.code, r.stderr).toBe(0);
+    expect(json<{ project: { base: string; baseCommit: string } }>(r).project).toMatchObject({ base: 'HEAD', baseCommit: gitCli(['--git-dir', remote, 'rev-parse', 'main']).trim() });
+    expect(listings()).toEqual([FULL()]);
   });
 
   it('--base HEAD inside a checkout, and an annotated tag by name or by its id: branches and tags are enough, and the tag\'s commit is the base commit', async () => {

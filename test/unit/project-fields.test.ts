@@ -247,12 +247,15 @@ describe('git ls-remote', () => {
     // No checkout: the default branch and the remote's HEAD are only in the whole listing.
     expect(listingScope({ base: null, local: null })).toBe('all');
     expect(listingScope({ base: 'HEAD', local: null })).toBe('all');
+    // A checkout with no commit yet: its HEAD names nothing, the remote's is the base.
+    expect(listingScope({ base: 'HEAD', local: { head: null } })).toBe('all');
     for (const base of ['main', 'v1', 'refs/heads/dev', 'refs/tags/v1', c1, 'feature/x']) expect(listingScope({ base, local: null }), base).toBe('branches-and-tags');
     for (const base of ['refs/pull/7/head', 'refs/merge-requests/3/head', 'refs/notes/commits']) expect(listingScope({ base, local: null }), base).toBe('all');
     expect(parseLsRemote(`${c1}\trefs/heads/main\n`, false)).toMatchObject({ head: null, complete: false });
     // An annotated tag's object id peels to its commit; a commit id, or a lightweight tag's, does not.
     expect(peeledTag(tag, listing)).toBe(c2);
     expect(peeledTag(c1, listing)).toBeNull();
+    expect(peeledTag(c1, parseLsRemote(`${c1}\trefs/heads/main\n${c1}\trefs/tags/light\n`))).toBeNull();
     expect(peeledTag('4'.repeat(40), listing)).toBeNull();
     expect(listing.complete).toBe(true);
   });
