@@ -110,14 +110,21 @@ export function notFastForwardCause(lastPushed: string | undefined, tip: string 
   return apart !== undefined && tip === apart ? 'apart' : 'moved';
 }
 
-/** The commit the project remote's `branch` is at now; null when it has none or cannot be asked. */
+/**
+ * The commit the project remote's `branch` is at now; null when it has none or cannot be asked. Asked of its
+ * branches (`--heads`): a name alone sends the remote no prefix, and it lists every ref, a host's pull requests'
+ * too (bus/project/ls-remote.ts); every ref from a git without `--heads` (exit 129).
+ */
 async function remoteTip(p: PendingPush, branch: string, timeoutMs: number): Promise<string | null> {
-  try {
-    const r = await git(['ls-remote', 'origin', `refs/heads/${branch}`], { gitDir: p.gitDir, timeoutMs });
-    return parseLsRemote(r.stdout).refs.get(`refs/heads/${branch}`) ?? null;
-  } catch {
-    return null;
+  for (const scope of [['--heads'], []]) {
+    try {
+      const r = await git(['ls-remote', ...scope, 'origin', `refs/heads/${branch}`], { gitDir: p.gitDir, timeoutMs });
+      return parseLsRemote(r.stdout).refs.get(`refs/heads/${branch}`) ?? null;
+    } catch (err) {
+      if (!(scope.length > 0 && err instanceof ProjectGitError && err.exitCode === 129)) return null;
+    }
   }
+  return null;
 }
 
 async function pushOnce(p: PendingPush, branch: string, timeoutMs: number): Promise<PushResult | { kind: 'moved' }> {
