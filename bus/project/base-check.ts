@@ -4,8 +4,9 @@ import { shellWord as word } from './shell-word.js';
 
 /**
  * Is a commit on the project remote? The worker fetches the task's base commit from there, so a commit only the
- * dispatcher has would fail the task on the worker, late and far away; dispatch asks first. One network call
- * (`git ls-remote`, ls-remote.ts) and local git: the commit is on the remote when some advertised ref points at
+ * dispatcher has would fail the task on the worker, late and far away; dispatch asks first. A network call
+ * (`git ls-remote` of the branches and tags, ls-remote.ts; of every ref as well only when those do not decide,
+ * resolve.ts) and local git: the commit is on the remote when some advertised ref points at
  * it, or when it is an ancestor of an advertised commit this checkout has (`git rev-list`, the one-process form
  * of `git merge-base --is-ancestor` against every advertised tip at once).
  */
