@@ -48,14 +48,22 @@ export async function lsRemote(url: string, by: ProjectCommand, cwd?: string, sh
     return parseLsRemote(r.stdout, scope === 'all');
   } catch (err) {
     if (!(err instanceof ProjectGitError)) throw err;
-    // git 2.46 named `--heads` `--branches` and keeps `--heads` as a synonym it may drop: a git without it refuses
-    // the option (129, before asking the remote anything), and the whole listing says the same and more.
-    if (scope !== 'all' && err.exitCode === 129) return lsRemote(url, by, cwd, shown, 'all');
+    // The whole listing says the same and more.
+    if (scope !== 'all' && headsRefused(err)) return lsRemote(url, by, cwd, shown, 'all');
     // git adds "Could not read from remote repository" (an outage to outageOf) to "no repository there": a wrong
     // URL is not an outage, and no remote-tracking ref may stand in for it.
     const outage = /does not appear to be a git repository|repository .*not found/i.test(err.stderr) ? null : outageOf(err.stderr);
     throw new ProjectRemoteError(shown, lastLines(err.stderr) || outage || `git ls-remote exited with ${err.exitCode ?? 'a timeout'}`, outage !== null, by);
   }
+}
+
+/**
+ * Whether git refused `ls-remote --heads` as an option it does not know: git 2.46 named it `--branches` and keeps
+ * `--heads` as a synonym it may drop; such a git exits 129 before asking the remote anything. A listing without
+ * the option then stands in for it.
+ */
+export function headsRefused(err: unknown): boolean {
+  return err instanceof ProjectGitError && err.exitCode === 129;
 }
 
 /** The sha a ref name given as `--base` has on the remote: a branch, a tag (peeled to its commit), or a full ref. Pure. */

@@ -1,5 +1,5 @@
 import { git, lastLines, NETWORK_GIT_MS, outageOf, ProjectGitError, refClash } from '../../bus/project/git.js';
-import { parseLsRemote } from '../../bus/project/ls-remote.js';
+import { headsRefused, parseLsRemote } from '../../bus/project/ls-remote.js';
 import { isAncestor } from './cache.js';
 import { publishableRepo } from '../../bus/project/remote-url.js';
 import { movedBranch, type BesideCause } from '../../schemas/project.js';
@@ -113,7 +113,7 @@ export function notFastForwardCause(lastPushed: string | undefined, tip: string 
 /**
  * The commit the project remote's `branch` is at now; null when it has none or cannot be asked. Asked of its
  * branches (`--heads`): a name alone sends the remote no prefix, and it lists every ref, a host's pull requests'
- * too (bus/project/ls-remote.ts); every ref from a git without `--heads` (exit 129).
+ * too (bus/project/ls-remote.ts); every ref from a git without `--heads` (headsRefused).
  */
 async function remoteTip(p: PendingPush, branch: string, timeoutMs: number): Promise<string | null> {
   for (const scope of [['--heads'], []]) {
@@ -121,7 +121,7 @@ async function remoteTip(p: PendingPush, branch: string, timeoutMs: number): Pro
       const r = await git(['ls-remote', ...scope, 'origin', `refs/heads/${branch}`], { gitDir: p.gitDir, timeoutMs });
       return parseLsRemote(r.stdout).refs.get(`refs/heads/${branch}`) ?? null;
     } catch (err) {
-      if (!(scope.length > 0 && err instanceof ProjectGitError && err.exitCode === 129)) return null;
+      if (!(scope.length > 0 && headsRefused(err))) return null;
     }
   }
   return null;
