@@ -113,8 +113,9 @@ export async function resolveProject(plan: ProjectPlan, by: ProjectCommand): Pro
   if (!known) {
     const remote = plan.remoteName ?? shown;
     // The remote-tracking refs say what the remote had when this checkout last fetched or pushed: a commit they
-    // reach was on it.
-    const tracked = async (): Promise<boolean> => dir !== null && plan.remoteName !== null && (await reachableFrom(commit, await trackingTips(plan.remoteName, dir), dir));
+    // reach was on it. Only a checkout with a name for the remote has them.
+    const mine = dir !== null && plan.remoteName !== null ? { dir, name: plan.remoteName } : null;
+    const tracked = async (): Promise<boolean> => mine !== null && (await reachableFrom(commit, await trackingTips(mine.name, mine.dir), mine.dir));
     if (listing !== null) {
       let on = await onRemote(commit, listing, dir);
       let vouched: boolean | undefined;
@@ -137,11 +138,11 @@ export async function resolveProject(plan: ProjectPlan, by: ProjectCommand): Pro
       if (!on) {
         // The remote's branches moved on past what this checkout has (someone else pushed): their tips are unknown
         // here, so they cannot say. The remote-tracking refs can.
-        if (!(vouched ?? (await tracked()))) throw await notPushed(plan, base, commit, remote, shown, by, unlisted);
-        warnings.push(`${plan.remoteName ?? shown} has commits ${dir ?? ''} has not fetched; ${commit.slice(0, 12)} is on it as ${dir ?? ''} last saw it (git fetch ${shellWord(plan.remoteName ?? shown)} to update)`);
+        if (mine === null || !(vouched ?? (await tracked()))) throw await notPushed(plan, base, commit, remote, shown, by, unlisted);
+        warnings.push(`${mine.name} has commits ${mine.dir} has not fetched; ${commit.slice(0, 12)} is on it as ${mine.dir} last saw it (git fetch ${shellWord(mine.name)} to update)`);
       }
-    } else if (await tracked()) {
-      warnings.push(`the project remote cannot be reached (${String(outage?.data['message'] ?? '')}); ${commit.slice(0, 12)} is on ${plan.remoteName ?? shown} as ${dir ?? ''} last saw it`);
+    } else if (mine !== null && (await tracked())) {
+      warnings.push(`the project remote cannot be reached (${String(outage?.data['message'] ?? '')}); ${commit.slice(0, 12)} is on ${mine.name} as ${mine.dir} last saw it`);
     } else {
       throw outage ?? new BaseNotFoundError(base, shown, 'here');
     }
