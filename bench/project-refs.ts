@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { projectForTask } from '../bus/project/resolve.js';
 import { serveOverHttp } from './git-host-process.js';
+import { projectRemote } from './project.js';
 import { git, tmp } from './fixtures.js';
 import { fmt, summarize, time, type Sample } from './stats.js';
 
@@ -26,18 +27,12 @@ function addPullRefs(remote: string, commit: string, count: number): void {
   writeFileSync(join(remote, 'packed-refs'), `# pack-refs with: peeled fully-peeled sorted \n${names.map((n) => `${commit} ${n}`).join('\n')}\n`);
 }
 
-/** A bare project remote with one commit on main, and a checkout of it whose origin is `url(remote)`. */
+/** A bare project remote (bench/project.ts, its main of two files) and a clone of it, whose origin is the remote. */
 function project(dir: string, name: string): { remote: string; checkout: string; main: string } {
-  const remote = join(dir, `${name}.git`);
+  const { remote, main } = projectRemote(dir, name, 0);
   const checkout = join(dir, `${name}-checkout`);
-  git(['init', '-q', '--bare', '-b', 'main', remote]);
-  git(['init', '-q', '-b', 'main', checkout]);
-  writeFileSync(join(checkout, 'README.md'), `# ${name}\n`);
-  git(['add', '.'], checkout);
-  git(['-c', 'user.name=bench', '-c', 'user.email=b@x.invalid', 'commit', '-q', '-m', 'first'], checkout);
-  git(['remote', 'add', 'origin', remote], checkout);
-  git(['push', '-q', 'origin', 'main'], checkout);
-  return { remote, checkout, main: git(['rev-parse', 'HEAD'], checkout).trim() };
+  git(['clone', '-q', remote, checkout]);
+  return { remote, checkout, main };
 }
 
 const check = (checkout: string) => () =>
