@@ -22,7 +22,8 @@ describe('the base check lists the project remote\'s branches and tags, everythi
 
   const FULL = () => `ls-remote --symref ${remote}`;
   const SCOPED = () => `ls-remote --heads --tags ${remote}`;
-  const listings = () => shim.calls().filter((c) => c.startsWith('ls-remote'));
+  /** The listings a shim (this file's, by default) noted since its last reset. */
+  const listings = (of: ReturnType<typeof gitShim> = shim) => of.calls().filter((c) => c.startsWith('ls-remote'));
   const dispatch = (args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<RunResult> => {
     shim.reset();
     return gitbus(['dispatch', ...args, '--json'], { home, cwd, process: true, env: { ...shim.env, ...env } });
@@ -127,7 +128,7 @@ describe('the base check lists the project remote\'s branches and tags, everythi
       const error = json<{ error: { code: string; message: string; data: { command: string; unlisted: string } } }>(r).error;
       expect(error).toMatchObject({ code: 'BASE_NOT_PUSHED', data: { command: expect.stringContaining('git push origin'), unlisted: expect.stringContaining('Authentication failed') } });
       expect(error.message).toContain('its other refs could not be listed: ');
-      expect(away.calls().filter((c) => c.startsWith('ls-remote'))).toEqual([SCOPED(), FULL()]);
+      expect(listings(away)).toEqual([SCOPED(), FULL()]);
     } finally {
       gitCli(['switch', '-q', 'main'], checkout);
     }
@@ -138,7 +139,7 @@ describe('the base check lists the project remote\'s branches and tags, everythi
     expect(byId.code, byId.stderr).toBe(0);
     expect(byId.stdout + byId.stderr).toContain(`${unknown} is no branch or tag tip of ${remote}`);
     expect(byId.stdout + byId.stderr).toContain('listing its other refs failed (');
-    expect(away.calls().filter((c) => c.startsWith('ls-remote'))).toEqual([SCOPED(), FULL()]);
+    expect(listings(away)).toEqual([SCOPED(), FULL()]);
   });
 
   it('a git without `ls-remote --heads` (a synonym git 2.46 may drop) lists everything instead; a remote that speaks protocol v0 gives the same answers', async () => {
@@ -146,7 +147,7 @@ describe('the base check lists the project remote\'s branches and tags, everythi
     const r = await gitbus(['dispatch', 'no --heads', '--json'], { home, cwd: checkout, process: true, env: old.env });
     expect(r.code, r.stderr).toBe(0);
     expect(json<{ project: { base: string; baseCommit: string } }>(r).project).toMatchObject({ base: 'main', baseCommit: head() });
-    expect(old.calls().filter((c) => c.startsWith('ls-remote'))).toEqual([SCOPED(), FULL()]);
+    expect(listings(old)).toEqual([SCOPED(), FULL()]);
 
     const v0 = await dispatch(['over protocol v0'], checkout, gitConfig('protocol.version', '0'));
     expect(v0.code, v0.stderr).toBe(0);
