@@ -1,6 +1,6 @@
 import { nodeCrypto, nodeCryptoIfLoaded } from '../../schemas/node-crypto.js';
 import type * as NodeFs from 'node:fs';
-import { deflateFitted } from './deflate-fitted.js';
+import { deflateObject } from './object-deflate.js';
 import { coldSha1Hex } from './sha1.js';
 import { inFolder, objectDir, objectFile } from './object-path.js';
 
@@ -32,7 +32,7 @@ export async function writeLooseObjectIfNew(fs: typeof NodeFs, gitdir: string, t
   // Synchronous calls on purpose: each is tens of microseconds, and going through the libuv thread pool cost
   // ~6x more per call on our machines (docs/PERFORMANCE.md).
   if (fs.existsSync(path)) return { oid, created: false }; // objects are immutable: same name, same content
-  const bytes = deflateFitted(Buffer.concat([header, content]));
+  const bytes = deflateObject(Buffer.concat([header, content]));
   putObjectFile(fs, dir, path, bytes);
   return { oid, created: true, deflated: bytes };
 }

@@ -1,4 +1,4 @@
-import { inflateSync } from 'node:zlib';
+import { nodeZlib } from '../../schemas/node-zlib.js';
 import { gitObjectId, type GitObjectType } from './loose-object.js';
 import { PackReadError } from './errors.js';
 
@@ -80,7 +80,7 @@ export function readPackObjects(pack: Uint8Array, where = '<pack>'): PackObject[
     }
     let inflated: InflateInfo;
     try {
-      inflated = (inflateSync as unknown as (buf: Buffer, opts: object) => InflateInfo)(b.subarray(pos, end), { info: true });
+      inflated = (nodeZlib().inflateSync as unknown as (buf: Buffer, opts: object) => InflateInfo)(b.subarray(pos, end), { info: true });
     } catch (err) {
       return fail(`object ${i} at ${at} does not inflate: ${(err as Error).message}`);
     }

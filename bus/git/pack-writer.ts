@@ -1,5 +1,5 @@
 import { nodeCrypto } from '../../schemas/node-crypto.js';
-import { deflateFitted } from './deflate-fitted.js';
+import { deflateObject } from './object-deflate.js';
 
 const TYPE_CODE = { commit: 1, tree: 2, blob: 3, tag: 4 } as const;
 
@@ -26,7 +26,7 @@ export function writePack(objects: readonly { type: keyof typeof TYPE_CODE; cont
       size >>>= 7;
     }
     bytes.push(byte);
-    parts.push(Buffer.from(bytes), deflateFitted(o.content));
+    parts.push(Buffer.from(bytes), deflateObject(o.content));
   }
   const body = Buffer.concat(parts);
   return Buffer.concat([body, nodeCrypto().createHash('sha1').update(body).digest()]);

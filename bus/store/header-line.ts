@@ -1,4 +1,4 @@
-import { crc32 } from 'node:zlib';
+import { crc32 } from '../../schemas/crc32.js';
 
 /**
  * The frame the node's cache files share (the parse cache, the status digests): a magic line, one JSON header line
@@ -24,7 +24,7 @@ export function readHeaderLine(bytes: Buffer, magic: string): { header: Record<s
  * A payload's checksum: its crc32, as hex. It finds a file damaged or cut short, which is all it is for: the files are
  * the node's own and never trusted for more than speed, and anyone who could write one could write its checksum too.
  * It was a sha256, which loaded node:crypto (~12 M instructions) into every `status` that read a cache file: every
- * bus with eight tasks or more (issue 14, session 36). node:zlib is loaded anyway, to read the clone's objects.
+ * bus with eight tasks or more (issue 14, session 36); a small payload's is summed without node:zlib (schemas/crc32.ts).
  */
 export function checksum(b: Uint8Array): string {
   return crc32(b).toString(16).padStart(8, '0');

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { constants, inflateSync } from 'node:zlib';
+import { nodeZlib } from '../../schemas/node-zlib.js';
+import { inflateStored } from '../git/zlib-stored.js';
 import { CloneDamagedError, ObjectTooLargeError } from '../local-io.js';
 import { objectFile } from '../git/object-path.js';
 
@@ -32,7 +33,8 @@ export function looseHeader(raw: Buffer): { type: string; size: number; headerBy
   let start: Buffer;
   try {
     // A prefix of the stream, flushed: what it inflates to (at most ~1 MiB for 1 KiB in), without an end-of-stream error.
-    start = inflateSync(raw.subarray(0, 1024), { finishFlush: constants.Z_SYNC_FLUSH });
+    const prefix = raw.subarray(0, 1024);
+    start = inflateStored(prefix, true)?.data ?? nodeZlib().inflateSync(prefix, { finishFlush: nodeZlib().constants.Z_SYNC_FLUSH });
   } catch {
     return null;
   }
@@ -46,7 +48,9 @@ export function looseHeader(raw: Buffer): { type: string; size: number; headerBy
 function inflateLoose(gitdir: string, oid: string, raw: Buffer, limit: number): { type: string; content: Buffer } {
   let data: Buffer;
   try {
-    data = inflateSync(raw, { maxOutputLength: limit });
+    // A stored stream (what gitbus writes for small objects) without node:zlib; over the limit, zlib says so.
+    const stored = inflateStored(raw)?.data;
+    data = stored !== undefined && stored.length <= limit ? stored : nodeZlib().inflateSync(raw, { maxOutputLength: limit });
   } catch (err) {
     // Cut short or overwritten (a full disk, a crash of another tool): the object must be fetched again.
     throw new CloneDamagedError(gitdir, oid, `corrupt: ${(err as Error).message}`);
@@ -69,7 +73,8 @@ function headerIfLarge(gitdir: string, oid: string, raw: Buffer, cap: number): {
 }
 
 /**
- * Reads a loose object with node:zlib (fast on Node 20, unlike isomorphic-git's DecompressionStream). Returns
+ * Reads a loose object: stored ones here, others with node:zlib (fast on Node 20, unlike isomorphic-git's
+ * DecompressionStream). Returns
  * null when the object is not loose (it may be in a pack: the caller falls back to isomorphic-git).
  *
  * `maxBytes`: a caller that refuses content over a size (a signature sidecar) gets, for a larger object, a buffer

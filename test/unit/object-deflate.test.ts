@@ -4,7 +4,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateSync, inflateSync } from 'node:zlib';
-import { deflateFitted } from '../../bus/git/deflate-fitted.js';
+import { deflateObject, STORED_MAX } from '../../bus/git/object-deflate.js';
+import { inflateStored } from '../../bus/git/zlib-stored.js';
 import { writeLooseObject } from '../../bus/git/loose-object.js';
 import { objectFile } from '../../bus/git/object-path.js';
 import { fs } from '../../bus/node-fs.js';
@@ -25,28 +26,31 @@ function inputs(seed: number, count: number): Buffer[] {
   return out;
 }
 
-/** A git object's zlib with deflate's window and tables sized to it (bus/git/deflate-fitted.ts). */
-describe('deflateFitted', () => {
-  it('gives back the input, no larger than zlib with its defaults, with a window that reaches every earlier byte', () => {
+/** A git object's zlib (bus/git/object-deflate.ts): stored up to STORED_MAX bytes, else deflated by node:zlib. */
+describe('deflateObject', () => {
+  it('gives back the input: up to STORED_MAX bytes stored (the input and 11 bytes), past it no larger than zlib makes it', () => {
+    let stored = 0;
     for (const input of inputs(14, 300)) {
-      const fitted = deflateFitted(input);
-      expect(inflateSync(fitted).equals(input), `${input.length} bytes`).toBe(true);
-      expect(fitted.length, `${input.length} bytes`).toBeLessThanOrEqual(deflateSync(input).length);
-      // The zlib header's CINFO: log2(window) - 8. At least the input and deflate's 262-byte look-ahead, at most 32 KiB.
-      const windowBits = ((fitted[0] as number) >> 4) + 8;
-      expect(windowBits).toBeLessThanOrEqual(15);
-      expect(windowBits === 15 || 2 ** windowBits >= input.length + 262, `${input.length} bytes in a window of 2^${windowBits}`).toBe(true);
+      const out = deflateObject(input);
+      expect(inflateSync(out).equals(input), `${input.length} bytes`).toBe(true);
+      if (input.length <= STORED_MAX) {
+        stored++;
+        expect(out.length, `${input.length} bytes`).toBe(input.length + 11);
+        expect(inflateStored(out)?.data.equals(input)).toBe(true);
+      } else {
+        // zlib's own stream (which is stored blocks too for random bytes, where deflate gains nothing).
+        expect(out.equals(deflateSync(input)), `${input.length} bytes`).toBe(true);
+      }
     }
-  });
-
-  it('sizes the window down for the small objects a command writes (its state was ~256 KiB for every object)', () => {
-    for (const [size, bits] of [[0, 9], [200, 9], [250, 9], [251, 10], [3000, 12], [40_000, 15], [1_000_000, 15]] as const) {
-      expect(((deflateFitted(Buffer.alloc(size, 7))[0] as number) >> 4) + 8, `${size} bytes`).toBe(bits);
-    }
+    // Both kinds were there.
+    expect(stored).toBeGreaterThan(50);
+    expect(stored).toBeLessThan(250);
+    expect(inflateStored(deflateObject(Buffer.alloc(STORED_MAX, 97)))).not.toBeNull();
+    expect(deflateObject(Buffer.alloc(STORED_MAX + 1, 97)).length).toBeLessThan(1_000);
   });
 
   describe('objects written with it, as git reads them', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'gitbus-deflate-fitted-'));
+    const dir = mkdtempSync(join(tmpdir(), 'gitbus-object-deflate-'));
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
     const git = (args: string[]): Buffer => execFileSync('git', args, { cwd: dir, maxBuffer: 1 << 26 });
 
@@ -55,9 +59,8 @@ describe('deflateFitted', () => {
       const written: { oid: string; content: Buffer }[] = [];
       for (const content of inputs(15, 40)) written.push({ oid: await writeLooseObject(fs, dir, 'blob', content), content });
       for (const { oid, content } of written) {
-        // Written by deflateFitted: its header names the fitted window.
-        const windowBits = ((readFileSync(objectFile(dir, oid))[0] as number) >> 4) + 8;
-        expect(windowBits, `${content.length} bytes`).toBe(Math.min(15, Math.max(9, Math.ceil(Math.log2(content.length + 262)))));
+        // Stored when small: git reads a stream it compressed nothing of.
+        if (content.length <= STORED_MAX) expect(inflateStored(readFileSync(objectFile(dir, oid))), `${content.length} bytes`).not.toBeNull();
         expect(git(['cat-file', 'blob', oid]).equals(content), `${oid}, ${content.length} bytes`).toBe(true);
       }
       git(['fsck', '--strict', '--no-dangling']);
