@@ -1,12 +1,8 @@
-import { createRequire } from 'node:module';
+import { crc32 } from '../schemas/crc32.js';
 
-// node:zlib is loaded when a cache is read or written, not by a command the watcher serves (cli/serve/client.ts). Once:
-// each createRequire() makes a module and works out its node_modules folders, and a start asked ten times.
-let zlibModule: typeof import('node:zlib') | undefined;
-const zlib = (): typeof import('node:zlib') => (zlibModule ??= createRequire(import.meta.url)('node:zlib') as typeof import('node:zlib'));
-export const crc32 = (data: string | Buffer): number => zlib().crc32(data);
-/** Node 20.15+ and 22.2+ have zlib.crc32; an older Node runs the ES module build. */
-export const hasCrc32 = (): boolean => typeof (zlib() as { crc32?: unknown }).crc32 === 'function';
+// crc32 of a cache file's data (~0.5 MB) is node:zlib's, loaded for it; a file checked before is not summed again
+// (cli/code-cache-store.ts, `checked`), so a start whose cache was checked once loads no node:zlib.
+export { crc32 } from '../schemas/crc32.js';
 
 /**
  * The header of a cache file: magic, format, crc32 of the V8 data, its length, and whether the run that made it
@@ -18,11 +14,15 @@ export const hasCrc32 = (): boolean => typeof (zlib() as { crc32?: unknown }).cr
 const MAGIC = 0x38564247; // "GBV8" little-endian
 const FORMAT = 3;
 const HEADER = 24;
-/** A cache file's V8 data and whether a failed run made it, or undefined when its header or checksum is wrong. */
-export function unwrapCache(file: Buffer): { data: Buffer; failed: boolean } | undefined {
+/**
+ * A cache file's V8 data and whether a failed run made it, or undefined when its header or checksum is wrong.
+ * `checked`: these bytes were summed against their checksum by an earlier start, and the file has not changed since
+ * (cli/code-cache-store.ts): the sum is not done again.
+ */
+export function unwrapCache(file: Buffer, checked = false): { data: Buffer; failed: boolean } | undefined {
   if (file.length < HEADER || file.readUInt32LE(0) !== MAGIC || file.readUInt32LE(4) !== FORMAT) return undefined;
   const data = file.subarray(HEADER);
-  if (file.readUInt32LE(12) !== data.length || file.readUInt32LE(8) !== crc32(data)) return undefined;
+  if (file.readUInt32LE(12) !== data.length || (!checked && file.readUInt32LE(8) !== crc32(data))) return undefined;
   const flags = file.readUInt32LE(16);
   if (flags > 1 || file.readUInt32LE(20) !== 0) return undefined;
   return { data, failed: flags === 1 };

@@ -1,4 +1,4 @@
-import { accessSync, closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, unlinkSync, utimesSync, writeFileSync, type Stats } from 'node:fs';
+import { accessSync, closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync, type Stats } from 'node:fs';
 import { join, sep } from 'node:path';
 import { crc32, wrapCache, unwrapCache } from './code-cache-file.js';
 import { cannot, notPrivate, readyFolders, type CacheFolders, type CacheProblem } from './code-cache-folders.js';
@@ -54,7 +54,8 @@ function hex(n: number): string {
   return n.toString(16).padStart(8, '0');
 }
 
-export type Found = { state: 'none' } | { state: 'corrupt' } | { state: 'found'; data: Buffer; failed: boolean } | CacheProblem;
+/** `checked`: the file's identity when its bytes were summed against its checksum, by this start or an earlier one. */
+export type Found = { state: 'none' } | { state: 'corrupt' } | { state: 'found'; data: Buffer; failed: boolean; checked: string } | CacheProblem;
 
 /**
  * The cache file of `place`: read into `room` when it fits there (memory the bundle's read touched already, see
@@ -62,8 +63,9 @@ export type Found = { state: 'none' } | { state: 'corrupt' } | { state: 'found';
  */
 export function readCache(place: CachePlace, room?: Buffer): Found {
   let file: Buffer;
+  let identity: string;
   try {
-    file = readFileIn(place.file, room);
+    ({ file, identity } = readFileIn(place.file, room));
   } catch {
     // No cache yet: the key folder is made now, so that a place where it cannot be written runs the ES module
     // build from the first run on rather than the bundle without its cache at every run.
@@ -86,21 +88,63 @@ export function readCache(place: CachePlace, room?: Buffer): Found {
   }
   const problem = notPrivate(place.dir, st);
   if (problem) return problem;
-  const unwrapped = unwrapCache(file);
-  return unwrapped ? { state: 'found', ...unwrapped } : { state: 'corrupt' };
+  const checked = readChecked(place) === identity;
+  const unwrapped = unwrapCache(file, checked);
+  if (!unwrapped) return { state: 'corrupt' };
+  if (!checked) writeChecked(place, identity);
+  return { state: 'found', ...unwrapped, checked: identity };
 }
 
-/** The file's bytes: in `room` when they fit (a view of it), else in a buffer of their own. */
-function readFileIn(path: string, room: Buffer | undefined): Buffer {
-  if (room === undefined) return readFileSync(path);
+/**
+ * The file's bytes (in `room` when they fit, a view of it, else in a buffer of their own) and its identity as it was
+ * read: device, inode, size, and modification and change times in nanoseconds. Any write to the file, a copy or a
+ * new file renamed over it changes the change time, which nobody can set back.
+ */
+function readFileIn(path: string, room: Buffer | undefined): { file: Buffer; identity: string } {
   const fd = openSync(path, 'r');
   try {
-    const size = fstatSync(fd).size;
-    return size <= room.length ? room.subarray(0, readInto(fd, room, size)) : readFileSync(fd);
+    const st = fstatSync(fd, { bigint: true });
+    const size = Number(st.size);
+    const identity = `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+    return { file: room !== undefined && size <= room.length ? room.subarray(0, readInto(fd, room, size)) : readFileSync(fd), identity };
   } finally {
     closeSync(fd);
   }
 }
+
+/**
+ * The identity of the cache file whose bytes a start summed against its checksum (`<file>.checked`). Summing ~0.5 MB
+ * takes node:zlib, whose load was ~1.5 ms of a start that needs it for nothing else (docs/PERFORMANCE.md "Small
+ * objects stored, and a start without node:zlib"); so the sum is done once per file, as the bundle itself is known
+ * by its identity (cli/bundle-identity.ts). The checksum stays: V8 on Node 20 does not check cached data, and
+ * deserializing a damaged file killed the process.
+ */
+function readChecked(place: CachePlace): string | undefined {
+  try {
+    return readFileSync(`${place.file}${CHECKED}`, 'latin1');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Writes `<file>.checked` (through a temp file and a rename); nothing when it cannot: the next start sums again. */
+export function writeChecked(place: CachePlace, identity: string): void {
+  const to = `${place.file}${CHECKED}`;
+  const tmp = `${to}.${process.pid}-${Math.random().toString(36).slice(2)}.tmp`;
+  try {
+    writeFileSync(tmp, identity, { mode: 0o600, flag: 'wx' });
+    renameSync(tmp, to);
+  } catch {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // nothing was written
+    }
+  }
+}
+
+/** What a cache file's `checked` file is called after it. */
+export const CHECKED = '.checked';
 
 /** Reads up to `size` bytes of `fd` into the start of `into`; how many it read (fewer when the file shrank). */
 export function readInto(fd: number, into: Buffer, size: number): number {
@@ -158,6 +202,9 @@ export function settleCache(place: CachePlace, found: Found, rejected: boolean, 
     try {
       const now = new Date();
       utimesSync(place.file, now, now);
+      // The touch changes the file's identity, not its bytes, which this start checked or found checked.
+      const st = statSync(place.file, { bigint: true });
+      writeChecked(place, `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`);
     } catch {
       // Pruned by then: written again next time.
     }
@@ -192,7 +239,10 @@ function pruneVariants(place: CachePlace): void {
       .filter((p) => p !== place.file)
       .map((p) => ({ p, mtime: lstatSync(p).mtimeMs }))
       .sort((a, b) => b.mtime - a.mtime);
-    for (const { p } of variants.slice(KEEP_VARIANTS - 1)) rmSync(p, { force: true });
+    for (const { p } of variants.slice(KEEP_VARIANTS - 1)) {
+      rmSync(p, { force: true });
+      rmSync(`${p}${CHECKED}`, { force: true });
+    }
   } catch {
     // Left for the next write.
   }

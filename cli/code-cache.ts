@@ -9,7 +9,6 @@ import { serveAtExit, serverWanted } from './serve/auto-start.js';
 import { STANDBY_ENV } from './serve/standby-env.js';
 export { bundleFile } from './bundle-identity.js';
 import { hoistGlobalOptions, invokedCommand } from './invoked-command.js';
-import { hasCrc32 } from './code-cache-file.js';
 import { EXIT } from './exit.js';
 import { cacheFolders, readyFolders } from './code-cache-folders.js';
 import { cachePlace, readCache, readInto, settleCache } from './code-cache-store.js';
@@ -148,7 +147,7 @@ function serveReport(env: NodeJS.ProcessEnv, r: ServeReport): void {
 function runEntry(here: string, env: NodeJS.ProcessEnv, entry: Pick<CommandEntry, 'name' | 'bundle'> | undefined): void {
   // No command to run (--version, --help, a mistyped name): gitbus.mjs and commander, ~150 KB of ES modules, start
   // faster than the 2 MB bundle even from its cache (~4 ms less on Node 20 and 22).
-  if (entry === undefined || env['GITBUS_CODE_CACHE'] === '0' || !hasCrc32()) return runEsm(here, env, entry?.name ?? 'top', 'off');
+  if (entry === undefined || env['GITBUS_CODE_CACHE'] === '0') return runEsm(here, env, entry?.name ?? 'top', 'off');
   const command = entry.name;
   // A cache folder that cannot be used: without a cache the bundle starts slower than the ES module build (V8
   // compiles its 2 MB top level, and createCachedData() at every exit would find no place to go). Checked before
@@ -228,8 +227,7 @@ function runEsm(here: string, env: NodeJS.ProcessEnv, command: string, cache: Co
   void import(pathToFileURL(join(here, 'gitbus.mjs')).href);
 }
 
-// node:vm and node:zlib (crc32, code-cache-file.ts) are loaded when a command runs here, not for one the watcher serves
-// (cli/serve/client.ts).
+// node:vm is loaded when a command runs here, not for one the watcher serves (cli/serve/client.ts).
 const lazy = createRequire(import.meta.url);
 
 /** What dist/cli/gitbus.cjs starts with (scripts/bundle.mjs): the CommonJS module wrapper, as Node's loader makes it. */

@@ -238,6 +238,29 @@ describe('CLI start-up: what a command loads', () => {
     expect(readFileSync(log, 'utf8')).toContain('process.stdin');
   });
 
+  it('status and dispatch on a bus gitbus wrote load no node:zlib or node:stream once their code cache was checked: its objects are stored, its checksums small', async () => {
+    const preload = join(dir.path, 'zlib.cjs');
+    writeFileSync(preload, `process.on('exit', () => require('node:fs').appendFileSync(process.env.GITBUS_TEST_BUILTIN_LOG, process.moduleLoadList.filter((m) => /^NativeModule (zlib|stream)$/.test(m)).map((m) => m + '\\n').join('')));\n`);
+    for (const build of ['default', 'esm'] as const) {
+      for (const args of [['status', '--json'], ['dispatch', 'start-up probe', '--no-git', '--json']]) {
+        // The first run of these Node options writes its cache (the checksum then needs node:zlib), the second sums
+        // it once (cli/code-cache-store.ts); the ES module build has no cache.
+        const loaded: string[] = [];
+        for (let i = 0; i < 3; i++) {
+          const log = join(dir.path, `zlib-${runs++}.log`);
+          writeFileSync(log, '');
+          const env = { NODE_OPTIONS: `--require=${preload}`, GITBUS_TEST_BUILTIN_LOG: log, ...(build === 'esm' ? { GITBUS_CODE_CACHE: '0' } : {}) };
+          const r = await gitbus(args, { home: bus.home('solo'), env });
+          expect(r.code, r.stderr).toBe(0);
+          // Node's ES module loader loads node:stream itself (the ES module build, GITBUS_CODE_CACHE=0).
+          loaded.push(readFileSync(log, 'utf8').replace(build === 'esm' ? 'NativeModule stream\n' : '\0', ''));
+        }
+        expect(loaded[2], `${build}: ${args.join(' ')}`).toBe('');
+        if (build === 'esm') expect(loaded[0], args.join(' ')).toBe('');
+      }
+    }
+  });
+
   // Linux's /proc/self/task lists the process's threads.
   it.skipIf(process.platform !== 'linux')('status and dispatch on a local bus start no thread beyond Node\'s own: their few file reads are synchronous, so libuv\'s thread pool never starts', async () => {
     const preload = join(dir.path, 'threads.cjs');

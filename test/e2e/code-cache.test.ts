@@ -141,12 +141,22 @@ describe('CLI code cache (cli/code-cache.ts)', () => {
     }
     const key = dirname(plain.report.file as string);
     const names = (paths: string[]): string[] => ['status.bin', ...paths.map((f) => f.slice(key.length + 1))].sort();
-    expect(readdirSync(key).sort()).toEqual(names(files.slice(-4)));
+    // The .bin files; a file read since it was written has its .checked beside it (cli/code-cache-store.ts).
+    const bins = (): string[] => readdirSync(key).filter((n) => !n.endsWith('.checked')).sort();
+    const checked = (): string[] => readdirSync(key).filter((n) => n.endsWith('.checked')).sort();
+    expect(bins()).toEqual(names(files.slice(-4)));
+    expect(checked()).toEqual([]);
     // The ones used last stay: the oldest kept, used again, outlives one written after it.
     expect((await run(['status', '--json'], cache, options(2))).report).toMatchObject({ cache: 'accepted', written: false, file: files[2] });
     const seventh = await run(['status', '--json'], cache, options(6));
     expect(seventh.report).toMatchObject({ cache: 'none', written: true });
-    expect(readdirSync(key).sort()).toEqual(names([files[2], files[4], files[5], seventh.report.file] as string[]));
+    expect(bins()).toEqual(names([files[2], files[4], files[5], seventh.report.file] as string[]));
+    // The file used again was summed once, and stays checked though its use set its time.
+    expect(checked()).toEqual([`${(files[2] as string).slice(key.length + 1)}.checked`]);
+    const reused = await run(['status', '--json'], cache, options(2));
+    expect(reused.report).toMatchObject({ cache: 'accepted', written: false });
+    const st = statSync(files[2] as string, { bigint: true });
+    expect(readFileSync(`${files[2] as string}.checked`, 'latin1')).toBe(`${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`);
   });
 
   it('a bundle emptied by hand says the installation is damaged and exits 7, not 0 with nothing said', async () => {

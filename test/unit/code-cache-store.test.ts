@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { chmodSync, closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cacheFolders, readyFolders, type CacheFolders } from '../../cli/code-cache-folders.js';
@@ -86,6 +86,49 @@ describe('code cache store', () => {
       closeSync(fd);
     }
     expect(readCache(place, Buffer.allocUnsafeSlow(1 << 20)).state).toBe('corrupt');
+  });
+
+  it('sums a file against its checksum once: a later read of the same file takes it without the sum, a changed file is summed again', () => {
+    const place = placeFor('claim');
+    readCache(place);
+    const data = Buffer.alloc(4_000, 5);
+    expect(writeCache(place, data, false)).toBe(true);
+    expect(existsSync(`${place.file}.checked`)).toBe(false);
+    const first = readCache(place);
+    expect(first.state).toBe('found');
+    // The identity of the file whose bytes matched their checksum.
+    const st = statSync(place.file, { bigint: true });
+    const identity = `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+    expect(readFileSync(`${place.file}.checked`, 'latin1')).toBe(identity);
+    expect(first.state === 'found' && first.checked).toBe(identity);
+
+    // The header's checksum made wrong, the data left as it was: the file changed, so it is summed, and refused.
+    const fd = openSync(place.file, 'r+');
+    try {
+      writeSync(fd, Buffer.from([1, 2, 3, 4]), 0, 4, 8);
+    } finally {
+      closeSync(fd);
+    }
+    expect(readCache(place).state).toBe('corrupt');
+    // Were its identity the one checked (nothing but a byte changed on the disk under it), it would be taken unsummed:
+    // what the sum costs, once per file, is what this trades (cli/code-cache-store.ts readChecked).
+    const now = statSync(place.file, { bigint: true });
+    writeFileSync(`${place.file}.checked`, `${now.dev}:${now.ino}:${now.size}:${now.mtimeNs}:${now.ctimeNs}`);
+    const taken = readCache(place);
+    expect(taken.state === 'found' && taken.data.equals(data)).toBe(true);
+  });
+
+  it("a pruned file of other Node options takes its .checked with it", () => {
+    const folders = cacheFolders(env) as CacheFolders;
+    const variant = (i: number) => cachePlace(folders, 'build-2', 'show', { ...env, NODE_OPTIONS: `--max-http-header-size=${16_000 + i}` });
+    readCache(variant(0));
+    expect(writeCache(variant(0), Buffer.alloc(64, 1), false)).toBe(true);
+    expect(readCache(variant(0)).state).toBe('found');
+    expect(existsSync(`${variant(0).file}.checked`)).toBe(true);
+    // Four more written after it: the oldest goes (a command keeps 4 files for other options).
+    for (let i = 1; i <= 4; i++) expect(writeCache(variant(i), Buffer.alloc(64, 1), false)).toBe(true);
+    expect(existsSync(variant(0).file)).toBe(false);
+    expect(existsSync(`${variant(0).file}.checked`)).toBe(false);
   });
 
   it('readInto reads the whole file in as many reads as it takes, and no more than it holds', () => {
