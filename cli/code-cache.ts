@@ -10,6 +10,8 @@ import { STANDBY_ENV } from './serve/standby-env.js';
 export { bundleFile } from './bundle-identity.js';
 import { hoistGlobalOptions, invokedCommand } from './invoked-command.js';
 import { EXIT } from './exit.js';
+import { GITBUS_VERSION } from '../bus/version.js';
+import { writeStd } from './std-write.js';
 import { cacheFolders, readyFolders } from './code-cache-folders.js';
 import { cachePlace, readCache, readInto, settleCache } from './code-cache-store.js';
 import { schemasScript, type SchemasState } from './schemas-script.js';
@@ -94,6 +96,9 @@ export function runCli(): void {
   // A standby process of a watcher (cli/serve/standby.ts): the whole CLI, with a code cache of its own.
   if (env[STANDBY_ENV] === '1' && typeof process.send === 'function') return runEntry(here, env, STANDBY_ENTRY);
   const entry = invokedCommand(args);
+  // `gitbus --version` needs package.json only: as commander prints it, without the ES module build and commander
+  // (~15 ms, half of the start: docs/PERFORMANCE.md "Small objects stored, and a start without node:zlib").
+  if (entry === undefined && args.length === 1 && (args[0] === '--version' || args[0] === '-V')) return writeStd('stdout', `${GITBUS_VERSION}\n`);
   if (entry === undefined) return runEntry(here, env, entry);
   // A command this home's watcher may run in its standby process: only Node and a socket start here.
   let sock: string | { reason: string };

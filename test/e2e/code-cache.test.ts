@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { appendFileSync, chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { gitbus, json, tempDir, type RunResult, commandsAsProcesses } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
@@ -55,7 +55,12 @@ describe('CLI code cache (cli/code-cache.ts)', () => {
     // Each command has a file of its own.
     expect((await run(['show', taskId], cache)).report).toMatchObject({ command: 'show', cache: 'none', written: true, file: join(dirname(file), 'show.bin') });
     // No command to run: the ES module build, which starts faster for commander and the command table alone.
-    for (const args of [['--version'], ['--help'], ['statsu']]) expect((await run(args, cache)).report).toEqual({ command: 'top', cache: 'off', written: false });
+    for (const args of [['--help'], ['statsu']]) expect((await run(args, cache)).report).toEqual({ command: 'top', cache: 'off', written: false });
+    // The version: the loader prints it, and runs neither build (so it reports nothing).
+    const reportFile = join(dir.path, 'version-report.jsonl');
+    const version = await gitbus(['--version'], { env: { XDG_CACHE_HOME: cache, GITBUS_CODE_CACHE_REPORT: reportFile } });
+    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+    expect(existsSync(reportFile)).toBe(false);
   });
 
   it('a damaged cache file is not given to V8, is written again, and the command prints the same', async () => {
