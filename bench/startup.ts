@@ -30,6 +30,8 @@ interface Case {
   piped?: boolean;
   /** Done before each run, untimed: what the command comes after. */
   before?: () => Promise<void>;
+  /** Done after each run, untimed: what the next run starts from. */
+  after?: () => void;
   /** The folder it runs in (else the bench's temp folder, in no git checkout). */
   cwd?: string;
 }
@@ -67,11 +69,15 @@ export async function startupBench(lines: string[], runs: number): Promise<void>
    * every ES module `status` row). status reads a bus of five tasks and one node (and the node that reads it over
    * HTTP), as the served rows' bus was before their nodes joined it; dispatch writes to a bus of its own.
    */
+  const remotes = new Map<string, string>();
   const homesOf = async (tag: string): Promise<BuildHomes> => {
-    const h: BuildHomes = { status: join(dir, `status-home${tag}`), dispatch: join(dir, `dispatch-home${tag}`), http: join(dir, `http-home${tag}`), archive: join(dir, `archive-home${tag}`), archiveHttp: join(dir, `archive-http-home${tag}`), afterDispatch: join(dir, `after-dispatch-home${tag}`) };
+    const h: BuildHomes = { status: join(dir, `status-home${tag}`), dispatch: join(dir, `dispatch-home${tag}`), dispatch200: join(dir, `dispatch200-home${tag}`), http: join(dir, `http-home${tag}`), archive: join(dir, `archive-home${tag}`), archiveHttp: join(dir, `archive-http-home${tag}`), afterDispatch: join(dir, `after-dispatch-home${tag}`) };
     await busOfFive(h.status, join(dir, `status${tag}.git`));
     await busOfFive(h.afterDispatch, join(dir, `after-dispatch${tag}.git`));
-    await initBus(h.dispatch, { remote: join(dir, `dispatch${tag}.git`), node: 'bench' });
+    for (const [home, remote, tasks] of [[h.dispatch, join(dir, `dispatch${tag}.git`), 5], [h.dispatch200, join(dir, `dispatch200${tag}.git`), 200]] as const) {
+      await busOfTasks(home, remote, tasks);
+      remotes.set(home, remote);
+    }
     await joinBus(h.http, `${host.url}/status${tag}.git`, { node: 'bench-http' });
     await joinBus(h.archive, join(dir, 'archived.git'), { node: `bench-archive${tag}` });
     await joinBus(h.archiveHttp, `${host.url}/archived.git`, { node: `bench-archive-http${tag}` });
@@ -108,14 +114,19 @@ export async function startupBench(lines: string[], runs: number): Promise<void>
   const cases: Case[] = [{ label: 'node -e 0', args: ['-e', '0'] }];
   const status = (bin: string, home: string): string[] => [bin, 'status', '--home', home];
   const dispatchArgs = (bin: string, home: string): string[] => [bin, 'dispatch', 'start-up probe', '--home', home];
+  // Each dispatch row's bus is set back after each run (`mainKept`), so that a row measures one bus throughout.
+  const kept = new Map<string, () => void>();
+  const keep = (home: string): (() => void) => kept.get(home) ?? (kept.set(home, mainKept(home, remotes.get(home) as string)).get(home) as () => void);
   for (const b of builds) {
     cases.push({ label: `${b.name}gitbus --version`, args: [b.bin, '--version'] });
     cases.push({ label: `${b.name}gitbus status (local bus, 5 tasks)`, args: status(b.bin, b.homes.status) });
-    cases.push({ label: `${b.name}gitbus dispatch (local bus)`, args: dispatchArgs(b.bin, b.homes.dispatch) });
+    cases.push({ label: `${b.name}gitbus dispatch (local bus, 5 tasks)`, args: dispatchArgs(b.bin, b.homes.dispatch), after: keep(b.homes.dispatch) });
+    // A bus of 200 live tasks: its handoffs tree (~11 KB) is past what a dispatch hashes in JavaScript (bus/git/sha1.ts).
+    cases.push({ label: `${b.name}gitbus dispatch (local bus, 200 tasks)`, args: dispatchArgs(b.bin, b.homes.dispatch200), after: keep(b.homes.dispatch200) });
     // What an agent pays: its output read through a pipe (Node's process.stdout for a pipe is a net.Socket; gitbus
     // writes to the descriptor, cli/std-write.ts). The other rows write to /dev/null.
     cases.push({ label: `${b.name}gitbus status (local bus, 5 tasks), output to a pipe`, args: status(b.bin, b.homes.status), piped: true });
-    cases.push({ label: `${b.name}gitbus dispatch (local bus), output to a pipe`, args: dispatchArgs(b.bin, b.homes.dispatch), piped: true });
+    cases.push({ label: `${b.name}gitbus dispatch (local bus, 5 tasks), output to a pipe`, args: dispatchArgs(b.bin, b.homes.dispatch), piped: true, after: keep(b.homes.dispatch) });
     // What comes after a dispatch, and after a claim or a response, every time: a status with a file in no parse
     // cache, which gitbus wrote. The dispatch is the same build's CLI, untimed: a process of another build (this
     // one) would leave the home's caches in its own name (bus/store/parse-cache.ts BUILD_ID).
@@ -128,7 +139,7 @@ export async function startupBench(lines: string[], runs: number): Promise<void>
   const noCache = { XDG_CACHE_HOME: join(dir, 'no-cache-folder', 'a-file') };
   writeFileSync(join(dir, 'no-cache-folder'), '');
   cases.push({ label: 'gitbus status, cache folder unusable (ES modules since issue 14 round 2)', args: status(BIN, esm.status), env: noCache });
-  cases.push({ label: 'gitbus dispatch, cache folder unusable', args: dispatchArgs(BIN, esm.dispatch), env: noCache });
+  cases.push({ label: 'gitbus dispatch, cache folder unusable', args: dispatchArgs(BIN, esm.dispatch), env: noCache, after: keep(esm.dispatch) });
   cases.push({ label: 'gitbus status --help', args: [BIN, 'status', '--help'] });
   // The served rows apart from each other in the order (which rotates, keeping it). After each, the watcher's next
   // standby loads and warms up (~0.4 s of CPU); the next case waits for it (`settled`), since a command that runs
@@ -138,15 +149,15 @@ export async function startupBench(lines: string[], runs: number): Promise<void>
   cases.splice(2, 0, { label: 'gitbus status, served by the watcher (local bus, 5 tasks)', args: [BIN, 'status', '--home', servedStatusHome], env: servedReport('status'), servedBy: statusWatcher });
   cases.splice(Math.ceil(cases.length / 3) + 1, 0, { label: 'gitbus status, served by gitbus serve, no watcher (local bus, 5 tasks)', args: [BIN, 'status', '--home', serverHome], env: servedReport('server'), servedBy: server });
   cases.splice(Math.ceil(cases.length / 2) + 1, 0, { label: 'gitbus dispatch --to, served by the watcher (local bus)', args: [BIN, 'dispatch', 'start-up probe', '--to', 'bench', '--home', servedDispatchHome], env: servedReport('dispatch'), servedBy: dispatchWatcher });
-  cases.push({ label: 'gitbus dispatch --to (local bus)', args: [BIN, 'dispatch', 'start-up probe', '--to', 'bench', '--home', dispatchHome] });
+  cases.push({ label: 'gitbus dispatch --to (local bus, 5 tasks)', args: [BIN, 'dispatch', 'start-up probe', '--to', 'bench', '--home', dispatchHome], after: keep(dispatchHome) });
   // As an agent dispatches code work: from a checkout of a project with its remote, so the task is project work (the
   // git state in the body, the checkout's remote, branch and base read, the base looked for on the remote).
-  cases.push({ label: 'gitbus dispatch from a project checkout (local bus)', args: [BIN, 'dispatch', 'start-up probe', '--home', dispatchHome], cwd: projectCheckout(dir) });
+  cases.push({ label: 'gitbus dispatch from a project checkout (local bus, 5 tasks)', args: [BIN, 'dispatch', 'start-up probe', '--home', dispatchHome], cwd: projectCheckout(dir), after: keep(dispatchHome) });
 
   cases.push({ label: 'gitbus hook claude user-prompt-submit (Claude Code\'s hook)', args: [BIN, 'hook', 'claude', 'user-prompt-submit', '--home', statusHome], input: hookInput });
   cases.splice(Math.ceil((cases.length * 5) / 6), 0, { label: 'gitbus hook claude user-prompt-submit, served', args: [BIN, 'hook', 'claude', 'user-prompt-submit', '--home', servedHookHome], env: servedReport('hook'), input: hookInput, servedBy: hookWatcher });
   cases.push({ label: 'gitbus status, ES modules (GITBUS_CODE_CACHE=0)', args: status(BIN, esm.status), env: { GITBUS_CODE_CACHE: '0' } });
-  cases.push({ label: 'gitbus dispatch, ES modules (GITBUS_CODE_CACHE=0)', args: dispatchArgs(BIN, esm.dispatch), env: { GITBUS_CODE_CACHE: '0' } });
+  cases.push({ label: 'gitbus dispatch, ES modules (GITBUS_CODE_CACHE=0)', args: dispatchArgs(BIN, esm.dispatch), env: { GITBUS_CODE_CACHE: '0' }, after: keep(esm.dispatch) });
 
   // The temp folder is in no git checkout, so dispatch makes a plain task, as it does outside a project.
   const env: NodeJS.ProcessEnv = { ...process.env, XDG_CACHE_HOME: join(dir, 'cache') };
@@ -167,6 +178,7 @@ export async function startupBench(lines: string[], runs: number): Promise<void>
     await c.before?.();
     const seen = c.servedBy?.events() ?? 0;
     const ms = once(c, i);
+    c.after?.();
     if (c.servedBy !== undefined) notReady += (await settled(c.servedBy, seen)) ? 0 : 1;
     return ms;
   };
@@ -228,10 +240,32 @@ function projectCheckout(dir: string): string {
 
 /** A bus of one node, bench, with five tasks for it (the served rows' watchers, other nodes, claim none of them). */
 async function busOfFive(home: string, remote: string): Promise<void> {
+  await busOfTasks(home, remote, 5);
+}
+
+async function busOfTasks(home: string, remote: string, tasks: number): Promise<void> {
   await initBus(home, { remote, node: 'bench' });
   const ctx = await openBus(home);
-  for (let i = 0; i < 5; i++) await dispatch(ctx, { handoff: { title: `start-up ${i}`, to: 'bench' }, body: '## Task\n\nbench\n' });
+  for (let i = 0; i < tasks; i++) await dispatch(ctx, { handoff: { title: `start-up ${i}`, to: 'bench' }, body: '## Task\n\nbench\n' });
   await ctx.repo.close();
+}
+
+/**
+ * Sets main back, on the remote and in the home's clone, to where it is now: a dispatch row then measures one bus
+ * throughout. Until session 52 each run left a task more on it, and the rows of the 5,000-pending bench measure that;
+ * the dispatch rows' bus grew to ~170 tasks over a run, whose handoffs tree passed the 4 KiB from which a dispatch
+ * hashes with node:crypto (bus/git/sha1.ts), so their median was of a bus of some 80 tasks.
+ */
+function mainKept(home: string, remote: string): () => void {
+  const clone = join(home, 'clone.git');
+  const tip = (gitdir: string): string => spawnSync('git', ['--git-dir', gitdir, 'rev-parse', 'refs/heads/main'], { encoding: 'utf8' }).stdout.trim();
+  const tips = [remote, clone].map((gitdir) => [gitdir, tip(gitdir)] as const);
+  return () => {
+    for (const [gitdir, at] of tips) {
+      const r = spawnSync('git', ['--git-dir', gitdir, 'update-ref', 'refs/heads/main', at], { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`git update-ref in ${gitdir}: ${r.stderr}`);
+    }
+  };
 }
 
 /** The homes of one build's rows (startupBench's homesOf). */
@@ -239,6 +273,7 @@ interface BuildHomes {
   status: string;
   afterDispatch: string;
   dispatch: string;
+  dispatch200: string;
   http: string;
   archive: string;
   archiveHttp: string;
