@@ -49,6 +49,8 @@ interface Case {
  * folder that cannot be made (which the loader sends to the ES module build) and as ES modules
  * (GITBUS_CODE_CACHE=0, the build before the cache), and `status --help` from the bundle with status's cache.
  * `status` also runs on a node that reads the same bus over smart HTTP, as every command against a git host does.
+ * A dispatch row's bus is set back after each run (`mainKept`), so that every run dispatches to a bus of five tasks
+ * (or of 200, on its own row), not to one a task larger than the run before.
  */
 export async function startupBench(lines: string[], runs: number): Promise<void> {
   const dir = tmp('gitbus-bench-startup-');
