@@ -1,4 +1,4 @@
-import { accessSync, closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync, type Stats } from 'node:fs';
+import { accessSync, closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync, type BigIntStats, type Stats } from 'node:fs';
 import { join, sep } from 'node:path';
 import { crc32, wrapCache, unwrapCache } from './code-cache-file.js';
 import { cannot, notPrivate, readyFolders, type CacheFolders, type CacheProblem } from './code-cache-folders.js';
@@ -54,8 +54,7 @@ function hex(n: number): string {
   return n.toString(16).padStart(8, '0');
 }
 
-/** `checked`: the file's identity when its bytes were summed against its checksum, by this start or an earlier one. */
-export type Found = { state: 'none' } | { state: 'corrupt' } | { state: 'found'; data: Buffer; failed: boolean; checked: string } | CacheProblem;
+export type Found = { state: 'none' } | { state: 'corrupt' } | { state: 'found'; data: Buffer; failed: boolean } | CacheProblem;
 
 /**
  * The cache file of `place`: read into `room` when it fits there (memory the bundle's read touched already, see
@@ -92,7 +91,7 @@ export function readCache(place: CachePlace, room?: Buffer): Found {
   const unwrapped = unwrapCache(file, checked);
   if (!unwrapped) return { state: 'corrupt' };
   if (!checked) writeChecked(place, identity);
-  return { state: 'found', ...unwrapped, checked: identity };
+  return { state: 'found', ...unwrapped };
 }
 
 /**
@@ -105,11 +104,15 @@ function readFileIn(path: string, room: Buffer | undefined): { file: Buffer; ide
   try {
     const st = fstatSync(fd, { bigint: true });
     const size = Number(st.size);
-    const identity = `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
-    return { file: room !== undefined && size <= room.length ? room.subarray(0, readInto(fd, room, size)) : readFileSync(fd), identity };
+    return { file: room !== undefined && size <= room.length ? room.subarray(0, readInto(fd, room, size)) : readFileSync(fd), identity: identityOf(st) };
   } finally {
     closeSync(fd);
   }
+}
+
+/** A file's identity as `<file>.checked` holds it. */
+function identityOf(st: BigIntStats): string {
+  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
 }
 
 /**
@@ -203,8 +206,7 @@ export function settleCache(place: CachePlace, found: Found, rejected: boolean, 
       const now = new Date();
       utimesSync(place.file, now, now);
       // The touch changes the file's identity, not its bytes, which this start checked or found checked.
-      const st = statSync(place.file, { bigint: true });
-      writeChecked(place, `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`);
+      writeChecked(place, identityOf(statSync(place.file, { bigint: true })));
     } catch {
       // Pruned by then: written again next time.
     }

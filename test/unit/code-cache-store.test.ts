@@ -100,7 +100,6 @@ describe('code cache store', () => {
     const st = statSync(place.file, { bigint: true });
     const identity = `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
     expect(readFileSync(`${place.file}.checked`, 'latin1')).toBe(identity);
-    expect(first.state === 'found' && first.checked).toBe(identity);
 
     // The header's checksum made wrong, the data left as it was: the file changed, so it is summed, and refused.
     const fd = openSync(place.file, 'r+');
