@@ -73,9 +73,9 @@ function headerIfLarge(gitdir: string, oid: string, raw: Buffer, cap: number): {
 }
 
 /**
- * Reads a loose object: stored ones here, others with node:zlib (fast on Node 20, unlike isomorphic-git's
- * DecompressionStream). Returns
- * null when the object is not loose (it may be in a pack: the caller falls back to isomorphic-git).
+ * Reads a loose object: a stored stream here, any other with node:zlib (fast on Node 20, unlike isomorphic-git's
+ * DecompressionStream). Returns null when the object is not loose (it may be in a pack: the caller falls back to
+ * isomorphic-git).
  *
  * `maxBytes`: a caller that refuses content over a size (a signature sidecar) gets, for a larger object, a buffer
  * of `maxBytes + 1` zero bytes standing for it (too large, not its content), and nothing is inflated beyond the

@@ -365,7 +365,7 @@ function readObject(gitdir: string, oid: string): { type: GitObjectType; content
   let data: Buffer;
   let consumed: number;
   try {
-    // A stored stream (gitbus's small objects) is read here, and only when it ends where the file does.
+    // A stored stream (gitbus's small objects) is read here; `used`, as zlib's count below, tells bytes after it.
     const stored = inflateStored(raw);
     if (stored && stored.data.length <= h.size + h.headerBytes) {
       data = stored.data;
