@@ -14,6 +14,12 @@
 const HEADER = [0x78, 0x01] as const;
 /** The most one stored block holds (its LEN is 16 bits). */
 const BLOCK_MAX = 0xffff;
+/**
+ * The longest stream read here: what gitbus stores (bus/git/object-deflate.ts STORED_MAX, its header and the stream's
+ * framing). A longer one (git's under `core.compression 0`, or a hostile file) goes to node:zlib, whose native
+ * adler32 over megabytes beats this one's, and which stops at a caller's limit without reading the rest.
+ */
+export const STORED_READ_MAX = 16 * 1024 + 64;
 /** adler32's modulus, and how many bytes may be summed before its sums must be reduced (zlib's NMAX). */
 const ADLER_MOD = 65521;
 const ADLER_NMAX = 5552;
@@ -61,13 +67,15 @@ export function deflateStored(bytes: Uint8Array): Buffer {
  * blocks only, or anything in it is wrong (the header, a block's length, the checksum, an end too soon). Then node:zlib
  * must read it, and it says what is wrong, as it did before.
  *
+ * Only for a stream of at most STORED_READ_MAX bytes.
+ *
  * `prefix`: `raw` is the start of a stream (the first KiB of a loose object, for its header): the blocks' bytes that
  * are there, as node:zlib gives them with Z_SYNC_FLUSH, the checksum checked when the stream ends in it. Otherwise
  * the stream must end, with its checksum, within `raw`. `used`: how many bytes of `raw` the stream took; bytes after
  * it are not read, as node:zlib does not read them (a caller that refuses them compares `used` with the length).
  */
 export function inflateStored(raw: Uint8Array, prefix = false): { data: Buffer; used: number } | null {
-  if (raw.length < 2) return null;
+  if (raw.length < 2 || raw.length > STORED_READ_MAX) return null;
   const cmf = raw[0] as number;
   const flg = raw[1] as number;
   // deflate, a window of at most 32 KiB, the header's check, no preset dictionary.

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { deflateSync } from 'node:zlib';
+import { deflateStored } from '../../bus/git/zlib-stored.js';
 import { join } from 'node:path';
 import { directFetch } from '../../bus/transport/local-direct.js';
 import { gitCli } from '../helpers/cli.js';
@@ -179,13 +180,22 @@ describe('a direct fetch from a local bare remote (no git process)', () => {
       'a stream cut short': deflateSync(Buffer.concat([Buffer.from(`tree ${entry.length}\0`), entry])).subarray(0, 12),
       'a header that understates the size': deflateSync(Buffer.concat([Buffer.from(`tree ${entry.length - 5}\0`), entry])),
     };
+    // The same, as gitbus writes small objects: stored blocks, read without node:zlib (bus/git/zlib-stored.ts).
+    const stored = (b: Buffer) => deflateStored(b);
+    Object.assign(damaged, {
+      'stored: a header that overstates the size': stored(Buffer.concat([Buffer.from(`tree ${entry.length + 10}\0`), entry])),
+      'stored: bytes after the stream': Buffer.concat([stored(Buffer.concat([Buffer.from(`tree ${entry.length}\0`), entry])), Buffer.from('junk')]),
+      'stored: a stream cut short': stored(Buffer.concat([Buffer.from(`tree ${entry.length}\0`), entry])).subarray(0, 12),
+      'stored: a stream without its checksum': stored(Buffer.concat([Buffer.from(`tree ${entry.length}\0`), entry])).subarray(0, -4),
+      'stored: a header that understates the size': stored(Buffer.concat([Buffer.from(`tree ${entry.length - 5}\0`), entry])),
+    });
     for (const [what, bytes] of Object.entries(damaged)) {
       writeFileSync(objectFile(remote, treeOid), bytes);
       expect(await directFetch(remote, local, commitOid, has), what).toBe(false);
       expect(await has(treeOid), what).toBe(false);
       expect(await has(commitOid), what).toBe(false);
     }
-    writeFileSync(objectFile(remote, treeOid), deflateSync(Buffer.concat([Buffer.from(`tree ${entry.length}\0`), entry])));
+    writeFileSync(objectFile(remote, treeOid), deflateStored(Buffer.concat([Buffer.from(`tree ${entry.length}\0`), entry])));
     expect(await directFetch(remote, local, commitOid, has)).toBe(true);
     gitCli(['--git-dir', local, 'update-ref', 'refs/heads/main', commitOid]);
     expect(() => gitCli(['--git-dir', local, 'fsck', '--strict', '--no-progress'])).not.toThrow();

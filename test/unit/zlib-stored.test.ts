@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { constants, deflateRawSync, deflateSync, inflateSync } from 'node:zlib';
-import { adler32, deflateStored, inflateStored } from '../../bus/git/zlib-stored.js';
+import { adler32, deflateStored, inflateStored, STORED_READ_MAX } from '../../bus/git/zlib-stored.js';
 
 /** A small deterministic generator, so that a failure is the same failure when run again. */
 function random(seed: number): () => number {
@@ -15,6 +15,23 @@ function bytesOf(next: () => number, n: number, text: boolean): Buffer {
   const b = Buffer.alloc(n);
   for (let i = 0; i < n; i++) b[i] = text ? 97 + Math.floor(next() * 6) : Math.floor(next() * 256);
   return b;
+}
+
+/** `bytes` as a zlib stream of stored blocks of `size` bytes each (deflateStored makes them as large as they go). */
+function storedBlocks(bytes: Buffer, size: number): Buffer {
+  const parts: Buffer[] = [Buffer.from([0x78, 0x01])];
+  for (let at = 0; at < bytes.length || at === 0; at += size) {
+    const block = bytes.subarray(at, at + size);
+    const head = Buffer.alloc(5);
+    head[0] = at + size >= bytes.length ? 1 : 0;
+    head.writeUInt16LE(block.length, 1);
+    head.writeUInt16LE(~block.length & 0xffff, 3);
+    parts.push(head, block);
+    if (bytes.length === 0) break;
+  }
+  const sum = Buffer.alloc(4);
+  sum.writeUInt32BE(adler32(bytes));
+  return Buffer.concat([...parts, sum]);
 }
 
 /** zlib's verdict: what it inflates `raw` to and how many bytes it took, or the error it gives. */
@@ -44,9 +61,17 @@ describe('stored zlib streams', () => {
       const stored = deflateStored(bytes);
       expect(inflateSync(stored).equals(bytes), `${n} bytes`).toBe(true);
       expect(stored.length).toBe(2 + Math.max(1, Math.ceil(n / 65_535)) * 5 + n + 4);
-      // And reads them back itself, to the byte where the stream ends.
-      expect(inflateStored(stored)).toEqual({ data: bytes, used: stored.length });
+      // And reads them back itself, to the byte where the stream ends, up to the length it reads (zlib reads more).
+      expect(inflateStored(stored), `${n} bytes`).toEqual(stored.length <= STORED_READ_MAX ? { data: bytes, used: stored.length } : null);
     }
+  });
+
+  it('leaves a stream longer than it reads to node:zlib', () => {
+    const stored = storedBlocks(Buffer.alloc(STORED_READ_MAX, 97), 1000);
+    expect(stored.length).toBeGreaterThan(STORED_READ_MAX);
+    expect(inflateStored(stored)).toBeNull();
+    expect(inflateStored(stored, true)).toBeNull();
+    expect(inflateStored(stored.subarray(0, STORED_READ_MAX), true)?.data.length).toBeGreaterThan(STORED_READ_MAX - 200);
   });
 
   it("adler32 is zlib's", () => {
@@ -71,11 +96,12 @@ describe('stored zlib streams', () => {
     expect(inflateStored(Buffer.alloc(0))).toBeNull();
   });
 
-  it('a stream cut short gives, as a prefix, the bytes node:zlib gives with Z_SYNC_FLUSH (the loose-object header read)', () => {
+  it('reads a stream of many blocks, and a stream cut short gives, as a prefix, the bytes node:zlib gives with Z_SYNC_FLUSH (the loose-object header read)', () => {
     const next = random(4);
-    const bytes = bytesOf(next, 70_000, true);
-    const stored = deflateStored(bytes);
-    for (const cut of [2, 3, 6, 7, 8, 1024, 65_541, 65_542, 65_546, 65_547, stored.length - 4, stored.length - 1, stored.length]) {
+    const bytes = bytesOf(next, 16_000, true);
+    const stored = storedBlocks(bytes, 1000);
+    expect(inflateStored(stored)).toEqual({ data: bytes, used: stored.length });
+    for (const cut of [2, 3, 6, 7, 8, 1006, 1007, 1008, 1012, 1013, 1024, stored.length - 4, stored.length - 1, stored.length]) {
       const prefix = stored.subarray(0, cut);
       const mine = inflateStored(prefix, true);
       const z = zlibPrefix(prefix);
@@ -97,7 +123,8 @@ describe('stored zlib streams', () => {
     for (let i = 0; i < 20_000; i++) {
       const n = Math.floor(next() * 300);
       const bytes = bytesOf(next, n, next() < 0.5);
-      const raw = Buffer.from(next() < 0.2 ? deflateSync(bytes, { level: 0 }) : deflateStored(bytes));
+      const kind = next();
+      const raw = Buffer.from(kind < 0.2 ? deflateSync(bytes, { level: 0 }) : kind < 0.4 ? storedBlocks(bytes, 1 + Math.floor(next() * 100)) : deflateStored(bytes));
       // None (a quarter of them), or one to three of: a byte changed, the stream cut, bytes after it.
       const edits = Math.floor(next() * 4);
       if (edits === 0) whole++;
