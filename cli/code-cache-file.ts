@@ -1,8 +1,8 @@
-import { crc32 } from '../schemas/crc32.js';
+import { nodeZlib } from '../schemas/node-zlib.js';
 
-// crc32 of a cache file's data (~0.5 MB) is node:zlib's, loaded for it; a file checked before is not summed again
-// (cli/code-cache-store.ts, `checked`), so a start whose cache was checked once loads no node:zlib.
-export { crc32 } from '../schemas/crc32.js';
+// crc32 of a cache file's data (~0.5 MB), node:zlib's, loaded for it: a file checked before is not summed again
+// (cli/code-cache-store.ts, `.checked`), so a start whose cache was checked once loads no node:zlib.
+const crc32 = (data: Uint8Array): number => nodeZlib().crc32(data);
 
 /**
  * The header of a cache file: magic, format, crc32 of the V8 data, its length, and whether the run that made it

@@ -1,6 +1,7 @@
-import { accessSync, closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync, type BigIntStats, type Stats } from 'node:fs';
+import { accessSync, closeSync, constants, fstatSync, futimesSync, lstatSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, unlinkSync, writeFileSync, type BigIntStats, type Stats } from 'node:fs';
 import { join, sep } from 'node:path';
-import { crc32, wrapCache, unwrapCache } from './code-cache-file.js';
+import { wrapCache, unwrapCache } from './code-cache-file.js';
+import { sum32 } from '../schemas/sum32.js';
 import { cannot, notPrivate, readyFolders, type CacheFolders, type CacheProblem } from './code-cache-folders.js';
 
 // Where the loader's code caches live and how they are read, written and pruned (cli/code-cache.ts): one file per
@@ -17,7 +18,7 @@ export interface CachePlace extends CacheFolders {
   dir: string;
   file: string;
   command: string;
-  /** The file is one of the command's files for a set of Node options (`<command>-<crc32>.bin`). */
+  /** The file is one of the command's files for a set of Node options (`<command>-<sum32>.bin`). */
   variant: boolean;
   /** What the file's name ends with before `.bin`: "" for the command's bundle, ".schemas" for the schemas script. */
   suffix: string;
@@ -32,21 +33,21 @@ export function cachePlace(folders: CacheFolders, identity: string, command: str
   // with options has a file of its own, so that runs with and without them do not rewrite each other's.
   const options = [...process.execArgv, env['NODE_OPTIONS'] ?? ''].join('\0');
   const variant = options !== '';
-  return { ...folders, dir, command, variant, suffix, file: `${dir}${sep}${variant ? `${command}-${hex(crc32(options))}${suffix}.bin` : `${command}${suffix}.bin`}` };
+  return { ...folders, dir, command, variant, suffix, file: `${dir}${sep}${variant ? `${command}-${hex(sum32(options))}${suffix}.bin` : `${command}${suffix}.bin`}` };
 }
 
 /**
  * The key folder's name: Node's version and arch and the build's identity as it is (the key only has to change when
  * a bundle does; V8 checks the source's length and its own version and flags as well). The identity names each of
  * the build's files (~40 characters a file), and a file name may have 255 bytes: past KEY_NAME_MAX characters it is
- * the crc32s of the identity and of its bytes backwards (64 bits) and its length, which a build of more files needs.
- * Not a second crc32 from another starting value: for identities of one length that is the first one XOR a constant,
- * 32 bits in all, and two builds whose first ones matched would share a key folder and so each other's caches.
+ * the sum32s (schemas/sum32.ts) of the identity and of its bytes backwards (64 bits) and its length, which a build of
+ * more files needs. (With crc32 here before, a second sum from another starting value would have been the first XOR
+ * a constant for identities of one length: 32 bits in all.)
  */
 export function keyName(identity: string): string {
   const name = `${process.version}-${process.arch}-${identity}`;
   if (name.length <= KEY_NAME_MAX) return name;
-  return `${process.version}-${process.arch}-${hex(crc32(identity))}${hex(crc32(Buffer.from(identity).reverse()))}-${identity.length}`;
+  return `${process.version}-${process.arch}-${hex(sum32(identity))}${hex(sum32(Buffer.from(identity).reverse()))}-${identity.length}`;
 }
 const KEY_NAME_MAX = 200;
 
@@ -54,7 +55,8 @@ function hex(n: number): string {
   return n.toString(16).padStart(8, '0');
 }
 
-export type Found = { state: 'none' } | { state: 'corrupt' } | { state: 'found'; data: Buffer; failed: boolean } | CacheProblem;
+/** `identity`: the found file's as it was read (its bytes were summed by this start, or found checked). */
+export type Found = { state: 'none' } | { state: 'corrupt' } | { state: 'found'; data: Buffer; failed: boolean; identity: string } | CacheProblem;
 
 /**
  * The cache file of `place`: read into `room` when it fits there (memory the bundle's read touched already, see
@@ -91,7 +93,7 @@ export function readCache(place: CachePlace, room?: Buffer): Found {
   const unwrapped = unwrapCache(file, checked);
   if (!unwrapped) return { state: 'corrupt' };
   if (!checked) writeChecked(place, identity);
-  return { state: 'found', ...unwrapped };
+  return { state: 'found', ...unwrapped, identity };
 }
 
 /**
@@ -201,17 +203,29 @@ export function settleCache(place: CachePlace, found: Found, rejected: boolean, 
       return false;
     }
   }
-  if (accepted && place.variant) {
-    try {
-      const now = new Date();
-      utimesSync(place.file, now, now);
-      // The touch changes the file's identity, not its bytes, which this start checked or found checked.
-      writeChecked(place, identityOf(statSync(place.file, { bigint: true })));
-    } catch {
-      // Pruned by then: written again next time.
-    }
-  }
+  if (accepted && place.variant && found.state === 'found') touchUsed(place, found.identity);
   return false;
+}
+
+/**
+ * Sets the time of a file of a set of Node options (pruneVariants keeps those used last). The touch changes the file's
+ * identity, not its bytes: when it is still the file this start read (`read`, its identity then), its `.checked` is
+ * written anew. A file changed or replaced since (by a write, or another process's cache renamed over it) is left
+ * for the next start to sum.
+ */
+function touchUsed(place: CachePlace, read: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(place.file, 'r');
+    const same = identityOf(fstatSync(fd, { bigint: true })) === read;
+    const now = new Date();
+    futimesSync(fd, now, now);
+    if (same) writeChecked(place, identityOf(fstatSync(fd, { bigint: true })));
+  } catch {
+    // Pruned by then: written again next time.
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }
 
 /** Older keys' folders (other builds, other Node versions) go, but for the few written last. */

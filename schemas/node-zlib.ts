@@ -3,8 +3,8 @@ import { createRequire } from 'node:module';
 /**
  * node:zlib, loaded on first use. Loading it runs ~20 of Node's own modules (node:stream and its parts), and its
  * first call sets up more: ~2.5 ms of a `dispatch` or `status` that reads and writes only small objects, which gitbus
- * stores uncompressed and reads without it (bus/git/zlib-stored.ts), and whose checksums it works out in JavaScript
- * (schemas/crc32.ts). Objects git compressed, large objects and large checksums come here (docs/PERFORMANCE.md
+ * stores uncompressed and reads without it (bus/git/zlib-stored.ts), and whose small checksums it works out in
+ * JavaScript (schemas/sum32.ts). Objects git compressed, large objects and large checksums come here (docs/PERFORMANCE.md
  * "Small objects stored, and a start without node:zlib"). A named `load`, not `require`, as in schemas/node-crypto.ts.
  */
 const load = createRequire(import.meta.url);

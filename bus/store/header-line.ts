@@ -1,4 +1,5 @@
-import { crc32 } from '../../schemas/crc32.js';
+import { nodeZlib } from '../../schemas/node-zlib.js';
+import { sum32 } from '../../schemas/sum32.js';
 
 /**
  * The frame the node's cache files share (the parse cache, the status digests): a magic line, one JSON header line
@@ -21,11 +22,19 @@ export function readHeaderLine(bytes: Buffer, magic: string): { header: Record<s
 }
 
 /**
- * A payload's checksum: its crc32, as hex. It finds a file damaged or cut short, which is all it is for: the files are
- * the node's own and never trusted for more than speed, and anyone who could write one could write its checksum too.
- * It was a sha256, which loaded node:crypto (~12 M instructions) into every `status` that read a cache file: every
- * bus with eight tasks or more (issue 14, session 36); a small payload's is summed without node:zlib (schemas/crc32.ts).
+ * A payload's checksum, as hex. It finds a file damaged or cut short, which is all it is for: the files are the node's
+ * own and never trusted for more than speed, and anyone who could write one could write its checksum too. Under
+ * LARGE bytes it is `sum32` (schemas/sum32.ts), summed in JavaScript, so that a command reading small cache files
+ * loads no node:zlib; from LARGE on node:zlib's crc32, faster with its load then. It was a sha256, which loaded
+ * node:crypto (~12 M instructions) into every `status` that read a cache file (issue 14, session 36), then crc32.
  */
 export function checksum(b: Uint8Array): string {
-  return crc32(b).toString(16).padStart(8, '0');
+  return (b.length >= LARGE ? nodeZlib().crc32(b) : sum32(b)).toString(16).padStart(8, '0');
 }
+
+/**
+ * From this many bytes, crc32 (native, node:zlib's); below it, sum32. Measured in a `status` right after a `dispatch`:
+ * the 12-19 KB parse cache of a bus of 30-50 tasks took sum32 ~2 ms, more than node:zlib's load (~1.3 ms); a bus of a
+ * few tasks has payloads of 1-3 KB.
+ */
+const LARGE = 4 * 1024;

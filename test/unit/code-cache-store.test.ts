@@ -3,8 +3,8 @@ import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, readFileSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cacheFolders, readyFolders, type CacheFolders } from '../../cli/code-cache-folders.js';
-import { cachePlace, keyName, readCache, readInto, writeCache } from '../../cli/code-cache-store.js';
-import { crc32 } from '../../cli/code-cache-file.js';
+import { cachePlace, keyName, readCache, readInto, settleCache, writeCache } from '../../cli/code-cache-store.js';
+import { crc32 } from 'node:zlib';
 
 /** Where the loader reads a command's code cache from (cli/code-cache-store.ts). */
 describe('code cache store', () => {
@@ -115,6 +115,37 @@ describe('code cache store', () => {
     writeFileSync(`${place.file}.checked`, `${now.dev}:${now.ino}:${now.size}:${now.mtimeNs}:${now.ctimeNs}`);
     const taken = readCache(place);
     expect(taken.state === 'found' && taken.data.equals(data)).toBe(true);
+  });
+
+  it('a file of other Node options used by a run stays checked after its time is set, unless it changed during the run', () => {
+    const folders = cacheFolders(env) as CacheFolders;
+    const place = cachePlace(folders, 'build-3', 'status', { ...env, NODE_OPTIONS: '--max-http-header-size=17000' });
+    expect(place.variant).toBe(true);
+    readCache(place);
+    expect(writeCache(place, Buffer.alloc(4_000, 5), false)).toBe(true);
+    const identity = (): string => {
+      const st = statSync(place.file, { bigint: true });
+      return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+    };
+    // A run that used it: summed at its start, its time set at its exit (pruning keeps the files used last), and
+    // its .checked names the file as the touch left it.
+    const used = readCache(place);
+    expect(used.state).toBe('found');
+    const before = identity();
+    settleCache(place, used, false, true, false, () => Buffer.alloc(1));
+    expect(identity()).not.toBe(before);
+    expect(readFileSync(`${place.file}.checked`, 'latin1')).toBe(identity());
+    // A run during which the file's bytes were changed: its exit does not call the changed file checked.
+    const run = readCache(place);
+    const fd = openSync(place.file, 'r+');
+    try {
+      writeSync(fd, Buffer.from('DAMAGED'), 0, 7, 100);
+    } finally {
+      closeSync(fd);
+    }
+    settleCache(place, run, false, true, false, () => Buffer.alloc(1));
+    expect(readFileSync(`${place.file}.checked`, 'latin1')).not.toBe(identity());
+    expect(readCache(place).state).toBe('corrupt');
   });
 
   it("a pruned file of other Node options takes its .checked with it", () => {
