@@ -209,17 +209,19 @@ export function settleCache(place: CachePlace, found: Found, rejected: boolean, 
 
 /**
  * Sets the time of a file of a set of Node options (pruneVariants keeps those used last). The touch changes the file's
- * identity, not its bytes: when it is still the file this start read (`read`, its identity then), its `.checked` is
- * written anew. A file changed or replaced since (by a write, or another process's cache renamed over it) is left
+ * identity, not its bytes: when it is still the file this start read (`read`, its identity then) or one checked
+ * since, its `.checked` is written anew. A file changed or replaced since (by a write, or another process's cache renamed over it) is left
  * for the next start to sum.
  */
 function touchUsed(place: CachePlace, read: string): void {
   let fd: number | undefined;
   try {
     fd = openSync(place.file, 'r');
-    const same = identityOf(fstatSync(fd, { bigint: true })) === read;
-    const now = new Date();
-    futimesSync(fd, now, now);
+    const now = identityOf(fstatSync(fd, { bigint: true }));
+    // Or checked since: another run of the same options that read it too, and set its time first.
+    const same = now === read || readChecked(place) === now;
+    const time = new Date();
+    futimesSync(fd, time, time);
     if (same) writeChecked(place, identityOf(fstatSync(fd, { bigint: true })));
   } catch {
     // Pruned by then: written again next time.

@@ -33,7 +33,7 @@ import { COLD_BUNDLES, COLD_PREFIX, coldFile } from './cold-script-id.js';
  * The cache is the code V8 compiled while the command ran, taken at exit (`createCachedData` then includes the
  * functions compiled on first call), in `<cache>/gitbus/code-cache/<node>-<arch>-<the bundle file's identity>/
  * <command>.bin` (the identities of all the bundles, so that one build has one key folder), `<cache>` being
- * $XDG_CACHE_HOME or ~/.cache (`<command>-<crc32>.bin` under Node options). It
+ * $XDG_CACHE_HOME or ~/.cache (`<command>-<sum32>.bin` under Node options). It
  * is written when there was none or V8 refused it (another V8, other flags), by a run that ran a command's action
  * (not one that printed help), through a temp file and a rename. A place that cannot hold it (no home, cannot be
  * made or written, not private) runs the ES module build, which starts faster than the bundle without a cache.

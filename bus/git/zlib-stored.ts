@@ -15,8 +15,8 @@ const HEADER = [0x78, 0x01] as const;
 /** The most one stored block holds (its LEN is 16 bits). */
 const BLOCK_MAX = 0xffff;
 /**
- * The longest stream read here: what gitbus stores (bus/git/object-deflate.ts STORED_MAX, its header and the stream's
- * framing). A longer one (git's under `core.compression 0`, or a hostile file) goes to node:zlib, whose native
+ * The longest stream read here: what gitbus stores (bus/git/object-deflate.ts STORED_MAX, the object's header
+ * included) and the stream's framing (11 bytes), with room to spare. A longer one (git's under `core.compression 0`, or a hostile file) goes to node:zlib, whose native
  * adler32 over megabytes beats this one's, and which stops at a caller's limit without reading the rest.
  */
 export const STORED_READ_MAX = 16 * 1024 + 64;

@@ -40,7 +40,7 @@ export interface HandoffTestSource {
 }
 
 /**
- * Keys kept, a file each (`handoff-tests/<crc32 of the key>.cache`, the key inside): the housekeeping tests, claim's
+ * Keys kept, a file each (`handoff-tests/<checksum of the key>.cache`, the key inside): the housekeeping tests, claim's
  * per set of node facts, resolve's and follow-ups' per integration. A file each, so that a command reads only its
  * key's answer, which on a bus of 100,000 tasks one node may take is 2.5 MB of ids.
  */

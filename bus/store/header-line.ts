@@ -33,8 +33,7 @@ export function checksum(b: Uint8Array): string {
 }
 
 /**
- * From this many bytes, crc32 (native, node:zlib's); below it, sum32. Measured in a `status` right after a `dispatch`:
- * the 12-19 KB parse cache of a bus of 30-50 tasks took sum32 ~2 ms, more than node:zlib's load (~1.3 ms); a bus of a
- * few tasks has payloads of 1-3 KB.
+ * From this many bytes, crc32 (native, node:zlib's); below it, sum32: up to here sum32 costs a command less than
+ * node:zlib's load (~1.3-1.7 ms), and a bus's parse cache stays under it to ~100 live tasks (~600 bytes a task).
  */
-const LARGE = 4 * 1024;
+const LARGE = 64 * 1024;

@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cacheFolders, readyFolders, type CacheFolders } from '../../cli/code-cache-folders.js';
 import { cachePlace, keyName, readCache, readInto, settleCache, writeCache } from '../../cli/code-cache-store.js';
-import { crc32 } from 'node:zlib';
 
 /** Where the loader reads a command's code cache from (cli/code-cache-store.ts). */
 describe('code cache store', () => {
@@ -30,12 +29,9 @@ describe('code cache store', () => {
     // Any change of a file's identity is another key.
     expect(keyName(long.replace('2keb3', '2keb4'))).not.toBe(name);
     expect(keyName(long)).toBe(name);
-    // Two identities of one length whose crc32s are the same (crc32 is linear: the second was solved for) are two keys.
-    const head = 'dist/cli/gitbus.cjs:1234-1700000000000000000-1700000000000000000-12345;'.repeat(2);
-    const one = `${head}${'0'.repeat(64)}`;
-    const other = `${head}0010100110100000001000000000111000000100000000000000000100000000`;
-    expect(crc32(one)).toBe(crc32(other));
-    expect(keyName(one)).not.toBe(keyName(other));
+    // Two identities of one length that differ in one character, at the start, the middle and the end, are two keys.
+    const head = 'dist/cli/gitbus.cjs:1234-1700000000000000000-1700000000000000000-12345;'.repeat(3);
+    for (const at of [0, head.length >> 1, head.length - 1]) expect(keyName(`${head.slice(0, at)}X${head.slice(at + 1)}`), `at ${at}`).not.toBe(keyName(head));
     // And a place there can be made and written.
     const folders = cacheFolders(env) as CacheFolders;
     expect(readyFolders(folders, [folders.root, folders.keys])).toBeUndefined();
@@ -134,6 +130,12 @@ describe('code cache store', () => {
     const before = identity();
     settleCache(place, used, false, true, false, () => Buffer.alloc(1));
     expect(identity()).not.toBe(before);
+    expect(readFileSync(`${place.file}.checked`, 'latin1')).toBe(identity());
+    // Two runs of the same options at once: both read it, both set its time; the second finds it checked by the first.
+    const a = readCache(place);
+    const b = readCache(place);
+    settleCache(place, a, false, true, false, () => Buffer.alloc(1));
+    settleCache(place, b, false, true, false, () => Buffer.alloc(1));
     expect(readFileSync(`${place.file}.checked`, 'latin1')).toBe(identity());
     // A run during which the file's bytes were changed: its exit does not call the changed file checked.
     const run = readCache(place);
