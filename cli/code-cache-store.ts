@@ -165,14 +165,21 @@ export function readInto(fd: number, into: Buffer, size: number): number {
 /** Writes the cache file atomically; false when it could not (no space, a folder changed since the start). */
 export function writeCache(place: CachePlace, data: Buffer, failed: boolean): boolean {
   let tmp: string | undefined;
+  let fd: number | undefined;
+  let identity: string;
   try {
     tmp = `${place.file}.${process.pid}-${Math.random().toString(36).slice(2)}.tmp`;
-    writeFileSync(tmp, wrapCache(data, failed), { mode: 0o600, flag: 'wx' });
+    fd = openSync(tmp, 'wx', 0o600);
+    writeFileSync(fd, wrapCache(data, failed));
     renameSync(tmp, place.file);
     tmp = undefined;
+    // Its bytes are the ones just summed (wrapCache): the file is checked as renamed into place, taken from the open
+    // file, so that another process's file renamed over it meanwhile is not.
+    identity = identityOf(fstatSync(fd, { bigint: true }));
   } catch {
     return false;
   } finally {
+    if (fd !== undefined) closeSync(fd);
     if (tmp !== undefined) {
       try {
         unlinkSync(tmp);
@@ -181,6 +188,7 @@ export function writeCache(place: CachePlace, data: Buffer, failed: boolean): bo
       }
     }
   }
+  writeChecked(place, identity);
   pruneKeys(place);
   if (place.variant) pruneVariants(place);
   return true;
