@@ -6,6 +6,7 @@ import { git, NETWORK_GIT_MS, outageOf, ProjectGitError } from '../../bus/projec
 import { GitbusError } from '../../schemas/errors.js';
 import { cacheName } from './project-config.js';
 import { shellWord } from '../../bus/project/shell-word.js';
+import { rememberDefaultBranch, rememberedDefaultBranch } from './default-branch.js';
 
 /**
  * One cached clone per project repository in the node's home (`<home>/projects/<name>-<hash>.git`, bare): every
@@ -113,10 +114,11 @@ export function baseMissingFix(base: string | undefined): string {
 
 /**
  * The commit a task starts from: `baseCommit` as the dispatcher saw it (fetched by id if no branch has it any
- * more), else `base` as a branch, tag or commit of the remote, else the remote's default branch.
+ * more), else `base` as a branch, tag or commit of the remote, else the remote's default branch (as listed in the
+ * last ten minutes: watcher/workspace/default-branch.ts).
  * `baseCommitKnown`: the caller already saw the cached clone has `baseCommit`.
  */
-export async function resolveBase(cache: ProjectCache, h: { base?: string; baseCommit?: string }, baseCommitKnown = false): Promise<{ commit: string; base: string }> {
+export async function resolveBase(cache: ProjectCache, h: { base?: string; baseCommit?: string }, baseCommitKnown = false, now: () => number = Date.now): Promise<{ commit: string; base: string }> {
   const missing = (what: string, fix: string) => new BaseMissingError(`${what} is not on the project remote ${cache.url}`, fix, { url: cache.url });
   if (h.baseCommit) {
     if (!baseCommitKnown && !(await hasCommit(cache.gitDir, h.baseCommit))) {
@@ -141,9 +143,15 @@ export async function resolveBase(cache: ProjectCache, h: { base?: string; baseC
     if (tag) return { commit: tag, base: h.base };
     throw missing(`base "${h.base}"`, 'name a branch, tag or commit the project remote has, or push it first');
   }
+  // The default branch as listed in the last DEFAULT_BRANCH_TTL_MS (watcher/workspace/default-branch.ts), while the
+  // fetch just made still has it.
+  const remembered = rememberedDefaultBranch(cache.gitDir, now());
+  const known = remembered ? await refCommit(cache.gitDir, `refs/remotes/origin/${remembered}`) : null;
+  if (remembered && known) return { commit: known, base: remembered };
   const head = await git(['ls-remote', '--symref', 'origin', 'HEAD'], { gitDir: cache.gitDir, timeoutMs: NETWORK_GIT_MS, okCodes: [2] });
   const branch = /^ref: refs\/heads\/(\S+)\s+HEAD$/m.exec(head.stdout)?.[1];
   const c = branch ? await refCommit(cache.gitDir, `refs/remotes/origin/${branch}`) : null;
   if (!branch || !c) throw missing('a default branch', 'give the task a base (dispatch --base BRANCH, or "base:" in the handoff)');
+  rememberDefaultBranch(cache.gitDir, branch, now());
   return { commit: c, base: branch };
 }
