@@ -29,7 +29,11 @@ export function sum32(data: string | Uint8Array, seed = 0): number {
   let k = 0;
   for (let i = n - 1; i >= words << 2; i--) k = (k << 8) | (aligned[i] as number);
   h = ((h ^ k) * 0x9e37) | 0;
-  // murmur3's finish, once.
+  return fmix32(h);
+}
+
+/** murmur3's finish: every bit of the result depends on every bit of `h`. As an unsigned 32-bit number. */
+export function fmix32(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;

@@ -4,6 +4,7 @@ import type { StateFields, TaskView } from './task-view.js';
 import type { NodeCard } from '../../schemas/node-card.js';
 import { cardRefusal, type PolicyTask, type PolicyVerdict } from './node-policy.js';
 import { instantMs } from '../../schemas/timestamp.js';
+import { fmix32 } from '../../schemas/sum32.js';
 
 /** What the planner needs to know about the node that wants work. */
 export interface NodeFacts {
@@ -217,12 +218,7 @@ export function spreadHash(node: string, id: string): number {
     h ^= s.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
   }
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return fmix32(h);
 }
 
 /** The path of the open claim when its file does not parse (or is not a file): it holds the task (PROTOCOL.md §4). */
