@@ -135,6 +135,16 @@ export async function resolveBase(cache: ProjectCache, h: { base?: string; baseC
       const c = await refCommit(cache.gitDir, ref);
       if (c) return { commit: c, base: h.base };
     }
+    // A whole commit id no branch has (one a tag or a pull request holds: a schedule's instances carry the `base`
+    // it was given, not a `baseCommit`): fetched by id, as `baseCommit` is.
+    if (/^([0-9a-f]{40}|[0-9a-f]{64})$/.test(h.base)) {
+      const byId = h.base;
+      const r = await serialized(cache.gitDir, () => git(['fetch', '--quiet', '--no-tags', 'origin', byId], { gitDir: cache.gitDir, timeoutMs: NETWORK_GIT_MS, okCodes: [1, 128] }));
+      if (r.code !== 0 && outageOf(r.stderr) !== null) throw new ProjectGitError(`could not fetch ${byId} from ${cache.url}`, ['fetch', 'origin', byId], r.stderr, r.code, 'check that this node reaches the project remote');
+      // An annotated tag's own id: its commit.
+      const fetched = await refCommit(cache.gitDir, byId);
+      if (fetched) return { commit: fetched, base: byId };
+    }
     const tagBase = h.base;
     const t = await serialized(cache.gitDir, () => git(['fetch', '--quiet', '--no-tags', 'origin', `+refs/tags/${tagBase}:refs/tags/${tagBase}`], { gitDir: cache.gitDir, timeoutMs: NETWORK_GIT_MS, okCodes: [1, 128] }));
     // As for the base fetched by id: an outage is not "no such tag".

@@ -60,3 +60,40 @@ describe('the project remote\'s default branch, remembered', () => {
     expect(await resolveBase(cache, {}, false, now)).toEqual({ commit: tip('main'), base: 'main' });
   });
 });
+
+/**
+ * A `base` that is a whole commit id no branch has (a schedule's instances carry the `base` they were given and no
+ * `baseCommit`): fetched by id, as `baseCommit` is, where it was refused as not on the remote.
+ */
+describe('a base commit id only a tag or a pull request holds', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'gitbus-base-id-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('is fetched by id, an annotated tag\'s id gives its commit, and an id the remote lacks is still refused', async () => {
+    const { remote, checkout } = makeProject(dir);
+    const commitOn = (file: string): string => {
+      gitCli(['checkout', '-q', '--detach', 'main'], checkout);
+      writeFileSync(join(checkout, file), `${file}\n`);
+      gitCli(['add', '.'], checkout);
+      gitCli(['commit', '-q', '-m', file], checkout);
+      return gitCli(['rev-parse', 'HEAD'], checkout).trim();
+    };
+    const pr = commitOn('pr.txt');
+    gitCli(['push', '-q', 'origin', `${pr}:refs/pull/7/head`], checkout);
+    const tagged = commitOn('tagged.txt');
+    gitCli(['tag', '-a', '-m', 'v1', 'v1', tagged], checkout);
+    gitCli(['push', '-q', 'origin', 'refs/tags/v1'], checkout);
+    const tagId = gitCli(['rev-parse', 'refs/tags/v1'], checkout).trim();
+
+    const cache = await ensureCache(join(dir, 'home'), remote);
+    await fetchProject(cache);
+    expect(await resolveBase(cache, { base: pr })).toEqual({ commit: pr, base: pr });
+    expect(await resolveBase(cache, { base: tagged })).toEqual({ commit: tagged, base: tagged });
+    expect(await resolveBase(cache, { base: tagId })).toEqual({ commit: tagged, base: tagId });
+    await expect(resolveBase(cache, { base: 'f'.repeat(40) })).rejects.toMatchObject({ code: 'BASE_MISSING' });
+  });
+});
+
