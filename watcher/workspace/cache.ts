@@ -113,6 +113,16 @@ export function baseMissingFix(base: string | undefined): string {
 }
 
 /**
+ * `git fetch origin <refspec>` into the cached clone. A refusal (no such ref or commit) is left to the caller, which
+ * looks for what it wanted; an outage is thrown: it is not "not on the remote", and the caller tells it apart and may
+ * try again. `what` names it in the message, `shown` in the command the error quotes.
+ */
+async function fetchUnlessOut(cache: ProjectCache, refspec: string, what: string, shown: string): Promise<void> {
+  const r = await serialized(cache.gitDir, () => git(['fetch', '--quiet', '--no-tags', 'origin', refspec], { gitDir: cache.gitDir, timeoutMs: NETWORK_GIT_MS, okCodes: [1, 128] }));
+  if (r.code !== 0 && outageOf(r.stderr) !== null) throw new ProjectGitError(`could not fetch ${what} from ${cache.url}`, ['fetch', 'origin', shown], r.stderr, r.code, 'check that this node reaches the project remote');
+}
+
+/**
  * The commit a task starts from: `baseCommit` as the dispatcher saw it (fetched by id if no branch has it any
  * more), else `base` as a branch, tag or commit of the remote, else the remote's default branch (as listed in the
  * last ten minutes: watcher/workspace/default-branch.ts).
@@ -122,10 +132,7 @@ export async function resolveBase(cache: ProjectCache, h: { base?: string; baseC
   const missing = (what: string, fix: string) => new BaseMissingError(`${what} is not on the project remote ${cache.url}`, fix, { url: cache.url });
   if (h.baseCommit) {
     if (!baseCommitKnown && !(await hasCommit(cache.gitDir, h.baseCommit))) {
-      const byId = h.baseCommit;
-      const r = await serialized(cache.gitDir, () => git(['fetch', '--quiet', '--no-tags', 'origin', byId], { gitDir: cache.gitDir, timeoutMs: NETWORK_GIT_MS, okCodes: [1, 128] }));
-      // An outage is not "not on the remote": the caller tells it apart and may try again.
-      if (r.code !== 0 && outageOf(r.stderr) !== null) throw new ProjectGitError(`could not fetch ${byId} from ${cache.url}`, ['fetch', 'origin', byId], r.stderr, r.code, 'check that this node reaches the project remote');
+      await fetchUnlessOut(cache, h.baseCommit, h.baseCommit, h.baseCommit);
       if (!(await hasCommit(cache.gitDir, h.baseCommit))) throw missing(`the base commit ${h.baseCommit}${h.base ? ` (${h.base})` : ''}`, baseMissingFix(h.base));
     }
     return { commit: h.baseCommit, base: h.base ?? h.baseCommit };
@@ -138,17 +145,12 @@ export async function resolveBase(cache: ProjectCache, h: { base?: string; baseC
     // A whole commit id no branch has (one a tag or a pull request holds: a schedule's instances carry the `base`
     // it was given, not a `baseCommit`): fetched by id, as `baseCommit` is.
     if (/^([0-9a-f]{40}|[0-9a-f]{64})$/.test(h.base)) {
-      const byId = h.base;
-      const r = await serialized(cache.gitDir, () => git(['fetch', '--quiet', '--no-tags', 'origin', byId], { gitDir: cache.gitDir, timeoutMs: NETWORK_GIT_MS, okCodes: [1, 128] }));
-      if (r.code !== 0 && outageOf(r.stderr) !== null) throw new ProjectGitError(`could not fetch ${byId} from ${cache.url}`, ['fetch', 'origin', byId], r.stderr, r.code, 'check that this node reaches the project remote');
+      await fetchUnlessOut(cache, h.base, h.base, h.base);
       // An annotated tag's own id: its commit.
-      const fetched = await refCommit(cache.gitDir, byId);
-      if (fetched) return { commit: fetched, base: byId };
+      const fetched = await refCommit(cache.gitDir, h.base);
+      if (fetched) return { commit: fetched, base: h.base };
     }
-    const tagBase = h.base;
-    const t = await serialized(cache.gitDir, () => git(['fetch', '--quiet', '--no-tags', 'origin', `+refs/tags/${tagBase}:refs/tags/${tagBase}`], { gitDir: cache.gitDir, timeoutMs: NETWORK_GIT_MS, okCodes: [1, 128] }));
-    // As for the base fetched by id: an outage is not "no such tag".
-    if (t.code !== 0 && outageOf(t.stderr) !== null) throw new ProjectGitError(`could not fetch tag ${tagBase} from ${cache.url}`, ['fetch', 'origin', `refs/tags/${tagBase}`], t.stderr, t.code, 'check that this node reaches the project remote');
+    await fetchUnlessOut(cache, `+refs/tags/${h.base}:refs/tags/${h.base}`, `tag ${h.base}`, `refs/tags/${h.base}`);
     const tag = await refCommit(cache.gitDir, `refs/tags/${h.base}`);
     if (tag) return { commit: tag, base: h.base };
     throw missing(`base "${h.base}"`, 'name a branch, tag or commit the project remote has, or push it first');
