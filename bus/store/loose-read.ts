@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { nodeZlib } from '../../schemas/node-zlib.js';
 import { inflateStored } from '../git/zlib-stored.js';
+import { inflateObject } from '../git/object-inflate.js';
 import { CloneDamagedError, ObjectTooLargeError } from '../local-io.js';
 import { objectFile } from '../git/object-path.js';
 
@@ -48,9 +49,7 @@ export function looseHeader(raw: Buffer): { type: string; size: number; headerBy
 function inflateLoose(gitdir: string, oid: string, raw: Buffer, limit: number): { type: string; content: Buffer } {
   let data: Buffer;
   try {
-    // A stored stream (what gitbus writes for small objects) without node:zlib; over the limit, zlib says so.
-    const stored = inflateStored(raw)?.data;
-    data = stored !== undefined && stored.length <= limit ? stored : nodeZlib().inflateSync(raw, { maxOutputLength: limit });
+    data = inflateObject(raw, limit).data;
   } catch (err) {
     // Cut short or overwritten (a full disk, a crash of another tool): the object must be fetched again.
     throw new CloneDamagedError(gitdir, oid, `corrupt: ${(err as Error).message}`);

@@ -4,8 +4,7 @@ import { isAlive } from '../lock.js';
 import { mathRandomHex } from '../../schemas/math-random.js';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { nodeZlib } from '../../schemas/node-zlib.js';
-import { inflateStored } from '../git/zlib-stored.js';
+import { inflateObject } from '../git/object-inflate.js';
 import { PushRejectedError } from '../git/push-errors.js';
 import { gitObjectId, writeLooseObject, writeObjectFile, type GitObjectType } from '../git/loose-object.js';
 import { assertFullRef, assertOid, ZERO_OID } from '../git/oid.js';
@@ -365,17 +364,8 @@ function readObject(gitdir: string, oid: string): { type: GitObjectType; content
   let data: Buffer;
   let consumed: number;
   try {
-    // A stored stream (gitbus's small objects) is read here; `used`, as zlib's count below, tells bytes after it.
-    const stored = inflateStored(raw);
-    if (stored && stored.data.length <= h.size + h.headerBytes) {
-      data = stored.data;
-      consumed = stored.used;
-    } else {
-      // `info`: how much of the file the stream took, to tell bytes after it.
-      const out = nodeZlib().inflateSync(raw, { maxOutputLength: h.size + h.headerBytes, info: true }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
-      data = out.buffer;
-      consumed = out.engine.bytesWritten;
-    }
+    // `used`: how much of the file the stream took, to tell bytes after it.
+    ({ data, used: consumed } = inflateObject(raw, h.size + h.headerBytes));
   } catch {
     return null; // cut short, or more content than its header says
   }
