@@ -47,23 +47,6 @@ globalThis.Function = new Proxy(Function, { construct(target, args) { appendFile
 `;
 
 /**
- * Node's own modules that a short command does not need at its start (issue 14, session 10): node:child_process
- * (which loads net and dgram) and the process.stdin stream; node:crypto for `status` (session 35: `dispatch` hashes
- * the objects it writes); node:tty, perf_hooks and fs/promises (session 36: the serve client's isatty, the lock's
- * performance.now(), one file read); node:net, which process.stdout's stream for a pipe is (session 42: the output is
- * written to its file descriptor, cli/std-write.ts). A preload writes down each read of process.stdin and, at exit, those modules
- * if Node loaded them (process.moduleLoadList: Node's list of the built-ins it loaded). The preload is CommonJS
- * (`--require`): Node's ES module loader loads fs/promises to read files, and an ES module import of node:fs reads
- * every export of it, fs.promises too (so the ES module build, GITBUS_CODE_CACHE=0, loads it whatever gitbus uses).
- */
-const BUILTINS = `const { appendFileSync } = require('node:fs');
-const log = process.env.GITBUS_TEST_BUILTIN_LOG;
-const stdin = Object.getOwnPropertyDescriptor(process, 'stdin');
-Object.defineProperty(process, 'stdin', { ...stdin, get() { appendFileSync(log, 'process.stdin\\n'); return stdin.get.call(this); } });
-process.on('exit', () => appendFileSync(log, process.moduleLoadList.filter((m) => /^NativeModule (child_process|crypto|tty|net|perf_hooks|internal\\/fs\\/promises)$/.test(m)).map((m) => m + '\\n').join('')));
-`;
-
-/**
  * Whether classic zod built a schema (issue 14, session 12: gitbus builds its schemas with zod/mini). zod keeps
  * its settings in one object on globalThis, which a preload makes first, as a proxy that writes down each setting
  * made. Classic zod sets a default `memoizer` there when it builds its first object or array schema; zod/mini
@@ -148,7 +131,6 @@ describe('CLI start-up: what a command loads', () => {
     writeFileSync(join(dir.path, 'hooks.mjs'), HOOKS);
     writeFileSync(join(dir.path, 'register.mjs'), REGISTER);
     writeFileSync(join(dir.path, 'count-functions.mjs'), COUNT_FUNCTIONS);
-    writeFileSync(join(dir.path, 'builtins.cjs'), BUILTINS);
     writeFileSync(join(dir.path, 'zod-config.mjs'), ZOD_CONFIG);
     bus = await makeBus({ node: 'solo' });
   });
@@ -217,73 +199,6 @@ describe('CLI start-up: what a command loads', () => {
     expect(dispatch.r.code, dispatch.r.stderr).toBe(0);
     expect(json<{ id: string }>(dispatch.r).id).toMatch(/^\d{8}-\d{6}-[0-9a-z]{6}$/);
     expect(dispatch.loaded.packages).toEqual([]);
-  });
-
-  it('status and dispatch on a local bus, their output read through a pipe, load no node:child_process, crypto, tty, net, perf_hooks or fs/promises and make no process.stdin stream', async () => {
-    for (const build of ['default', 'esm'] as const) {
-      for (const args of [['status', '--json'], ['dispatch', 'start-up probe', '--no-git', '--json']]) {
-        const log = join(dir.path, `builtins-${runs++}.log`);
-        writeFileSync(log, '');
-        const env = { NODE_OPTIONS: `--require=${join(dir.path, 'builtins.cjs')}`, GITBUS_TEST_BUILTIN_LOG: log, ...(build === 'esm' ? { GITBUS_CODE_CACHE: '0' } : {}) };
-        const r = await gitbus(args, { home: bus.home('solo'), env });
-        expect(r.code, r.stderr).toBe(0);
-        // commander's require of child_process (for executable subcommands) is deferred by scripts/bundle.mjs,
-        // gitbus's own by bus/child-process.ts; the SSH passphrase prompt looks at stdin only for an SSH remote;
-        // crypto by schemas/node-crypto.ts: a dispatch hashes the few objects it writes in JavaScript
-        // (bus/git/sha1.ts) and draws its task id and temp-file names from Math.random (schemas/math-random.ts).
-        const loaded = readFileSync(log, 'utf8')
-          .split('\n')
-          .filter((l) => l !== '' && !(build === 'esm' && l === 'NativeModule internal/fs/promises'));
-        expect(loaded, `${build}: ${args.join(' ')}`).toEqual([]);
-      }
-    }
-    // The preload sees both: a command that reads stdin (a batch from "-") reads it.
-    const log = join(dir.path, `builtins-${runs++}.log`);
-    writeFileSync(log, '');
-    const batch = await gitbus(['dispatch', '--from', '-', '--no-git', '--json'], { home: bus.home('solo'), input: '{"title":"from stdin"}\n', env: { NODE_OPTIONS: `--require=${join(dir.path, 'builtins.cjs')}`, GITBUS_TEST_BUILTIN_LOG: log } });
-    expect(batch.code, batch.stderr).toBe(0);
-    expect(readFileSync(log, 'utf8')).toContain('process.stdin');
-  });
-
-  it('status and dispatch on a bus gitbus wrote load no node:zlib or node:stream once their code cache was checked: its objects are stored, its checksums small', async () => {
-    const preload = join(dir.path, 'zlib.cjs');
-    writeFileSync(preload, `process.on('exit', () => require('node:fs').appendFileSync(process.env.GITBUS_TEST_BUILTIN_LOG, process.moduleLoadList.filter((m) => /^NativeModule (zlib|stream)$/.test(m)).map((m) => m + '\\n').join('')));\n`);
-    for (const build of ['default', 'esm'] as const) {
-      for (const args of [['status', '--json'], ['dispatch', 'start-up probe', '--no-git', '--json']]) {
-        // The first run of these Node options writes its cache (its checksum then needs node:zlib, after this
-        // preload's look at exit), and the file as written is checked (cli/code-cache-store.ts): no later run sums it.
-        const loaded: string[] = [];
-        for (let i = 0; i < 3; i++) {
-          const log = join(dir.path, `zlib-${runs++}.log`);
-          writeFileSync(log, '');
-          const env = { NODE_OPTIONS: `--require=${preload}`, GITBUS_TEST_BUILTIN_LOG: log, ...(build === 'esm' ? { GITBUS_CODE_CACHE: '0' } : {}) };
-          const r = await gitbus(args, { home: bus.home('solo'), env });
-          expect(r.code, r.stderr).toBe(0);
-          // Node's ES module loader loads node:stream itself (the ES module build, GITBUS_CODE_CACHE=0).
-          loaded.push(readFileSync(log, 'utf8').replace(build === 'esm' ? 'NativeModule stream\n' : '\0', ''));
-        }
-        expect(loaded, `${build}: ${args.join(' ')}`).toEqual(['', '', '']);
-      }
-    }
-  });
-
-  // Linux's /proc/self/task lists the process's threads.
-  it.skipIf(process.platform !== 'linux')('status and dispatch on a local bus start no thread beyond Node\'s own: their few file reads are synchronous, so libuv\'s thread pool never starts', async () => {
-    const preload = join(dir.path, 'threads.cjs');
-    writeFileSync(preload, `process.on('exit', () => require('node:fs').appendFileSync(process.env.GITBUS_TEST_THREADS_LOG, require('node:fs').readdirSync('/proc/self/task').length + '\\n'));\n`);
-    const threads = (log: string): number => Number(readFileSync(log, 'utf8').trim());
-    const nodeLog = join(dir.path, `threads-${runs++}.log`);
-    execFileSync(process.execPath, ['--require', preload, '-e', '0'], { env: { ...process.env, GITBUS_TEST_THREADS_LOG: nodeLog } });
-    // A read on the pool starts its threads: the preload sees them.
-    const poolLog = join(dir.path, `threads-${runs++}.log`);
-    execFileSync(process.execPath, ['--require', preload, '-e', 'require("node:fs").readFile(process.execPath, () => {})'], { env: { ...process.env, GITBUS_TEST_THREADS_LOG: poolLog } });
-    expect(threads(poolLog)).toBeGreaterThan(threads(nodeLog));
-    for (const args of [['status', '--json'], ['dispatch', 'start-up probe', '--no-git', '--json'], ['status', '--json']]) {
-      const log = join(dir.path, `threads-${runs++}.log`);
-      const r = await gitbus(args, { home: bus.home('solo'), env: { NODE_OPTIONS: `--require=${preload}`, GITBUS_TEST_THREADS_LOG: log } });
-      expect(r.code, r.stderr).toBe(0);
-      expect(threads(log), args.join(' ')).toBe(threads(nodeLog));
-    }
   });
 
   it('dispatch outside a checkout, on a bus with an archive and without a pinned trust root, starts no git process', async () => {
