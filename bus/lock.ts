@@ -1,8 +1,8 @@
 import { closeSync, linkSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { LockTimeoutError } from './errors.js';
 import { StaleLockJudge } from './stale-lock.js';
 import { monotonicMs } from './monotonic.js';
+import { nodeOs } from '../schemas/node-os.js';
 
 /**
  * The clone lock guards only short read-modify-write steps on local files of a node's home (the shallow list,
@@ -41,7 +41,7 @@ export async function acquireLock(path: string, timeoutMs = 30_000): Promise<Loc
       };
     }
     const owner = readOwner(path);
-    if (owner && owner.host === hostname() && !isAlive(owner.pid)) {
+    if (owner && owner.host === nodeOs().hostname() && !isAlive(owner.pid)) {
       // The holder died without releasing; its work is either fully written or not referenced by any ref.
       rmSync(path, { force: true });
       continue;
@@ -117,7 +117,7 @@ export function withLocalLockSync<T>(path: string, fn: () => T, waitMs = 2_000):
       }
     }
     const owner = readOwner(path);
-    if (owner && owner.host === hostname() && !isAlive(owner.pid)) {
+    if (owner && owner.host === nodeOs().hostname() && !isAlive(owner.pid)) {
       rmSync(path, { force: true });
     } else if (monotonicMs() >= end) {
       // Nobody holds a lock this long: an empty one (left by an older gitbus) goes, and the work goes ahead.
@@ -136,7 +136,7 @@ export function withLocalLockSync<T>(path: string, fn: () => T, waitMs = 2_000):
  * the write. False when the lock is held; a full disk is thrown. `owner`: what the file says (the watcher lock's
  * owner has more in it: watcher/watcher-lock.ts).
  */
-export function createLockFile(path: string, owner = JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() })): boolean {
+export function createLockFile(path: string, owner = JSON.stringify({ pid: process.pid, host: nodeOs().hostname(), since: new Date().toISOString() })): boolean {
   // Math.random, not crypto: the name only has to differ from another writer's (the pid already does on this
   // host), and every `status` takes a lock, where loading node:crypto was ~12 M instructions of its start.
   const tmp = `${path}.${process.pid}.${Math.floor(Math.random() * 0x1000000).toString(16).padStart(6, '0')}.tmp`;

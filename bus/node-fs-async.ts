@@ -3,9 +3,9 @@
 // which every `status` and `dispatch` paid at its start for one or two file reads (issue 14, session 36). Each
 // function takes what its node:fs/promises namesake takes and settles the same way, with the same errors.
 // `open` returns a FileHandle, which only node:fs/promises makes: it loads that module on its first call.
-import { createRequire } from 'node:module';
 import type * as fsp from 'node:fs/promises';
 import { fs } from './node-fs.js';
+import { ownRequire } from '../schemas/own-require.js';
 
 type CallbackFunction = (...args: unknown[]) => void;
 
@@ -37,5 +37,4 @@ export const realpath = (path: string): Promise<string> =>
     fs.realpath.native(path, (err, value) => (err ? reject(err) : resolve(value)));
   });
 
-const load = createRequire(import.meta.url);
-export const open: typeof fsp.open = (...args) => (load('node:fs/promises') as typeof fsp).open(...args);
+export const open: typeof fsp.open = (...args) => (ownRequire('node:fs/promises') as typeof fsp).open(...args);

@@ -1,4 +1,4 @@
-import { homedir as osHomedir, userInfo } from 'node:os';
+import { nodeOs, osHomedir } from '../schemas/node-os.js';
 import { NoUserHomeError, NoUserNameError } from './errors.js';
 
 /**
@@ -19,7 +19,7 @@ export function homedir(): string {
  */
 export function userName(env: NodeJS.ProcessEnv = process.env): string {
   try {
-    return userInfo().username;
+    return nodeOs().userInfo().username;
   } catch (err) {
     const named = env['USER'] || env['LOGNAME'];
     if (named) return named;

@@ -1,7 +1,6 @@
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { homedir } from '../bus/user-home-dir.js';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ClaudePluginMissingError } from './errors.js';
 
 /** The plugin's name, its marketplace's name and the id Claude Code's settings use for it (`plugin@marketplace`). */
@@ -13,7 +12,7 @@ export const PLUGIN_ID = `${PLUGIN_NAME}@${MARKETPLACE_NAME}`;
  * The gitbus package this code belongs to: the folder above this module (dist/claude/ after tsc, dist/cli/ in
  * the bundle) whose package.json is gitbus's. Assets ship as files in it (package.json "files"), not as strings.
  */
-export function packageRoot(from: string = fileURLToPath(import.meta.url)): string {
+export function packageRoot(from: string = import.meta.filename): string {
   let dir = dirname(from);
   for (;;) {
     const pkg = join(dir, 'package.json');

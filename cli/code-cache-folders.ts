@@ -1,5 +1,5 @@
 import { accessSync, constants, lstatSync, mkdirSync, statSync, type Stats } from 'node:fs';
-import { homedir } from 'node:os';
+import { osHomedir } from '../schemas/node-os.js';
 import { dirname, isAbsolute, join } from 'node:path';
 
 /**
@@ -30,7 +30,7 @@ export function cacheFolders(env: NodeJS.ProcessEnv): CacheFolders | { problem: 
   // The XDG spec: a relative path is invalid and ignored.
   if (!base || !isAbsolute(base)) {
     try {
-      base = join(homedir(), '.cache');
+      base = join(osHomedir(), '.cache');
     } catch {
       return { problem: { state: 'unavailable', reason: 'this user has no home folder (no $HOME and no entry in the passwd file)', fix: 'set HOME, or XDG_CACHE_HOME to a folder of your own' } };
     }

@@ -1,7 +1,6 @@
 import { appendFileSync, closeSync, fstatSync, openSync, writeSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { buildIdentity, bundleFile } from './bundle-identity.js';
 import type { CommandEntry } from './command-table.js';
 import { homeOf, notServable, nothingListens, serveOrRun, trustedSocket } from './serve/client.js';
@@ -16,6 +15,7 @@ import { cacheFolders, readyFolders } from './code-cache-folders.js';
 import { cachePlace, readCache, readInto, settleCache } from './code-cache-store.js';
 import { schemasScript, type SchemasState } from './schemas-script.js';
 import { COLD_BUNDLES, COLD_PREFIX, coldFile } from './cold-script-id.js';
+import { ownRequire } from '../schemas/own-require.js';
 
 /**
  * What bin/gitbus.js runs (issue 14): the CLI as a CommonJS bundle, compiled with `vm.Script` and a V8 code cache,
@@ -88,7 +88,7 @@ interface BundleExports {
 
 /** Runs the CLI: the CommonJS bundle with its code cache, or the ES module build. */
 export function runCli(): void {
-  const here = dirname(fileURLToPath(import.meta.url));
+  const here = import.meta.dirname;
   // `gitbus --home DIR status` runs status's bundle, and start() finds the line already in commander's order.
   process.argv.splice(2, Infinity, ...hoistGlobalOptions(process.argv.slice(2)));
   const args = process.argv.slice(2);
@@ -179,7 +179,7 @@ function runEntry(here: string, env: NodeJS.ProcessEnv, entry: Pick<CommandEntry
   // ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING), so the bundle holds no import() at all (scripts/bundle.mjs checks) and
   // one that crept in fails on the first run, not only once a cache exists.
   const source = read.source.startsWith(CJS_WRAPPER_START) ? read.source : `${CJS_WRAPPER_START}${read.source}\n})`;
-  const { Script } = lazy('node:vm') as typeof import('node:vm');
+  const { Script } = ownRequire('node:vm') as typeof import('node:vm');
   const script = new Script(source, {
     filename: bundle,
     ...(found.state === 'found' ? { cachedData: found.data } : {}),
@@ -187,7 +187,7 @@ function runEntry(here: string, env: NodeJS.ProcessEnv, entry: Pick<CommandEntry
   const cache: CodeCacheReport['cache'] = found.state === 'found' ? (script.cachedDataRejected === true ? 'rejected' : 'accepted') : found.state;
   const module: { exports: BundleExports } = { exports: {} };
   // The schemas script (cli/schemas-script.ts), run when the command first reads one of its values.
-  const schemas = schemasScript({ here, place: cachePlace(folders, read.identity, command, env, '.schemas'), base: createRequire(bundle), shared: () => module.exports.sharedModules, Script });
+  const schemas = schemasScript({ here, place: cachePlace(folders, read.identity, command, env, '.schemas'), base: ownRequire, shared: () => module.exports.sharedModules, Script });
   // The bundle's cold script, run the same way: the modules a plain run of the command never reads.
   const coldOf = entry.bundle !== undefined && COLD_BUNDLES.includes(entry.bundle) ? entry.bundle : undefined;
   const cold =
@@ -231,9 +231,6 @@ function runEsm(here: string, env: NodeJS.ProcessEnv, command: string, cache: Co
   if (to) process.once('exit', () => report(to, { command, cache, written: false, ...(reason ? { reason } : {}) }));
   void import(pathToFileURL(join(here, 'gitbus.mjs')).href);
 }
-
-// node:vm is loaded when a command runs here, not for one the watcher serves (cli/serve/client.ts).
-const lazy = createRequire(import.meta.url);
 
 /** What dist/cli/gitbus.cjs starts with (scripts/bundle.mjs): the CommonJS module wrapper, as Node's loader makes it. */
 export const CJS_WRAPPER_START = '(function (exports, require, module, __filename, __dirname) {';

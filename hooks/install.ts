@@ -1,7 +1,6 @@
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { chmod, lstat, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { InputError } from '../bus/errors.js';
 import { SETTINGS_PATH } from '../schemas/layout.js';
 import { shellWord } from '../bus/project/shell-word.js';
@@ -56,7 +55,7 @@ async function trackedMain(top: string): Promise<string | null> {
  * dist/cli/gitbus.mjs, or unbundled from dist/). Falls back to the script this process was started with.
  */
 export function locateCli(): CliLocation {
-  let dir = dirname(fileURLToPath(import.meta.url));
+  let dir = import.meta.dirname;
   for (;;) {
     const pkg = join(dir, 'package.json');
     const bin = join(dir, 'bin', 'gitbus.js');

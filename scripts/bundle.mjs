@@ -99,8 +99,24 @@ const result = await build({
   banner: { js: "import { createRequire as __gitbusRequire } from 'node:module'; const require = __gitbusRequire(import.meta.url);" },
 });
 
-// What import.meta.url is in the CommonJS bundles (scripts/import-meta-url.mjs).
-const importMetaUrl = { define: { 'import.meta.url': '__gitbusImportMetaUrl' }, inject: ['scripts/import-meta-url.mjs'] };
+// What import.meta.url, filename and dirname are in the CommonJS bundles (scripts/import-meta.mjs).
+const importMetaUrl = {
+  define: { 'import.meta.url': '__gitbusImportMeta.url', 'import.meta.filename': '__gitbusImportMeta.filename', 'import.meta.dirname': '__gitbusImportMeta.dirname' },
+  inject: ['scripts/import-meta.mjs'],
+};
+
+// What a CommonJS bundle's modules take from it rather than make at every start (issue 14, docs/PERFORMANCE.md "The
+// loader's and the bundle's own start"): schemas/own-require.ts is the bundle's own require (the one its wrapper is
+// given, in dist/cli/ as every module of gitbus's is in its package), not one made by node:module's createRequire
+// from the bundle's file URL; and bus/version.ts is the version in package.json at build time, not a read of it.
+const version = JSON.parse(readFileSync('package.json', 'utf8')).version;
+const builtIn = {
+  name: 'built-in',
+  setup(b) {
+    b.onLoad({ namespace: 'file', filter: /[\\/]dist[\\/]schemas[\\/]own-require\.js$/ }, () => ({ contents: 'export const ownRequire = require;', loader: 'js' }));
+    b.onLoad({ namespace: 'file', filter: /[\\/]dist[\\/]bus[\\/]version\.js$/ }, () => ({ contents: `export const GITBUS_VERSION = ${JSON.stringify(version)};`, loader: 'js' }));
+  },
+};
 
 // The CommonJS bundles and the loader, which every command's start reads, without indentation, line breaks and
 // comments: the bus bundle is 27 % smaller (1.67 -> 1.23 MB), and every start reads it and hands V8 a copy as a
@@ -162,7 +178,7 @@ const schemasScript = await build({
   ...cjsCommon,
   stdin: { contents: schemasScriptEntry(plan.set, plan.libs), resolveDir: process.cwd(), sourcefile: 'schemas-script-entry.js', loader: 'js' },
   outfile: join(outdir, 'gitbus-schemas.cjs'),
-  plugins: [schemasScriptPlugin(plan.set, shared), zodEnglishOnly, yamlAsModule],
+  plugins: [builtIn, schemasScriptPlugin(plan.set, shared), zodEnglishOnly, yamlAsModule],
 });
 // What the script takes from a command bundle is of schemas/ (which imports nothing outside it), so none of it
 // imports the script's modules back: its first read of a value can never ask for the script again.
@@ -191,7 +207,7 @@ for (const bundle of [undefined, ...new Set(COMMANDS.flatMap((c) => (c.bundle ? 
       ...cjsCommon,
       stdin: { contents: schemasScriptEntry(cold, []), resolveDir: process.cwd(), sourcefile: 'cold-script-entry.js', loader: 'js' },
       outfile: join(outdir, coldFile(bundle)),
-      plugins: [coldScriptPlugin(cold, plan.set, coldShared), zodEnglishOnly, yamlAsModule, commanderLazyChildProcess],
+      plugins: [builtIn, coldScriptPlugin(cold, plan.set, coldShared), zodEnglishOnly, yamlAsModule, commanderLazyChildProcess],
     });
     noImportCalls(coldScript);
     coldPackages = packagesOf(coldScript);
@@ -204,7 +220,7 @@ for (const bundle of [undefined, ...new Set(COMMANDS.flatMap((c) => (c.bundle ? 
     ...cjsCommon,
     ...(apart ? { stdin: { contents: commandEntry(), resolveDir: process.cwd(), sourcefile: 'command-bundle-entry.js', loader: 'js' } } : { entryPoints: ['dist/cli/main-cjs.js'] }),
     outfile: join(outdir, bundle ? `gitbus-${bundle}.cjs` : 'gitbus.cjs'),
-    plugins: [...(bundle ? [onlyBundle(bundle)] : []), ...(apart ? [stubPlugin(plan.set, plan.libs, cold), sharedModulesPlugin(sharedHere, await exportNames([...sharedHere], build))] : []), zodEnglishOnly, yamlAsModule, commanderLazyChildProcess],
+    plugins: [builtIn, ...(bundle ? [onlyBundle(bundle)] : []), ...(apart ? [stubPlugin(plan.set, plan.libs, cold), sharedModulesPlugin(sharedHere, await exportNames([...sharedHere], build))] : []), zodEnglishOnly, yamlAsModule, commanderLazyChildProcess],
   });
   noImportCalls(cjs);
   if (apart) {
@@ -235,7 +251,7 @@ const loader = await build({
   outdir,
   outExtension: { '.js': '.cjs' },
   format: 'cjs',
-  plugins: [{ name: 'commands-outside', setup: (b) => b.onResolve({ filter: /^\.\/commands\// }, (args) => ({ path: args.path, external: true })) }],
+  plugins: [builtIn, { name: 'commands-outside', setup: (b) => b.onResolve({ filter: /^\.\/commands\// }, (args) => ({ path: args.path, external: true })) }],
 });
 const outputs = [result, ...cjsBuilds, loader].flatMap((r) => Object.keys(r.metafile.outputs));
 // The modules each CommonJS bundle holds and those of the schemas script's or that it takes from a bundle, which stay

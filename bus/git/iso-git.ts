@@ -1,6 +1,6 @@
-import { Module, createRequire } from 'node:module';
 import type * as IsoGit from 'isomorphic-git';
 import { nodeCrypto } from '../../schemas/node-crypto.js';
+import { ownRequire } from '../../schemas/own-require.js';
 import type { Hash } from 'node:crypto';
 
 type IsoGitApi = typeof IsoGit.default;
@@ -40,14 +40,16 @@ function nodeSha1(): Hash {
  */
 function preferNodeSha1(): void {
   try {
-    const req = createRequire(import.meta.url);
-    const shaPath = createRequire(req.resolve('isomorphic-git')).resolve('sha.js/sha1.js');
-    if (req.cache[shaPath]) return;
+    // node:module here, not at the module's top: `status` initialises this module and never loads isomorphic-git,
+    // and node:module's public module loads Node's ES module loader and source maps (~0.5 ms, issue 14).
+    const { Module, createRequire } = ownRequire('node:module') as typeof import('node:module');
+    const shaPath = createRequire(ownRequire.resolve('isomorphic-git')).resolve('sha.js/sha1.js');
+    if (ownRequire.cache[shaPath]) return;
     const m = new Module(shaPath);
     m.filename = shaPath;
     m.loaded = true;
     m.exports = nodeSha1;
-    req.cache[shaPath] = m;
+    ownRequire.cache[shaPath] = m;
   } catch {
     // Not resolvable from here: isomorphic-git is bundled, or installed where this module cannot see it.
   }

@@ -1,5 +1,5 @@
-import { createRequire } from 'node:module';
 import type * as Cron from 'cron';
+import { ownRequire } from '../../schemas/own-require.js';
 
 let lib: typeof Cron | undefined;
 
@@ -10,6 +10,6 @@ let lib: typeof Cron | undefined;
  * one copy from node_modules.
  */
 export function cron(): typeof Cron {
-  lib ??= createRequire(import.meta.url)('cron') as typeof Cron;
+  lib ??= ownRequire('cron') as typeof Cron;
   return lib;
 }

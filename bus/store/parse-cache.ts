@@ -1,6 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { GITBUS_VERSION } from '../version.js';
 import { cacheNames, newestFirst, readCacheFile, removeCacheFile, removeDeadTemps, writeCacheFile } from './cache-files.js';
 import { decodeCacheFacts, decodeCacheFile, encodeCacheFile, factsOf, PARSE_CACHE_FORMAT, type CachedEntry, type CachedFacts } from './parse-cache-file.js';
@@ -50,13 +49,13 @@ export interface ParseCacheLimits {
 /**
  * This build's identity: a cache file from any other build is ignored. The module's file name is the bundle
  * chunk's content hash, and its size and mtime tell a rebuilt tsc output apart. The ES module build's chunks (in
- * dist/cli/, `.mjs`) name the CommonJS bundle beside them, as the CommonJS bundles all do (scripts/import-meta-url.mjs):
+ * dist/cli/, `.mjs`) name the CommonJS bundle beside them, as the CommonJS bundles all do (scripts/import-meta.mjs):
  * one build, so one parse cache, whichever way a command runs (until session 37 a `GITBUS_CODE_CACHE=0` command, or
  * one whose cache folder could not be used, and the bundle's commands each parsed the bus again after the other:
  * `status` on 2,000 pending tasks 0.15 s, then 0.71 s).
  */
 export const BUILD_ID: string = (() => {
-  const own = fileURLToPath(import.meta.url);
+  const own = import.meta.filename;
   const bundle = join(dirname(own), 'gitbus.cjs');
   const file = own.endsWith('.mjs') && existsSync(bundle) ? bundle : own;
   try {

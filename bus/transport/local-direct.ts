@@ -2,7 +2,6 @@ import { fs } from '../node-fs.js';
 import type { Stats } from 'node:fs';
 import { isAlive } from '../lock.js';
 import { mathRandomHex } from '../../schemas/math-random.js';
-import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { inflateObject } from '../git/object-inflate.js';
 import { PushRejectedError } from '../git/push-errors.js';
@@ -18,6 +17,7 @@ import { treeDiff } from '../store/tree-diff.js';
 import type { TreeEntry } from '../store/objects.js';
 import { objectFile } from '../git/object-path.js';
 import { joinPlain } from '../join-plain.js';
+import { nodeOs } from '../../schemas/node-os.js';
 
 /**
  * The spawn-free path for a bare remote on a local or shared file system: objects are copied as loose files and
@@ -149,7 +149,7 @@ function makeRefFolders(remote: string, ref: string): void {
  * a plain exclusive create was used, or null when the lock is held.
  */
 function takeRefLock(remote: string, lockPath: string, content: string): string | null {
-  const mark = join(remote, `${MARK_PREFIX}${process.pid}.${mathRandomHex(4)}.${HOST_HEX}`);
+  const mark = join(remote, `${MARK_PREFIX}${process.pid}.${mathRandomHex(4)}.${hostHex()}`);
   try {
     fs.writeFileSync(mark, content, { mode: 0o644 });
     fs.linkSync(mark, lockPath);
@@ -179,7 +179,10 @@ function takeRefLock(remote: string, lockPath: string, content: string): string 
 
 const MARK_PREFIX = 'gitbus-reflock.';
 const MARK_RE = /^gitbus-reflock\.(\d+)\.[0-9a-f]+\.([0-9a-f]+)$/;
-const HOST_HEX = Buffer.from(hostname()).toString('hex');
+// This host's name, as a lock's mark carries it: node:os is loaded when a lock is taken or judged, not by every
+// command that imports this module (schemas/node-os.ts).
+let hostHexOnce: string | undefined;
+const hostHex = (): string => (hostHexOnce ??= Buffer.from(nodeOs().hostname()).toString('hex'));
 
 /**
  * Whether `lockPath` was taken by a gitbus process of this host that is no longer running (its mark, the lock's
@@ -211,7 +214,7 @@ function deadMarks(remote: string): { path: string; ino: number; dev: number }[]
   const out: { path: string; ino: number; dev: number }[] = [];
   for (const name of names) {
     const m = MARK_RE.exec(name);
-    if (!m || m[2] !== HOST_HEX || isAlive(Number(m[1]))) continue;
+    if (!m || m[2] !== hostHex() || isAlive(Number(m[1]))) continue;
     try {
       const st = fs.statSync(join(remote, name));
       out.push({ path: join(remote, name), ino: st.ino, dev: st.dev });

@@ -1,5 +1,5 @@
-import { createRequire } from 'node:module';
 import type * as Ssh2 from 'ssh2';
+import { ownRequire } from '../../schemas/own-require.js';
 
 let lib: typeof Ssh2 | undefined;
 
@@ -8,6 +8,6 @@ let lib: typeof Ssh2 | undefined;
  * CLI bundle leaves it out (its optional native addons cannot be bundled).
  */
 export function ssh2(): typeof Ssh2 {
-  lib ??= createRequire(import.meta.url)('ssh2') as typeof Ssh2;
+  lib ??= ownRequire('ssh2') as typeof Ssh2;
   return lib;
 }

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { ownRequire } from '../../schemas/own-require.js';
 
 /**
  * Starts `gitbus serve --auto` for a home whose short commands come back to back while nothing serves them
@@ -70,7 +70,7 @@ export function serverWanted(home: string, env: NodeJS.ProcessEnv, now = Date.no
 export function serveAtExit(home: string, bin: string, env: NodeJS.ProcessEnv): void {
   process.once('exit', () => {
     try {
-      const { spawn } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
+      const { spawn } = ownRequire('node:child_process') as typeof import('node:child_process');
       // Its own session, no terminal and no pipe of this process's: nothing waits for it, nothing ends it with us.
       spawn(process.execPath, [bin, 'serve', '--auto', '--home', home], { detached: true, stdio: 'ignore', env }).unref();
     } catch {

@@ -1,6 +1,4 @@
 import { lstatSync, readlinkSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { constants as osConstants, homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { Socket } from 'node:net';
 import { servedFor, type CommandEntry } from '../command-table.js';
@@ -10,10 +8,12 @@ import { ServedCommandLostError } from './served-errors.js';
 import { firstLine } from '../../schemas/errors.js';
 import { EXIT } from '../exit.js';
 import { writeStd } from '../std-write.js';
+import { ownRequire } from '../../schemas/own-require.js';
+import { nodeOs, osHomedir } from '../../schemas/node-os.js';
 
 // node:tty (and node:net, which it loads) only once a command is served: a command that runs in its own process
 // with its output in a file or a pipe needs neither (issue 14).
-const isatty = (fd: number): boolean => (createRequire(import.meta.url)('node:tty') as typeof import('node:tty')).isatty(fd);
+const isatty = (fd: number): boolean => (ownRequire('node:tty') as typeof import('node:tty')).isatty(fd);
 
 /**
  * The client of a command served by the watcher (docs/ARCHITECTURE.md "Commands served by the watcher"), run by the
@@ -88,7 +88,7 @@ export function homeOf(args: readonly string[], env: NodeJS.ProcessEnv): string 
   const chosen = explicit ?? env['GITBUS_HOME'];
   if (chosen !== undefined && chosen !== '') return resolve(chosen);
   try {
-    return join(homedir(), '.gitbus');
+    return join(osHomedir(), '.gitbus');
   } catch {
     return null;
   }
@@ -163,7 +163,7 @@ function openFolder(path: string, uid: number): string | null {
  * accepted, this process relays until it ends and exits with its code.
  */
 export function serveOrRun(sock: string, args: string[], build: string, runHere: (reason: string) => void, onServed: (pid: number) => void): void {
-  const net = createRequire(import.meta.url)('node:net') as typeof import('node:net');
+  const net = ownRequire('node:net') as typeof import('node:net');
   const socket: Socket = net.connect(sock);
   let state: 'asking' | 'running' | 'done' = 'asking';
   const fallBack = (reason: string) => {
@@ -203,7 +203,7 @@ export function serveOrRun(sock: string, args: string[], build: string, runHere:
     socket.destroy();
     // After a hangup, by the signal: process.exit would set back a terminal that is gone (below). Else its exit code.
     if (sig === 'SIGHUP') dieBy(sig);
-    else process.exit(128 + (osConstants.signals[sig] ?? 0));
+    else process.exit(128 + (nodeOs().constants.signals[sig] ?? 0));
   };
   const onSignal = (sig: NodeJS.Signals) => {
     // A hangup comes twice (the kernel's, and the shell's to its jobs): the second is the same request, not another.
@@ -323,7 +323,7 @@ function relayInput(socket: Socket, hungUp: () => void): void {
 function dieBy(sig: NodeJS.Signals): void {
   process.kill(process.pid, sig);
   // Where the signal is ignored (started under nohup): its exit code.
-  setTimeout(() => process.exit(128 + (osConstants.signals[sig] ?? 0)), 100);
+  setTimeout(() => process.exit(128 + (nodeOs().constants.signals[sig] ?? 0)), 100);
 }
 
 /** The command stopped reading its terminal: so does this process, and what is typed next stays for the shell. */

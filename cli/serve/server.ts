@@ -2,7 +2,6 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, lstatSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { FRAME, jsonFrame } from './frames.js';
 import { socketPath } from './socket-path.js';
 import { STANDBY_ENV, WARMUP_ENV } from './standby-env.js';
@@ -276,7 +275,7 @@ function serve(home: string, onEvent: (e: ServeEvent) => void, opts: ServeOption
 /** bin/gitbus.js of this install: two folders up from dist/cli/ (bundles) or three from dist/cli/serve/ (tsc). */
 function binPath(): string | null {
   for (const rel of ['../../bin/gitbus.js', '../../../bin/gitbus.js']) {
-    const p = fileURLToPath(new URL(rel, import.meta.url));
+    const p = join(import.meta.dirname, rel);
     if (existsSync(p)) return p;
   }
   return null;

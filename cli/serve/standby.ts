@@ -1,21 +1,19 @@
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import type { Readable, Writable } from 'node:stream';
 import type { Socket } from 'node:net';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { buildIdentity } from '../bundle-identity.js';
 import { COMMANDS, servedFor } from '../command-table.js';
 import { invokedCommand } from '../invoked-command.js';
 import { STANDBY_ENV, WARMUP_ENV } from './standby-env.js';
 import { FRAME, FrameReader, inputErrorOf, OUTPUT_FRAME, encodeFrame, jsonFrame, parseRequest, type ServeRequest } from './frames.js';
 import { START_ENV } from './start-env.js';
+import { ownRequire } from '../../schemas/own-require.js';
 
 // Loaded by a standby only: every command a CommonJS bundle runs goes through this module's top level
 // (cli/main-cjs.ts), and node:stream with node:net cost a command in its own process ~7 M instructions (issue 14).
-const nodeRequire = createRequire(import.meta.url);
-const stream = () => nodeRequire('node:stream') as typeof import('node:stream');
-const net = () => nodeRequire('node:net') as typeof import('node:net');
+const stream = () => ownRequire('node:stream') as typeof import('node:stream');
+const net = () => ownRequire('node:net') as typeof import('node:net');
 
 /**
  * A standby process (docs/ARCHITECTURE.md "Commands served by the watcher"): the watcher forks `bin/gitbus.js` with
@@ -82,7 +80,7 @@ type Start = () => Promise<void>;
 export async function standby(start: Start): Promise<void> {
   delete process.env[STANDBY_ENV];
   const startEnv = startEnvOf(process.env);
-  const here = dirname(fileURLToPath(import.meta.url));
+  const here = import.meta.dirname;
   const build = `${process.version}-${process.arch}-${buildIdentity(here)}`;
   // What registerCommand imports for a served command (cli/program.ts), initialised now rather than while a client
   // waits.

@@ -44,4 +44,22 @@ describe('CLI bundle', () => {
       }
     }
   });
+
+  it("takes gitbus's version and its require from the build and the bundle, and makes no file URL as it starts", () => {
+    // What every start paid before (docs/PERFORMANCE.md "The loader's and the bundle's own start"): package.json read
+    // and parsed for the version, node:module's public module and a createRequire per module that loads something
+    // on first use, and pathToFileURL for import.meta.url.
+    const cliDir = dirname(CLI);
+    const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+    for (const f of ['gitbus.cjs', 'gitbus-bus.cjs', 'gitbus-read.cjs', 'gitbus-dispatch.cjs', 'gitbus-claude.cjs', 'gitbus-loader.cjs']) {
+      const text = readFileSync(join(cliDir, f), 'latin1');
+      expect(text, f).toContain(`GITBUS_VERSION=${JSON.stringify(version)}`);
+      expect(text, f).not.toMatch(/readVersion/);
+      expect(text, f).toMatch(/ownRequire=require\b/);
+      expect(text, f).not.toMatch(/createRequire\)\(__gitbusImportMeta|__gitbusImportMetaUrl/);
+      // import.meta.url is made on first read only: its one pathToFileURL is inside the getter.
+      expect(text.match(/pathToFileURL/g)?.length ?? 0, f).toBeLessThanOrEqual(f === 'gitbus-loader.cjs' ? 2 : 1);
+      expect(text, f).toMatch(/get url\(\)\{url\?\?=require\("node:url"\)\.pathToFileURL/);
+    }
+  });
 });

@@ -2,7 +2,6 @@ import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { chmod, mkdir, rename, rm, writeFile } from '../../bus/node-fs-async.js';
 import { homedir } from '../../bus/user-home-dir.js';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { homeHasNode, homePaths, loadNodeConfig, type NodeConfig } from '../../bus/home.js';
 import { NoRunnersError } from '../errors.js';
 import { RUNNERS } from '../run-task.js';
@@ -138,7 +137,7 @@ export function serviceTarget(home: string, node: string, opts: ServiceOptions =
  * The absolute path of bin/gitbus.js: the folder above this module (dist/watcher/service/ after tsc,
  * dist/cli/ in the bundle) that holds gitbus's package.json and bin/gitbus.js.
  */
-export function gitbusEntry(from: string = fileURLToPath(import.meta.url)): string {
+export function gitbusEntry(from: string = import.meta.filename): string {
   let dir = dirname(from);
   for (;;) {
     const entry = join(dir, 'bin', 'gitbus.js');

@@ -1,7 +1,0 @@
-// Injected by scripts/bundle.mjs into the CommonJS bundles, where esbuild replaces `import.meta.url` with this:
-// the file URL of dist/cli/gitbus.cjs, the whole CLI's bundle, in every one of them (gitbus-bus.cjs too). They all
-// sit in dist/cli/, as the ES module chunks do, so relative paths such as '../../package.json' mean the same; and
-// the parse cache, which names its build by the file its code came from (bus/store/parse-cache.ts), is then
-// shared by the commands of every bundle: `watch` or `join` from gitbus.cjs and `status` from gitbus-bus.cjs
-// would otherwise each parse the bus again and overwrite the other's files.
-export const __gitbusImportMetaUrl = require('node:url').pathToFileURL(require('node:path').join(__dirname, 'gitbus.cjs')).href;
