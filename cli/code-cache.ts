@@ -2,6 +2,8 @@ import { appendFileSync, closeSync, fstatSync, openSync, writeSync } from 'node:
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { buildIdentity, bundleFile } from './bundle-identity.js';
+import type { Booted } from './boot.js';
+import { wrappedSource, type ModuleWrapper } from './cjs-wrapper.js';
 import type { CommandEntry } from './command-table.js';
 import { homeOf, notServable, nothingListens, serveOrRun, trustedSocket } from './serve/client.js';
 import { serveAtExit, serverWanted } from './serve/auto-start.js';
@@ -9,8 +11,6 @@ import { STANDBY_ENV } from './serve/standby-env.js';
 export { bundleFile } from './bundle-identity.js';
 import { hoistGlobalOptions, invokedCommand } from './invoked-command.js';
 import { EXIT } from './exit.js';
-import { GITBUS_VERSION } from '../bus/version.js';
-import { writeStd } from './std-write.js';
 import { cacheFolders, readyFolders } from './code-cache-folders.js';
 import { cachePlace, readCache, readInto, settleCache } from './code-cache-store.js';
 import { schemasScript, type SchemasState } from './schemas-script.js';
@@ -71,6 +71,13 @@ export interface CodeCacheReport {
   schemasWritten?: boolean;
   /** The value whose read ran the schemas script ("dist/schemas/bus-file.js parseBusFile"): why the command needed it. */
   schemasBy?: string;
+  /**
+   * The loader's own code cache (cli/boot.ts), in the states of `cache`; "off" when the boot used none
+   * (GITBUS_CODE_CACHE=0, or no cache folder it could use: `cache` then says why).
+   */
+  loader?: 'none' | 'accepted' | 'rejected' | 'corrupt' | 'unsafe' | 'unavailable' | 'off';
+  /** A new cache file of the loader was written at exit. */
+  loaderWritten?: boolean;
   /** The bundle's cold script (cli/cold-script-id.ts), when it has one: its state as `schemas`'s. */
   cold?: SchemasState;
   coldWritten?: boolean;
@@ -86,20 +93,18 @@ interface BundleExports {
   sharedModules?: Record<string, () => unknown>;
 }
 
-/** Runs the CLI: the CommonJS bundle with its code cache, or the ES module build. */
-export function runCli(): void {
+/** Runs the CLI: the CommonJS bundle with its code cache, or the ES module build. `booted`: what the boot found (cli/boot.ts). */
+export function runCli(booted: Booted = { loader: 'off' }): void {
   const here = import.meta.dirname;
   // `gitbus --home DIR status` runs status's bundle, and start() finds the line already in commander's order.
   process.argv.splice(2, Infinity, ...hoistGlobalOptions(process.argv.slice(2)));
   const args = process.argv.slice(2);
   const env = process.env;
   // A standby process of a watcher (cli/serve/standby.ts): the whole CLI, with a code cache of its own.
-  if (env[STANDBY_ENV] === '1' && typeof process.send === 'function') return runEntry(here, env, STANDBY_ENTRY);
+  if (env[STANDBY_ENV] === '1' && typeof process.send === 'function') return runEntry(here, env, STANDBY_ENTRY, booted);
   const entry = invokedCommand(args);
-  // `gitbus --version` needs package.json only: as commander prints it, without the ES module build and commander
-  // (~15 ms, half of the start: docs/PERFORMANCE.md "Small objects stored, and a start without node:zlib").
-  if (entry === undefined && args.length === 1 && (args[0] === '--version' || args[0] === '-V')) return writeStd('stdout', `${GITBUS_VERSION}\n`);
-  if (entry === undefined) return runEntry(here, env, entry);
+  if (entry === undefined) return runEntry(here, env, entry, booted);
+  commandFound = true;
   // A command this home's watcher may run in its standby process: only Node and a socket start here.
   let sock: string | { reason: string };
   let home: string | null = null;
@@ -118,19 +123,26 @@ export function runCli(): void {
   if (typeof sock !== 'string') {
     serveReport(env, { command: entry.name, served: false, reason: sock.reason });
     unserved(sock.reason);
-    return runEntry(here, env, entry);
+    return runEntry(here, env, entry, booted);
   }
   serveOrRun(
     sock,
     args,
-    `${process.version}-${process.arch}-${buildIdentity(here)}`,
+    `${process.version}-${process.arch}-${booted.parts?.join('+') ?? buildIdentity(here)}`,
     (reason) => {
       serveReport(env, { command: entry.name, served: false, reason });
       unserved(reason);
-      runEntry(here, env, entry);
+      runEntry(here, env, entry, booted);
     },
     (pid) => serveReport(env, { command: entry.name, served: true, pid }),
   );
+}
+
+/** Whether runCli found a command to run (here or served): the boot keeps the loader's code cache of such a run. */
+let commandFound = false;
+
+export function ranCommand(): boolean {
+  return commandFound;
 }
 
 /** What a standby process runs: gitbus.cjs, the whole CLI. */
@@ -149,36 +161,35 @@ function serveReport(env: NodeJS.ProcessEnv, r: ServeReport): void {
 }
 
 /** Runs the command here: the bundle with its code cache, or the ES module build. */
-function runEntry(here: string, env: NodeJS.ProcessEnv, entry: Pick<CommandEntry, 'name' | 'bundle'> | undefined): void {
+function runEntry(here: string, env: NodeJS.ProcessEnv, entry: Pick<CommandEntry, 'name' | 'bundle'> | undefined, booted: Booted): void {
   // No command to run (--help, a mistyped name, --version with more on the line): gitbus.mjs and commander, ~150 KB
   // of ES modules, start faster than the 2 MB bundle even from its cache (~4 ms less on Node 20 and 22).
-  if (entry === undefined || env['GITBUS_CODE_CACHE'] === '0') return runEsm(here, env, entry?.name ?? 'top', 'off');
+  if (entry === undefined || env['GITBUS_CODE_CACHE'] === '0') return runEsm(booted, here, env, entry?.name ?? 'top', 'off');
   const command = entry.name;
   // A cache folder that cannot be used: without a cache the bundle starts slower than the ES module build (V8
   // compiles its 2 MB top level, and createCachedData() at every exit would find no place to go). Checked before
   // the bundle is read, so that this costs no more than the read of gitbus's two folders, which was done anyway.
-  const folders = cacheFolders(env);
-  if ('problem' in folders) return runEsm(here, env, command, folders.problem.state, folders.problem.reason);
-  const unusable = readyFolders(folders, [folders.root, folders.keys]);
-  if (unusable) return runEsm(here, env, command, unusable.state, unusable.reason);
+  // The boot checked them already when it could use them for the loader's own cache.
+  const folders = booted.folders ?? cacheFolders(env);
+  if ('problem' in folders) return runEsm(booted, here, env, command, folders.problem.state, folders.problem.reason);
+  const unusable = booted.folders === undefined ? readyFolders(folders, [folders.root, folders.keys]) : undefined;
+  if (unusable) return runEsm(booted, here, env, command, unusable.state, unusable.reason);
   const bundle = join(here, bundleFile(entry));
   let read: { source: string; identity: string; room: Buffer };
   try {
-    read = readBundle(bundle, here);
+    read = readBundle(bundle, here, booted.parts);
   } catch {
     // A build without the bundle (tsc alone): the ES module build.
-    return runEsm(here, env, command, 'off');
+    return runEsm(booted, here, env, command, 'off');
   }
   const place = cachePlace(folders, read.identity, command, env);
   const found = readCache(place, read.room);
-  if (found.state === 'unsafe' || found.state === 'unavailable') return runEsm(here, env, command, found.state, found.reason);
-  // The bundle is written inside the CommonJS module wrapper (scripts/bundle.mjs), so V8 gets the file's text as
-  // it is: wrapping it here made a second 2 MB string that V8 flattened, a copy and ~800 page faults per start. A
-  // bundle without it (made by hand, or by an older build) is wrapped here, on its first line so lines stay as built.
+  if (found.state === 'unsafe' || found.state === 'unavailable') return runEsm(booted, here, env, command, found.state, found.reason);
+  // The bundle is written inside the CommonJS module wrapper (cli/cjs-wrapper.ts), so V8 gets the file's text as it is.
   // No importModuleDynamically: on Node 20 a function taken from the cache loses it (its import() then fails with
   // ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING), so the bundle holds no import() at all (scripts/bundle.mjs checks) and
   // one that crept in fails on the first run, not only once a cache exists.
-  const source = read.source.startsWith(CJS_WRAPPER_START) ? read.source : `${CJS_WRAPPER_START}${read.source}\n})`;
+  const source = wrappedSource(read.source);
   const { Script } = ownRequire('node:vm') as typeof import('node:vm');
   const script = new Script(source, {
     filename: bundle,
@@ -212,11 +223,13 @@ function runEntry(here: string, env: NodeJS.ProcessEnv, entry: Pick<CommandEntry
       file: place.file,
       schemas: schemas.state(),
       schemasWritten,
+      loader: booted.loader,
+      ...(booted.loaderWritten !== undefined ? { loaderWritten: booted.loaderWritten } : {}),
       ...(schemas.firstRead() !== undefined ? { schemasBy: schemas.firstRead() } : {}),
       ...(cold !== undefined ? { cold: cold.state(), coldWritten, ...(cold.reads().length > 0 ? { coldReads: cold.reads() } : {}) } : {}),
     });
   });
-  const wrapper = script.runInThisContext() as (exports: unknown, require: NodeJS.Require, module: unknown, filename: string, dirname: string) => void;
+  const wrapper = script.runInThisContext() as ModuleWrapper;
   wrapper(module.exports, (cold ?? schemas).require, module, bundle, here);
   // A bundle cut short or emptied by hand compiles and runs, and starts nothing: without this the command would end
   // at once, saying nothing, with exit 0, as if it had done its work.
@@ -226,14 +239,13 @@ function runEntry(here: string, env: NodeJS.ProcessEnv, entry: Pick<CommandEntry
   }
 }
 
-function runEsm(here: string, env: NodeJS.ProcessEnv, command: string, cache: CodeCacheReport['cache'], reason?: string): void {
+function runEsm(booted: Booted, here: string, env: NodeJS.ProcessEnv, command: string, cache: CodeCacheReport['cache'], reason?: string): void {
   const to = env['GITBUS_CODE_CACHE_REPORT'];
-  if (to) process.once('exit', () => report(to, { command, cache, written: false, ...(reason ? { reason } : {}) }));
-  void import(pathToFileURL(join(here, 'gitbus.mjs')).href);
+  if (to) process.once('exit', () => report(to, { command, cache, written: false, ...(reason ? { reason } : {}), loader: booted.loader, ...(booted.loaderWritten !== undefined ? { loaderWritten: booted.loaderWritten } : {}) }));
+  // Through the boot's import(): the loader runs as a vm.Script, where import() has no loader to go to (Node 20).
+  const url = pathToFileURL(join(here, 'gitbus.mjs')).href;
+  void (booted.importModule !== undefined ? booted.importModule(url) : import(url));
 }
-
-/** What dist/cli/gitbus.cjs starts with (scripts/bundle.mjs): the CommonJS module wrapper, as Node's loader makes it. */
-export const CJS_WRAPPER_START = '(function (exports, require, module, __filename, __dirname) {';
 
 /**
  * The bundle's text (latin1: the build writes it in ASCII) and the identity of the build's bundles as files, the
@@ -243,7 +255,7 @@ export const CJS_WRAPPER_START = '(function (exports, require, module, __filenam
  * per start to say the same. The other bundles are in it (one `stat` each) so that a build has one key folder,
  * which the pruning of other builds' folders counts on.
  */
-export function readBundle(path: string, dir: string): { source: string; identity: string; room: Buffer } {
+export function readBundle(path: string, dir: string, before?: readonly string[]): { source: string; identity: string; room: Buffer } {
   const fd = openSync(path, 'r');
   try {
     const running = fstatSync(fd, { bigint: true });
@@ -254,7 +266,7 @@ export function readBundle(path: string, dir: string): { source: string; identit
     // scavenges and page faults"). Pages of it that no read reaches are never touched.
     const room = Buffer.allocUnsafeSlow(Math.max(size, CACHE_ROOM));
     const read = readInto(fd, room, size);
-    return { source: room.toString('latin1', 0, read), identity: buildIdentity(dir, { path, st: running }), room };
+    return { source: room.toString('latin1', 0, read), identity: buildIdentity(dir, { path, st: running }, before), room };
   } finally {
     closeSync(fd);
   }

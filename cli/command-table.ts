@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { CommandBundle } from './bundle-names.js';
 
 /**
  * Every command of the CLI, in the order `gitbus --help` lists them, and how to load it. main.ts imports only the
@@ -28,7 +29,7 @@ export interface CommandEntry {
    * script only when they do (cli/schemas-script.ts); the other commands that write a bus file need it at every run
    * and have it in their bundle. `dispatch` has a bundle of its own so that `status` does not read its modules.
    */
-  bundle?: 'bus' | 'read' | 'dispatch' | 'claude';
+  bundle?: CommandBundle;
   /**
    * A short command that a running watcher's standby process may run for this one (cli/serve/): the client then
    * starts no more than Node and a socket (docs/ARCHITECTURE.md "Commands served by the watcher"). A function says

@@ -1,4 +1,3 @@
-// The entry of dist/cli/gitbus-loader.cjs, which bin/gitbus.js requires (cli/code-cache.ts).
-import { runCli } from './code-cache.js';
-
-runCli();
+// The entry of dist/cli/gitbus-loader.cjs, which the boot runs (cli/boot.ts): what it calls.
+export { runCli, ranCommand } from './code-cache.js';
+export { settleCache } from './code-cache-store.js';

@@ -131,6 +131,10 @@ const lean = { minifyWhitespace: true, lineLimit: 400 };
 // the table's other rows load a module that says so, so that none of their code is in it. The loader never runs a
 // bundle for a command it does not hold: it finds the command from the same command line as the bundle does.
 const { COMMANDS } = await import('../dist/cli/command-table.js');
+// The bundles the boot and the build's identity know by name (cli/bundle-names.ts): those the table names.
+const { COMMAND_BUNDLES } = await import('../dist/cli/bundle-names.js');
+const named = [...new Set(COMMANDS.flatMap((c) => (c.bundle ? [c.bundle] : [])))].sort();
+if (named.join() !== [...COMMAND_BUNDLES].sort().join()) throw new Error(`cli/bundle-names.ts COMMAND_BUNDLES (${COMMAND_BUNDLES.join(', ')}) are not the bundles the command table names (${named.join(', ')})`);
 const onlyBundle = (bundle) => ({
   name: 'only-bundle',
   setup(b) {
@@ -241,8 +245,9 @@ for (const bundle of [undefined, ...new Set(COMMANDS.flatMap((c) => (c.bundle ? 
   cjsBuilds.push(cjs);
 }
 
-// The loader: what bin/gitbus.js requires. It finds the command from the command table, whose modules it never
-// loads (their import() stays in the file, never called).
+// The loader: what the boot runs, with its code cache (cli/boot.ts), inside the CommonJS module wrapper as the
+// bundles are. It finds the command from the command table, whose modules it never loads (their import() stays in
+// the file, never called).
 const loader = await build({
   ...common,
   ...importMetaUrl,
@@ -251,9 +256,24 @@ const loader = await build({
   outdir,
   outExtension: { '.js': '.cjs' },
   format: 'cjs',
+  banner: { js: CJS_WRAPPER_START },
+  footer: { js: CJS_WRAPPER_END },
   plugins: [builtIn, { name: 'commands-outside', setup: (b) => b.onResolve({ filter: /^\.\/commands\// }, (args) => ({ path: args.path, external: true })) }],
 });
-const outputs = [result, ...cjsBuilds, loader].flatMap((r) => Object.keys(r.metafile.outputs));
+// The boot: what bin/gitbus.js requires, and the one file of gitbus's that Node compiles at every start.
+const boot = await build({
+  ...common,
+  ...importMetaUrl,
+  ...lean,
+  entryPoints: [{ in: 'dist/cli/boot-main.js', out: 'gitbus-boot' }],
+  outdir,
+  outExtension: { '.js': '.cjs' },
+  format: 'cjs',
+  plugins: [builtIn],
+});
+const bootBytes = outputBytes(boot);
+if (bootBytes > 16_000) throw new Error(`dist/cli/gitbus-boot.cjs is ${bootBytes} bytes: it should hold the boot, the cache folders' checks and the cache's read only (Node compiles it at every start)`);
+const outputs = [result, ...cjsBuilds, loader, boot].flatMap((r) => Object.keys(r.metafile.outputs));
 // The modules each CommonJS bundle holds and those of the schemas script's or that it takes from a bundle, which stay
 // where they are: for scripts/cold-modules.mjs.
 if (process.env.GITBUS_BUILD_INPUTS) {

@@ -44,10 +44,10 @@ describe('CLI code cache (cli/code-cache.ts)', () => {
     expect(file.startsWith(join(cache, 'gitbus', 'code-cache', `${process.version}-${process.arch}-`))).toBe(true);
     expect(file.endsWith('/status.bin')).toBe(true);
     const second = await run(['status', '--json'], cache);
-    expect(second.report).toEqual({ command: 'status', cache: 'accepted', written: false, bundle: 'gitbus-read.cjs', file, schemas: 'unused', schemasWritten: false });
+    expect(second.report).toEqual({ command: 'status', cache: 'accepted', written: false, bundle: 'gitbus-read.cjs', file, schemas: 'unused', schemasWritten: false, loader: 'accepted', loaderWritten: false });
     expect(statusOf(second.r)).toBe(statusOf(first.r));
     const esm = await run(['status', '--json'], cache, { env: { GITBUS_CODE_CACHE: '0' } });
-    expect(esm.report).toEqual({ command: 'status', cache: 'off', written: false });
+    expect(esm.report).toEqual({ command: 'status', cache: 'off', written: false, loader: 'off' });
     expect(statusOf(esm.r)).toBe(statusOf(first.r));
     // Private to the user: nobody else may plant code there.
     for (const d of [join(cache, 'gitbus'), join(cache, 'gitbus', 'code-cache'), dirname(file)]) expect(statSync(d).mode & 0o777).toBe(0o700);
@@ -55,12 +55,47 @@ describe('CLI code cache (cli/code-cache.ts)', () => {
     // Each command has a file of its own.
     expect((await run(['show', taskId], cache)).report).toMatchObject({ command: 'show', cache: 'none', written: true, file: join(dirname(file), 'show.bin') });
     // No command to run: the ES module build, which starts faster for commander and the command table alone.
-    for (const args of [['--help'], ['statsu']]) expect((await run(args, cache)).report).toEqual({ command: 'top', cache: 'off', written: false });
-    // The version: the loader prints it, and runs neither build (so it reports nothing).
+    for (const args of [['--help'], ['statsu']]) expect((await run(args, cache)).report).toEqual({ command: 'top', cache: 'off', written: false, loader: 'accepted', loaderWritten: false });
+    // The version: the boot prints it, and runs neither the loader nor a build (so nothing reports).
     const reportFile = join(dir.path, 'version-report.jsonl');
     const version = await gitbus(['--version'], { env: { XDG_CACHE_HOME: cache, GITBUS_CODE_CACHE_REPORT: reportFile } });
     expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
     expect(existsSync(reportFile)).toBe(false);
+  });
+
+  it('the loader runs from a code cache of its own, kept by the first command and keyed by the loader file too (cli/boot.ts)', async () => {
+    const cache = join(dir.path, 'loader');
+    // No command found: its cache would hold little of the loader's code, and is not written.
+    expect((await run(['--help'], cache)).report).toMatchObject({ command: 'top', loader: 'none', loaderWritten: false });
+    const first = await run(['status', '--json'], cache);
+    expect(first.report).toMatchObject({ command: 'status', loader: 'none', loaderWritten: true });
+    const loaderFile = join(dirname(first.report.file as string), 'gitbus.loader.bin');
+    expect(statSync(loaderFile).mode & 0o777).toBe(0o600);
+    expect(existsSync(`${loaderFile}.checked`)).toBe(true);
+    const second = await run(['status', '--json'], cache);
+    expect(second.report).toMatchObject({ cache: 'accepted', loader: 'accepted', loaderWritten: false });
+    expect(statusOf(second.r)).toBe(statusOf(first.r));
+    // Damaged: not given to V8, written again, the same output.
+    const bytes = readFileSync(loaderFile);
+    for (let i = 0; i < 16; i++) bytes[3000 + i] = (bytes[3000 + i] as number) ^ 0x5a;
+    writeFileSync(loaderFile, bytes);
+    const damaged = await run(['status', '--json'], cache);
+    expect(damaged.report).toMatchObject({ cache: 'accepted', loader: 'corrupt', loaderWritten: true });
+    expect(statusOf(damaged.r)).toBe(statusOf(first.r));
+    expect((await run(['status', '--json'], cache)).report).toMatchObject({ loader: 'accepted', loaderWritten: false });
+    // A loader rewritten in place (other bytes of the same length) is another build: a key folder of its own, where
+    // V8, which checks a source's length only, is never handed the old loader's code.
+    const { bin, cli } = packageCopy('loader-changed');
+    const copied = await run(['status', '--json', '--home', bus.home('solo')], cache, { bin });
+    expect(copied.report).toMatchObject({ loader: 'none', loaderWritten: true });
+    const text = readFileSync(join(cli, 'gitbus-loader.cjs'), 'latin1');
+    writeFileSync(join(cli, 'gitbus-loader.cjs'), text.replace('"use strict";', "'use strict';"));
+    expect(readFileSync(join(cli, 'gitbus-loader.cjs'), 'latin1').length).toBe(text.length);
+    const changed = await run(['status', '--json', '--home', bus.home('solo')], cache, { bin });
+    expect(changed.report).toMatchObject({ loader: 'none', loaderWritten: true });
+    expect(dirname(changed.report.file as string)).not.toBe(dirname(copied.report.file as string));
+    // GITBUS_CODE_CACHE=0: compiled as Node would, nothing read or written.
+    expect((await run(['status', '--json'], cache, { env: { GITBUS_CODE_CACHE: '0' } })).report).toMatchObject({ cache: 'off', loader: 'off' });
   });
 
   it('a damaged cache file is not given to V8, is written again, and the command prints the same', async () => {
@@ -110,7 +145,7 @@ describe('CLI code cache (cli/code-cache.ts)', () => {
     await run(['status', '--json'], shared);
     chmodSync(join(shared, 'gitbus'), 0o777);
     const unsafe = await run(['status', '--json'], shared);
-    expect(unsafe.report).toEqual({ command: 'status', cache: 'unsafe', written: false, reason: `${join(shared, 'gitbus')} may be written by its group or others (mode 777)` });
+    expect(unsafe.report).toEqual({ command: 'status', cache: 'unsafe', written: false, reason: `${join(shared, 'gitbus')} may be written by its group or others (mode 777)`, loader: 'off' });
     expect(statusOf(unsafe.r)).toBe(statusOf(reference.r));
     // The key folder (made at a command's first run) is checked too.
     chmodSync(join(shared, 'gitbus'), 0o700);
@@ -147,9 +182,9 @@ describe('CLI code cache (cli/code-cache.ts)', () => {
     const key = dirname(plain.report.file as string);
     const names = (paths: string[]): string[] => ['status.bin', ...paths.map((f) => f.slice(key.length + 1))].sort();
     // The .bin files; a file read since it was written has its .checked beside it (cli/code-cache-store.ts).
-    // (The schemas script's file, which the first status on this bus may write, aside: run alone, this test's is.)
-    const bins = (): string[] => readdirSync(key).filter((n) => !n.endsWith('.checked') && !n.includes('.schemas.')).sort();
-    const checked = (): string[] => readdirSync(key).filter((n) => n.endsWith('.checked') && !n.includes('.schemas.')).sort();
+    // (The schemas script's file, which the first status on this bus may write, and the loader's aside: run alone, this test's is.)
+    const bins = (): string[] => readdirSync(key).filter((n) => !n.endsWith('.checked') && !n.includes('.schemas.') && !n.includes('.loader.')).sort();
+    const checked = (): string[] => readdirSync(key).filter((n) => n.endsWith('.checked') && !n.includes('.schemas.') && !n.includes('.loader.')).sort();
     expect(bins()).toEqual(names(files.slice(-4)));
     // Each file written is checked as written; a pruned file's .checked goes with it.
     const withChecked = (list: string[]): string[] => list.map((n) => `${n}.checked`);

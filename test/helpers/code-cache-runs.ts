@@ -5,8 +5,8 @@ import { ROOT, gitbus, spawnBounded, type RunResult } from './cli.js';
 import type { CodeCacheReport } from '../../cli/code-cache.js';
 import { bundleFiles } from '../../cli/bundle-identity.js';
 
-/** The files of the package a command runs from: the bin script, the loader, the bundles and the schemas script. */
-export const RUNNABLE_FILES = ['package.json', 'bin/gitbus.js', 'bin/package.json', 'dist/cli/gitbus-loader.cjs', ...bundleFiles().map((f) => `dist/cli/${f}`)];
+/** The files of the package a command runs from: the bin script, the boot, the bundles, the schemas script and the loader. */
+export const RUNNABLE_FILES = ['package.json', 'bin/gitbus.js', 'bin/package.json', 'dist/cli/gitbus-boot.cjs', ...bundleFiles().map((f) => `dist/cli/${f}`)];
 
 /**
  * Runs of the CLI as processes that report what the loader did (GITBUS_CODE_CACHE_REPORT, cli/code-cache.ts), in

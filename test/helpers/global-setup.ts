@@ -5,7 +5,7 @@ import { bundleFiles } from '../../cli/bundle-identity.js';
 
 // End-to-end tests run the compiled CLI as separate OS processes; `npm test` builds first.
 export default function setup(): void {
-  for (const built of ['gitbus.mjs', 'gitbus-loader.cjs', ...bundleFiles()]) {
+  for (const built of ['gitbus.mjs', 'gitbus-boot.cjs', ...bundleFiles()]) {
     const cli = fileURLToPath(new URL(`../../dist/cli/${built}`, import.meta.url));
     if (!existsSync(cli)) throw new Error(`${cli} is missing: run "npm run build" (or "npm test", which builds) first`);
   }

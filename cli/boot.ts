@@ -1,0 +1,99 @@
+import { closeSync, fstatSync, openSync } from 'node:fs';
+import { join } from 'node:path';
+import { GITBUS_VERSION } from '../bus/version.js';
+import { ownRequire } from '../schemas/own-require.js';
+import { writeStd } from './std-write.js';
+import { LOADER_FILE } from './bundle-names.js';
+import { buildIdentityParts } from './bundle-identity.js';
+import { cacheFolders, readyFolders, type CacheFolders } from './code-cache-folders.js';
+import { cachePlace, readCache, readInto, type CachePlace, type Found, type settleCache } from './code-cache-store.js';
+import { wrappedSource, type ModuleWrapper } from './cjs-wrapper.js';
+import type { CodeCacheReport } from './code-cache.js';
+
+/**
+ * What bin/gitbus.js runs first (dist/cli/gitbus-boot.cjs): the loader (dist/cli/gitbus-loader.cjs, cli/code-cache.ts)
+ * with a V8 code cache of its own, as the loader runs a command's bundle with one. Node compiled the loader's ~43 KB
+ * at every start, ~0.8 ms, and then each of its functions as it was first called: a cache took ~1.7 ms off every
+ * command (issue 14, docs/PERFORMANCE.md "The loader's and the bundle's own start"). The boot is what Node compiles
+ * now: the cache folders' checks, the cache file's read and the build's identity, which the loader then takes from it
+ * rather than doing them again. The cache is `<key folder>/gitbus.loader.bin` beside the commands' (the key folder
+ * names every file of the build, the loader's too), read and written by the same rules (cli/code-cache-store.ts);
+ * with no usable cache folder, or GITBUS_CODE_CACHE=0, the loader is compiled as Node would.
+ */
+export function boot(): void {
+  const args = process.argv.slice(2);
+  // `gitbus --version` needs the version only: as commander prints it, without the loader, a bundle or commander
+  // (docs/PERFORMANCE.md "Small objects stored, and a start without node:zlib").
+  if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) return writeStd('stdout', `${GITBUS_VERSION}\n`);
+  const here = import.meta.dirname;
+  const path = join(here, LOADER_FILE);
+  const read = readLoader(path);
+  const env = process.env;
+  const cache = env['GITBUS_CODE_CACHE'] === '0' ? undefined : loaderCache(here, { path, st: read.st }, env);
+  const { Script } = ownRequire('node:vm') as typeof import('node:vm');
+  const found = cache?.found;
+  const script = new Script(read.source, { filename: path, ...(found?.state === 'found' ? { cachedData: found.data } : {}) });
+  const module: { exports: Partial<LoaderExports> } = { exports: {} };
+  (script.runInThisContext() as ModuleWrapper)(module.exports, ownRequire, module, path, here);
+  const loader = module.exports as LoaderExports;
+  const booted: Booted = { importModule: (url) => import(url), loader: found === undefined ? 'off' : found.state === 'found' ? (script.cachedDataRejected === true ? 'rejected' : 'accepted') : found.state };
+  if (cache !== undefined) {
+    booted.folders = cache.folders;
+    booted.parts = cache.parts;
+    // First of the exit handlers (the loader's come after it, and report what it did).
+    process.once('exit', (code) => {
+      booted.loaderWritten = loader.settleCache(cache.place, cache.found, booted.loader === 'rejected', loader.ranCommand(), code !== 0, () => script.createCachedData());
+    });
+  }
+  loader.runCli(booted);
+}
+
+/**
+ * What the boot found before it ran the loader (cli/code-cache.ts runCli takes it): the cache folders, checked private,
+ * and the identity of each file of the build (cli/bundle-identity.ts), so that the loader looks at neither again.
+ */
+export interface Booted {
+  folders?: CacheFolders;
+  parts?: readonly string[];
+  /** The loader's own code cache, as the loader reports it (CodeCacheReport in cli/code-cache.ts). */
+  loader: NonNullable<CodeCacheReport['loader']>;
+  /** Set at exit, before the loader's own exit handlers run: a new cache file of the loader was written. */
+  loaderWritten?: boolean;
+  /**
+   * import(), as a module Node compiled has it: the loader, a vm.Script, has none that works on Node 20 (without
+   * importModuleDynamically it fails, and with it a function taken from the code cache loses it). For the ES module
+   * build (cli/code-cache.ts runEsm).
+   */
+  importModule?: (url: string) => Promise<unknown>;
+}
+
+/** What dist/cli/gitbus-loader.cjs exports (cli/loader.ts). */
+export interface LoaderExports {
+  runCli(booted?: Booted): void;
+  /** The loader found a command to run, here or in a watcher's standby: its own code cache is worth keeping. */
+  ranCommand(): boolean;
+  settleCache: typeof settleCache;
+}
+
+function readLoader(path: string): { source: string; st: import('node:fs').BigIntStats } {
+  const fd = openSync(path, 'r');
+  try {
+    const st = fstatSync(fd, { bigint: true });
+    const room = Buffer.allocUnsafe(Number(st.size));
+    // The loader is written in ASCII (scripts/bundle.mjs).
+    return { source: wrappedSource(room.toString('latin1', 0, readInto(fd, room, room.length))), st };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The loader's cache place and what is there, when the cache folders can be used; else undefined (it then compiles as without a cache). */
+function loaderCache(here: string, loader: { path: string; st: import('node:fs').BigIntStats }, env: NodeJS.ProcessEnv): { folders: CacheFolders; parts: string[]; place: CachePlace; found: Found } | undefined {
+  const folders = cacheFolders(env);
+  if ('problem' in folders || readyFolders(folders, [folders.root, folders.keys])) return undefined;
+  const parts = buildIdentityParts(here, loader);
+  const place = cachePlace(folders, parts.join('+'), 'gitbus', env, '.loader');
+  const found = readCache(place);
+  if (found.state === 'unsafe' || found.state === 'unavailable') return undefined;
+  return { folders, parts, place, found };
+}
