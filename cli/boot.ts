@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { GITBUS_VERSION } from '../bus/version.js';
 import { ownRequire } from '../schemas/own-require.js';
@@ -8,6 +8,7 @@ import { buildIdentityParts } from './bundle-identity.js';
 import { cacheFolders, readyFolders, type CacheFolders } from './code-cache-folders.js';
 import { cachePlace, readCache, readInto, type CachePlace, type Found, type settleCache } from './code-cache-store.js';
 import { wrappedSource, type ModuleWrapper } from './cjs-wrapper.js';
+import { EXIT } from './exit.js';
 import type { CodeCacheReport } from './code-cache.js';
 
 /**
@@ -35,6 +36,13 @@ export function boot(): void {
   const script = new Script(read.source, { filename: path, ...(found?.state === 'found' ? { cachedData: found.data } : {}) });
   const module: { exports: Partial<LoaderExports> } = { exports: {} };
   (script.runInThisContext() as ModuleWrapper)(module.exports, ownRequire, module, path, here);
+  // A loader cut short or emptied by hand compiles and runs, and exports nothing: without this the command would end
+  // with a TypeError's stack.
+  if (typeof module.exports.runCli !== 'function' || typeof module.exports.ranCommand !== 'function' || typeof module.exports.settleCache !== 'function') {
+    writeSync(2, `gitbus: ${path} is damaged: it ran and exported no loader, so nothing ran\n  fix: install gitbus again (or run "npm run build" in its folder)\n`);
+    process.exitCode = EXIT.setup;
+    return;
+  }
   const loader = module.exports as LoaderExports;
   const booted: Booted = { importModule: (url) => import(url), loader: found === undefined ? 'off' : found.state === 'found' ? (script.cachedDataRejected === true ? 'rejected' : 'accepted') : found.state };
   if (cache !== undefined) {

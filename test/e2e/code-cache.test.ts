@@ -1,7 +1,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { appendFileSync, chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { gitbus, json, tempDir, type RunResult, commandsAsProcesses } from '../helpers/cli.js';
+import { gitbus, json, spawnBounded, tempDir, type RunResult, commandsAsProcesses } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
 import { codeCacheRuns } from '../helpers/code-cache-runs.js';
 import { wrapCache } from '../../cli/code-cache-file.js';
@@ -212,6 +212,18 @@ describe('CLI code cache (cli/code-cache.ts)', () => {
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain('gitbus-read.cjs is damaged: it ran and started no command, so status did nothing');
     expect(r.stderr).toContain('fix: install gitbus again');
+  });
+
+  it('a loader emptied by hand says the installation is damaged and exits 7, not with a stack', async () => {
+    const { bin, cli } = packageCopy('emptied-loader');
+    writeFileSync(join(cli, 'gitbus-loader.cjs'), '');
+    for (const env of [{}, { GITBUS_CODE_CACHE: '0' }]) {
+      const r = await spawnBounded(process.execPath, [bin, 'status', '--json', '--home', bus.home('solo')], { env: { ...process.env, XDG_CACHE_HOME: join(dir.path, 'emptied-loader-cache'), ...env }, timeoutMs: 60_000 });
+      expect(r.code, r.stderr).toBe(7);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toContain('gitbus-loader.cjs is damaged: it ran and exported no loader, so nothing ran');
+      expect(r.stderr).toContain('fix: install gitbus again');
+    }
   });
 
   it('the cache key changes with any of the bundles, the one that runs or another', async () => {
