@@ -30,7 +30,8 @@ export function boot(): void {
   const path = join(here, LOADER_FILE);
   const read = readLoader(path);
   const env = process.env;
-  const cache = env['GITBUS_CODE_CACHE'] === '0' ? undefined : loaderCache(here, { path, st: read.st }, env);
+  const looked = env['GITBUS_CODE_CACHE'] === '0' ? undefined : loaderCache(here, { path, st: read.st }, env);
+  const cache = looked !== undefined && 'place' in looked ? looked : undefined;
   const { Script } = ownRequire('node:vm') as typeof import('node:vm');
   const found = cache?.found;
   const script = new Script(read.source, { filename: path, ...(found?.state === 'found' ? { cachedData: found.data } : {}) });
@@ -44,7 +45,7 @@ export function boot(): void {
     return;
   }
   const loader = module.exports as LoaderExports;
-  const booted: Booted = { importModule: (url) => import(url), loader: found === undefined ? 'off' : found.state === 'found' ? (script.cachedDataRejected === true ? 'rejected' : 'accepted') : found.state };
+  const booted: Booted = { importModule: (url) => import(url), loader: found === undefined ? (looked !== undefined && 'unusable' in looked ? looked.unusable : 'off') : found.state === 'found' ? (script.cachedDataRejected === true ? 'rejected' : 'accepted') : found.state };
   if (cache !== undefined) {
     booted.folders = cache.folders;
     booted.parts = cache.parts;
@@ -95,13 +96,18 @@ function readLoader(path: string): { source: string; st: import('node:fs').BigIn
   }
 }
 
-/** The loader's cache place and what is there, when the cache folders can be used; else undefined (it then compiles as without a cache). */
-function loaderCache(here: string, loader: { path: string; st: import('node:fs').BigIntStats }, env: NodeJS.ProcessEnv): { folders: CacheFolders; parts: string[]; place: CachePlace; found: Found } | undefined {
+/**
+ * The loader's cache place and what is there, when the cache folders can be used; else why not (the loader is then
+ * compiled as without a cache, and finds the same problem for the command's bundle).
+ */
+function loaderCache(here: string, loader: { path: string; st: import('node:fs').BigIntStats }, env: NodeJS.ProcessEnv): { folders: CacheFolders; parts: string[]; place: CachePlace; found: Found } | { unusable: 'unsafe' | 'unavailable' } {
   const folders = cacheFolders(env);
-  if ('problem' in folders || readyFolders(folders, [folders.root, folders.keys])) return undefined;
+  if ('problem' in folders) return { unusable: folders.problem.state };
+  const problem = readyFolders(folders, [folders.root, folders.keys]);
+  if (problem) return { unusable: problem.state };
   const parts = buildIdentityParts(here, loader);
   const place = cachePlace(folders, parts.join('+'), 'gitbus', env, '.loader');
   const found = readCache(place);
-  if (found.state === 'unsafe' || found.state === 'unavailable') return undefined;
+  if (found.state === 'unsafe' || found.state === 'unavailable') return { unusable: found.state };
   return { folders, parts, place, found };
 }

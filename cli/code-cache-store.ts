@@ -1,4 +1,4 @@
-import { accessSync, closeSync, constants, fstatSync, futimesSync, lstatSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, unlinkSync, writeFileSync, type BigIntStats, type Stats } from 'node:fs';
+import { accessSync, closeSync, constants, fstatSync, fsyncSync, futimesSync, lstatSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, unlinkSync, writeFileSync, type BigIntStats, type Stats } from 'node:fs';
 import { join, sep } from 'node:path';
 import { wrapCache, unwrapCache } from './code-cache-file.js';
 import { sum32 } from '../schemas/sum32.js';
@@ -171,6 +171,10 @@ export function writeCache(place: CachePlace, data: Buffer, failed: boolean): bo
     tmp = `${place.file}.${process.pid}-${Math.random().toString(36).slice(2)}.tmp`;
     fd = openSync(tmp, 'wx', 0o600);
     writeFileSync(fd, wrapCache(data, failed));
+    // On the disk before it has its name, and so before its `.checked` (written after this): a start takes a checked
+    // file unsummed, and bytes a power cut left unwritten would reach V8, which ends the process on them, every start
+    // of the command (of every command, for the loader's: cli/boot.ts).
+    fsyncSync(fd);
     renameSync(tmp, place.file);
     tmp = undefined;
     // Its bytes are the ones just summed (wrapCache): the file is checked as renamed into place, taken from the open

@@ -72,8 +72,8 @@ export interface CodeCacheReport {
   /** The value whose read ran the schemas script ("dist/schemas/bus-file.js parseBusFile"): why the command needed it. */
   schemasBy?: string;
   /**
-   * The loader's own code cache (cli/boot.ts), in the states of `cache`; "off" when the boot used none
-   * (GITBUS_CODE_CACHE=0, or no cache folder it could use: `cache` then says why).
+   * The loader's own code cache (cli/boot.ts), in the states of `cache` (unsafe, unavailable: the cache folders
+   * cannot be used, and the loader was compiled as Node would); "off" with GITBUS_CODE_CACHE=0.
    */
   loader?: 'none' | 'accepted' | 'rejected' | 'corrupt' | 'unsafe' | 'unavailable' | 'off';
   /** A new cache file of the loader was written at exit. */

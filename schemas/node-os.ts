@@ -12,10 +12,11 @@ export function nodeOs(): typeof import('node:os') {
 }
 
 /**
- * os.homedir(), which answers $HOME when it is set (libuv's uv_os_homedir) and only otherwise reads the passwd
- * entry: node:os is loaded for that case only. Throws as os.homedir() does when there is neither.
+ * os.homedir(), which on POSIX answers $HOME when it is set (libuv's uv_os_homedir) and only otherwise reads the
+ * passwd entry: node:os is loaded for that case only. Throws as os.homedir() does when there is neither. (On Windows
+ * os.homedir() reads USERPROFILE, not $HOME: node:os answers.)
  */
 export function osHomedir(): string {
-  const home = process.env['HOME'];
+  const home = process.platform === 'win32' ? undefined : process.env['HOME'];
   return home ? home : nodeOs().homedir();
 }

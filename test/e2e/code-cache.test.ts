@@ -145,7 +145,7 @@ describe('CLI code cache (cli/code-cache.ts)', () => {
     await run(['status', '--json'], shared);
     chmodSync(join(shared, 'gitbus'), 0o777);
     const unsafe = await run(['status', '--json'], shared);
-    expect(unsafe.report).toEqual({ command: 'status', cache: 'unsafe', written: false, reason: `${join(shared, 'gitbus')} may be written by its group or others (mode 777)`, loader: 'off' });
+    expect(unsafe.report).toEqual({ command: 'status', cache: 'unsafe', written: false, reason: `${join(shared, 'gitbus')} may be written by its group or others (mode 777)`, loader: 'unsafe' });
     expect(statusOf(unsafe.r)).toBe(statusOf(reference.r));
     // The key folder (made at a command's first run) is checked too.
     chmodSync(join(shared, 'gitbus'), 0o700);

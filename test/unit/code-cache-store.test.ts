@@ -1,9 +1,12 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, fstatSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync, type PathLike } from 'node:fs';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cacheFolders, readyFolders, type CacheFolders } from '../../cli/code-cache-folders.js';
 import { cachePlace, keyName, readCache, readInto, settleCache, writeCache } from '../../cli/code-cache-store.js';
+
+const load = createRequire(import.meta.url);
 
 /** Where the loader reads a command's code cache from (cli/code-cache-store.ts). */
 describe('code cache store', () => {
@@ -17,6 +20,31 @@ describe('code cache store', () => {
     expect(readyFolders(folders, [folders.root, folders.keys])).toBeUndefined();
     return cachePlace(folders, 'build-1', command, env);
   };
+
+  it('puts a cache file on the disk before it has its name and its .checked (a start takes a checked file unsummed)', () => {
+    const place = placeFor('durable');
+    expect(readCache(place).state).toBe('none');
+    const seen: string[] = [];
+    const fs = load('node:fs') as typeof import('node:fs');
+    const real = { fsyncSync: fs.fsyncSync, renameSync: fs.renameSync };
+    fs.fsyncSync = (fd: number) => {
+      seen.push(`fsync ${fstatSync(fd).size}`);
+      real.fsyncSync(fd);
+    };
+    fs.renameSync = (from: PathLike, to: PathLike) => {
+      seen.push(`rename ${String(to).slice(place.dir.length + 1)}`);
+      real.renameSync(from, to);
+    };
+    syncBuiltinESMExports();
+    try {
+      expect(writeCache(place, Buffer.alloc(5000, 7), false)).toBe(true);
+    } finally {
+      Object.assign(fs, real);
+      syncBuiltinESMExports();
+    }
+    const name = place.file.slice(place.dir.length + 1);
+    expect(seen).toEqual([`fsync ${5000 + 24}`, `rename ${name}`, `rename ${name}.checked`]);
+  });
 
   it("names a key folder by the build's identity, and by a 64-bit checksum of it and its length when that is too long for a file name", () => {
     const short = '659714-dncvbndx6ecq-dncvbndx6ecq-2kebb+537862-dncvbne9wcdd-dncvbne9wcdd-2ken7';
