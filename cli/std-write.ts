@@ -82,6 +82,14 @@ function readerGone(name: StdName): void {
 /** The streams the EPIPE handler was added to: a served command's standby gets new ones for each command. */
 const guarded: Record<StdName, unknown> = { stdout: undefined, stderr: undefined };
 
+/**
+ * Everything written so far went to the file descriptors, none through a stream: no write can still be pending, and
+ * the process may end at once (process.exit(), which does not wait for a stream's queue to drain on a pipe).
+ */
+export function wroteToDescriptorsOnly(): boolean {
+  return guarded.stdout === undefined && guarded.stderr === undefined;
+}
+
 function viaStream(name: StdName, data: string | Uint8Array): void {
   guardedStream(name).write(data);
 }

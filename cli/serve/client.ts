@@ -7,7 +7,7 @@ import { socketPath } from './socket-path.js';
 import { ServedCommandLostError } from './served-errors.js';
 import { firstLine } from '../../schemas/errors.js';
 import { EXIT } from '../exit.js';
-import { writeStd } from '../std-write.js';
+import { writeStd, wroteToDescriptorsOnly } from '../std-write.js';
 import { ownRequire } from '../../schemas/own-require.js';
 import { nodeOs, osHomedir } from '../../schemas/node-os.js';
 
@@ -264,6 +264,10 @@ export function serveOrRun(sock: string, args: string[], build: string, runHere:
     if (inputRelayed) process.stdin.destroy();
     if (exitCode !== null) {
       process.exitCode = exitCode;
+      // Ended now rather than when Node finds nothing left: its own end after the socket closed took ~1-1.5 ms more
+      // of every served command (issue 14, docs/PERFORMANCE.md "The loader's and the bundle's own start"). Not when
+      // output went through a stream, whose writes to a pipe may still be queued.
+      if (wroteToDescriptorsOnly()) process.exit();
       return;
     }
     if (forwarded !== null) {
