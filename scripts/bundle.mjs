@@ -245,32 +245,18 @@ for (const bundle of [undefined, ...new Set(COMMANDS.flatMap((c) => (c.bundle ? 
   cjsBuilds.push(cjs);
 }
 
+// A CommonJS file of its own in dist/cli/ from one entry: the loader and the boot.
+const entryBuild = (entry, out, more) => build({ ...common, ...importMetaUrl, ...lean, entryPoints: [{ in: entry, out }], outdir, outExtension: { '.js': '.cjs' }, format: 'cjs', ...more });
 // The loader: what the boot runs, with its code cache (cli/boot.ts), inside the CommonJS module wrapper as the
 // bundles are. It finds the command from the command table, whose modules it never loads (their import() stays in
 // the file, never called).
-const loader = await build({
-  ...common,
-  ...importMetaUrl,
-  ...lean,
-  entryPoints: [{ in: 'dist/cli/loader.js', out: 'gitbus-loader' }],
-  outdir,
-  outExtension: { '.js': '.cjs' },
-  format: 'cjs',
+const loader = await entryBuild('dist/cli/loader.js', 'gitbus-loader', {
   banner: { js: CJS_WRAPPER_START },
   footer: { js: CJS_WRAPPER_END },
   plugins: [builtIn, { name: 'commands-outside', setup: (b) => b.onResolve({ filter: /^\.\/commands\// }, (args) => ({ path: args.path, external: true })) }],
 });
 // The boot: what bin/gitbus.js requires, and the one file of gitbus's that Node compiles at every start.
-const boot = await build({
-  ...common,
-  ...importMetaUrl,
-  ...lean,
-  entryPoints: [{ in: 'dist/cli/boot-main.js', out: 'gitbus-boot' }],
-  outdir,
-  outExtension: { '.js': '.cjs' },
-  format: 'cjs',
-  plugins: [builtIn],
-});
+const boot = await entryBuild('dist/cli/boot-main.js', 'gitbus-boot', { plugins: [builtIn] });
 const bootBytes = outputBytes(boot);
 if (bootBytes > 16_000) throw new Error(`dist/cli/gitbus-boot.cjs is ${bootBytes} bytes: it should hold the boot, the cache folders' checks and the cache's read only (Node compiles it at every start)`);
 const outputs = [result, ...cjsBuilds, loader, boot].flatMap((r) => Object.keys(r.metafile.outputs));
