@@ -28,22 +28,29 @@ export function boot(): void {
   if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) return writeStd('stdout', `${GITBUS_VERSION}\n`);
   const here = import.meta.dirname;
   const path = join(here, LOADER_FILE);
-  const read = readLoader(path);
+  let read: ReturnType<typeof readLoader>;
+  try {
+    read = readLoader(path);
+  } catch (err) {
+    return damaged(path, `it cannot be read (${errorText(err)})`);
+  }
   const env = process.env;
   const looked = env['GITBUS_CODE_CACHE'] === '0' ? undefined : loaderCache(here, { path, st: read.st }, env);
   const cache = looked !== undefined && 'place' in looked ? looked : undefined;
   const { Script } = ownRequire('node:vm') as typeof import('node:vm');
   const found = cache?.found;
-  const script = new Script(read.source, { filename: path, ...(found?.state === 'found' ? { cachedData: found.data } : {}) });
   const module: { exports: Partial<LoaderExports> } = { exports: {} };
-  (script.runInThisContext() as ModuleWrapper)(module.exports, ownRequire, module, path, here);
-  // A loader cut short or emptied by hand compiles and runs, and exports nothing: without this the command would end
-  // with a TypeError's stack.
-  if (typeof module.exports.runCli !== 'function' || typeof module.exports.ranCommand !== 'function' || typeof module.exports.settleCache !== 'function') {
-    writeSync(2, `gitbus: ${path} is damaged: it ran and exported no loader, so nothing ran\n  fix: install gitbus again (or run "npm run build" in its folder)\n`);
-    process.exitCode = EXIT.setup;
-    return;
+  let script: import('node:vm').Script;
+  try {
+    script = new Script(read.source, { filename: path, ...(found?.state === 'found' ? { cachedData: found.data } : {}) });
+    (script.runInThisContext() as ModuleWrapper)(module.exports, ownRequire, module, path, here);
+  } catch (err) {
+    // Cut short by an interrupted copy, mostly: a SyntaxError.
+    return damaged(path, `it does not compile or run (${errorText(err)})`);
   }
+  // A loader cut short at a statement's end, or emptied, compiles and runs, and exports nothing: without this the
+  // command would end with a TypeError's stack.
+  if (typeof module.exports.runCli !== 'function' || typeof module.exports.ranCommand !== 'function' || typeof module.exports.settleCache !== 'function') return damaged(path, 'it ran and exported no loader');
   const loader = module.exports as LoaderExports;
   const booted: Booted = { importModule: (url) => import(url), loader: found === undefined ? (looked !== undefined && 'unusable' in looked ? looked.unusable : 'off') : found.state === 'found' ? (script.cachedDataRejected === true ? 'rejected' : 'accepted') : found.state };
   if (cache !== undefined) {
@@ -55,6 +62,18 @@ export function boot(): void {
     });
   }
   loader.runCli(booted);
+}
+
+/** The loader cannot run: the installation is damaged (exit 7, as for a damaged bundle, cli/code-cache.ts). */
+function damaged(path: string, why: string): void {
+  writeSync(2, `gitbus: ${path} is damaged: ${why}, so nothing ran\n  fix: install gitbus again (or run "npm run build" in its folder)\n`);
+  process.exitCode = EXIT.setup;
+}
+
+function errorText(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  if (typeof code === 'string') return code;
+  return (err instanceof Error ? `${err.name}: ${err.message}` : String(err)).split('\n')[0] ?? '';
 }
 
 /**

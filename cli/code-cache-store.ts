@@ -167,14 +167,20 @@ export function writeCache(place: CachePlace, data: Buffer, failed: boolean): bo
   let tmp: string | undefined;
   let fd: number | undefined;
   let identity: string;
+  let durable = true;
   try {
     tmp = `${place.file}.${process.pid}-${Math.random().toString(36).slice(2)}.tmp`;
     fd = openSync(tmp, 'wx', 0o600);
     writeFileSync(fd, wrapCache(data, failed));
     // On the disk before it has its name, and so before its `.checked` (written after this): a start takes a checked
     // file unsummed, and bytes a power cut left unwritten would reach V8, which ends the process on them, every start
-    // of the command (of every command, for the loader's: cli/boot.ts).
-    fsyncSync(fd);
+    // of the command (of every command, for the loader's: cli/boot.ts). A file system that cannot (EINVAL) gets the
+    // file without its `.checked`: the next start sums it.
+    try {
+      fsyncSync(fd);
+    } catch {
+      durable = false;
+    }
     renameSync(tmp, place.file);
     tmp = undefined;
     // Its bytes are the ones just summed (wrapCache): the file is checked as renamed into place, taken from the open
@@ -192,7 +198,7 @@ export function writeCache(place: CachePlace, data: Buffer, failed: boolean): bo
       }
     }
   }
-  writeChecked(place, identity);
+  if (durable) writeChecked(place, identity);
   pruneKeys(place);
   if (place.variant) pruneVariants(place);
   return true;

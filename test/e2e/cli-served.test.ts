@@ -200,6 +200,35 @@ describe('commands served by the watcher', () => {
     expect(b.r.stdout).toContain('batch two');
   }, 120_000);
 
+  it('a served command\'s output to a pipe left non-blocking arrives whole, though the client could not write it at once', async () => {
+    // test/fixtures/nonblocking-stdout.py: the pipe fills while nobody reads it, the client's writes meet EAGAIN and
+    // go through process.stdout's stream (cli/std-write.ts); the client then ends when the stream has written all,
+    // not at once as it does otherwise (cli/serve/client.ts).
+    const fixture = fileURLToPath(new URL('../fixtures/nonblocking-stdout.py', import.meta.url));
+    const lines = Array.from({ length: 1000 }, (_, i) => JSON.stringify({ title: `a long output ${i} ${'x'.repeat(150)}` })).join('\n');
+    const attempt = async () => {
+      const { file, report } = reportFile();
+      const r = await spawnBounded('python3', [fixture, '1', process.execPath, BIN, 'dispatch', '--from', '-', '--to', 'beta', '--dry-run', '--json', '--no-git'], { env: { ...process.env, GITBUS_HOME: alpha, GITBUS_SERVE_REPORT: file }, input: `${lines}\n`, timeoutMs: 60_000 });
+      return { r, report: report() };
+    };
+    let last: Awaited<ReturnType<typeof attempt>> | undefined;
+    await until(
+      'dispatch --from - --dry-run to a non-blocking pipe, served',
+      async () => {
+        last = await attempt();
+        return last.report.served;
+      },
+      60_000,
+      () => `last: ${JSON.stringify(last?.report)}\nwatcher stderr: ${watcher.stderr()}`,
+    );
+    const { r } = last as NonNullable<typeof last>;
+    expect(r.code, r.stderr).toBe(0);
+    // More than the pipe holds (64 KiB), all of it, as one JSON document.
+    expect(r.stdout.length).toBeGreaterThan(128 * 1024);
+    const doc = JSON.parse(r.stdout) as { tasks?: unknown[] };
+    expect(JSON.stringify(doc)).toContain('a long output 999');
+  }, 120_000);
+
   it('serves a command typed in a terminal: output as the terminal shows it, input typed there, a hook that reads none', async () => {
     const s = await servedInTerminal(['status']);
     expect(s.code, s.out).toBe(0);

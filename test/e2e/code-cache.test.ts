@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { appendFileSync, chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { gitbus, json, spawnBounded, tempDir, type RunResult, commandsAsProcesses } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
@@ -214,15 +214,25 @@ describe('CLI code cache (cli/code-cache.ts)', () => {
     expect(r.stderr).toContain('fix: install gitbus again');
   });
 
-  it('a loader emptied by hand says the installation is damaged and exits 7, not with a stack', async () => {
-    const { bin, cli } = packageCopy('emptied-loader');
-    writeFileSync(join(cli, 'gitbus-loader.cjs'), '');
-    for (const env of [{}, { GITBUS_CODE_CACHE: '0' }]) {
-      const r = await spawnBounded(process.execPath, [bin, 'status', '--json', '--home', bus.home('solo')], { env: { ...process.env, XDG_CACHE_HOME: join(dir.path, 'emptied-loader-cache'), ...env }, timeoutMs: 60_000 });
-      expect(r.code, r.stderr).toBe(7);
-      expect(r.stdout).toBe('');
-      expect(r.stderr).toContain('gitbus-loader.cjs is damaged: it ran and exported no loader, so nothing ran');
-      expect(r.stderr).toContain('fix: install gitbus again');
+  it('a loader emptied, cut short or gone says the installation is damaged and exits 7, not with a stack', async () => {
+    const { bin, cli } = packageCopy('damaged-loader');
+    const loader = join(cli, 'gitbus-loader.cjs');
+    const text = readFileSync(loader, 'latin1');
+    const cases: Array<[string, () => void, string]> = [
+      ['emptied', () => writeFileSync(loader, ''), 'it ran and exported no loader'],
+      ['cut short', () => writeFileSync(loader, text.slice(0, 20_000), 'latin1'), 'it does not compile or run (SyntaxError: '],
+      ['gone', () => rmSync(loader), 'it cannot be read (ENOENT)'],
+    ];
+    for (const [what, damage, why] of cases) {
+      damage();
+      for (const env of [{}, { GITBUS_CODE_CACHE: '0' }]) {
+        const r = await spawnBounded(process.execPath, [bin, 'status', '--json', '--home', bus.home('solo')], { env: { ...process.env, XDG_CACHE_HOME: join(dir.path, 'damaged-loader-cache'), ...env }, timeoutMs: 60_000 });
+        expect(r.code, `${what}: ${r.stderr}`).toBe(7);
+        expect(r.stdout).toBe('');
+        expect(r.stderr, what).toContain(`gitbus-loader.cjs is damaged: ${why}`);
+        expect(r.stderr, what).toContain('fix: install gitbus again');
+        expect(r.stderr, what).not.toMatch(/\n\s+at /);
+      }
     }
   });
 

@@ -46,6 +46,27 @@ describe('code cache store', () => {
     expect(seen).toEqual([`fsync ${5000 + 24}`, `rename ${name}`, `rename ${name}.checked`]);
   });
 
+  it('writes a cache file on a file system that cannot fsync, without its .checked: the next start sums it', () => {
+    const place = placeFor('no-fsync');
+    expect(readCache(place).state).toBe('none');
+    const fs = load('node:fs') as typeof import('node:fs');
+    const real = fs.fsyncSync;
+    fs.fsyncSync = () => {
+      throw Object.assign(new Error('EINVAL: invalid argument, fsync'), { code: 'EINVAL' });
+    };
+    syncBuiltinESMExports();
+    try {
+      expect(writeCache(place, Buffer.alloc(5000, 7), false)).toBe(true);
+    } finally {
+      fs.fsyncSync = real;
+      syncBuiltinESMExports();
+    }
+    expect(existsSync(place.file)).toBe(true);
+    expect(existsSync(`${place.file}.checked`)).toBe(false);
+    expect(readCache(place)).toMatchObject({ state: 'found', failed: false });
+    expect(existsSync(`${place.file}.checked`)).toBe(true);
+  });
+
   it("names a key folder by the build's identity, and by a 64-bit checksum of it and its length when that is too long for a file name", () => {
     const short = '659714-dncvbndx6ecq-dncvbndx6ecq-2kebb+537862-dncvbne9wcdd-dncvbne9wcdd-2ken7';
     expect(keyName(short)).toBe(`${process.version}-${process.arch}-${short}`);
