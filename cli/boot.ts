@@ -14,10 +14,10 @@ import type { CodeCacheReport } from './code-cache.js';
 /**
  * What bin/gitbus.js runs first (dist/cli/gitbus-boot.cjs): the loader (dist/cli/gitbus-loader.cjs, cli/code-cache.ts)
  * with a V8 code cache of its own, as the loader runs a command's bundle with one. Node compiled the loader's ~43 KB
- * at every start, ~0.8 ms, and then each of its functions as it was first called: a cache took ~1.7 ms off every
- * command (issue 14, docs/PERFORMANCE.md "The loader's and the bundle's own start"). The boot is what Node compiles
- * now: the cache folders' checks, the cache file's read and the build's identity, which the loader then takes from it
- * rather than doing them again. The cache is `<key folder>/gitbus.loader.bin` beside the commands' (the key folder
+ * at every start, ~0.8 ms, and then each of its functions as it was first called: with a cache a `status` starts
+ * ~0.75 ms sooner, a `dispatch` ~0.4 ms (issue 14, docs/PERFORMANCE.md "The loader's and the bundle's own start").
+ * The boot is what Node compiles now: the cache folders' checks, the cache file's read and the build's identity,
+ * which the loader then takes from it rather than doing them again. The cache is `<key folder>/gitbus.loader.bin` beside the commands' (the key folder
  * names every file of the build, the loader's too), read and written by the same rules (cli/code-cache-store.ts);
  * with no usable cache folder, or GITBUS_CODE_CACHE=0, the loader is compiled as Node would.
  */
