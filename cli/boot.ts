@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, writeSync } from 'node:fs';
+import { writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { GITBUS_VERSION } from '../bus/version.js';
 import { ownRequire } from '../schemas/own-require.js';
@@ -6,7 +6,7 @@ import { writeStd } from './std-write.js';
 import { LOADER_FILE } from './bundle-names.js';
 import { buildIdentityParts } from './bundle-identity.js';
 import { cacheFolders, readyFolders, type CacheFolders } from './code-cache-folders.js';
-import { cachePlace, readCache, readInto, type CachePlace, type Found, type settleCache } from './code-cache-store.js';
+import { cachePlace, readCache, readText, type CachePlace, type Found, type settleCache } from './code-cache-store.js';
 import { wrappedSource, type ModuleWrapper } from './cjs-wrapper.js';
 import { EXIT } from './exit.js';
 import type { CodeCacheReport } from './code-cache.js';
@@ -28,9 +28,9 @@ export function boot(): void {
   if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) return writeStd('stdout', `${GITBUS_VERSION}\n`);
   const here = import.meta.dirname;
   const path = join(here, LOADER_FILE);
-  let read: ReturnType<typeof readLoader>;
+  let read: ReturnType<typeof readText>;
   try {
-    read = readLoader(path);
+    read = readText(path);
   } catch (err) {
     return damaged(path, `it cannot be read (${errorText(err)})`);
   }
@@ -42,7 +42,7 @@ export function boot(): void {
   const module: { exports: Partial<LoaderExports> } = { exports: {} };
   let script: import('node:vm').Script;
   try {
-    script = new Script(read.source, { filename: path, ...(found?.state === 'found' ? { cachedData: found.data } : {}) });
+    script = new Script(wrappedSource(read.text), { filename: path, ...(found?.state === 'found' ? { cachedData: found.data } : {}) });
     (script.runInThisContext() as ModuleWrapper)(module.exports, ownRequire, module, path, here);
   } catch (err) {
     // Cut short by an interrupted copy, mostly: a SyntaxError.
@@ -84,7 +84,7 @@ export interface Booted {
   folders?: CacheFolders;
   parts?: readonly string[];
   /** The loader's own code cache, as the loader reports it (CodeCacheReport in cli/code-cache.ts). */
-  loader: NonNullable<CodeCacheReport['loader']>;
+  loader: CodeCacheReport['cache'];
   /** Set at exit, before the loader's own exit handlers run: a new cache file of the loader was written. */
   loaderWritten?: boolean;
   /**
@@ -92,27 +92,15 @@ export interface Booted {
    * importModuleDynamically it fails, and with it a function taken from the code cache loses it). For the ES module
    * build (cli/code-cache.ts runEsm).
    */
-  importModule?: (url: string) => Promise<unknown>;
+  importModule: (url: string) => Promise<unknown>;
 }
 
 /** What dist/cli/gitbus-loader.cjs exports (cli/loader.ts). */
 export interface LoaderExports {
-  runCli(booted?: Booted): void;
+  runCli(booted: Booted): void;
   /** The loader found a command to run, here or in a watcher's standby: its own code cache is worth keeping. */
   ranCommand(): boolean;
   settleCache: typeof settleCache;
-}
-
-function readLoader(path: string): { source: string; st: import('node:fs').BigIntStats } {
-  const fd = openSync(path, 'r');
-  try {
-    const st = fstatSync(fd, { bigint: true });
-    const room = Buffer.allocUnsafe(Number(st.size));
-    // The loader is written in ASCII (scripts/bundle.mjs).
-    return { source: wrappedSource(room.toString('latin1', 0, readInto(fd, room, room.length))), st };
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /**

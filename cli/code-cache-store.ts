@@ -162,6 +162,23 @@ export function readInto(fd: number, into: Buffer, size: number): number {
   return at;
 }
 
+/**
+ * A file of the build as text (latin1: the build writes it in ASCII), its stat taken from the open file so that text
+ * and identity are of the same file, and the memory it was read into, at least `least` bytes: the caller may read
+ * its code cache into the rest (readCache's `room`).
+ */
+export function readText(path: string, least = 0): { text: string; st: BigIntStats; room: Buffer } {
+  const fd = openSync(path, 'r');
+  try {
+    const st = fstatSync(fd, { bigint: true });
+    const size = Number(st.size);
+    const room = Buffer.allocUnsafeSlow(Math.max(size, least));
+    return { text: room.toString('latin1', 0, readInto(fd, room, size)), st, room };
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Writes the cache file atomically; false when it could not (no space, a folder changed since the start). */
 export function writeCache(place: CachePlace, data: Buffer, failed: boolean): boolean {
   let tmp: string | undefined;

@@ -1,4 +1,4 @@
-import { appendFileSync, closeSync, fstatSync, openSync, writeSync } from 'node:fs';
+import { appendFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { buildIdentity, bundleFile } from './bundle-identity.js';
@@ -12,7 +12,7 @@ export { bundleFile } from './bundle-identity.js';
 import { hoistGlobalOptions, invokedCommand } from './invoked-command.js';
 import { EXIT } from './exit.js';
 import { cacheFolders, readyFolders } from './code-cache-folders.js';
-import { cachePlace, readCache, readInto, settleCache } from './code-cache-store.js';
+import { cachePlace, readCache, readText, settleCache } from './code-cache-store.js';
 import { schemasScript, type SchemasState } from './schemas-script.js';
 import { COLD_BUNDLES, COLD_PREFIX, coldFile } from './cold-script-id.js';
 import { ownRequire } from '../schemas/own-require.js';
@@ -75,7 +75,7 @@ export interface CodeCacheReport {
    * The loader's own code cache (cli/boot.ts), in the states of `cache` (unsafe, unavailable: the cache folders
    * cannot be used, and the loader was compiled as Node would); "off" with GITBUS_CODE_CACHE=0.
    */
-  loader?: 'none' | 'accepted' | 'rejected' | 'corrupt' | 'unsafe' | 'unavailable' | 'off';
+  loader?: CodeCacheReport['cache'];
   /** A new cache file of the loader was written at exit. */
   loaderWritten?: boolean;
   /** The bundle's cold script (cli/cold-script-id.ts), when it has one: its state as `schemas`'s. */
@@ -94,7 +94,7 @@ interface BundleExports {
 }
 
 /** Runs the CLI: the CommonJS bundle with its code cache, or the ES module build. `booted`: what the boot found (cli/boot.ts). */
-export function runCli(booted: Booted = { loader: 'off' }): void {
+export function runCli(booted: Booted): void {
   const here = import.meta.dirname;
   // `gitbus --home DIR status` runs status's bundle, and start() finds the line already in commander's order.
   process.argv.splice(2, Infinity, ...hoistGlobalOptions(process.argv.slice(2)));
@@ -223,8 +223,7 @@ function runEntry(here: string, env: NodeJS.ProcessEnv, entry: Pick<CommandEntry
       file: place.file,
       schemas: schemas.state(),
       schemasWritten,
-      loader: booted.loader,
-      ...(booted.loaderWritten !== undefined ? { loaderWritten: booted.loaderWritten } : {}),
+      ...loaderReport(booted),
       ...(schemas.firstRead() !== undefined ? { schemasBy: schemas.firstRead() } : {}),
       ...(cold !== undefined ? { cold: cold.state(), coldWritten, ...(cold.reads().length > 0 ? { coldReads: cold.reads() } : {}) } : {}),
     });
@@ -241,10 +240,14 @@ function runEntry(here: string, env: NodeJS.ProcessEnv, entry: Pick<CommandEntry
 
 function runEsm(booted: Booted, here: string, env: NodeJS.ProcessEnv, command: string, cache: CodeCacheReport['cache'], reason?: string): void {
   const to = env['GITBUS_CODE_CACHE_REPORT'];
-  if (to) process.once('exit', () => report(to, { command, cache, written: false, ...(reason ? { reason } : {}), loader: booted.loader, ...(booted.loaderWritten !== undefined ? { loaderWritten: booted.loaderWritten } : {}) }));
+  if (to) process.once('exit', () => report(to, { command, cache, written: false, ...(reason ? { reason } : {}), ...loaderReport(booted) }));
   // Through the boot's import(): the loader runs as a vm.Script, where import() has no loader to go to (Node 20).
-  const url = pathToFileURL(join(here, 'gitbus.mjs')).href;
-  void (booted.importModule !== undefined ? booted.importModule(url) : import(url));
+  void booted.importModule(pathToFileURL(join(here, 'gitbus.mjs')).href);
+}
+
+/** What became of the loader's own code cache (cli/boot.ts), for a report line; `loaderWritten` is set at exit. */
+function loaderReport(booted: Booted): Pick<CodeCacheReport, 'loader' | 'loaderWritten'> {
+  return { loader: booted.loader, ...(booted.loaderWritten !== undefined ? { loaderWritten: booted.loaderWritten } : {}) };
 }
 
 /**
@@ -256,20 +259,12 @@ function runEsm(booted: Booted, here: string, env: NodeJS.ProcessEnv, command: s
  * which the pruning of other builds' folders counts on.
  */
 export function readBundle(path: string, dir: string, before?: readonly string[]): { source: string; identity: string; room: Buffer } {
-  const fd = openSync(path, 'r');
-  try {
-    const running = fstatSync(fd, { bigint: true });
-    const size = Number(running.size);
-    // Room for the code cache too (cli/code-cache-store.ts readCache), which is read into the same memory once the
-    // text is a string: memory a start touches first costs a page fault per 4 KiB (~14 us each on the development
-    // machine), and reading the ~0.65 MB cache into memory of its own was ~165 of them (docs/PERFORMANCE.md "Fewer
-    // scavenges and page faults"). Pages of it that no read reaches are never touched.
-    const room = Buffer.allocUnsafeSlow(Math.max(size, CACHE_ROOM));
-    const read = readInto(fd, room, size);
-    return { source: room.toString('latin1', 0, read), identity: buildIdentity(dir, { path, st: running }, before), room };
-  } finally {
-    closeSync(fd);
-  }
+  // Room for the code cache too (cli/code-cache-store.ts readCache), which is read into the same memory once the
+  // text is a string: memory a start touches first costs a page fault per 4 KiB (~14 us each on the development
+  // machine), and reading the ~0.65 MB cache into memory of its own was ~165 of them (docs/PERFORMANCE.md "Fewer
+  // scavenges and page faults"). Pages of it that no read reaches are never touched.
+  const { text, st, room } = readText(path, CACHE_ROOM);
+  return { source: text, identity: buildIdentity(dir, { path, st }, before), room };
 }
 
 /** The least room readBundle makes: the largest code cache a command writes is ~1.2 MB (gitbus-bus.cjs's `init`). */
