@@ -199,7 +199,7 @@ const SCHEMAS_APART = new Set(['read', 'dispatch', 'claude']);
 // A cold script takes modules from its bundle as the schemas script does, through the bundle's `sharedModules`.
 for (const b of COLD_BUNDLES) if (!SCHEMAS_APART.has(b)) throw new Error(`cli/cold-script-id.ts: the bundle ${b} has a cold script and holds the schemas: only a bundle in SCHEMAS_APART can have one`);
 const cjsBuilds = [schemasScript];
-for (const bundle of [undefined, ...new Set(COMMANDS.flatMap((c) => (c.bundle ? [c.bundle] : [])))]) {
+for (const bundle of [undefined, ...COMMAND_BUNDLES]) {
   const apart = SCHEMAS_APART.has(bundle);
   // The bundle's cold script (scripts/split-cold.mjs), built first: the modules it takes from the bundle are the
   // bundle's `sharedModules` as well.
