@@ -201,14 +201,14 @@ describe('commands served by the watcher', () => {
   }, 120_000);
 
   it('a served command\'s output to a pipe left non-blocking arrives whole, though the client could not write it at once', async () => {
-    // test/fixtures/nonblocking-stdout.py: the pipe fills while nobody reads it, the client's writes meet EAGAIN and
-    // go through process.stdout's stream (cli/std-write.ts); the client then ends when the stream has written all,
+    // test/fixtures/nonblocking-stdout.py: nobody reads the pipe until it is full, so the client's writes meet EAGAIN
+    // and go through process.stdout's stream (cli/std-write.ts); the client then ends when the stream has written all,
     // not at once as it does otherwise (cli/serve/client.ts).
     const fixture = fileURLToPath(new URL('../fixtures/nonblocking-stdout.py', import.meta.url));
     const lines = Array.from({ length: 1000 }, (_, i) => JSON.stringify({ title: `a long output ${i} ${'x'.repeat(150)}` })).join('\n');
     const attempt = async () => {
       const { file, report } = reportFile();
-      const r = await spawnBounded('python3', [fixture, '1', process.execPath, BIN, 'dispatch', '--from', '-', '--to', 'beta', '--dry-run', '--json', '--no-git'], { env: { ...process.env, GITBUS_HOME: alpha, GITBUS_SERVE_REPORT: file }, input: `${lines}\n`, timeoutMs: 60_000 });
+      const r = await spawnBounded('python3', [fixture, '30', process.execPath, BIN, 'dispatch', '--from', '-', '--to', 'beta', '--dry-run', '--json', '--no-git'], { env: { ...process.env, GITBUS_HOME: alpha, GITBUS_SERVE_REPORT: file }, input: `${lines}\n`, timeoutMs: 60_000 });
       return { r, report: report() };
     };
     let last: Awaited<ReturnType<typeof attempt>> | undefined;
@@ -223,6 +223,8 @@ describe('commands served by the watcher', () => {
     );
     const { r } = last as NonNullable<typeof last>;
     expect(r.code, r.stderr).toBe(0);
+    // The pipe was full before anything was read: the client did meet EAGAIN.
+    expect(r.stderr).toContain('pipe full\n');
     // More than the pipe holds (64 KiB), all of it, as one JSON document.
     expect(r.stdout.length).toBeGreaterThan(128 * 1024);
     const doc = JSON.parse(r.stdout) as { tasks?: unknown[] };
