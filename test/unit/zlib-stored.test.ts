@@ -1,15 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { constants, deflateRawSync, deflateSync, inflateSync } from 'node:zlib';
 import { adler32, deflateStored, inflateStored, STORED_READ_MAX } from '../../bus/git/zlib-stored.js';
-
-/** A small deterministic generator, so that a failure is the same failure when run again. */
-function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s ^ (s >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0;
-    return s / 2 ** 32;
-  };
-}
+import { prng } from '../helpers/seeded-random.js';
 
 function bytesOf(next: () => number, n: number, text: boolean): Buffer {
   const b = Buffer.alloc(n);
@@ -55,7 +47,7 @@ function zlibPrefix(raw: Buffer): Buffer | Error {
 /** zlib streams of stored blocks without node:zlib (bus/git/zlib-stored.ts), held to node:zlib on every input. */
 describe('stored zlib streams', () => {
   it('writes streams node:zlib inflates to the same bytes, one block up to 65,535 bytes and more blocks past it', () => {
-    const next = random(1);
+    const next = prng(1);
     for (const n of [0, 1, 2, 100, 5552, 5553, 65_535, 65_536, 200_000]) {
       const bytes = bytesOf(next, n, n % 2 === 0);
       const stored = deflateStored(bytes);
@@ -75,7 +67,7 @@ describe('stored zlib streams', () => {
   });
 
   it("adler32 is zlib's", () => {
-    const next = random(2);
+    const next = prng(2);
     for (const n of [0, 1, 5551, 5552, 5553, 11_104, 70_000]) {
       const bytes = bytesOf(next, n, false).fill(255, 0, Math.floor(n / 2));
       const z = deflateSync(bytes, { level: 0 });
@@ -84,7 +76,7 @@ describe('stored zlib streams', () => {
   });
 
   it("reads zlib's own stored streams, and leaves compressed ones to zlib (null)", () => {
-    const next = random(3);
+    const next = prng(3);
     const bytes = bytesOf(next, 3_000, true);
     const level0 = deflateSync(bytes, { level: 0 });
     expect(inflateStored(level0)?.data.equals(bytes)).toBe(true);
@@ -97,7 +89,7 @@ describe('stored zlib streams', () => {
   });
 
   it('reads a stream of many blocks, and a stream cut short gives, as a prefix, the bytes node:zlib gives with Z_SYNC_FLUSH (the loose-object header read)', () => {
-    const next = random(4);
+    const next = prng(4);
     const bytes = bytesOf(next, 16_000, true);
     const stored = storedBlocks(bytes, 1000);
     expect(inflateStored(stored)).toEqual({ data: bytes, used: stored.length });
@@ -116,7 +108,7 @@ describe('stored zlib streams', () => {
   });
 
   it('on 20,000 streams, most of them damaged, whenever it answers node:zlib gives the same answer, and it answers for every whole one', () => {
-    const next = random(5);
+    const next = prng(5);
     let answered = 0;
     let answeredPrefix = 0;
     let whole = 0;
