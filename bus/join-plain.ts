@@ -11,11 +11,28 @@ import { join, normalize, sep } from 'node:path';
  */
 const plainFolders = new Map<string, boolean>();
 const MAX_REMEMBERED = 512;
-const PLAIN_NAME = /^(?!\.\.?(?:\/|$))(?:[^/\\]+?)(?:\/(?!\.\.?(?:\/|$))[^/\\]+)*$/;
 
 export function joinPlain(dir: string, name: string): string {
-  if (!PLAIN_NAME.test(name) || !isPlainFolder(dir)) return join(dir, name);
+  if (!isPlainName(name) || !isPlainFolder(dir)) return join(dir, name);
   return `${dir}${sep}${sep === '/' ? name : name.replaceAll('/', sep)}`;
+}
+
+/**
+ * Parts between `/` none of them empty, `.` or `..`, and no `\`: `/^(?!\.\.?(?:\/|$))(?:[^/\\]+?)(?:\/(?!\.\.?(?:\/|$))[^/\\]+)*$/`
+ * without compiling it at every start (schemas/text-scan.ts).
+ */
+export function isPlainName(name: string): boolean {
+  let start = 0;
+  for (let i = 0; i <= name.length; i++) {
+    const c = i < name.length ? name.charCodeAt(i) : 0x2f;
+    if (c === 0x5c) return false;
+    if (c !== 0x2f) continue;
+    const length = i - start;
+    if (length === 0) return false;
+    if (name.charCodeAt(start) === 0x2e && (length === 1 || (length === 2 && name.charCodeAt(start + 1) === 0x2e))) return false;
+    start = i + 1;
+  }
+  return true;
 }
 
 /** A folder's path as `normalize` leaves it, and not the root or `.`, so that `dir + sep + name` is `join(dir, name)`. */

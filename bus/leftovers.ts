@@ -23,8 +23,11 @@ export function sweepLeftovers(paths: Pick<HomePaths, 'home' | 'clone'>, opts: {
   const removed: string[] = [];
   // `owner` finds the writer's pid in the name: a file of a process still running is its write in progress,
   // however slow, and is kept.
-  const sweep = (dir: string, owner: RegExp) => {
+  // `maybe` is a cheap test every name `owner` matches passes, so that a listing without a leftover, the usual case,
+  // runs no regular expression: V8 would compile each at every start (schemas/text-scan.ts).
+  const sweep = (dir: string, owner: RegExp, maybe: (name: string) => boolean = () => true) => {
     for (const name of list(dir)) {
+      if (!maybe(name)) continue;
       const m = owner.exec(name);
       const pid = m?.slice(1).find((g) => g !== undefined);
       if (pid === undefined || isAlive(Number(pid))) continue;
@@ -40,10 +43,11 @@ export function sweepLeftovers(paths: Pick<HomePaths, 'home' | 'clone'>, opts: {
   };
   // The names as bus/store/local-ref.ts, bus/git/shallow.ts, bus/local-io.ts, bus/git/fetch.ts, bus/queue.ts and
   // bus/git/loose-object.ts make them.
-  sweep(paths.clone, /^(?:gitbus-ref-(\d+)-[0-9a-f]+\.tmp|shallow\.gitbus-(\d+)-[0-9a-z]+)$/);
-  sweep(paths.home, /\.(\d+)\.tmp$/);
+  const tmp = (name: string) => name.endsWith('.tmp');
+  sweep(paths.clone, /^(?:gitbus-ref-(\d+)-[0-9a-f]+\.tmp|shallow\.gitbus-(\d+)-[0-9a-z]+)$/, (name) => name.startsWith('gitbus-ref-') || name.startsWith('shallow.gitbus-'));
+  sweep(paths.home, /\.(\d+)\.tmp$/, tmp);
   sweep(joinPlain(paths.clone, 'gitbus-incoming'), /^(\d+)-[0-9a-f]+$/);
-  sweep(joinPlain(paths.home, 'queue'), /\.(\d+)-[0-9a-f]+\.tmp$/);
+  sweep(joinPlain(paths.home, 'queue'), /\.(\d+)-[0-9a-f]+\.tmp$/, tmp);
   // A lock file is created empty and its owner written just after: one killed in between stays empty, names no
   // one to ask, and (liveness.json.lock) costs every later command a wait. Held for microseconds, so an empty one
   // that old was left by a crash.

@@ -1,5 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
 import { InputError } from './errors.js';
+import { hasUrlScheme } from '../schemas/text-scan.js';
 import { HttpTransport, isHttpRemote, normalizeHttpRemote } from './transport/https.js';
 import { LocalTransport, parseLocalRemote } from './transport/local.js';
 import { isSshRemote, parseSshRemote } from './transport/ssh-url.js';
@@ -50,7 +51,7 @@ export function normalizeRemote(url: string): string {
 /** The absolute path of a local remote (a plain path or file:// URL), or null for other URLs. */
 export function localPathOf(url: string): string | null {
   if (url.startsWith('file://')) return parseLocalRemote(url);
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) return null;
+  if (hasUrlScheme(url)) return null;
   // scp-like "host:path" is SSH; a Windows drive letter is not handled here.
   if (isSshRemote(url) && !isAbsolute(url)) return null;
   return resolve(url);

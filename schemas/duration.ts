@@ -2,6 +2,7 @@
 // command that reads no file never loads zod (cli/schemas-script.ts).
 import { GitbusError } from './errors.js';
 import type { Violation } from './rule.js';
+import { isAsciiDigit } from './text-scan.js';
 
 // Digits are capped so the number part is still exact as a JS number before the unit multiplies it.
 export const DURATION_RE = /^(0|[1-9][0-9]{0,14})(ms|s|m|h|d)$/;
@@ -18,10 +19,22 @@ export class InvalidDurationError extends GitbusError {
 
 /** Milliseconds, or undefined when `text` is not a duration. */
 export function tryParseDuration(text: string): number | undefined {
-  const match = DURATION_RE.exec(text);
+  const match = durationParts(text);
   if (!match) return undefined;
-  const ms = Number(match[1]) * UNIT_MS[match[2] as Unit];
+  const ms = Number(match.number) * UNIT_MS[match.unit];
   return Number.isSafeInteger(ms) ? ms : undefined;
+}
+
+/**
+ * DURATION_RE's number and unit, or undefined: a scan, since V8 compiles a regular expression at every start
+ * (schemas/text-scan.ts).
+ */
+export function durationParts(text: string): { number: string; unit: Unit } | undefined {
+  let digits = 0;
+  while (digits < text.length && isAsciiDigit(text.charCodeAt(digits))) digits++;
+  if (digits === 0 || digits > 15 || (digits > 1 && text[0] === '0')) return undefined;
+  const unit = text.slice(digits);
+  return unit === 'ms' || unit === 's' || unit === 'm' || unit === 'h' || unit === 'd' ? { number: text.slice(0, digits), unit } : undefined;
 }
 
 export function parseDuration(text: string): number {
@@ -48,7 +61,7 @@ export function formatDuration(ms: number): string {
 export function durationViolation(text: string, positive: boolean): Violation | undefined {
   const ms = tryParseDuration(text);
   if (ms === undefined) {
-    const why = DURATION_RE.test(text) ? ' (too long)' : /^\s|\s$/.test(text) ? ' (it has surrounding spaces)' : /[A-Z]/.test(text) ? ' (units are lower case)' : '';
+    const why = durationParts(text) !== undefined ? ' (too long)' : /^\s|\s$/.test(text) ? ' (it has surrounding spaces)' : /[A-Z]/.test(text) ? ' (units are lower case)' : '';
     return { reason: `${JSON.stringify(text)} is not a duration${why}`, fix: `write ${DURATION_RULE}` };
   }
   if (positive && ms === 0) return { reason: 'the duration must be greater than zero', fix: 'use a duration such as 30s or 5m' };

@@ -1,5 +1,6 @@
 import type { FileProblem } from './errors.js';
 import { MAX_FILE_BYTES, utf8Length } from './field-limits.js';
+import { allFrom, hasLoneSurrogate } from './text-scan.js';
 
 export type FileTextResult = { ok: true; text: string } | { ok: false; problem: FileProblem };
 
@@ -53,8 +54,6 @@ export function tooLargeProblem(path: string, size: number, exact = true): FileP
   );
 }
 
-const LONE_SURROGATE_RE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
 /**
  * The text of a bus file, after the checks that come before any parsing: the size limit (so no oversized file is
  * ever parsed), valid UTF-8, no NUL byte. A leading byte-order mark is dropped.
@@ -64,7 +63,7 @@ export function decodeFileText(path: string, content: string | Uint8Array): File
   if (size > MAX_FILE_BYTES) return { ok: false, problem: tooLargeProblem(path, size, typeof content !== 'string' || content.length <= 4 * MAX_FILE_BYTES) };
   let text: string;
   if (typeof content === 'string') {
-    if (LONE_SURROGATE_RE.test(content)) {
+    if (hasLoneSurrogate(content)) {
       return { ok: false, problem: fileProblem(path, 'the text contains a lone UTF-16 surrogate, which is not valid Unicode', 'write it as UTF-8 text') };
     }
     text = content;
@@ -97,8 +96,23 @@ export interface ConflictMarker {
 
 // `=======` alone is also a setext heading underline in Markdown, so it only counts next to the other markers or
 // where Markdown cannot be (in YAML).
-const CONFLICT_RE = /^(<{7}|>{7}|\|{7})(?:[ \t]|$)/;
-const SEPARATOR_RE = /^={7}[ \t]*$/;
+
+/**
+ * The marker a line starts with, `/^(<{7}|>{7}|\|{7})(?:[ \t]|$)/`, as a scan (schemas/text-scan.ts): seven of `<`,
+ * `>` or `|`, then a blank or the line's end.
+ */
+export function conflictMarkerOf(line: string): string | undefined {
+  const c = line.charAt(0);
+  if (c !== '<' && c !== '>' && c !== '|') return undefined;
+  const marker = c.repeat(7);
+  if (!line.startsWith(marker)) return undefined;
+  return line.length === 7 || line[7] === ' ' || line[7] === '\t' ? marker : undefined;
+}
+
+/** `/^={7}[ \t]*$/`: seven `=` and blanks. */
+export function isSeparator(line: string): boolean {
+  return line.startsWith('=======') && allFrom(line, 7, (c) => c === 0x20 || c === 0x09);
+}
 
 /**
  * The first git conflict marker line in `text`. `yamlLines` is how many leading lines are YAML (all of them for
@@ -107,10 +121,11 @@ const SEPARATOR_RE = /^={7}[ \t]*$/;
 export function findConflictMarker(text: string, yamlLines = Infinity): ConflictMarker | undefined {
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
-    const line = (lines[i] ?? '').replace(/\r$/, '');
-    const m = CONFLICT_RE.exec(line);
-    if (m) return { line: i + 1, marker: m[1] ?? line };
-    if (i < yamlLines && SEPARATOR_RE.test(line)) return { line: i + 1, marker: '=======' };
+    const raw = lines[i] ?? '';
+    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    const marker = conflictMarkerOf(line);
+    if (marker !== undefined) return { line: i + 1, marker };
+    if (i < yamlLines && isSeparator(line)) return { line: i + 1, marker: '=======' };
   }
   return undefined;
 }

@@ -14,8 +14,17 @@ export interface FrontmatterParts {
 
 export type SplitResult = ({ ok: true } & FrontmatterParts) | { ok: false; reason: string; fix: string };
 
-/** A fence line: `---`, allowing trailing blanks that editors leave behind (and the `\r` of CRLF). */
-const FENCE_RE = /^---[ \t]*\r?$/;
+/**
+ * A fence line: `---`, allowing trailing blanks that editors leave behind (and the `\r` of CRLF). `/^---[ \t]*\r?$/` as
+ * a scan (schemas/text-scan.ts).
+ */
+export function isFence(line: string): boolean {
+  if (!line.startsWith('---')) return false;
+  let i = 3;
+  while (line[i] === ' ' || line[i] === '\t') i++;
+  if (line[i] === '\r') i++;
+  return i === line.length;
+}
 const FIX_SHAPE = 'start the file with a line ---, then the fields as YAML, then a line ---, then the body';
 
 /**
@@ -25,7 +34,7 @@ const FIX_SHAPE = 'start the file with a line ---, then the fields as YAML, then
 export function splitFrontmatter(text: string): SplitResult {
   const firstEnd = text.indexOf('\n');
   const first = firstEnd < 0 ? text : text.slice(0, firstEnd);
-  if (!FENCE_RE.test(first)) {
+  if (!isFence(first)) {
     if (text.trim() === '') return { ok: false, reason: 'the file is empty', fix: FIX_SHAPE };
     const shown = first.length > 40 ? `${first.slice(0, 40)}…` : first;
     const reason = first.startsWith('---')
@@ -40,7 +49,7 @@ export function splitFrontmatter(text: string): SplitResult {
   while (lineStart <= text.length) {
     const nl = text.indexOf('\n', lineStart);
     const lineEnd = nl < 0 ? text.length : nl;
-    if (FENCE_RE.test(text.slice(lineStart, lineEnd))) {
+    if (isFence(text.slice(lineStart, lineEnd))) {
       return {
         ok: true,
         yaml: text.slice(yamlStart, lineStart),

@@ -2,6 +2,8 @@
 // timestamp-schema.ts), so that a command that reads no file never loads zod (cli/schemas-script.ts).
 
 // RFC 3339 `date-time` (section 5.6): a zone is mandatory; `T`/`Z` may be lower case per the RFC's ABNF.
+import { isAsciiDigit } from './text-scan.js';
+
 export const TIMESTAMP_RE =
   /^([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})$/;
 export const TIMESTAMP_RULE = 'an RFC 3339 timestamp with a zone, for example 2026-11-21T04:29:33Z or 2026-11-21T05:29:33.412+01:00';
@@ -18,7 +20,7 @@ const END_MS = new Date('+010000-01-01T00:00:00Z').getTime();
  * instants outside years 0000-9999 in UTC).
  */
 export function timestampMs(text: string): number | undefined {
-  const m = TIMESTAMP_RE.exec(text);
+  const m = timestampGroups(text);
   if (!m) return undefined;
   const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
   const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
@@ -40,6 +42,34 @@ export function timestampMs(text: string): number | undefined {
   utc.setUTCHours(hour, minute, second, ms);
   const at = utc.getTime() - offsetMinutes * 60_000;
   return at < FIRST_MS || at >= END_MS ? undefined : at;
+}
+
+/**
+ * TIMESTAMP_RE's groups as `exec` gives them (an absent fraction undefined), or null: a scan, since V8 compiles a
+ * regular expression at every start and this one is among a short command's dearest (schemas/text-scan.ts).
+ */
+export function timestampGroups(text: string): (string | undefined)[] | null {
+  // YYYY-MM-DD[Tt]hh:mm:ss at fixed places, then an optional .fraction of 1-9 digits, then Z, z or +hh:mm / -hh:mm.
+  if (text.length < 20 || !digitsAt(text, 0, 4) || text[4] !== '-' || !digitsAt(text, 5, 2) || text[7] !== '-' || !digitsAt(text, 8, 2)) return null;
+  if ((text[10] !== 'T' && text[10] !== 't') || !digitsAt(text, 11, 2) || text[13] !== ':' || !digitsAt(text, 14, 2) || text[16] !== ':' || !digitsAt(text, 17, 2)) return null;
+  let i = 19;
+  let fraction: string | undefined;
+  if (text[i] === '.') {
+    let end = i + 1;
+    while (end < text.length && isAsciiDigit(text.charCodeAt(end))) end++;
+    if (end === i + 1 || end - i - 1 > 9) return null;
+    fraction = text.slice(i, end);
+    i = end;
+  }
+  const zone = text.slice(i);
+  const named = zone === 'Z' || zone === 'z';
+  if (!named && !(zone.length === 6 && (zone[0] === '+' || zone[0] === '-') && digitsAt(zone, 1, 2) && zone[3] === ':' && digitsAt(zone, 4, 2))) return null;
+  return [text, text.slice(0, 4), text.slice(5, 7), text.slice(8, 10), text.slice(11, 13), text.slice(14, 16), text.slice(17, 19), fraction, zone];
+}
+
+function digitsAt(text: string, at: number, count: number): boolean {
+  for (let k = at; k < at + count; k++) if (!isAsciiDigit(text.charCodeAt(k))) return false;
+  return true;
 }
 
 /** Whether a time of day in a zone is 23:59 UTC, the only minute with a leap second. Pure. */

@@ -17,6 +17,7 @@ import {
 import type { GitService, Transport } from './transport.js';
 import { HttpBadRedirect, HttpClient, HttpClosed, HttpDeadline, HttpRefusedRedirect, type HttpAnswer } from './http-request.js';
 import { GitbusError } from '../../schemas/errors.js';
+import { isHttpUrl } from '../../schemas/text-scan.js';
 
 export interface HttpTransportOptions {
   /** The bus home, for `<home>/credentials.yaml`. Without it only GITBUS_TOKEN is used. */
@@ -34,7 +35,7 @@ const USER_AGENT = 'git/2.0 (gitbus)';
 
 /** True for remotes this transport serves. */
 export function isHttpRemote(remote: string): boolean {
-  return /^https?:\/\//i.test(remote);
+  return isHttpUrl(remote);
 }
 
 /**

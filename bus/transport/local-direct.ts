@@ -10,6 +10,7 @@ import { assertFullRef, assertOid, ZERO_OID } from '../git/oid.js';
 import { readRefFromDisk } from './read-refs.js';
 import { RemoteNotFoundError } from './errors.js';
 import { StaleLockJudge } from '../stale-lock.js';
+import { opensReceiveOrExtensions, setsSharedHooksOrFsck } from './git-config-scan.js';
 import { ObjectTooLargeError } from '../local-io.js';
 import { looseHeader, MAX_OBJECT_BYTES, readLoose } from '../store/loose-read.js';
 import { decodeTree } from '../store/encode.js';
@@ -44,8 +45,8 @@ export async function directAccessBlocker(remote: string): Promise<string | null
   } catch {
     return 'the remote has no readable config';
   }
-  if (/^\s*\[(receive|extensions)\b/m.test(config)) return 'the remote sets receive.* or extensions.* options';
-  if (/^\s*(sharedrepository|hookspath|fsckobjects)\s*=/m.test(config)) return 'the remote sets sharedRepository, hooksPath or fsckObjects';
+  if (opensReceiveOrExtensions(config)) return 'the remote sets receive.* or extensions.* options';
+  if (setsSharedHooksOrFsck(config)) return 'the remote sets sharedRepository, hooksPath or fsckObjects';
   try {
     fs.accessSync(joinPlain(remote, 'objects'), fs.constants.W_OK);
     fs.accessSync(joinPlain(joinPlain(remote, 'refs'), 'heads'), fs.constants.W_OK);

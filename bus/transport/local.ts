@@ -17,6 +17,8 @@ import { readRefsFromDisk } from './read-refs.js';
 import { runGit } from './run-git.js';
 import type { GitService, Transport } from './transport.js';
 import { joinPlain } from '../join-plain.js';
+import { hasUrlScheme } from '../../schemas/text-scan.js';
+import { saysNotBare } from './git-config-scan.js';
 
 export interface LocalTransportOptions {
   /** The git executable; default `git` from PATH. */
@@ -47,7 +49,7 @@ export function parseLocalRemote(remote: string): string {
     } catch (err) {
       throw new LocalRemoteInvalidError(remote, (err as Error).message);
     }
-  } else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(remote)) {
+  } else if (hasUrlScheme(remote)) {
     throw new LocalRemoteInvalidError(remote, 'this is a URL for another transport, not a local path');
   } else {
     // Relative paths would silently depend on the working directory of whichever process runs gitbus.
@@ -80,7 +82,7 @@ function checkBareRepo(path: string): void {
   } catch {
     // git tolerates a missing config; so do we.
   }
-  if (/^\s*bare\s*=\s*false\s*$/im.test(config)) throw new RemoteNotBareError(path);
+  if (saysNotBare(config)) throw new RemoteNotBareError(path);
 }
 
 /**

@@ -1,4 +1,5 @@
 import { RemoteUrlInvalidError } from './errors.js';
+import { hasAsciiCaseless, hasUrlScheme } from '../../schemas/text-scan.js';
 
 /** Where an SSH remote points, as git reads `ssh://` URLs and scp-like `[user@]host:path`. */
 export interface SshRemote {
@@ -14,12 +15,19 @@ export interface SshRemote {
   display: string;
 }
 
-const SSH_SCHEMES = /^(ssh|git\+ssh|ssh\+git):\/\//i;
+/**
+ * The length of an ssh URL's scheme and `://` at the start of `remote` (`ssh://`, git's `git+ssh://` and `ssh+git://`,
+ * any case), else 0: `/^(ssh|git\+ssh|ssh\+git):\/\//i` without compiling it (schemas/text-scan.ts).
+ */
+function sshSchemeLength(remote: string): number {
+  for (const scheme of ['ssh://', 'git+ssh://', 'ssh+git://']) if (hasAsciiCaseless(remote, 0, scheme)) return scheme.length;
+  return 0;
+}
 
 /** True for `ssh://` URLs (and git's `git+ssh://`, `ssh+git://`) and scp-like `[user@]host:path`. */
 export function isSshRemote(remote: string): boolean {
-  if (SSH_SCHEMES.test(remote)) return true;
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(remote)) return false;
+  if (sshSchemeLength(remote) > 0) return true;
+  if (hasUrlScheme(remote)) return false;
   // git's rule: scp-like when a colon comes before any slash (so ./a:b and /a:b are local paths).
   const colon = remote.indexOf(':');
   const slash = remote.indexOf('/');
@@ -30,11 +38,12 @@ export function parseSshRemote(remote: string): SshRemote {
   const invalid = (reason: string): never => {
     throw new RemoteUrlInvalidError(JSON.stringify(remote), reason, 'give the remote as ssh://[user@]host[:port]/path/bus.git or [user@]host:path/bus.git (host may be an alias from ~/.ssh/config)');
   };
-  if (SSH_SCHEMES.test(remote)) {
+  const scheme = sshSchemeLength(remote);
+  if (scheme > 0) {
     let url: URL;
     try {
       // WHATWG URL parsing keeps the path as written for ssh:// (not a special scheme), IPv6 hosts included.
-      url = new URL(remote.replace(SSH_SCHEMES, 'ssh://'));
+      url = new URL(`ssh://${remote.slice(scheme)}`);
     } catch {
       return invalid('not a valid URL');
     }

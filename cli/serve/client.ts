@@ -10,6 +10,7 @@ import { EXIT } from '../exit.js';
 import { writeStd, wroteToDescriptorsOnly } from '../std-write.js';
 import { ownRequire } from '../../schemas/own-require.js';
 import { nodeOs, osHomedir } from '../../schemas/node-os.js';
+import { isPrefixAndDigits } from '../../schemas/text-scan.js';
 
 // node:tty (and node:net, which it loads) only once a command is served: a command that runs in its own process
 // with its output in a file or a pipe needs neither (issue 14).
@@ -53,14 +54,17 @@ export function namesOwnDescriptor(args: readonly string[]): string | null {
     const value = arg.startsWith('--') && arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : arg;
     const fromStdin = (arg === '-' && args[i - 1] === '--from') || arg === '--from=-';
     if (STDIN_PATHS.has(value) && !fromStdin) return 'standard input named as a file';
-    if (DESCRIPTOR_PATH.test(value)) return 'a file descriptor named as a file';
+    if (DESCRIPTOR_FOLDERS.some((folder) => isPrefixAndDigits(value, folder))) return 'a file descriptor named as a file';
   }
   return null;
 }
 
 const STDIN_PATHS = new Set(['-', '/dev/stdin', '/dev/fd/0', '/proc/self/fd/0']);
-/** Paths that open one of the opening process's own descriptors (Linux, the BSDs and macOS). */
-const DESCRIPTOR_PATH = /^\/(dev\/fd|proc\/self\/fd|proc\/thread-self\/fd)\/\d+$/;
+/**
+ * Paths that open one of the opening process's own descriptors (Linux, the BSDs and macOS): a number in one of these
+ * folders, `/^\/(dev\/fd|proc\/self\/fd|proc\/thread-self\/fd)\/\d+$/` without compiling it (schemas/text-scan.ts).
+ */
+const DESCRIPTOR_FOLDERS = ['/dev/fd/', '/proc/self/fd/', '/proc/thread-self/fd/'];
 
 
 /** Why a command was not served when nothing listens for this home: no watcher and no `gitbus serve` runs. */
