@@ -1,8 +1,9 @@
-import { closeSync, linkSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, linkSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { removeFile } from './remove-file.js';
 import { LockTimeoutError } from './errors.js';
 import { StaleLockJudge } from './stale-lock.js';
 import { monotonicMs } from './monotonic.js';
-import { nodeOs } from '../schemas/node-os.js';
+import { osHostname } from '../schemas/node-os.js';
 
 /**
  * The clone lock guards only short read-modify-write steps on local files of a node's home (the shallow list,
@@ -36,20 +37,20 @@ export async function acquireLock(path: string, timeoutMs = 30_000): Promise<Loc
         async release() {
           if (released) return;
           released = true;
-          rmSync(path, { force: true });
+          removeFile(path);
         },
       };
     }
     const owner = readOwner(path);
-    if (owner && owner.host === nodeOs().hostname() && !isAlive(owner.pid)) {
+    if (owner && owner.host === osHostname() && !isAlive(owner.pid)) {
       // The holder died without releasing; its work is either fully written or not referenced by any ref.
-      rmSync(path, { force: true });
+      removeFile(path);
       continue;
     }
     // An empty or unreadable lock (a crash between create and write), or one whose holder we cannot ask: broken
     // once it has stayed exactly as it is for longer than any holder keeps it.
     if (judge.isStale(path)) {
-      rmSync(path, { force: true });
+      removeFile(path);
       continue;
     }
     const waited = monotonicMs() - started;
@@ -113,15 +114,15 @@ export function withLocalLockSync<T>(path: string, fn: () => T, waitMs = 2_000):
       try {
         return fn();
       } finally {
-        rmSync(path, { force: true });
+        removeFile(path);
       }
     }
     const owner = readOwner(path);
-    if (owner && owner.host === nodeOs().hostname() && !isAlive(owner.pid)) {
-      rmSync(path, { force: true });
+    if (owner && owner.host === osHostname() && !isAlive(owner.pid)) {
+      removeFile(path);
     } else if (monotonicMs() >= end) {
       // Nobody holds a lock this long: an empty one (left by an older gitbus) goes, and the work goes ahead.
-      if (!owner) rmSync(path, { force: true });
+      if (!owner) removeFile(path);
       return fn();
     } else {
       sleepSync(1);
@@ -136,7 +137,7 @@ export function withLocalLockSync<T>(path: string, fn: () => T, waitMs = 2_000):
  * the write. False when the lock is held; a full disk is thrown. `owner`: what the file says (the watcher lock's
  * owner has more in it: watcher/watcher-lock.ts).
  */
-export function createLockFile(path: string, owner = JSON.stringify({ pid: process.pid, host: nodeOs().hostname(), since: new Date().toISOString() })): boolean {
+export function createLockFile(path: string, owner = JSON.stringify({ pid: process.pid, host: osHostname(), since: new Date().toISOString() })): boolean {
   // Math.random, not crypto: the name only has to differ from another writer's (the pid already does on this
   // host), and every `status` takes a lock, where loading node:crypto was ~12 M instructions of its start.
   const tmp = `${path}.${process.pid}.${Math.floor(Math.random() * 0x1000000).toString(16).padStart(6, '0')}.tmp`;
@@ -149,7 +150,7 @@ export function createLockFile(path: string, owner = JSON.stringify({ pid: proce
     if (code === 'EEXIST') return false;
     if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') throw err;
   } finally {
-    rmSync(tmp, { force: true });
+    removeFile(tmp);
   }
   let fd: number;
   try {
@@ -162,7 +163,7 @@ export function createLockFile(path: string, owner = JSON.stringify({ pid: proce
     writeSync(fd, owner);
   } catch (err) {
     closeSync(fd);
-    rmSync(path, { force: true });
+    removeFile(path);
     throw err;
   }
   closeSync(fd);

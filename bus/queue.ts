@@ -1,4 +1,5 @@
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { removeFile } from './remove-file.js';
 import { join } from 'node:path';
 import { mathRandomHex } from '../schemas/math-random.js';
 import { UnknownTaskError } from './errors.js';
@@ -50,7 +51,7 @@ function writeEntry(path: string, entry: QueueEntry): void {
     writeFileSync(tmp, JSON.stringify(entry, null, 2));
     renameSync(tmp, path);
   } catch (err) {
-    rmSync(tmp, { force: true });
+    removeFile(tmp);
     throw err;
   }
 }
@@ -85,7 +86,7 @@ export function isQueued(home: string, e: Pick<QueueEntry, 'kind' | 'id'>): bool
 }
 
 export function removeQueue(home: string, e: Pick<QueueEntry, 'kind' | 'id'>): void {
-  rmSync(fileOf(home, e), { force: true });
+  removeFile(fileOf(home, e));
 }
 
 /** A change the bus will never accept (its id was taken meanwhile) is kept for a person, with the reason. */
@@ -124,7 +125,7 @@ export function dequeueDispatch(home: string, entry: Extract<QueueEntry, { kind:
     renameSync(fileOf(home, entry), dequeuedOf(home, entry.id, 'dispatch'));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-      rmSync(cancelPath, { force: true });
+      removeFile(cancelPath);
       throw err;
     }
     renameSync(cancelPath, fileOf(home, cancel));
@@ -163,7 +164,7 @@ export function requeueIfDequeued(home: string, sent: Extract<QueueEntry, { kind
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     queued = false; // another delivery queued it
   }
-  rmSync(kept, { force: true });
+  removeFile(kept);
   return queued;
 }
 
@@ -191,7 +192,7 @@ export function pruneDequeued(home: string, now = Date.now()): void {
     const pair = m?.[2] === 'dispatch' ? `${m[1]}.cancel.json` : null;
     return ((pair !== null && names.includes(pair) ? age(pair) : age(name)) ?? 0) > DEQUEUED_KEPT_MS;
   });
-  for (const name of old) rmSync(join(dequeuedDir(home), name), { force: true });
+  for (const name of old) removeFile(join(dequeuedDir(home), name));
 }
 
 export type QueuedDispatch = Extract<QueueEntry, { kind: 'dispatch' }>;

@@ -10,6 +10,7 @@ import { assertFullRef, assertOid, ZERO_OID } from '../git/oid.js';
 import { readRefFromDisk } from './read-refs.js';
 import { RemoteNotFoundError } from './errors.js';
 import { StaleLockJudge } from '../stale-lock.js';
+import { removeFile } from '../remove-file.js';
 import { opensReceiveOrExtensions, setsSharedHooksOrFsck } from './git-config-scan.js';
 import { ObjectTooLargeError } from '../local-io.js';
 import { looseHeader, MAX_OBJECT_BYTES, readLoose } from '../store/loose-read.js';
@@ -18,7 +19,7 @@ import { treeDiff } from '../store/tree-diff.js';
 import type { TreeEntry } from '../store/objects.js';
 import { objectFile } from '../git/object-path.js';
 import { joinPlain } from '../join-plain.js';
-import { nodeOs } from '../../schemas/node-os.js';
+import { osHostname } from '../../schemas/node-os.js';
 
 /**
  * The spawn-free path for a bare remote on a local or shared file system: objects are copied as loose files and
@@ -109,7 +110,7 @@ async function pushNow(remote: string, args: Parameters<typeof directPush>[1], j
   if (mark === null) {
     // The compare-and-swap loop retries; each retry looks again. A lock whose holder is known dead is broken at
     // once; any other is broken after it stayed unchanged for STALE_LOCK_MS.
-    if (deadHolder(remote, lockPath) || judge.isStale(lockPath)) fs.rmSync(lockPath, { force: true });
+    if (deadHolder(remote, lockPath) || judge.isStale(lockPath)) removeFile(lockPath);
     throw stale(ref, remote, `${ref} is being updated by another process (lock ${lockPath})`);
   }
   let renamed = false;
@@ -119,8 +120,8 @@ async function pushNow(remote: string, args: Parameters<typeof directPush>[1], j
     fs.renameSync(lockPath, refPath);
     renamed = true;
   } finally {
-    if (!renamed) fs.rmSync(lockPath, { force: true });
-    if (mark) fs.rmSync(mark, { force: true });
+    if (!renamed) removeFile(lockPath);
+    if (mark) removeFile(mark);
   }
 }
 
@@ -156,7 +157,7 @@ function takeRefLock(remote: string, lockPath: string, content: string): string 
     fs.linkSync(mark, lockPath);
     return mark;
   } catch (err) {
-    fs.rmSync(mark, { force: true });
+    removeFile(mark);
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return null;
     // No hard links here (some network file systems) or the top folder is not writable: git's plain protocol.
   }
@@ -171,7 +172,7 @@ function takeRefLock(remote: string, lockPath: string, content: string): string 
     fs.writeSync(fd, content);
   } catch (err) {
     fs.closeSync(fd);
-    fs.rmSync(lockPath, { force: true });
+    removeFile(lockPath);
     throw err;
   }
   fs.closeSync(fd);
@@ -180,10 +181,10 @@ function takeRefLock(remote: string, lockPath: string, content: string): string 
 
 const MARK_PREFIX = 'gitbus-reflock.';
 const MARK_RE = /^gitbus-reflock\.(\d+)\.[0-9a-f]+\.([0-9a-f]+)$/;
-// This host's name, as a lock's mark carries it: node:os is loaded when a lock is taken or judged, not by every
+// This host's name, as a lock's mark carries it: looked up when a lock is taken or judged, not by every
 // command that imports this module (schemas/node-os.ts).
 let hostHexOnce: string | undefined;
-const hostHex = (): string => (hostHexOnce ??= Buffer.from(nodeOs().hostname()).toString('hex'));
+const hostHex = (): string => (hostHexOnce ??= Buffer.from(osHostname()).toString('hex'));
 
 /**
  * Whether `lockPath` was taken by a gitbus process of this host that is no longer running (its mark, the lock's
@@ -200,7 +201,7 @@ function deadHolder(remote: string, lockPath: string): boolean {
   let dead = false;
   for (const m of deadMarks(remote)) {
     if (m.ino === lock.ino && m.dev === lock.dev && lock.nlink >= 2) dead = true;
-    fs.rmSync(m.path, { force: true });
+    removeFile(m.path);
   }
   return dead;
 }
@@ -229,7 +230,7 @@ function deadMarks(remote: string): { path: string; ino: number; dev: number }[]
 /** Removes the marks of this host's dead processes (a cheap moment: transport/local-gc.ts). */
 export function sweepRefLockMarks(remote: string): number {
   const dead = deadMarks(remote);
-  for (const m of dead) fs.rmSync(m.path, { force: true });
+  for (const m of dead) removeFile(m.path);
   return dead.length;
 }
 

@@ -14,7 +14,8 @@ commandsAsProcesses();
  * the objects it writes); node:tty, perf_hooks and fs/promises (session 36: the serve client's isatty, the lock's
  * performance.now(), one file read); node:net, which process.stdout's stream for a pipe is (session 42: the output is
  * written to its file descriptor, cli/std-write.ts); node:module's public module, which loads Node's ES module loader (session 53: the
- * bundles' own require, schemas/own-require.ts). A preload writes down each read of process.stdin and, at exit, those modules
+ * bundles' own require, schemas/own-require.ts); node:os and Node's rimraf (session 54: the host name from /proc,
+ * schemas/node-os.ts; a lock file removed without fs.rmSync, bus/remove-file.ts). A preload writes down each read of process.stdin and, at exit, those modules
  * if Node loaded them (process.moduleLoadList: Node's list of the built-ins it loaded). The preload is CommonJS
  * (`--require`): Node's ES module loader loads fs/promises to read files, and an ES module import of node:fs reads
  * every export of it, fs.promises too (so the ES module build, GITBUS_CODE_CACHE=0, loads it whatever gitbus uses).
@@ -23,7 +24,7 @@ const BUILTINS = `const { appendFileSync } = require('node:fs');
 const log = process.env.GITBUS_TEST_BUILTIN_LOG;
 const stdin = Object.getOwnPropertyDescriptor(process, 'stdin');
 Object.defineProperty(process, 'stdin', { ...stdin, get() { appendFileSync(log, 'process.stdin\\n'); return stdin.get.call(this); } });
-process.on('exit', () => appendFileSync(log, process.moduleLoadList.filter((m) => /^NativeModule (child_process|crypto|tty|net|perf_hooks|internal\\/fs\\/promises|module)$/.test(m)).map((m) => m + '\\n').join('')));
+process.on('exit', () => appendFileSync(log, process.moduleLoadList.filter((m) => /^NativeModule (child_process|crypto|tty|net|perf_hooks|internal\\/fs\\/promises|module|os|internal\\/fs\\/rimraf)$/.test(m)).map((m) => m + '\\n').join('')));
 `;
 
 /** Node's own modules and threads a short command needs (test/e2e/cli-startup.test.ts: gitbus's modules and packages). */
@@ -42,7 +43,7 @@ describe('CLI start-up: what of Node a command loads', () => {
     await dir?.cleanup();
   });
 
-  it('status and dispatch on a local bus, their output read through a pipe, load no node:child_process, crypto, tty, net, perf_hooks, fs/promises or module and make no process.stdin stream', async () => {
+  it('status and dispatch on a local bus, their output read through a pipe, load no node:child_process, crypto, tty, net, perf_hooks, fs/promises, module, os or fs rimraf and make no process.stdin stream', async () => {
     for (const build of ['default', 'esm'] as const) {
       for (const args of [['status', '--json'], ['dispatch', 'start-up probe', '--no-git', '--json']]) {
         const log = join(dir.path, `builtins-${runs++}.log`);
@@ -56,7 +57,8 @@ describe('CLI start-up: what of Node a command loads', () => {
         // (bus/git/sha1.ts) and draws its task id and temp-file names from Math.random (schemas/math-random.ts).
         const loaded = readFileSync(log, 'utf8')
           .split('\n')
-          .filter((l) => l !== '' && !(build === 'esm' && (l === 'NativeModule internal/fs/promises' || l === 'NativeModule module')));
+          // The ES module build (GITBUS_CODE_CACHE=0) imports its modules' node:os at their load, as ES modules do.
+          .filter((l) => l !== '' && !(build === 'esm' && (l === 'NativeModule internal/fs/promises' || l === 'NativeModule module' || l === 'NativeModule os')));
         expect(loaded, `${build}: ${args.join(' ')}`).toEqual([]);
       }
     }

@@ -1,15 +1,15 @@
 import { describe, it, expect } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { userInfo } from 'node:os';
+import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ROOT } from '../helpers/cli.js';
 
 /** What schemas/node-os.ts answers, and what of Node it loads for it, in a process of its own (dist/, as built). */
-function inChild(env: NodeJS.ProcessEnv): { home: string; osLoaded: boolean } {
+function inChild(env: NodeJS.ProcessEnv, call = 'osHomedir'): { home: string; osLoaded: boolean } {
   const url = pathToFileURL(join(ROOT, 'dist/schemas/node-os.js')).href;
-  const script = `import { osHomedir } from ${JSON.stringify(url)};
-const home = osHomedir();
+  const script = `import { ${call} } from ${JSON.stringify(url)};
+const home = ${call}();
 process.stdout.write(JSON.stringify({ home, osLoaded: process.moduleLoadList.includes('NativeModule os') }));`;
   const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { env, encoding: 'utf8' });
   return JSON.parse(out) as { home: string; osLoaded: boolean };
@@ -26,5 +26,10 @@ describe('node:os on first use (schemas/node-os.ts)', () => {
     // libuv takes a $HOME that is set, even empty, as the answer: os.homedir() is '' then, and so is this.
     const nodes = execFileSync(process.execPath, ['-e', 'process.stdout.write(JSON.stringify(require("node:os").homedir()))'], { env: { PATH: process.env['PATH'], HOME: '' }, encoding: 'utf8' });
     expect(inChild({ PATH: process.env['PATH'], HOME: '' })).toEqual({ home: JSON.parse(nodes) as string, osLoaded: true });
+  });
+
+  it('answers the host name as os.hostname() does, on Linux from /proc without loading node:os', () => {
+    const r = inChild({ PATH: process.env['PATH'] }, 'osHostname');
+    expect(r).toEqual({ home: hostname(), osLoaded: process.platform !== 'linux' });
   });
 });
