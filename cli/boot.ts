@@ -52,7 +52,8 @@ export function boot(): void {
   // command would end with a TypeError's stack.
   if (typeof module.exports.runCli !== 'function' || typeof module.exports.ranCommand !== 'function' || typeof module.exports.settleCache !== 'function') return damaged(path, 'it ran and exported no loader');
   const loader = module.exports as LoaderExports;
-  const booted: Booted = { importModule: (url) => import(url), loader: found === undefined ? (looked !== undefined && 'unusable' in looked ? looked.unusable : 'off') : found.state === 'found' ? (script.cachedDataRejected === true ? 'rejected' : 'accepted') : found.state };
+  const bin = fromBin();
+  const booted: Booted = { importModule: bin.importModule, ...(bin.bootCache !== undefined ? { boot: bin.bootCache } : {}), loader: found === undefined ? (looked !== undefined && 'unusable' in looked ? looked.unusable : 'off') : found.state === 'found' ? (script.cachedDataRejected === true ? 'rejected' : 'accepted') : found.state };
   if (cache !== undefined) {
     booted.folders = cache.folders;
     booted.parts = cache.parts;
@@ -63,6 +64,25 @@ export function boot(): void {
   }
   loader.runCli(booted);
 }
+
+/**
+ * What bin/gitbus.js hands the boot, which it compiles in a vm.Script: the state of the boot's code cache, and an
+ * import() of its own, since one in a vm.Script fails on Node 20 (for the ES module build). A boot that Node
+ * compiled itself (required by an older bin) has its own import().
+ */
+function fromBin(): { bootCache?: BootCacheState; importModule: (url: string) => Promise<unknown> } {
+  const bin = (globalThis as Record<symbol, { bootCache?: unknown; importModule?: unknown } | undefined>)[Symbol.for('gitbus.bin')];
+  const state = bin?.bootCache;
+  const bootCache = state === 'accepted' || state === 'rejected' || state === 'none' || state === 'off' ? state : undefined;
+  const importModule = typeof bin?.importModule === 'function' ? (bin.importModule as (url: string) => Promise<unknown>) : (url: string) => import(url);
+  return { ...(bootCache !== undefined ? { bootCache } : {}), importModule };
+}
+
+/**
+ * The boot's code cache, made by the build for the Node that built it (dist/cli/gitbus-boot-<node>-<arch>.v8): none
+ * for another Node, or when the file is not the boot's; off with GITBUS_CODE_CACHE=0.
+ */
+export type BootCacheState = 'accepted' | 'rejected' | 'none' | 'off';
 
 /** The loader cannot run: the installation is damaged (exit 7, as for a damaged bundle, cli/code-cache.ts). */
 function damaged(path: string, why: string): void {
@@ -83,6 +103,8 @@ function errorText(err: unknown): string {
 export interface Booted {
   folders?: CacheFolders;
   parts?: readonly string[];
+  /** The boot's own code cache, as bin/gitbus.js found it. */
+  boot?: BootCacheState;
   /** The loader's own code cache, as the loader reports it (CodeCacheReport in cli/code-cache.ts). */
   loader: CodeCacheReport['cache'];
   /** Set at exit, before the loader's own exit handlers run: a new cache file of the loader was written. */

@@ -2,7 +2,7 @@ import { appendFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { buildIdentity, bundleFile } from './bundle-identity.js';
-import type { Booted } from './boot.js';
+import type { BootCacheState, Booted } from './boot.js';
 import { wrappedSource, type ModuleWrapper } from './cjs-wrapper.js';
 import type { CommandEntry } from './command-table.js';
 import { homeOf, notServable, nothingListens, serveOrRun, trustedSocket } from './serve/client.js';
@@ -78,6 +78,8 @@ export interface CodeCacheReport {
   loader?: CodeCacheReport['cache'];
   /** A new cache file of the loader was written at exit. */
   loaderWritten?: boolean;
+  /** The boot's code cache, made by the build (scripts/boot-cache.mjs), as bin/gitbus.js found it. */
+  boot?: BootCacheState;
   /** The bundle's cold script (cli/cold-script-id.ts), when it has one: its state as `schemas`'s. */
   cold?: SchemasState;
   coldWritten?: boolean;
@@ -246,8 +248,8 @@ function runEsm(booted: Booted, here: string, env: NodeJS.ProcessEnv, command: s
 }
 
 /** What became of the loader's own code cache (cli/boot.ts), for a report line; `loaderWritten` is set at exit. */
-function loaderReport(booted: Booted): Pick<CodeCacheReport, 'loader' | 'loaderWritten'> {
-  return { loader: booted.loader, ...(booted.loaderWritten !== undefined ? { loaderWritten: booted.loaderWritten } : {}) };
+function loaderReport(booted: Booted): Pick<CodeCacheReport, 'boot' | 'loader' | 'loaderWritten'> {
+  return { ...(booted.boot !== undefined ? { boot: booted.boot } : {}), loader: booted.loader, ...(booted.loaderWritten !== undefined ? { loaderWritten: booted.loaderWritten } : {}) };
 }
 
 /**

@@ -255,10 +255,12 @@ const loader = await entryBuild('dist/cli/loader.js', 'gitbus-loader', {
   footer: { js: CJS_WRAPPER_END },
   plugins: [builtIn, { name: 'commands-outside', setup: (b) => b.onResolve({ filter: /^\.\/commands\// }, (args) => ({ path: args.path, external: true })) }],
 });
-// The boot: what bin/gitbus.js requires, and the one file of gitbus's that Node compiles at every start.
-const boot = await entryBuild('dist/cli/boot-main.js', 'gitbus-boot', { plugins: [builtIn] });
+// The boot: what bin/gitbus.js compiles, with the code cache scripts/boot-cache.mjs makes for it after this build, inside
+// the CommonJS module wrapper as the loader is; the one file of gitbus's that Node compiles at every start where
+// that cache is not (another Node).
+const boot = await entryBuild('dist/cli/boot-main.js', 'gitbus-boot', { banner: { js: CJS_WRAPPER_START }, footer: { js: CJS_WRAPPER_END }, plugins: [builtIn] });
 const bootBytes = outputBytes(boot);
-if (bootBytes > 16_000) throw new Error(`dist/cli/gitbus-boot.cjs is ${bootBytes} bytes: it should hold the boot, the cache folders' checks and the cache's read only (Node compiles it at every start)`);
+if (bootBytes > 16_000) throw new Error(`dist/cli/gitbus-boot.cjs is ${bootBytes} bytes: it should hold the boot, the cache folders' checks and the cache's read only (Node compiles it where its cache is not)`);
 const outputs = [result, ...cjsBuilds, loader, boot].flatMap((r) => Object.keys(r.metafile.outputs));
 // The modules each CommonJS bundle holds and those of the schemas script's or that it takes from a bundle, which stay
 // where they are: for scripts/cold-modules.mjs.

@@ -10,6 +10,17 @@ describe('CLI bundle', () => {
     for (const f of ['gitbus.cjs', 'gitbus-bus.cjs', 'gitbus-read.cjs', 'gitbus-dispatch.cjs', 'gitbus-claude.cjs', 'gitbus-schemas.cjs', 'gitbus-loader.cjs', 'gitbus-boot.cjs', 'gitbus.mjs']) expect(readFileSync(join(dirname(CLI), f), 'utf8').includes(buildDir), f).toBe(false);
   });
 
+  it("holds the boot's code cache for this Node, made from the boot's text as built (scripts/boot-cache.mjs)", () => {
+    const cliDir = dirname(CLI);
+    const boot = readFileSync(join(cliDir, 'gitbus-boot.cjs'));
+    const cache = readFileSync(join(cliDir, `gitbus-boot-${process.version}-${process.arch}.v8`));
+    expect(cache.subarray(0, boot.length).equals(boot)).toBe(true);
+    expect(cache.readUInt32LE(cache.length - 'gitbus-boot-cache'.length - 4)).toBe(boot.length);
+    expect(cache.toString('latin1', cache.length - 'gitbus-boot-cache'.length)).toBe('gitbus-boot-cache');
+    // Only this Node's: a build leaves none of another's.
+    expect(readdirSync(cliDir).filter((f) => f.endsWith('.v8'))).toEqual([`gitbus-boot-${process.version}-${process.arch}.v8`]);
+  });
+
   it('every file of dist/cli/ is pure ASCII (V8 scans anything else as UTF-16)', () => {
     const cliDir = dirname(CLI);
     const files = readdirSync(cliDir).filter((f) => f.endsWith('.mjs') || f.endsWith('.cjs'));
