@@ -7,6 +7,8 @@ import { fs } from './node-fs.js';
  * error but a missing file, throws, as rmSync without `recursive` does.
  */
 export function removeFile(path: string): void {
+  // On Windows rmSync also clears a read-only file's attribute and tries again: kept there.
+  if (process.platform === 'win32') return fs.rmSync(path, { force: true });
   try {
     fs.unlinkSync(path);
   } catch (err) {

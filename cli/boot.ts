@@ -16,8 +16,9 @@ import type { CodeCacheReport } from './code-cache.js';
  * with a V8 code cache of its own, as the loader runs a command's bundle with one. Node compiled the loader's ~43 KB
  * at every start, ~0.8 ms, and then each of its functions as it was first called: with a cache a `status` starts
  * ~0.75 ms sooner, a `dispatch` ~0.4 ms (issue 14, docs/PERFORMANCE.md "The loader's and the bundle's own start").
- * The boot is what Node compiles now: the cache folders' checks, the cache file's read and the build's identity,
- * which the loader then takes from it rather than doing them again. The cache is `<key folder>/gitbus.loader.bin` beside the commands' (the key folder
+ * The boot holds the cache folders' checks, the cache file's read and the build's identity, which the loader then
+ * takes from it rather than doing them again; bin/gitbus.js compiles it, with the code cache the build made for it
+ * (scripts/boot-cache.mjs). The cache is `<key folder>/gitbus.loader.bin` beside the commands' (the key folder
  * names every file of the build, the loader's too), read and written by the same rules (cli/code-cache-store.ts);
  * with no usable cache folder, or GITBUS_CODE_CACHE=0, the loader is compiled as Node would.
  */
@@ -67,8 +68,8 @@ export function boot(): void {
 
 /**
  * What bin/gitbus.js hands the boot, which it compiles in a vm.Script: the state of the boot's code cache, and an
- * import() of its own, since one in a vm.Script fails on Node 20 (for the ES module build). A boot that Node
- * compiled itself (required by an older bin) has its own import().
+ * import() of its own, since one in a vm.Script fails on Node 20 (for the ES module build). Without them (the boot
+ * run some other way, by hand) there is no state to report, and the boot's own import() is the one to try.
  */
 function fromBin(): { bootCache?: BootCacheState; importModule: (url: string) => Promise<unknown> } {
   const bin = (globalThis as Record<symbol, { bootCache?: unknown; importModule?: unknown } | undefined>)[Symbol.for('gitbus.bin')];

@@ -5,10 +5,16 @@ import { ROOT, gitbus, spawnBounded, type RunResult } from './cli.js';
 import type { CodeCacheReport } from '../../cli/code-cache.js';
 import { bundleFiles } from '../../cli/bundle-identity.js';
 
-/** The files of the package a command runs from: the bin script, the boot and its cache, the bundles, the schemas script and the loader. */
 /** The boot's code cache the build made for this Node (scripts/boot-cache.mjs), which bin/gitbus.js reads. */
 export const BOOT_CACHE_FILE = `dist/cli/gitbus-boot-${process.version}-${process.arch}.v8`;
 
+/**
+ * What a run reports of the boot's cache: used, unless the tests run under Node options, which may hold V8 flags
+ * that make V8 refuse a cache the build made without them.
+ */
+export const BOOT_USED: unknown = process.env['NODE_OPTIONS'] ? expect.stringMatching(/^(accepted|rejected)$/) : 'accepted';
+
+/** The files of the package a command runs from: the bin script, the boot and its cache, the bundles, the schemas script and the loader. */
 export const RUNNABLE_FILES = ['package.json', 'bin/gitbus.js', 'bin/package.json', 'dist/cli/gitbus-boot.cjs', BOOT_CACHE_FILE, ...bundleFiles().map((f) => `dist/cli/${f}`)];
 
 /**

@@ -9,6 +9,9 @@ export default function setup(): void {
     const cli = fileURLToPath(new URL(`../../dist/cli/${built}`, import.meta.url));
     if (!existsSync(cli)) throw new Error(`${cli} is missing: run "npm run build" (or "npm test", which builds) first`);
   }
+  // The boot's code cache (scripts/boot-cache.mjs), which the tests of the start expect: the build says why it could not make it.
+  const bootCache = fileURLToPath(new URL(`../../dist/cli/gitbus-boot-${process.version}-${process.arch}.v8`, import.meta.url));
+  if (!existsSync(bootCache)) throw new Error(`${bootCache} is missing: run "npm run build", and see what scripts/boot-cache.mjs says`);
   // No test reaches a TLS server (the HTTP remote tests serve plain http on loopback), and an environment that
   // points NODE_EXTRA_CA_CERTS at the system's bundle (220 KB here) makes every Node process parse it at start:
   // ~28 ms of CPU each, for the thousands of CLI and watcher processes the suite starts. Unset for the workers and
