@@ -1,9 +1,9 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnBounded, tempDir, type RunResult, commandsAsProcesses } from '../helpers/cli.js';
+import { tempDir, type RunResult, commandsAsProcesses } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
-import { BOOT_CACHE_FILE, BOOT_USED, codeCacheRuns } from '../helpers/code-cache-runs.js';
+import { BOOT_CACHE_FILE, BOOT_USED, codeCacheRuns, expectDamagedInstall } from '../helpers/code-cache-runs.js';
 
 // Every command here runs as a process: how bin/gitbus.js compiles the boot is the subject.
 commandsAsProcesses();
@@ -81,14 +81,6 @@ describe('the boot from the code cache the build made (bin/gitbus.js)', () => {
       ['cut short', () => writeFileSync(boot, text.slice(0, 5_000), 'latin1'), 'it does not compile (SyntaxError: '],
       ['gone', () => rmSync(boot), 'it cannot be read (ENOENT)'],
     ];
-    for (const [what, damage, why] of cases) {
-      damage();
-      const r = await spawnBounded(process.execPath, [bin, 'status', '--json', '--home', bus.home('solo')], { env: { ...process.env, XDG_CACHE_HOME: join(dir.path, 'damaged-boot-cache') }, timeoutMs: 60_000 });
-      expect(r.code, `${what}: ${r.stderr}`).toBe(7);
-      expect(r.stdout).toBe('');
-      expect(r.stderr, what).toContain(`gitbus-boot.cjs is damaged: ${why}`);
-      expect(r.stderr, what).toContain('fix: install gitbus again');
-      expect(r.stderr, what).not.toMatch(/\n\s+at /);
-    }
+    await expectDamagedInstall(bin, boot, bus.home('solo'), join(dir.path, 'damaged-boot-cache'), cases);
   });
 });

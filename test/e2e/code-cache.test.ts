@@ -1,9 +1,9 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { appendFileSync, chmodSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { gitbus, json, spawnBounded, tempDir, type RunResult, commandsAsProcesses } from '../helpers/cli.js';
+import { gitbus, json, tempDir, type RunResult, commandsAsProcesses } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
-import { BOOT_USED, codeCacheRuns } from '../helpers/code-cache-runs.js';
+import { BOOT_USED, codeCacheRuns, expectDamagedInstall } from '../helpers/code-cache-runs.js';
 import { wrapCache } from '../../cli/code-cache-file.js';
 import { COMMANDS } from '../../cli/command-table.js';
 
@@ -223,17 +223,7 @@ describe('CLI code cache (cli/code-cache.ts)', () => {
       ['cut short', () => writeFileSync(loader, text.slice(0, 20_000), 'latin1'), 'it does not compile or run (SyntaxError: '],
       ['gone', () => rmSync(loader), 'it cannot be read (ENOENT)'],
     ];
-    for (const [what, damage, why] of cases) {
-      damage();
-      for (const env of [{}, { GITBUS_CODE_CACHE: '0' }]) {
-        const r = await spawnBounded(process.execPath, [bin, 'status', '--json', '--home', bus.home('solo')], { env: { ...process.env, XDG_CACHE_HOME: join(dir.path, 'damaged-loader-cache'), ...env }, timeoutMs: 60_000 });
-        expect(r.code, `${what}: ${r.stderr}`).toBe(7);
-        expect(r.stdout).toBe('');
-        expect(r.stderr, what).toContain(`gitbus-loader.cjs is damaged: ${why}`);
-        expect(r.stderr, what).toContain('fix: install gitbus again');
-        expect(r.stderr, what).not.toMatch(/\n\s+at /);
-      }
-    }
+    await expectDamagedInstall(bin, loader, bus.home('solo'), join(dir.path, 'damaged-loader-cache'), cases, [{}, { GITBUS_CODE_CACHE: '0' }]);
   });
 
   it('the cache key changes with any of the bundles, the one that runs or another', async () => {

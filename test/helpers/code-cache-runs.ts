@@ -45,3 +45,23 @@ export function codeCacheRuns(dir: () => string, home: () => string) {
     },
   };
 }
+
+/**
+ * Damages `file` of a package copy each way of `cases` in turn ([what, damage, why]) and runs `status` from the copy's
+ * `bin` under each of `envs`: each run must say that the file is damaged, why, and how to fix it, exit 7 and print no
+ * stack (a damaged installation, not a bug).
+ */
+export async function expectDamagedInstall(bin: string, file: string, home: string, cache: string, cases: Array<[string, () => void, string]>, envs: NodeJS.ProcessEnv[] = [{}]): Promise<void> {
+  const name = file.split(/[\\/]/).pop() as string;
+  for (const [what, damage, why] of cases) {
+    damage();
+    for (const env of envs) {
+      const r = await spawnBounded(process.execPath, [bin, 'status', '--json', '--home', home], { env: { ...process.env, XDG_CACHE_HOME: cache, ...env }, timeoutMs: 60_000 });
+      expect(r.code, `${what}: ${r.stderr}`).toBe(7);
+      expect(r.stdout).toBe('');
+      expect(r.stderr, what).toContain(`${name} is damaged: ${why}`);
+      expect(r.stderr, what).toContain('fix: install gitbus again');
+      expect(r.stderr, what).not.toMatch(/\n\s+at /);
+    }
+  }
+}
