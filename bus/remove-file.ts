@@ -3,7 +3,7 @@ import { fs } from './node-fs.js';
 /**
  * `fs.rmSync(path, { force: true })` for a file: removed, and nothing when it is gone already. rmSync loads Node's
  * rimraf module at its first call, which a short command that removes a lock file or a queue entry paid at every
- * start (issue 14, docs/PERFORMANCE.md "Regular expressions a command compiles at every start"). A folder, or any
+ * start (issue 14, docs/PERFORMANCE.md "The boot from a code cache the build makes, and what a start compiled at every run"). A folder, or any
  * error but a missing file, throws, as rmSync without `recursive` does.
  */
 export function removeFile(path: string): void {

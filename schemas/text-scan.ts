@@ -1,8 +1,9 @@
 /**
  * Small scans that a short command would otherwise make with regular expressions. V8 keeps no regular expression in
  * a code cache: each one a command runs is compiled at its first run and compiled again to machine code at its
- * second, ~10-60 µs each, and a `dispatch` ran ~55 of them, ~1.3 ms of its start (issue 14; docs/PERFORMANCE.md
- * "Regular expressions a command compiles at every start", session 54). These functions come from the code cache
+ * second, ~10-60 µs each: a `dispatch` ran ~55, ~1.4 ms in a script of their own, and without 28 of them it took
+ * ~0.2 ms less (issue 14; docs/PERFORMANCE.md "The boot from a code cache the build makes, and what a start
+ * compiled at every run", session 54). These functions come from the code cache
  * with the rest. Each says which expression it stands for, and test/unit/text-scan.test.ts holds each to that
  * expression on generated strings. Pure.
  */

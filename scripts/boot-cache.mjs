@@ -1,6 +1,6 @@
 // Makes the boot's V8 code cache, dist/cli/gitbus-boot-<node>-<arch>.v8, which bin/gitbus.js hands V8 with the boot
 // (docs/ARCHITECTURE.md "How the CLI starts"): compiled from its text the boot was ~2 ms of every start (issue 14,
-// docs/PERFORMANCE.md "The boot from a code cache the build makes"). The cache is taken from the boot as it ran: three
+// docs/PERFORMANCE.md "The boot from a code cache the build makes, and what a start compiled at every run"). The cache is taken from the boot as it ran: three
 // runs of a command in a home of their own (the first makes the cache folders and the loader's cache, the second
 // checks that cache, the third takes the path of every later start), the third writing it (GITBUS_BOOT_CACHE_OUT),
 // with no Node options, as a plain start has none; then renamed into place. Caches of other Node versions left by
