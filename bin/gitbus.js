@@ -6,7 +6,7 @@
 // command's bundle with one, or the ES module build with GITBUS_CODE_CACHE=0 (docs/ARCHITECTURE.md "How the CLI
 // starts").
 'use strict';
-const { readFileSync, writeFileSync } = require('node:fs');
+const { readFileSync, writeFileSync, writeSync } = require('node:fs');
 const { join } = require('node:path');
 const { Script } = require('node:vm');
 
@@ -77,6 +77,7 @@ function bootCacheFile(source, cache) {
 
 /** The boot cannot run: the installation is damaged (exit 7, as for a damaged loader or bundle, cli/boot.ts). */
 function damaged(why) {
-  process.stderr.write(`gitbus: ${file} is damaged: ${why}, so nothing ran\n  fix: install gitbus again (or run "npm run build" in its folder)\n`);
+  // To the descriptor: process.stderr may be asynchronous (a pipe on macOS), and the process exits at once.
+  writeSync(2, `gitbus: ${file} is damaged: ${why}, so nothing ran\n  fix: install gitbus again (or run "npm run build" in its folder)\n`);
   process.exit(7);
 }
