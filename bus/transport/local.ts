@@ -19,6 +19,7 @@ import type { GitService, Transport } from './transport.js';
 import { joinPlain } from '../join-plain.js';
 import { hasUrlScheme } from '../../schemas/text-scan.js';
 import { saysNotBare } from './git-config-scan.js';
+import { makeFanOutFolders } from '../store/init-clone.js';
 
 export interface LocalTransportOptions {
   /** The git executable; default `git` from PATH. */
@@ -210,6 +211,7 @@ export async function createBareRepo(path: string, options: LocalTransportOption
   }
   // The file was just written by git init: appending sections is what git config does.
   await appendFile(join(abs, 'config'), BUS_REMOTE_CONFIG_SECTIONS);
+  makeFanOutFolders(abs);
   return abs;
 }
 

@@ -26,14 +26,15 @@ describe('the node clone without isomorphic-git', () => {
   let cleanup: (() => Promise<void>) | undefined;
   afterEach(async () => cleanup?.());
 
-  it('initBareClone writes what isomorphic-git\'s bare init writes, byte for byte, and leaves an existing clone alone', async () => {
+  it('initBareClone writes what isomorphic-git\'s bare init writes, byte for byte, and the 256 fan-out folders, and leaves an existing clone alone', async () => {
     const dir = await tempDir();
     cleanup = dir.cleanup;
     const theirs = join(dir.path, 'theirs.git');
     const ours = join(dir.path, 'ours.git');
     await (await isoGit()).init({ fs, gitdir: theirs, bare: true, defaultBranch: 'main' });
     await initBareClone(ours);
-    expect(tree(ours)).toEqual(tree(theirs));
+    const fanOuts = Object.fromEntries(Array.from({ length: 256 }, (_, i) => [join('objects', i.toString(16).padStart(2, '0')), '']));
+    expect(tree(ours)).toEqual({ ...tree(theirs), ...fanOuts });
     expect(gitCli(['--git-dir', ours, 'symbolic-ref', 'HEAD']).trim()).toBe('refs/heads/main');
     fs.writeFileSync(join(ours, 'config'), '[core]\n\tbare = true\n');
     await initBareClone(ours);

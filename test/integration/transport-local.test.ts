@@ -129,10 +129,13 @@ describe('LocalTransport services', () => {
     }
   });
 
-  it('createBareRepo makes a bare repo on main that receive-pack accepts pushes into', async () => {
+  it('createBareRepo makes a bare repo on main, with its 256 fan-out folders, that receive-pack accepts pushes into', async () => {
     const remote = await createBareRepo(join(await dirs.make(), 'new.git'));
     expect(gitSync(remote, ['rev-parse', '--is-bare-repository'])).toBe('true');
     expect(gitSync(remote, ['symbolic-ref', 'HEAD'])).toBe('refs/heads/main');
+    // Made once here, not by the first command that writes an object into each (bus/store/init-clone.ts).
+    expect(readdirSync(join(remote, 'objects')).filter((f) => /^[0-9a-f]{2}$/.test(f))).toHaveLength(256);
+    expect(gitSync(remote, ['fsck', '--no-progress'])).toBe('');
     const work = await cliClone(dirs, remote);
     const head = cliCommit(work, { 'x.md': 'x' });
     gitSync(work, ['push', '--quiet', 'origin', 'main']);
