@@ -2,7 +2,7 @@
 // command that reads no file never loads zod (cli/schemas-script.ts).
 import { GitbusError } from './errors.js';
 import type { Violation } from './rule.js';
-import { isAsciiDigit } from './text-scan.js';
+import { digitCount } from './text-scan.js';
 
 // Digits are capped so the number part is still exact as a JS number before the unit multiplies it.
 export const DURATION_RE = /^(0|[1-9][0-9]{0,14})(ms|s|m|h|d)$/;
@@ -30,8 +30,7 @@ export function tryParseDuration(text: string): number | undefined {
  * (schemas/text-scan.ts).
  */
 export function durationParts(text: string): { number: string; unit: Unit } | undefined {
-  let digits = 0;
-  while (digits < text.length && isAsciiDigit(text.charCodeAt(digits))) digits++;
+  const digits = digitCount(text, 0);
   if (digits === 0 || digits > 15 || (digits > 1 && text[0] === '0')) return undefined;
   const unit = text.slice(digits);
   return unit === 'ms' || unit === 's' || unit === 'm' || unit === 'h' || unit === 'd' ? { number: text.slice(0, digits), unit } : undefined;

@@ -9,7 +9,7 @@
  */
 
 /** An ASCII letter, either case. */
-export function isAsciiLetter(c: number): boolean {
+function isAsciiLetter(c: number): boolean {
   return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a);
 }
 
@@ -18,18 +18,13 @@ export function isAsciiDigit(c: number): boolean {
   return c >= 0x30 && c <= 0x39;
 }
 
-/** 0-9 and a-f: git's object ids. */
-export function isLowerHexDigit(c: number): boolean {
-  return (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66);
-}
-
 /** `\w` without the `u` flag: A-Z, a-z, 0-9 and `_`. */
 export function isWordChar(c: number): boolean {
   return isAsciiLetter(c) || isAsciiDigit(c) || c === 0x5f;
 }
 
 /** ECMAScript's line terminators, where `^` and `$` match in a multiline expression. */
-export function isLineTerminator(c: number): boolean {
+function isLineTerminator(c: number): boolean {
   return c === 0x0a || c === 0x0d || c === 0x2028 || c === 0x2029;
 }
 
@@ -38,6 +33,13 @@ export function isJsSpace(c: number): boolean {
   if (c <= 0x20) return c === 0x20 || (c >= 0x09 && c <= 0x0d);
   if (c < 0xa0) return false;
   return c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
+}
+
+/** How many ASCII digits `s` has from `from` on, in a row. */
+export function digitCount(s: string, from: number): number {
+  let i = from;
+  while (i < s.length && isAsciiDigit(s.charCodeAt(i))) i++;
+  return i - from;
 }
 
 /** Whether all of `s` from `from` on is `test`'s characters (true for an empty rest). */

@@ -2,7 +2,7 @@
 // timestamp-schema.ts), so that a command that reads no file never loads zod (cli/schemas-script.ts).
 
 // RFC 3339 `date-time` (section 5.6): a zone is mandatory; `T`/`Z` may be lower case per the RFC's ABNF.
-import { isAsciiDigit } from './text-scan.js';
+import { digitCount, isAsciiDigit } from './text-scan.js';
 
 export const TIMESTAMP_RE =
   /^([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})$/;
@@ -55,9 +55,9 @@ export function timestampGroups(text: string): (string | undefined)[] | null {
   let i = 19;
   let fraction: string | undefined;
   if (text[i] === '.') {
-    let end = i + 1;
-    while (end < text.length && isAsciiDigit(text.charCodeAt(end))) end++;
-    if (end === i + 1 || end - i - 1 > 9) return null;
+    const digits = digitCount(text, i + 1);
+    if (digits === 0 || digits > 9) return null;
+    const end = i + 1 + digits;
     fraction = text.slice(i, end);
     i = end;
   }

@@ -7,7 +7,7 @@
  * document marker at its start, a fraction, a nested mapping. test/unit/yaml-line.test.ts compares it with
  * `renderYaml` on strings made to hit each of yaml's choices.
  */
-import { allFrom, isAsciiDigit } from './text-scan.js';
+import { allFrom, digitCount, hasLoneSurrogate, isAsciiDigit } from './text-scan.js';
 
 /**
  * yaml's test for a string that cannot be written plain (stringifyString.js `plainString`),
@@ -54,12 +54,11 @@ function readsAsCoreScalar(value: string): boolean {
   if (rest === '.inf' || rest === '.Inf' || rest === '.INF') return true;
   // A number: [-+]? then .D+, D+ or D+.D*, then an optional [eE][-+]?D+ (the last three tests together).
   let i = signed;
-  const whole = digitsFrom(value, i);
+  const whole = digitCount(value, i);
   i += whole;
   let fraction = 0;
-  const dot = value.charCodeAt(i) === 0x2e;
-  if (dot) {
-    fraction = digitsFrom(value, i + 1);
+  if (value.charCodeAt(i) === 0x2e) {
+    fraction = digitCount(value, i + 1);
     i += 1 + fraction;
   }
   if (whole === 0 && fraction === 0) return false;
@@ -69,13 +68,6 @@ function readsAsCoreScalar(value: string): boolean {
   i++;
   if (value.charCodeAt(i) === 0x2d || value.charCodeAt(i) === 0x2b) i++;
   return i < value.length && allFrom(value, i, isAsciiDigit);
-}
-
-/** How many ASCII digits `value` has from `from` on. */
-function digitsFrom(value: string, from: number): number {
-  let i = from;
-  while (i < value.length && isAsciiDigit(value.charCodeAt(i))) i++;
-  return i - from;
 }
 
 /**
@@ -88,13 +80,8 @@ function leftToYaml(value: string): boolean {
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);
     if (c <= 0x1f || (c >= 0x7f && c <= 0x9f) || c === 0x2028 || c === 0x2029 || c === 0xfeff) return true;
-    if (c >= 0xd800 && c <= 0xdbff) {
-      const next = value.charCodeAt(i + 1);
-      if (!(next >= 0xdc00 && next <= 0xdfff)) return true;
-      i++;
-    } else if (c >= 0xdc00 && c <= 0xdfff) return true;
   }
-  return false;
+  return hasLoneSurrogate(value);
 }
 
 /** A string as yaml writes it, plain or quoted; `inFlow`: an item of a `[a, b]` list. */
