@@ -85,12 +85,16 @@ export interface CodeCacheReport {
   coldWritten?: boolean;
   /** The modules of the cold script whose values the command read, in that order: why it ran. */
   coldReads?: string[];
+  /** Who read the command line (cli/plain-line.ts): "plain" without commander, "commander" otherwise. */
+  line?: 'plain' | 'commander';
 }
 
 /** What the CommonJS bundle exports to the loader (cli/main-cjs.ts). */
 interface BundleExports {
   /** True once a command's action started: a run that only printed help compiled too little to be cached. */
   commandRan?: () => boolean;
+  /** Who read the command line, once it was read. */
+  commandLine?: () => 'plain' | 'commander' | undefined;
   /** The modules the schemas script and the cold script take from the bundle (scripts/split-schemas.mjs). */
   sharedModules?: Record<string, () => unknown>;
 }
@@ -228,6 +232,7 @@ function runEntry(here: string, env: NodeJS.ProcessEnv, entry: Pick<CommandEntry
       ...loaderReport(booted),
       ...(schemas.firstRead() !== undefined ? { schemasBy: schemas.firstRead() } : {}),
       ...(cold !== undefined ? { cold: cold.state(), coldWritten, ...(cold.reads().length > 0 ? { coldReads: cold.reads() } : {}) } : {}),
+      ...lineOf(module.exports),
     });
   });
   const wrapper = script.runInThisContext() as ModuleWrapper;
@@ -238,6 +243,12 @@ function runEntry(here: string, env: NodeJS.ProcessEnv, entry: Pick<CommandEntry
     writeSync(2, `gitbus: ${bundle} is damaged: it ran and started no command, so ${command} did nothing\n  fix: install gitbus again (or run "npm run build" in its folder)\n`);
     process.exitCode = EXIT.setup;
   }
+}
+
+/** The report's `line`, when the bundle read one. */
+function lineOf(exports: BundleExports): Pick<CodeCacheReport, 'line'> {
+  const line = exports.commandLine?.();
+  return line !== undefined ? { line } : {};
 }
 
 function runEsm(booted: Booted, here: string, env: NodeJS.ProcessEnv, command: string, cache: CodeCacheReport['cache'], reason?: string): void {

@@ -8,7 +8,7 @@ import { standby } from './serve/standby.js';
 import { STANDBY_ENV } from './serve/standby-env.js';
 
 // What the loader asks at exit (cli/code-cache.ts): whether a command's action ran, so whether to write a cache.
-export { commandRan } from './start.js';
+export { commandLine, commandRan } from './start.js';
 
 // A watcher's standby process (cli/serve/standby.ts) waits for a client's command before it starts one.
 if (process.env[STANDBY_ENV] === '1' && typeof process.send === 'function') void standby(start);

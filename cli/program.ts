@@ -2,6 +2,7 @@ import { Command, Help } from 'commander';
 import { GITBUS_VERSION } from './version.js';
 import { COMMANDS, type CommandEntry } from './command-table.js';
 import { writeErr, writeOut } from './output.js';
+import { loadCommand } from './command-load.js';
 
 /** The top-level program, before any command is registered. */
 export function newProgram(): Command {
@@ -17,11 +18,10 @@ export function newProgram(): Command {
   );
 }
 
-/** The command's own module registers it, as it always did; the SSH passphrase prompt is set for any command. */
+/** The command's own module registers it, as it always did (cli/command-load.ts also sets the SSH passphrase prompt). */
 export async function registerCommand(program: Command, entry: CommandEntry): Promise<void> {
-  const [{ register }, { setSshPassphrasePrompt }, { terminalPassphrasePrompt }] = await Promise.all([entry.load(), import('../bus/remote.js'), import('./passphrase-prompt.js')]);
+  const { register } = await loadCommand(entry);
   register(program);
-  setSshPassphrasePrompt(terminalPassphrasePrompt);
 }
 
 /**

@@ -1,61 +1,48 @@
-import { CommanderError, type Command } from 'commander';
 import { GitbusError } from '../schemas/errors.js';
-import { EXIT } from './exit-codes.js';
-import { reportError, writeErr, writeOut } from './output.js';
+import { reportError, writeErr } from './output.js';
 import type { CommandEntry } from './command-table.js';
+import { loadCommand } from './command-load.js';
 import { hoistGlobalOptions, invokedCommand } from './invoked-command.js';
-import { newProgram, registerCommand, registerStubs } from './program.js';
-import { usageErrorJson, usageHint } from './usage-error.js';
+import { parsePlainLine, readPlainLine, recordCommand } from './plain-line.js';
 
 // Only the module of the command being run is imported (docs/ARCHITECTURE.md "How the CLI starts"): a command
 // starts without compiling the layers it does not use, and --version or --help without any of them. In the
 // CommonJS bundle (cli/main-cjs.ts) the same import() runs the command's modules, already in the one file.
 async function run(entry: CommandEntry | undefined): Promise<void> {
-  failedCommand = undefined;
-  const program = newProgram();
-  program.hook('preAction', () => {
-    actionRan = true;
-  });
-  if (entry) await registerCommand(program, entry);
-  else registerStubs(program, run);
-  // After a usage error, one line saying where the options are, not the whole help (as git and gh do).
-  program.showHelpAfterError('(run "gitbus --help" for the commands)');
-  for (const cmd of program.commands) onUsageError(cmd, `gitbus ${cmd.name()}`);
-  try {
-    await program.parseAsync(process.argv);
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      // --help and --version exit 0 through here; everything else commander rejects is a usage error.
-      process.exitCode = err.exitCode === 0 ? EXIT.ok : EXIT.usage;
-      // commander printed its message on stderr; a script asking for --json gets the same error as a document.
-      if (err.exitCode !== 0 && process.argv.includes('--json')) {
-        const error = usageErrorJson(err, failedCommand ?? 'gitbus');
-        writeOut(`${JSON.stringify({ error }, null, 2)}\n`);
-      } else if (err.exitCode !== 0) {
-        const hint = usageHint(err, failedCommand ?? 'gitbus');
-        if (hint !== undefined) writeErr(`${hint}\n`);
+  // A plain line (the command's name, its arguments and long options) is read without commander, which is then not
+  // even initialised (cli/plain-line.ts); every other line, and a command it cannot follow, is commander's.
+  if (entry !== undefined && process.argv[2] === entry.name) {
+    const command = recordCommand((await loadCommand(entry)).register, entry.name);
+    const line = command ? readPlainLine(command, process.argv.slice(3)) : null;
+    if (line) {
+      lineReader = 'plain';
+      try {
+        const args = parsePlainLine(line);
+        actionRan = true;
+        await line.command.action(...args);
+      } catch (err) {
+        // A flag parser (cli/flags.ts) refused a value, as when commander reads the line.
+        if (!(err instanceof GitbusError)) throw err;
+        process.exitCode = reportError(err, process.argv.includes('--json'));
       }
-    } else if (err instanceof GitbusError) {
-      // A flag parser (cli/flags.ts) refused a value while commander read the command line, before any action ran.
-      process.exitCode = reportError(err, process.argv.includes('--json'));
-    } else {
-      throw err;
+      return;
     }
   }
+  lineReader = 'commander';
+  const { runWithCommander } = await import('./commander-line.js');
+  await runWithCommander(entry, {
+    onAction: () => {
+      actionRan = true;
+    },
+    run,
+  });
 }
 
-/** The command whose command line commander refused (`gitbus trust add signer`): its error names its --help. */
-let failedCommand: string | undefined;
+/** Who read the command line: the code cache's report says it (cli/code-cache.ts), for the tests. */
+let lineReader: 'plain' | 'commander' | undefined;
 
-/** A command's usage errors, and its subcommands' (trust init, service install), point at its own --help. */
-function onUsageError(cmd: Command, path: string): void {
-  cmd.showHelpAfterError(`(run "${path} --help" for its options)`);
-  // commander's error does not say which command refused the line; the command that raises it does.
-  cmd.exitOverride((err) => {
-    failedCommand = path;
-    throw err;
-  });
-  for (const sub of cmd.commands) onUsageError(sub, `${path} ${sub.name()}`);
+export function commandLine(): 'plain' | 'commander' | undefined {
+  return lineReader;
 }
 
 let actionRan = false;

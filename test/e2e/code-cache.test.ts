@@ -44,7 +44,7 @@ describe('CLI code cache (cli/code-cache.ts)', () => {
     expect(file.startsWith(join(cache, 'gitbus', 'code-cache', `${process.version}-${process.arch}-`))).toBe(true);
     expect(file.endsWith('/status.bin')).toBe(true);
     const second = await run(['status', '--json'], cache);
-    expect(second.report).toEqual({ command: 'status', cache: 'accepted', written: false, bundle: 'gitbus-read.cjs', file, schemas: 'unused', schemasWritten: false, boot: 'accepted', loader: 'accepted', loaderWritten: false });
+    expect(second.report).toEqual({ command: 'status', cache: 'accepted', written: false, bundle: 'gitbus-read.cjs', file, schemas: 'unused', schemasWritten: false, boot: 'accepted', loader: 'accepted', loaderWritten: false, line: 'plain' });
     expect(statusOf(second.r)).toBe(statusOf(first.r));
     const esm = await run(['status', '--json'], cache, { env: { GITBUS_CODE_CACHE: '0' } });
     expect(esm.report).toEqual({ command: 'status', cache: 'off', written: false, boot: 'off', loader: 'off' });
