@@ -50,7 +50,7 @@ export interface PlainLine {
   given: readonly { option: PlainOption; value?: string }[];
 }
 
-/** Why a registration cannot be recorded: it uses more of commander than a plain line can follow. */
+/** Why a registration cannot be recorded: it uses more of commander than a plain line can follow. Never leaves recordCommand. */
 class Unrecordable extends Error {}
 
 /**
@@ -71,9 +71,10 @@ class Recorder {
     private readonly isProgram: boolean,
   ) {}
 
-  command(name: string): Recorder {
-    // One level: the program's command. A command with subcommands (`trust add`) is commander's.
-    if (!this.isProgram || typeof name !== 'string' || !/^[a-z][a-z0-9-]*$/.test(name)) throw new Unrecordable(`command ${String(name)}`);
+  command(name: string, ...rest: unknown[]): Recorder {
+    // One level: the program's command. A command with subcommands (`trust add`) is commander's, and so is one given
+    // a description here (commander then runs it as an executable of its own).
+    if (!this.isProgram || rest.length > 0 || typeof name !== 'string' || !/^[a-z][a-z0-9-]*$/.test(name)) throw new Unrecordable(`command ${String(name)}`);
     const cmd = new Recorder(name, false);
     this.commands.push(cmd);
     return cmd;
@@ -96,10 +97,13 @@ class Recorder {
   }
 
   option(flags: string, _description?: string, parse?: unknown, defaultValue?: unknown): this {
-    // `--name`, `--no-name` or `--name <value>`: no short flag, no optional or variadic value.
-    const m = /^(--[a-z0-9][a-z0-9-]*)(?: <([^<>[\].]+)>)?$/.exec(flags);
-    if (this.isProgram || !m || m[1] === undefined) throw new Unrecordable(`option ${flags}`);
+    // `--name`, `--no-name` or `--name <value>`: no short flag, no optional or variadic value, words joined by single
+    // dashes (commander's camelcase fails on others), and neither of the options commander takes for gitbus's own.
+    const m = /^(--[a-z0-9]+(?:-[a-z0-9]+)*)(?: <([^<>[\].]+)>)?$/.exec(flags);
+    if (this.isProgram || !m || m[1] === undefined || m[1] === '--help' || m[1] === '--version') throw new Unrecordable(`option ${flags}`);
     const long = m[1];
+    // commander reads `--no-x <value>` as negated all the same.
+    if (long.startsWith('--no-') && m[2] !== undefined) throw new Unrecordable(`option ${flags}`);
     const kind = m[2] !== undefined ? 'value' : long.startsWith('--no-') ? 'negate' : 'flag';
     const how = parserAndDefault(parse, defaultValue);
     // commander calls a flag's parser with no value; no command gives one one.
@@ -127,9 +131,9 @@ function parserAndDefault(parse: unknown, defaultValue: unknown): { parse?: Pars
   return parse !== undefined ? { defaultValue: parse } : {};
 }
 
-/** commander's camelcase: `max-budget-usd` maxBudgetUsd. */
+/** commander's camelcase: `max-budget-usd` maxBudgetUsd (the words are never empty: `option` checks). */
 function camelCase(name: string): string {
-  return name.split('-').reduce((s, word) => s + (word[0] ?? '').toUpperCase() + word.slice(1));
+  return name.split('-').reduce((s, word) => s + word.charAt(0).toUpperCase() + word.slice(1));
 }
 
 /**

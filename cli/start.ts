@@ -11,7 +11,7 @@ import { parsePlainLine, readPlainLine, recordCommand } from './plain-line.js';
 async function run(entry: CommandEntry | undefined): Promise<void> {
   // A plain line (the command's name, its arguments and long options) is read without commander, which is then not
   // even initialised (cli/plain-line.ts); every other line, and a command it cannot follow, is commander's.
-  if (entry !== undefined && process.argv[2] === entry.name) {
+  if (entry?.plain === true && process.argv[2] === entry.name) {
     const command = recordCommand((await loadCommand(entry)).register, entry.name);
     const line = command ? readPlainLine(command, process.argv.slice(3)) : null;
     if (line) {

@@ -81,8 +81,10 @@ describe('a command line read without commander (cli/plain-line.ts)', () => {
     for (const entry of COMMANDS) modules.set(entry, (await entry.load()).register);
   }, 240_000);
 
-  it('records the commands whose lines are plain, among them the ones people and agents run most', () => {
+  it('records the commands whose lines are plain, among them the ones people and agents run most, and the table says which', () => {
     const recorded = COMMANDS.filter((e) => recordCommand(modules.get(e) as Register, e.name) !== null).map((e) => e.name);
+    // On a mismatch: the rows to mark `plain: true` in cli/command-table.ts, and only those.
+    expect(COMMANDS.filter((e) => e.plain === true).map((e) => e.name)).toEqual(recorded);
     expect(recorded).toEqual(expect.arrayContaining(['dispatch', 'status', 'show', 'claim', 'release', 'watch', 'fanout']));
     // A command with subcommands, or one that adds its options as objects, is commander's.
     expect(recorded).not.toContain('trust');
@@ -184,7 +186,11 @@ describe('a command line read without commander (cli/plain-line.ts)', () => {
     const optionalValue: Register = (p) => void p.command('x').option('--to [node]', 'd').action(() => undefined);
     const takesCommand: Register = (p) => void p.command('x').action((_opts: unknown, _cmd: unknown) => undefined);
     const hooked: Register = (p) => void p.command('x').hook('preAction', () => undefined).action(() => undefined);
-    for (const r of [withShort, withSub, optionalValue, hooked]) expect(recordCommand(r, 'x')).toBeNull();
+    const negatedValue: Register = (p) => void p.command('x').option('--no-color <when>', 'd').action(() => undefined);
+    const ownVersion: Register = (p) => void p.command('x').option('--version <v>', 'd').action(() => undefined);
+    const executable: Register = (p) => void (p.command('x', 'runs gitbus-x') as Command).action(() => undefined);
+    const oddName: Register = (p) => void p.command('x').option('--a--b', 'd').option('--c-', 'd').action(() => undefined);
+    for (const r of [withShort, withSub, optionalValue, hooked, negatedValue, ownVersion, executable, oddName]) expect(recordCommand(r, 'x')).toBeNull();
     // An action taking the command after its options, with one argument declared: (arg, opts, cmd).
     expect(recordCommand(takesCommand, 'x')).toBeNull();
     expect(recordCommand((p) => void p.command('x').action((_opts: unknown) => undefined), 'x')).not.toBeNull();
