@@ -41,6 +41,12 @@ export interface TransactOptions {
    * the heartbeat, so a node waking from idle presence has a fresh beat on the remote before its claim lands.
    */
   beforeWrite?: () => Promise<void>;
+  /**
+   * Nothing of this transaction, nor its caller after it, reads the remote's other refs (the heartbeats in
+   * `repo.lastRefs`): each round reads `ref` alone where that is cheaper than a listing (a local remote). A
+   * dispatch's delivery, whose listing of a bus's refs was a sixth of its push (issue 14).
+   */
+  oneRef?: boolean;
 }
 
 export interface TransactStats {
@@ -72,7 +78,7 @@ export async function transact<T>(ctx: BusContext, op: string, decide: (snap: Sn
     // No lock: objects are content-addressed, refs are replaced atomically, and the remote's compare-and-swap
     // decides between this node's own processes just as it does between nodes (docs/ARCHITECTURE.md).
     const outcome = await (async () => {
-      const head = await ctx.repo.sync(ref);
+      const head = await ctx.repo.sync(ref, { oneRef: opts.oneRef === true });
       // The peek was read from this very commit (as this node trusts it): its decision is the one this round would
       // make, so deciding again only widens the window in which another push can move main under this one.
       const same = attempt === 1 && peeked !== null && ref === MAIN && head !== null && head === peeked.snap.commit ? peeked : null;

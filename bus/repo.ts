@@ -78,13 +78,26 @@ export class BusRepo {
   }
 
   /**
-   * Brings the local copy of `ref` up to the remote's. Compares heads first and fetches only when the remote
-   * moved, so an idle check costs one ref listing (for a local remote: a file read).
+   * The remote's `ref` alone, where the transport reads one ref for less than a listing (a local remote: its file,
+   * not every heartbeat ref's); else from a fresh listing. `lastRefs` is left as it was: what only this ref is asked
+   * for is not a listing of the others.
    */
-  async sync(ref = MAIN, opts: { maxAgeMs?: number } = {}): Promise<string | null> {
+  async remoteRef(ref: string): Promise<string | null> {
+    if (!this.transport.readRef) return this.remoteHead(ref);
+    const oid = await this.transport.readRef(ref);
+    this.recordContact();
+    return oid;
+  }
+
+  /**
+   * Brings the local copy of `ref` up to the remote's. Compares heads first and fetches only when the remote
+   * moved, so an idle check costs one ref listing (for a local remote: a file read). `oneRef`: the caller reads
+   * none of the other refs (`lastRefs`) after, so a local remote's `ref` is read alone (remoteRef).
+   */
+  async sync(ref = MAIN, opts: { maxAgeMs?: number; oneRef?: boolean } = {}): Promise<string | null> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.syncOnce(ref, attempt === 1 ? (opts.maxAgeMs ?? 0) : 0);
+        return await this.syncOnce(ref, attempt === 1 ? (opts.maxAgeMs ?? 0) : 0, opts.oneRef === true);
       } catch (err) {
         // The ref moved between the listing and the fetch (another process of this node, or another node, pushed):
         // list again and fetch what it is now.
@@ -93,12 +106,12 @@ export class BusRepo {
     }
   }
 
-  private async syncOnce(ref: string, maxAgeMs: number): Promise<string | null> {
+  private async syncOnce(ref: string, maxAgeMs: number, oneRef: boolean): Promise<string | null> {
     // The local ref first: it only ever names what the remote accepted, so a listing made after it shows the same
     // commit or one that carries it, unless main was rewound (below). Read the other way round, a push by another
     // process of this node in between would look like a rewind.
     const local = await this.localHead(ref);
-    const remote = await this.remoteHead(ref, maxAgeMs);
+    const remote = oneRef ? await this.remoteRef(ref) : await this.remoteHead(ref, maxAgeMs);
     if (remote === local) return remote;
     if (remote === null) {
       // main never disappears from a bus; a remote without it is the wrong repository or a broken one, and
@@ -138,7 +151,7 @@ export class BusRepo {
     }
     if (ref === MAIN && local !== null && !(await this.carries(tip, local))) {
       // A listing kept from earlier may predate a push another process of this node made since: ask again.
-      if (maxAgeMs > 0) return this.syncOnce(ref, 0);
+      if (maxAgeMs > 0) return this.syncOnce(ref, 0, oneRef);
       throw new RemoteMainRewoundError(this.transport.display, this.gitdir, local, tip);
     }
     writeLocalRef(this.gitdir, ref, tip);

@@ -59,7 +59,8 @@ export async function deliverQueued(ctx: BusContext, opts: { fresh?: ReadonlySet
         ? (plan.send[0]?.message ?? '')
         : `gitbus: deliver ${ids.length} queued changes from ${ctx.config.node}\n\n${ids.join('\n')}`;
     return { result: plan, ...(changes.length > 0 ? { commit: { changes, message } } : {}) };
-  });
+    // Nothing here reads the other refs: a local remote's main is read alone.
+  }, { oneRef: true });
   const home = ctx.paths.home;
   const delivered = [...r.present, ...r.send.map((s) => s.entry)];
   // For collect: a task that is archived before the next collect has left main, and only this says it was ours.

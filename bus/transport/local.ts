@@ -13,7 +13,7 @@ import {
   RemoteNotFoundError,
   TransportClosedError,
 } from './errors.js';
-import { readRefsFromDisk } from './read-refs.js';
+import { readRefFromDisk, readRefsFromDisk } from './read-refs.js';
 import { runGit } from './run-git.js';
 import type { GitService, Transport } from './transport.js';
 import { joinPlain } from '../join-plain.js';
@@ -134,6 +134,16 @@ export class LocalTransport implements Transport {
   }
 
   async listRefs(): Promise<Map<string, string>> {
+    await this.stillThere();
+    return readRefsFromDisk(this.path);
+  }
+
+  async readRef(ref: string): Promise<string | null> {
+    await this.stillThere();
+    return (await readRefFromDisk(this.path, ref)) ?? null;
+  }
+
+  private async stillThere(): Promise<void> {
     await this.ready();
     // A remote that vanished after the first check (an unmounted disk, a renamed folder) must not read as an
     // empty repository: that would look like a bus whose main branch was deleted.
@@ -141,7 +151,6 @@ export class LocalTransport implements Transport {
       this.checked = undefined;
       throw new RemoteNotFoundError(this.path);
     }
-    return readRefsFromDisk(this.path);
   }
 
   advertise(service: GitService): Promise<Uint8Array> {

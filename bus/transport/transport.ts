@@ -15,6 +15,12 @@ export interface Transport {
    * included. Must be cheap: the local transport reads the bare repo's refs from the file system.
    */
   listRefs(): Promise<Map<string, string>>;
+  /**
+   * One ref's commit as `listRefs` would give it (null when there is none), where that is cheaper than the listing:
+   * the local transport reads the ref's file instead of every ref of a bus with a heartbeat ref per node. Absent
+   * where one ref costs a listing anyway (SSH, smart HTTP).
+   */
+  readRef?(ref: string): Promise<string | null>;
   /** The service's ref advertisement exactly as `git <service> --stateless-rpc --advertise-refs` prints it
    * (pkt-lines, no smart-http `# service=` header). Over SSH it is the stateful one, which lacks `no-done`. */
   advertise(service: GitService): Promise<Uint8Array>;
