@@ -56,7 +56,7 @@ function hex(n: number): string {
 }
 
 /** `identity`: the found file's as it was read (its bytes were summed by this start, or found checked). */
-export type Found = { state: 'none' } | { state: 'corrupt' } | { state: 'found'; data: Buffer; failed: boolean; identity: string } | CacheProblem;
+export type Found = { state: 'none' } | { state: 'corrupt' } | { state: 'found'; data: Buffer; provisional: boolean; identity: string } | CacheProblem;
 
 /**
  * The cache file of `place`: read into `room` when it fits there (memory the bundle's read touched already, see
@@ -180,7 +180,7 @@ export function readText(path: string, least = 0): { text: string; st: BigIntSta
 }
 
 /** Writes the cache file atomically; false when it could not (no space, a folder changed since the start). */
-export function writeCache(place: CachePlace, data: Buffer, failed: boolean): boolean {
+export function writeCache(place: CachePlace, data: Buffer, provisional: boolean): boolean {
   let tmp: string | undefined;
   let fd: number | undefined;
   let identity: string;
@@ -188,7 +188,7 @@ export function writeCache(place: CachePlace, data: Buffer, failed: boolean): bo
   try {
     tmp = `${place.file}.${process.pid}-${Math.random().toString(36).slice(2)}.tmp`;
     fd = openSync(tmp, 'wx', 0o600);
-    writeFileSync(fd, wrapCache(data, failed));
+    writeFileSync(fd, wrapCache(data, provisional));
     // On the disk before it has its name, and so before its `.checked` (written after this): a start takes a checked
     // file unsummed, and bytes a power cut left unwritten would reach V8, which ends the process on them, every start
     // of the command (of every command, for the loader's: cli/boot.ts). A file system that cannot (EINVAL) gets the
@@ -223,16 +223,17 @@ export function writeCache(place: CachePlace, data: Buffer, failed: boolean): bo
 
 /**
  * What a run does with its cache at exit (the bundle's and the schemas script's alike): writes it when there was
- * none, it was damaged or V8 refused it, or when it was made by a run that failed and this one did not; else, for a
- * file of a set of Node options, marks it as used (pruneVariants keeps the ones used last). `ran`: a command's
- * action ran (a run that only printed help compiled too little to be kept). True when a file was written.
+ * none, it was damaged or V8 refused it, or when it is provisional and this run is not; else, for a file of a set of
+ * Node options, marks it as used (pruneVariants keeps the ones used last). `ran`: a command's action ran (a run that
+ * only printed help compiled too little to be kept). `provisional`: this run failed, or took a path off the plain one
+ * (cli/code-cache-file.ts). True when a file was written.
  */
-export function settleCache(place: CachePlace, found: Found, rejected: boolean, ran: boolean, failed: boolean, data: () => Buffer): boolean {
+export function settleCache(place: CachePlace, found: Found, rejected: boolean, ran: boolean, provisional: boolean, data: () => Buffer): boolean {
   const accepted = found.state === 'found' && !rejected;
-  const due = ran && (accepted ? found.failed && !failed : found.state !== 'unsafe' && found.state !== 'unavailable');
+  const due = ran && (accepted ? found.provisional && !provisional : found.state !== 'unsafe' && found.state !== 'unavailable');
   if (due) {
     try {
-      return writeCache(place, data(), failed);
+      return writeCache(place, data(), provisional);
     } catch {
       // createCachedData itself failing: no cache, as for any other failure.
       return false;

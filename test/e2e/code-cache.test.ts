@@ -36,15 +36,21 @@ describe('CLI code cache (cli/code-cache.ts)', () => {
     return r.stdout.replace(/"windowMs": \d+/, '');
   };
 
-  it('the first status writes its cache, the second uses it, and both print the same as the ES module build', async () => {
+  it('the first status writes its cache, the next ones use it, and all print the same as the ES module build', async () => {
     const cache = join(dir.path, 'first');
+    // The bus's parse caches are the test process's build's (they are keyed by the build): the first status of this
+    // build parses, with its schemas script, a path off the plain one, so its cache is provisional and the second
+    // status, a plain one, writes it again, once (cli/code-cache-file.ts).
     const first = await run(['status', '--json'], cache);
-    expect(first.report).toMatchObject({ command: 'status', cache: 'none', written: true });
+    expect(first.report).toMatchObject({ command: 'status', cache: 'none', written: true, schemas: 'none', schemasWritten: true });
     const file = first.report.file as string;
     expect(file.startsWith(join(cache, 'gitbus', 'code-cache', `${process.version}-${process.arch}-`))).toBe(true);
     expect(file.endsWith('/status.bin')).toBe(true);
+    const settled = await run(['status', '--json'], cache);
+    expect(settled.report).toMatchObject({ cache: 'accepted', written: true, schemas: 'unused' });
     const second = await run(['status', '--json'], cache);
     expect(second.report).toEqual({ command: 'status', cache: 'accepted', written: false, bundle: 'gitbus-read.cjs', file, schemas: 'unused', schemasWritten: false, boot: 'accepted', loader: 'accepted', loaderWritten: false, line: 'plain' });
+    expect(statusOf(settled.r)).toBe(statusOf(first.r));
     expect(statusOf(second.r)).toBe(statusOf(first.r));
     const esm = await run(['status', '--json'], cache, { env: { GITBUS_CODE_CACHE: '0' } });
     expect(esm.report).toEqual({ command: 'status', cache: 'off', written: false, boot: 'off', loader: 'off' });
@@ -130,6 +136,24 @@ describe('CLI code cache (cli/code-cache.ts)', () => {
     expect(ok.report).toMatchObject({ cache: 'accepted', written: true });
     expect((await run(['show', taskId], cache)).report).toMatchObject({ cache: 'accepted', written: false });
     expect((await run(['show', 'no-such-task'], cache)).report).toMatchObject({ cache: 'accepted', written: false });
+  });
+
+  it("a cache made by a run off the command's plain path is written again by the next plain run, once, and then holds both paths", async () => {
+    const cache = join(dir.path, 'off-path');
+    const tasks = join(dir.path, 'off-path-tasks.jsonl');
+    writeFileSync(tasks, `${JSON.stringify({ title: 'from a file', command: 'true' })}\n`);
+    // dispatch --from reads its schemas and cold scripts: a path a plain dispatch never takes.
+    const batch = await run(['dispatch', '--from', tasks], cache);
+    expect(batch.r.code, batch.r.stderr).toBe(0);
+    expect(batch.report).toMatchObject({ command: 'dispatch', cache: 'none', written: true, schemas: 'none', cold: 'none' });
+    const again = await run(['dispatch', '--from', tasks], cache);
+    expect(again.report).toMatchObject({ cache: 'accepted', written: false });
+    const plain = await run(['dispatch', 'plain after a batch', '--no-git'], cache);
+    expect(plain.r.code, plain.r.stderr).toBe(0);
+    expect(plain.report).toMatchObject({ cache: 'accepted', written: true, schemas: 'unused', cold: 'unused' });
+    // Written with both paths: neither a plain dispatch nor a batch writes it again.
+    expect((await run(['dispatch', 'plain again', '--no-git'], cache)).report).toMatchObject({ cache: 'accepted', written: false });
+    expect((await run(['dispatch', '--from', tasks], cache)).report).toMatchObject({ cache: 'accepted', written: false });
   });
 
   it('a cache folder that cannot be made, or that others may write to, is not used: the ES module build runs, the same', async () => {

@@ -18,7 +18,7 @@ describe('code cache file', () => {
         expect(read.byteOffset % 8).toBe(0);
         const got = unwrapCache(read);
         expect(got?.data.equals(data)).toBe(true);
-        expect(got?.failed).toBe(size === 7);
+        expect(got?.provisional).toBe(size === 7);
         expect((got?.data.byteOffset ?? 1) % 8, `${size} bytes`).toBe(0);
       }
     } finally {

@@ -63,7 +63,7 @@ describe('code cache store', () => {
     }
     expect(existsSync(place.file)).toBe(true);
     expect(existsSync(`${place.file}.checked`)).toBe(false);
-    expect(readCache(place)).toMatchObject({ state: 'found', failed: false });
+    expect(readCache(place)).toMatchObject({ state: 'found', provisional: false });
     expect(existsSync(`${place.file}.checked`)).toBe(true);
   });
 
