@@ -350,8 +350,9 @@ describe('kill -9 probe', () => {
     const boss = bus.home('boss');
     const queued = () => readdirSync(join(boss, 'queue')).filter((n) => n.endsWith('.dispatch.json'));
     mkdirSync(join(boss, 'queue'), { recursive: true });
-    // Fed until its queue entry exists, it blocks at its first listing of the remote for the delivery.
-    await killAtRead(bus.remote, boss, ['dispatch', 'queued then killed', '--json', '--no-git'], () => queued().length > 0);
+    // Fed until its queue entry exists, it blocks at its first read of the remote's main for the delivery (main is
+    // packed, so read from packed-refs: the delivery reads main alone, bus/cas.ts oneRef).
+    await killAtRead(bus.remote, boss, ['dispatch', 'queued then killed', '--json', '--no-git'], () => queued().length > 0, true);
     const [entry] = queued();
     expect(entry, 'the killed dispatch left its queue entry').toBeDefined();
     const id = (entry ?? '').slice(0, -'.dispatch.json'.length);
