@@ -42,9 +42,10 @@ export interface TransactOptions {
    */
   beforeWrite?: () => Promise<void>;
   /**
-   * Nothing of this transaction, nor its caller after it, reads the remote's other refs (the heartbeats in
-   * `repo.lastRefs`): each round reads `ref` alone where that is cheaper than a listing (a local remote). A
-   * dispatch's delivery, whose listing of a bus's refs was a sixth of its push (issue 14).
+   * Each round reads `ref` alone where that is cheaper than a listing (a local remote), and makes no listing: for a
+   * transaction that takes nothing from one (`repo.lastRefs`, the heartbeats; `remoteHead`'s answers from a recent
+   * listing), and reads any other ref it needs after `ref`, itself (a delivery's archive lookup: findArchived's
+   * `fresh`). A dispatch's delivery, whose listing of every ref of a bus was a sixth of its push (issue 14).
    */
   oneRef?: boolean;
 }

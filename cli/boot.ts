@@ -60,7 +60,7 @@ export function boot(): void {
     booted.parts = cache.parts;
     // First of the exit handlers (the loader's come after it, and report what it did).
     process.once('exit', (code) => {
-      booted.loaderWritten = loader.settleCache(cache.place, cache.found, booted.loader === 'rejected', loader.ranCommand(), code !== 0, () => script.createCachedData());
+      booted.loaderWritten = loader.settleCache(cache.place, cache.found, booted.loader === 'rejected', loader.ranCommand(), { failed: code !== 0 }, () => script.createCachedData());
     });
   }
   loader.runCli(booted);

@@ -1,6 +1,6 @@
 import { accessSync, closeSync, constants, fstatSync, fsyncSync, futimesSync, lstatSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, unlinkSync, writeFileSync, type BigIntStats, type Stats } from 'node:fs';
 import { join, sep } from 'node:path';
-import { wrapCache, unwrapCache } from './code-cache-file.js';
+import { wrapCache, unwrapCache, type CacheMarks } from './code-cache-file.js';
 import { sum32 } from '../schemas/sum32.js';
 import { cannot, notPrivate, readyFolders, type CacheFolders, type CacheProblem } from './code-cache-folders.js';
 
@@ -56,7 +56,7 @@ function hex(n: number): string {
 }
 
 /** `identity`: the found file's as it was read (its bytes were summed by this start, or found checked). */
-export type Found = { state: 'none' } | { state: 'corrupt' } | { state: 'found'; data: Buffer; provisional: boolean; identity: string } | CacheProblem;
+export type Found = { state: 'none' } | { state: 'corrupt' } | ({ state: 'found'; data: Buffer; identity: string } & CacheMarks) | CacheProblem;
 
 /**
  * The cache file of `place`: read into `room` when it fits there (memory the bundle's read touched already, see
@@ -180,7 +180,7 @@ export function readText(path: string, least = 0): { text: string; st: BigIntSta
 }
 
 /** Writes the cache file atomically; false when it could not (no space, a folder changed since the start). */
-export function writeCache(place: CachePlace, data: Buffer, provisional: boolean): boolean {
+export function writeCache(place: CachePlace, data: Buffer, marks: Partial<CacheMarks>): boolean {
   let tmp: string | undefined;
   let fd: number | undefined;
   let identity: string;
@@ -188,7 +188,7 @@ export function writeCache(place: CachePlace, data: Buffer, provisional: boolean
   try {
     tmp = `${place.file}.${process.pid}-${Math.random().toString(36).slice(2)}.tmp`;
     fd = openSync(tmp, 'wx', 0o600);
-    writeFileSync(fd, wrapCache(data, provisional));
+    writeFileSync(fd, wrapCache(data, marks));
     // On the disk before it has its name, and so before its `.checked` (written after this): a start takes a checked
     // file unsummed, and bytes a power cut left unwritten would reach V8, which ends the process on them, every start
     // of the command (of every command, for the loader's: cli/boot.ts). A file system that cannot (EINVAL) gets the
@@ -223,17 +223,18 @@ export function writeCache(place: CachePlace, data: Buffer, provisional: boolean
 
 /**
  * What a run does with its cache at exit (the bundle's and the schemas script's alike): writes it when there was
- * none, it was damaged or V8 refused it, or when it is provisional and this run is not; else, for a file of a set of
- * Node options, marks it as used (pruneVariants keeps the ones used last). `ran`: a command's action ran (a run that
- * only printed help compiled too little to be kept). `provisional`: this run failed, or took a path off the plain one
- * (cli/code-cache-file.ts). True when a file was written.
+ * none, it was damaged or V8 refused it, or when a failed run made it and this one succeeded, or a run off the plain
+ * path made it and this one is a plain run that succeeded (cli/code-cache-file.ts); else, for a file of a set of Node
+ * options, marks it as used (pruneVariants keeps the ones used last). `ran`: a command's action ran (a run that only
+ * printed help compiled too little to be kept). True when a file was written.
  */
-export function settleCache(place: CachePlace, found: Found, rejected: boolean, ran: boolean, provisional: boolean, data: () => Buffer): boolean {
+export function settleCache(place: CachePlace, found: Found, rejected: boolean, ran: boolean, run: Partial<CacheMarks>, data: () => Buffer): boolean {
   const accepted = found.state === 'found' && !rejected;
-  const due = ran && (accepted ? found.provisional && !provisional : found.state !== 'unsafe' && found.state !== 'unavailable');
+  const redo = accepted && run.failed !== true && (found.failed || (found.offPath && run.offPath !== true));
+  const due = ran && (accepted ? redo : found.state !== 'unsafe' && found.state !== 'unavailable');
   if (due) {
     try {
-      return writeCache(place, data(), provisional);
+      return writeCache(place, data(), run);
     } catch {
       // createCachedData itself failing: no cache, as for any other failure.
       return false;

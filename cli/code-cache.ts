@@ -220,10 +220,10 @@ function runEntry(here: string, env: NodeJS.ProcessEnv, entry: Pick<CommandEntry
     const ran = module.exports.commandRan?.() === true;
     // A run that read its schemas or cold script took a path off the command's plain one (`dispatch --from`, the
     // first `status` after an install, which parses what it has not cached yet): its cache holds that path's
-    // functions and lacks the plain path's, which each plain run would then compile (~1.4 ms of a `dispatch`).
-    // It is provisional: the next plain run writes it again, once, with both.
+    // functions and lacks the plain path's, which each plain run would then compile (~1.4 ms of a `dispatch`). The
+    // next plain run writes it again, once, with both (cli/code-cache-file.ts).
     const offPath = schemas.state() !== 'unused' || (cold !== undefined && cold.state() !== 'unused');
-    const written = settleCache(place, found, cache === 'rejected', ran, failed || offPath, () => script.createCachedData());
+    const written = settleCache(place, found, cache === 'rejected', ran, { failed, offPath }, () => script.createCachedData());
     const schemasWritten = schemas.atExit(ran, failed);
     const coldWritten = cold?.atExit(ran, failed);
     report(reportTo, {

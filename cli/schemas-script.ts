@@ -155,7 +155,7 @@ export function schemasScript(o: Options): SchemasScript {
     atExit(ran, failed) {
       if (script === undefined || found === undefined) return false;
       const ranScript = script;
-      return settleCache(o.place, found, state === 'rejected', ran, failed, () => ranScript.createCachedData());
+      return settleCache(o.place, found, state === 'rejected', ran, { failed }, () => ranScript.createCachedData());
     },
   };
 }

@@ -115,6 +115,12 @@ export interface FindArchivedOptions {
    * was complete must still be found; the month folders are then read once. Default false.
    */
   thorough?: boolean;
+  /**
+   * Read the archive ref now, not from a listing up to 2 s old: for a decision that read main alone (TransactOptions
+   * oneRef), which made no listing. `gitbus archive` moves the archive before main, so an archive ref read after main
+   * holds every task main no longer has; one from an older listing may not, and such a task would look gone from both.
+   */
+  fresh?: boolean;
 }
 
 /**
@@ -143,7 +149,7 @@ export async function liveTaskId(ctx: BusContext, ids: LiveIds, ref: string, off
 export async function findArchived(ctx: BusContext, ids: string[], opts: FindArchivedOptions = {}): Promise<Map<string, ArchivedTask>> {
   // The archive moves about once a day; the listing this decision (or this watcher wake) just made is recent
   // enough, so a dependency on a task that is nowhere costs no extra round trip per wake.
-  const head = await ctx.repo.remoteHead(ARCHIVE, 2_000);
+  const head = opts.fresh ? await ctx.repo.remoteRef(ARCHIVE) : await ctx.repo.remoteHead(ARCHIVE, 2_000);
   if (!head || ids.length === 0) return new Map();
   const source = await openArchiveSource(ctx.repo, head);
   try {

@@ -46,7 +46,8 @@ export async function deliverQueued(ctx: BusContext, opts: { fresh?: ReadonlySet
     // (`fresh`), which nobody can have sent yet, so that a dispatch costs no archive lookup (a git process on a
     // local remote, exchanges on a remote one).
     const gone = entries.filter((e) => e.kind === 'dispatch' && !snap.has(e.id) && !opts.fresh?.has(e.id)).map((e) => e.id);
-    const archived = gone.length > 0 ? await findArchived(ctx, gone) : new Map<string, ArchivedTask>();
+    // Read after this round's main (`fresh`): the round read main alone, and made no listing to take the archive from.
+    const archived = gone.length > 0 ? await findArchived(ctx, gone, { fresh: true }) : new Map<string, ArchivedTask>();
     const plan = await planDelivery(snap, entries, (id) => (archived.has(id) ? (archived.get(id)?.files.get('handoff.md') ?? '') : undefined));
     const changes = plan.send.flatMap((s) => s.changes);
     const ids = plan.send.map((s) => `${s.entry.kind} ${s.entry.id}`);
@@ -59,7 +60,6 @@ export async function deliverQueued(ctx: BusContext, opts: { fresh?: ReadonlySet
         ? (plan.send[0]?.message ?? '')
         : `gitbus: deliver ${ids.length} queued changes from ${ctx.config.node}\n\n${ids.join('\n')}`;
     return { result: plan, ...(changes.length > 0 ? { commit: { changes, message } } : {}) };
-    // Nothing here reads the other refs: a local remote's main is read alone.
   }, { oneRef: true });
   const home = ctx.paths.home;
   const delivered = [...r.present, ...r.send.map((s) => s.entry)];

@@ -12,7 +12,8 @@ commandsAsProcesses();
 
 /**
  * The V8 code cache bin/gitbus.js keeps per command (cli/code-cache.ts): written, used, rewritten when damaged or
- * made by a failed run, never taken from a folder others may write to, bounded, and keyed by the bundle.
+ * made by a failed run or off the command's plain path, never taken from a folder others may write to, bounded, and
+ * keyed by the bundle.
  */
 describe('CLI code cache (cli/code-cache.ts)', () => {
   let dir: Awaited<ReturnType<typeof tempDir>>;

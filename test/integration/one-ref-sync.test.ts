@@ -8,6 +8,10 @@ import { heartbeatRef } from '../../bus/model/liveness.js';
 import { MAIN } from '../../bus/repo.js';
 import { RemoteNotFoundError } from '../../bus/transport/errors.js';
 import { makeBus } from '../helpers/bus.js';
+import { gitbus, json } from '../helpers/cli.js';
+import { deliverQueued } from '../../bus/ops/deliver.js';
+import { putQueue } from '../../bus/queue.js';
+import { execFileSync } from 'node:child_process';
 
 /**
  * A dispatch's delivery reads the local remote's main alone (BusRepo.remoteRef, TransactOptions.oneRef; issue 14):
@@ -64,6 +68,27 @@ describe("a sync of main alone on a local remote", () => {
     expect(r.commit).toMatch(/^[0-9a-f]{40}$/);
     expect((await alpha.repo.transport.listRefs()).get(MAIN)).toBe(r.commit);
     expect(alpha.repo.listedAt).toBe(listedAt);
+  });
+
+  it('a delivery takes the archive from a read after main, never from a listing made before another node archived', async () => {
+    // A task dispatched, ended and archived by another node, whose handoff a process of this node killed after its
+    // dispatch landed left queued: it must not come back onto main as a new task (bus/ops/deliver.ts).
+    const sent = await gitbus(['dispatch', 'archived meanwhile', '--no-git', '--json'], { home: bus.home('alpha') });
+    expect(sent.code, sent.stderr).toBe(0);
+    const id = json<{ id: string; path: string }>(sent).id;
+    const path = `handoffs/${id}.md`;
+    const text = execFileSync('git', ['--git-dir', bus.remote, 'show', `main:${path}`], { encoding: 'utf8' });
+    expect((await gitbus(['cancel', id], { home: bus.home('alpha') })).code).toBe(0);
+    await alpha.repo.sync(MAIN);
+    const archived = await gitbus(['archive', '--all'], { home: bus.home('beta') });
+    expect(archived.code, archived.stderr).toBe(0);
+    // The listing just made, as far as its age says (a watcher's wake, an --after lookup): it has no archive yet.
+    alpha.repo.listedAt = Date.now();
+    putQueue(alpha.paths.home, { kind: 'dispatch', id, path, text, title: 'archived meanwhile', queuedAt: new Date().toISOString(), chosenId: false });
+    const d = await deliverQueued(alpha);
+    expect(d.commit).toBeNull();
+    expect(d.delivered.map((e) => e.id)).toEqual([id]);
+    expect(execFileSync('git', ['--git-dir', bus.remote, 'ls-tree', '--name-only', 'main', 'handoffs/'], { encoding: 'utf8' })).not.toContain(id);
   });
 
   it('a remote gone since it was opened is RemoteNotFoundError, as for a listing', async () => {

@@ -12,13 +12,14 @@ describe('code cache file', () => {
       for (const size of [1, 7, 8, 200_000]) {
         const data = Buffer.alloc(size, size % 251);
         const file = join(dir, `c${size}.bin`);
-        writeFileSync(file, wrapCache(data, size === 7));
+        writeFileSync(file, wrapCache(data, { failed: size === 7, offPath: size === 8 }));
         const read = readFileSync(file);
         // A file of this size gets a buffer of its own, as the loader's read does.
         expect(read.byteOffset % 8).toBe(0);
         const got = unwrapCache(read);
         expect(got?.data.equals(data)).toBe(true);
-        expect(got?.provisional).toBe(size === 7);
+        expect(got?.failed).toBe(size === 7);
+        expect(got?.offPath).toBe(size === 8);
         expect((got?.data.byteOffset ?? 1) % 8, `${size} bytes`).toBe(0);
       }
     } finally {

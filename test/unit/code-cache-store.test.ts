@@ -37,7 +37,7 @@ describe('code cache store', () => {
     };
     syncBuiltinESMExports();
     try {
-      expect(writeCache(place, Buffer.alloc(5000, 7), false)).toBe(true);
+      expect(writeCache(place, Buffer.alloc(5000, 7), {})).toBe(true);
     } finally {
       Object.assign(fs, real);
       syncBuiltinESMExports();
@@ -56,14 +56,14 @@ describe('code cache store', () => {
     };
     syncBuiltinESMExports();
     try {
-      expect(writeCache(place, Buffer.alloc(5000, 7), false)).toBe(true);
+      expect(writeCache(place, Buffer.alloc(5000, 7), {})).toBe(true);
     } finally {
       fs.fsyncSync = real;
       syncBuiltinESMExports();
     }
     expect(existsSync(place.file)).toBe(true);
     expect(existsSync(`${place.file}.checked`)).toBe(false);
-    expect(readCache(place)).toMatchObject({ state: 'found', provisional: false });
+    expect(readCache(place)).toMatchObject({ state: 'found', failed: false, offPath: false });
     expect(existsSync(`${place.file}.checked`)).toBe(true);
   });
 
@@ -87,7 +87,7 @@ describe('code cache store', () => {
     const place = cachePlace(folders, long, 'dispatch', env);
     expect(place.dir.endsWith(name)).toBe(true);
     expect(readCache(place).state).toBe('none');
-    expect(writeCache(place, Buffer.alloc(64, 7), false)).toBe(true);
+    expect(writeCache(place, Buffer.alloc(64, 7), {})).toBe(true);
     expect(readCache(place).state).toBe('found');
   });
 
@@ -96,7 +96,7 @@ describe('code cache store', () => {
     expect(readCache(place).state).toBe('none');
     const data = Buffer.alloc(100_000);
     for (let i = 0; i < data.length; i++) data[i] = (i * 31) % 256;
-    expect(writeCache(place, data, false)).toBe(true);
+    expect(writeCache(place, data, {})).toBe(true);
 
     // The room: memory that the bundle's read touched already (cli/code-cache.ts readBundle).
     const room = Buffer.allocUnsafeSlow(200_000).fill(1);
@@ -123,7 +123,7 @@ describe('code cache store', () => {
   it('a damaged file read into the room is refused as before', () => {
     const place = placeFor('status');
     readCache(place);
-    expect(writeCache(place, Buffer.alloc(4_000, 9), false)).toBe(true);
+    expect(writeCache(place, Buffer.alloc(4_000, 9), {})).toBe(true);
     const fd = openSync(place.file, 'r+');
     try {
       writeFileSync(fd, Buffer.from([0, 0, 0, 0]));
@@ -137,7 +137,7 @@ describe('code cache store', () => {
     const place = placeFor('claim');
     readCache(place);
     const data = Buffer.alloc(4_000, 5);
-    expect(writeCache(place, data, false)).toBe(true);
+    expect(writeCache(place, data, {})).toBe(true);
     // The file as written is checked: its bytes are the ones summed for its header.
     const st = statSync(place.file, { bigint: true });
     const identity = `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
@@ -169,7 +169,7 @@ describe('code cache store', () => {
     const place = cachePlace(folders, 'build-3', 'status', { ...env, NODE_OPTIONS: '--max-http-header-size=17000' });
     expect(place.variant).toBe(true);
     readCache(place);
-    expect(writeCache(place, Buffer.alloc(4_000, 5), false)).toBe(true);
+    expect(writeCache(place, Buffer.alloc(4_000, 5), {})).toBe(true);
     const identity = (): string => {
       const st = statSync(place.file, { bigint: true });
       return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
@@ -179,14 +179,14 @@ describe('code cache store', () => {
     const used = readCache(place);
     expect(used.state).toBe('found');
     const before = identity();
-    settleCache(place, used, false, true, false, () => Buffer.alloc(1));
+    settleCache(place, used, false, true, {}, () => Buffer.alloc(1));
     expect(identity()).not.toBe(before);
     expect(readFileSync(`${place.file}.checked`, 'latin1')).toBe(identity());
     // Two runs of the same options at once: both read it, both set its time; the second finds it checked by the first.
     const a = readCache(place);
     const b = readCache(place);
-    settleCache(place, a, false, true, false, () => Buffer.alloc(1));
-    settleCache(place, b, false, true, false, () => Buffer.alloc(1));
+    settleCache(place, a, false, true, {}, () => Buffer.alloc(1));
+    settleCache(place, b, false, true, {}, () => Buffer.alloc(1));
     expect(readFileSync(`${place.file}.checked`, 'latin1')).toBe(identity());
     // A run during which the file's bytes were changed: its exit does not call the changed file checked.
     const run = readCache(place);
@@ -196,7 +196,7 @@ describe('code cache store', () => {
     } finally {
       closeSync(fd);
     }
-    settleCache(place, run, false, true, false, () => Buffer.alloc(1));
+    settleCache(place, run, false, true, {}, () => Buffer.alloc(1));
     expect(readFileSync(`${place.file}.checked`, 'latin1')).not.toBe(identity());
     expect(readCache(place).state).toBe('corrupt');
   });
@@ -205,12 +205,36 @@ describe('code cache store', () => {
     const folders = cacheFolders(env) as CacheFolders;
     const variant = (i: number) => cachePlace(folders, 'build-2', 'show', { ...env, NODE_OPTIONS: `--max-http-header-size=${16_000 + i}` });
     readCache(variant(0));
-    expect(writeCache(variant(0), Buffer.alloc(64, 1), false)).toBe(true);
+    expect(writeCache(variant(0), Buffer.alloc(64, 1), {})).toBe(true);
     expect(existsSync(`${variant(0).file}.checked`)).toBe(true);
     // Four more written after it: the oldest goes (a command keeps 4 files for other options).
-    for (let i = 1; i <= 4; i++) expect(writeCache(variant(i), Buffer.alloc(64, 1), false)).toBe(true);
+    for (let i = 1; i <= 4; i++) expect(writeCache(variant(i), Buffer.alloc(64, 1), {})).toBe(true);
     expect(existsSync(variant(0).file)).toBe(false);
     expect(existsSync(`${variant(0).file}.checked`)).toBe(false);
+  });
+
+  it("rewrites a failed run's cache at the next run that succeeds, and an off-path run's at the next plain one that does, once", () => {
+    const place = placeFor('marks');
+    /** Whether a run of these marks, finding the cache `before` wrote, writes it again; the cache then is the run's. */
+    const rewrites = (before: { failed?: boolean; offPath?: boolean }, run: { failed?: boolean; offPath?: boolean }): boolean => {
+      expect(writeCache(place, Buffer.alloc(64, 3), before)).toBe(true);
+      const found = readCache(place);
+      expect(found).toMatchObject({ state: 'found', failed: before.failed === true, offPath: before.offPath === true });
+      const written = settleCache(place, found, false, true, run, () => Buffer.alloc(64, 4));
+      if (written) expect(readCache(place)).toMatchObject({ failed: run.failed === true, offPath: run.offPath === true });
+      return written;
+    };
+    expect(rewrites({ failed: true }, {})).toBe(true);
+    // Any run that succeeds replaces a failed run's cache, a plain one or not: a node whose every run is off the plain
+    // path (a pinned trust root reads the schemas script at every run) would otherwise keep the failed run's for good.
+    expect(rewrites({ failed: true }, { offPath: true })).toBe(true);
+    expect(rewrites({ failed: true }, { failed: true })).toBe(false);
+    expect(rewrites({ offPath: true }, {})).toBe(true);
+    expect(rewrites({ offPath: true }, { offPath: true })).toBe(false);
+    expect(rewrites({ offPath: true }, { failed: true })).toBe(false);
+    expect(rewrites({}, { offPath: true })).toBe(false);
+    expect(rewrites({}, { failed: true })).toBe(false);
+    expect(rewrites({}, {})).toBe(false);
   });
 
   it('readInto reads the whole file in as many reads as it takes, and no more than it holds', () => {
