@@ -4,6 +4,7 @@ import { COMMANDS, type CommandEntry } from '../../cli/command-table.js';
 import { newProgram } from '../../cli/program.js';
 import { parsePlainLine, readPlainLine, recordCommand, type RecordedCommand } from '../../cli/plain-line.js';
 import { GitbusError } from '../../schemas/errors.js';
+import { prng as draws } from '../helpers/seeded-random.js';
 
 type Register = (program: Command) => void;
 
@@ -37,18 +38,6 @@ function plainReads(command: RecordedCommand, tokens: readonly string[]): null |
   } catch (error) {
     return { error };
   }
-}
-
-/** A deterministic stream of numbers in [0, 1) (mulberry32), so that a failure names a line that fails again. */
-function draws(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Values a line may carry: plain words, ones the parsers refuse, ones that look like options, the empty one. */
