@@ -21,7 +21,7 @@ async function run(entry: CommandEntry | undefined): Promise<void> {
         actionRan = true;
         await line.command.action(...args);
       } catch (err) {
-        // A flag parser (cli/flags.ts) refused a value, as when commander reads the line.
+        // A flag parser (cli/flags.ts) refused a value, or the action threw one: reported as when commander reads the line.
         if (!(err instanceof GitbusError)) throw err;
         process.exitCode = reportError(err, process.argv.includes('--json'));
       }
