@@ -58,5 +58,11 @@ export function withListingBudget(inner: Transport, b: ListingBudget, now: () =>
   };
   if (inner.rpcAdvertised) out.rpcAdvertised = (service, build) => (inner.rpcAdvertised as NonNullable<Transport['rpcAdvertised']>).call(inner, service, build);
   if (inner.uploadArchive) out.uploadArchive = (body) => (inner.uploadArchive as NonNullable<Transport['uploadArchive']>).call(inner, body);
+  // One ref read alone (a local remote's file, for a dispatch's delivery): within the outage a listing found, as a
+  // listing would be; else as the transport reads it, since only a transport that reads a file has one.
+  if (inner.readRef) {
+    const readRef = inner.readRef.bind(inner);
+    out.readRef = (ref) => (down && now() < down.until ? Promise.reject(down.err) : readRef(ref));
+  }
   return out;
 }

@@ -12,6 +12,7 @@ function held() {
       calls++;
       return new Promise((resolve) => pending.push(resolve));
     },
+    readRef: async (ref) => (ref === 'refs/heads/main' ? 'b'.repeat(40) : null),
     advertise: () => Promise.reject(new Error('not used')),
     rpc: () => Promise.reject(new Error('not used')),
     close: async () => {},
@@ -28,6 +29,8 @@ describe('listing budget', () => {
     // Remembered: at once, and no second listing is started.
     await expect(t.listRefs()).rejects.toMatchObject({ code: 'TRANSPORT_TIMEOUT' });
     expect(h.calls()).toBe(1);
+    // One ref read alone is part of the same outage.
+    await expect(t.readRef?.('refs/heads/main')).rejects.toMatchObject({ code: 'TRANSPORT_TIMEOUT' });
     // Past the memory, a caller waits on the listing still under way, which answers now.
     clock = 2000;
     const next = t.listRefs();
@@ -39,5 +42,14 @@ describe('listing budget', () => {
     h.answer(new Map());
     await expect(fresh).resolves.toEqual(new Map());
     expect(h.calls()).toBe(2);
+    // Out of the outage, as the transport reads it: a dispatch's delivery through the MCP server keeps its one read.
+    await expect(t.readRef?.('refs/heads/main')).resolves.toBe('b'.repeat(40));
+    await expect(t.readRef?.('refs/heads/other')).resolves.toBeNull();
+  });
+
+  it('has no readRef over a transport without one: a caller lists instead', () => {
+    const h = held();
+    const { readRef: _, ...withoutRead } = h.t;
+    expect(withListingBudget(withoutRead, { budgetMs: 20, rememberMs: 1000 }).readRef).toBeUndefined();
   });
 });
