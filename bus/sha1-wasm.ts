@@ -1,0 +1,88 @@
+import { readFileSync } from 'node:fs';
+
+/**
+ * SHA-1 through a WebAssembly compression function (dist/sha1.wasm, made by scripts/sha1-wasm.mjs at build): a cold
+ * process takes ~250 µs for its first hash (the module ~110 µs, its instance ~30 µs, the first call's compile ~80 µs),
+ * where the JavaScript SHA-1 (bus/git/sha1.ts) takes ~0.45 ms for a dispatch's four objects in V8's interpreter and
+ * 2-5 ms for an 11 KB tree, and node:crypto ~2.1 ms to load (docs/PERFORMANCE.md, session 55). Undefined where it
+ * cannot run (no file: the ES module build run from the sources; WebAssembly off, as under --jitless; any failure):
+ * the caller then hashes as before.
+ */
+
+/** The part of the WebAssembly global used here: the project's TypeScript libraries declare none of it. */
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object) => { exports: Record<string, unknown> };
+  Memory: abstract new (...args: never[]) => { buffer: ArrayBuffer };
+}
+
+interface Sha1Module {
+  blocks: (ptr: number, n: number) => void;
+  memory: { buffer: ArrayBuffer };
+}
+
+/**
+ * Where the caller's bytes go in the module's memory (one page), and how many whole blocks are hashed in one call:
+ * two blocks fewer than fit, so that the last chunk's padding always has its room.
+ */
+const INPUT = 1024;
+const CHUNK_BLOCKS = (65536 - INPUT) / 64 - 2;
+
+let loaded: Sha1Module | null | undefined;
+
+/**
+ * The module at `file`, instantiated once per process. Two folders below the package root, as bus/version.ts: this
+ * module's folder is dist/bus/ in the ES module build and dist/cli/ in the bundles, so `..` is dist/ in both.
+ * `import.meta.dirname`, not `url`: the bundles make their url at its first read (~0.25 ms, scripts/import-meta.mjs).
+ */
+export function sha1Module(file = `${import.meta.dirname}/../sha1.wasm`): Sha1Module | null {
+  if (loaded !== undefined) return loaded;
+  try {
+    // Absent under --jitless.
+    const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+    if (wasm === undefined) return (loaded = null);
+    const { blocks, memory } = new wasm.Instance(new wasm.Module(readFileSync(file))).exports;
+    loaded = typeof blocks === 'function' && memory instanceof wasm.Memory ? { blocks: blocks as Sha1Module['blocks'], memory } : null;
+  } catch {
+    loaded = null;
+  }
+  return loaded;
+}
+
+/** The SHA-1 of `parts` as one message, in lowercase hex; undefined when the module cannot run (see above). */
+export function sha1HexWasm(...parts: Uint8Array[]): string | undefined {
+  const m = sha1Module();
+  if (m === null) return undefined;
+  const mem = new Uint8Array(m.memory.buffer);
+  const words = new DataView(m.memory.buffer);
+  const start = [0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0];
+  for (let i = 0; i < 5; i++) words.setUint32(i * 4, start[i] as number, true);
+  let total = 0;
+  let filled = 0;
+  for (const p of parts) {
+    total += p.length;
+    let at = 0;
+    while (at < p.length) {
+      const n = Math.min(p.length - at, CHUNK_BLOCKS * 64 - filled);
+      mem.set(p.subarray(at, at + n), INPUT + filled);
+      filled += n;
+      at += n;
+      if (filled === CHUNK_BLOCKS * 64) {
+        m.blocks(INPUT, CHUNK_BLOCKS);
+        filled = 0;
+      }
+    }
+  }
+  // The padding: 0x80, zeros, the message's length in bits as 64 big-endian bits, to a whole block (two when the
+  // last bytes leave fewer than 9 free). A chunk is whole blocks, so `filled` is under a chunk and the padding fits.
+  const end = Math.floor((filled + 8) / 64 + 1) * 64;
+  mem.fill(0, INPUT + filled, INPUT + end);
+  mem[INPUT + filled] = 0x80;
+  const bits = total * 8;
+  words.setUint32(INPUT + end - 8, Math.floor(bits / 2 ** 32), false);
+  words.setUint32(INPUT + end - 4, bits >>> 0, false);
+  m.blocks(INPUT, end / 64);
+  let hex = '';
+  for (let i = 0; i < 5; i++) hex += words.getUint32(i * 4, true).toString(16).padStart(8, '0');
+  return hex;
+}
