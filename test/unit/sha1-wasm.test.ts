@@ -41,6 +41,19 @@ describe('SHA-1 in WebAssembly (bus/sha1-wasm.ts)', () => {
     messages.forEach((m, i) => expect(hashes[i], `${m.length} bytes`).toBe(createHash('sha1').update(Uint8Array.from(m)).digest('hex')));
   });
 
+  it('is undefined with a module that does not hash as SHA-1 does, and past 1 MiB, so the caller hashes as before', () => {
+    /** A module of the right shape: `blocks` with an empty body, one memory of `pages` pages. */
+    const shaped = (pages: number): string => {
+      const file = join(dir, `shaped-${pages}.wasm`);
+      const str = (t: string) => [t.length, ...Buffer.from(t)];
+      const section = (id: number, bytes: number[]) => [id, bytes.length, ...bytes];
+      writeFileSync(file, Buffer.from([0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0, ...section(1, [1, 0x60, 2, 0x7f, 0x7f, 0]), ...section(3, [1, 0]), ...section(5, [1, 0, pages]), ...section(7, [2, ...str('blocks'), 0, 0, ...str('memory'), 2, 0]), ...section(10, [1, 2, 0, 0x0b])]));
+      return file;
+    };
+    for (const file of [shaped(1), shaped(0)]) expect(inProcess(`sha1Module(${JSON.stringify(file)}); process.stdout.write(String(sha1HexWasm(new Uint8Array(3))));`), file).toBe('undefined');
+    expect(inProcess(`sha1Module(${JSON.stringify(wasm)}); process.stdout.write(String(sha1HexWasm(new Uint8Array(1 << 20))) + ' ' + String(sha1HexWasm(new Uint8Array((1 << 20) + 1))));`)).toBe(`${createHash('sha1').update(new Uint8Array(1 << 20)).digest('hex')} undefined`);
+  });
+
   it('is undefined without its module, or without WebAssembly (--jitless), so the caller hashes as before', () => {
     expect(inProcess(`sha1Module(${JSON.stringify(join(dir, 'none.wasm'))}); process.stdout.write(String(sha1HexWasm(new Uint8Array(3))));`)).toBe('undefined');
     expect(inProcess(`sha1Module(${JSON.stringify(wasm)}); process.stdout.write(String(sha1HexWasm(new Uint8Array(3))));`, ['--jitless'])).toBe('undefined');
