@@ -5,7 +5,7 @@
 // function is ~250 instructions. Checked against node:crypto by test/unit/sha1-wasm.test.ts.
 import { writeFileSync } from 'node:fs';
 
-const op = { get: 0x20, set: 0x21, tee: 0x22, const: 0x41, load: 0x28, store: 0x36, add: 0x6a, sub: 0x6b, and: 0x71, or: 0x72, xor: 0x73, shl: 0x74, shrU: 0x76, rotl: 0x77, rotr: 0x78, ltU: 0x49, ne: 0x47, eqz: 0x45, block: 0x02, loop: 0x03, end: 0x0b, br: 0x0c, brIf: 0x0d };
+const op = { get: 0x20, set: 0x21, const: 0x41, load: 0x28, store: 0x36, add: 0x6a, sub: 0x6b, and: 0x71, or: 0x72, xor: 0x73, shl: 0x74, rotl: 0x77, rotr: 0x78, ltU: 0x49, eqz: 0x45, block: 0x02, loop: 0x03, end: 0x0b, br: 0x0c, brIf: 0x0d };
 const uleb = (n) => { const out = []; do { let b = n & 0x7f; n >>>= 7; if (n !== 0) b |= 0x80; out.push(b); } while (n !== 0); return out; };
 const sleb = (n) => { const out = []; n |= 0; for (;;) { const b = n & 0x7f; n >>= 7; if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) { out.push(b); return out; } out.push(b | 0x80); } };
 // locals: 0 ptr, 1 n, 2 a, 3 b, 4 c, 5 d, 6 e, 7 t, 8 i, 9 f
@@ -85,7 +85,7 @@ emit(op.br, 0);
 emit(op.end, op.end); // loop, block
 emit(op.end); // function
 
-const body = [...uleb(1), ...uleb(8), 0x7f, ...code]; // one local group: 8 i32 locals (a..f)
+const body = [...uleb(1), ...uleb(8), 0x7f, ...code]; // one local group: 8 i32 locals (a-e, t, i, f)
 const section = (id, bytes) => [id, ...uleb(bytes.length), ...bytes];
 const str = (s) => [...uleb(s.length), ...Buffer.from(s)];
 const bytes = [

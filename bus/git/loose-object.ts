@@ -93,6 +93,7 @@ export function makeFanOutDir(fs: typeof NodeFs, dir: string): void {
  */
 export function gitObjectId(type: GitObjectType, content: Uint8Array): string {
   const header = `${type} ${content.length}\0`;
-  const js = nodeCryptoIfLoaded() ? undefined : (sha1HexWasm(Buffer.from(header, 'latin1'), content) ?? coldSha1Hex(Buffer.from(header, 'latin1'), content));
+  const head = nodeCryptoIfLoaded() ? undefined : Buffer.from(header, 'latin1');
+  const js = head === undefined ? undefined : (sha1HexWasm(head, content) ?? coldSha1Hex(head, content));
   return js ?? nodeCrypto().createHash('sha1').update(header, 'latin1').update(content).digest('hex');
 }
