@@ -143,7 +143,9 @@ export async function startupBench(lines: string[], runs: number): Promise<void>
   // The served rows apart from each other in the order (which rotates, keeping it). After each, the watcher's next
   // standby loads and warms up (~0.4 s of CPU); the next case waits for it (`settled`), since a command that runs
   // in its own process is one on a machine where no watcher or server runs, so no standby warms up beside it.
-  const servedReport = (name: string) => ({ GITBUS_SERVE_REPORT: join(dir, `served-${name}.jsonl`) });
+  // GITBUS_SERVE=1: these rows measure the served path. Without it a command that can start from its code cache runs in
+  // its own process (cli/serve/client.ts ownProcessSooner), as the rows without a watcher do.
+  const servedReport = (name: string) => ({ GITBUS_SERVE_REPORT: join(dir, `served-${name}.jsonl`), GITBUS_SERVE: '1' });
   const [statusWatcher, dispatchWatcher, hookWatcher, server] = watchers as [ServingWatcher, ServingWatcher, ServingWatcher, ServingWatcher];
   cases.splice(2, 0, { label: 'gitbus status, served by the watcher (local bus, 5 tasks)', args: [BIN, 'status', '--home', servedStatusHome], env: servedReport('status'), servedBy: statusWatcher });
   cases.splice(Math.ceil(cases.length / 3) + 1, 0, { label: 'gitbus status, served by gitbus serve, no watcher (local bus, 5 tasks)', args: [BIN, 'status', '--home', serverHome], env: servedReport('server'), servedBy: server });
@@ -154,6 +156,8 @@ export async function startupBench(lines: string[], runs: number): Promise<void>
   cases.push({ label: 'gitbus dispatch from a project checkout (local bus, 5 tasks)', args: [BIN, 'dispatch', 'start-up probe', '--home', dispatchHome], cwd: projectCheckout(dir), after: keep(dispatchHome) });
 
   cases.push({ label: 'gitbus hook claude user-prompt-submit (Claude Code\'s hook)', args: [BIN, 'hook', 'claude', 'user-prompt-submit', '--home', statusHome], input: hookInput });
+  // Where the command cannot start from its code cache (a sandbox's cache folder), which is where it is served unasked.
+  cases.splice(Math.ceil((cases.length * 2) / 3) + 1, 0, { label: 'gitbus status, cache folder unusable, served by the watcher', args: [BIN, 'status', '--home', servedStatusHome], env: { ...noCache, GITBUS_SERVE_REPORT: join(dir, 'served-nocache.jsonl') }, servedBy: statusWatcher });
   cases.splice(Math.ceil((cases.length * 5) / 6), 0, { label: 'gitbus hook claude user-prompt-submit, served', args: [BIN, 'hook', 'claude', 'user-prompt-submit', '--home', servedHookHome], env: servedReport('hook'), input: hookInput, servedBy: hookWatcher });
   cases.push({ label: 'gitbus status, ES modules (GITBUS_CODE_CACHE=0)', args: status(BIN, esm.status), env: { GITBUS_CODE_CACHE: '0' } });
   cases.push({ label: 'gitbus dispatch, ES modules (GITBUS_CODE_CACHE=0)', args: dispatchArgs(BIN, esm.dispatch), env: { GITBUS_CODE_CACHE: '0' }, after: keep(esm.dispatch) });
@@ -183,7 +187,7 @@ export async function startupBench(lines: string[], runs: number): Promise<void>
   };
   let notReady = 0;
   for (const c of cases) for (let i = 0; i < 2; i++) await timed(c); // page cache, git's own first start
-  for (const name of ['status', 'dispatch', 'hook', 'server']) writeFileSync(join(dir, `served-${name}.jsonl`), '');
+  for (const name of ['status', 'dispatch', 'hook', 'server', 'nocache']) writeFileSync(join(dir, `served-${name}.jsonl`), '');
   const times = cases.map((): number[] => []);
   for (let round = 0; round < runs; round++) {
     for (let k = 0; k < cases.length; k++) {
@@ -212,7 +216,7 @@ export async function startupBench(lines: string[], runs: number): Promise<void>
     const cpuCol = hasCpu ? `  ${fmt(cpuMs).padStart(6)} ms  ${(cpuMs / ((cpu[0] ?? 0) / runs)).toFixed(2)}x` : '';
     lines.push(`${c.label.padEnd(64)} ${fmt(s.median).padStart(5)} ms ${fmt(s.p90).padStart(5)} ms  ${ratio.toFixed(2)}x${cpuCol}${verdict}`);
   });
-  lines.push('', `Served by the watcher: status ${servedCount('status')} of ${runs} runs, dispatch ${servedCount('dispatch')} of ${runs}, hook ${servedCount('hook')} of ${runs}; by gitbus serve: status ${servedCount('server')} of ${runs} (the others found no standby ready and ran in their own process). The watcher's standby (cli/serve/) loads and warms up in the background after each served run; its CPU is not the client's and is not counted, and the next case starts once it is ready${notReady === 0 ? '' : ` (${notReady} times not within ${SETTLE_MS / 1000} s: the next case ran beside it)`}.`);
+  lines.push('', `Served by the watcher: status ${servedCount('status')} of ${runs} runs, dispatch ${servedCount('dispatch')} of ${runs}, hook ${servedCount('hook')} of ${runs}, status with the cache folder unusable (served unasked) ${servedCount('nocache')} of ${runs}; by gitbus serve: status ${servedCount('server')} of ${runs} (the others found no standby ready and ran in their own process). The served rows but the last set GITBUS_SERVE=1: by default a command that can start from its code cache runs in its own process, which ends sooner (the rows without "served"). The watcher's standby (cli/serve/) loads and warms up in the background after each served run; its CPU is not the client's and is not counted, and the next case starts once it is ready${notReady === 0 ? '' : ` (${notReady} times not within ${SETTLE_MS / 1000} s: the next case ran beside it)`}.`);
   lines.push('', 'The HTTP remote: git http-backend behind a Node HTTP server on 127.0.0.1, in a process of its own (its CPU is not counted); the listing is a request, so the ratio has a network exchange in it that node -e 0 has not.');
   lines.push('', ...bursts);
   if (hasCpu) lines.push('', 'CPU/run: user + system time of the process and what it waited for (git), the mean over the runs, from /proc/self/stat (clock ticks); less sensitive to a busy machine than wall time.');
@@ -315,7 +319,7 @@ async function burstRows(home: string, watcher: ServingWatcher, env: NodeJS.Proc
     const wall: number[] = [];
     for (let i = 0; i < BURST; i++) {
       const t = process.hrtime.bigint();
-      spawnSync(process.execPath, [BIN, 'status', '--home', home], { cwd: dir, env: { ...env, GITBUS_SERVE_REPORT: report }, stdio: 'ignore' });
+      spawnSync(process.execPath, [BIN, 'status', '--home', home], { cwd: dir, env: { ...env, GITBUS_SERVE_REPORT: report, GITBUS_SERVE: '1' }, stdio: 'ignore' });
       wall.push(Number(process.hrtime.bigint() - t) / 1e6);
     }
     const served = readFileSync(report, 'utf8').split('\n').filter((l) => l.includes('"served":true')).length;

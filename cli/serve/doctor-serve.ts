@@ -39,5 +39,5 @@ export async function serveCheck(home: string, env: NodeJS.ProcessEnv = process.
     });
   });
   if (reached !== null) return warn(NAME, `${sock} does not answer (${reached}): a socket left by a watcher or a gitbus serve that is gone; commands run in their own process`, 'run gitbus serve, or start the watcher (gitbus watch, or gitbus service install): either replaces the socket; commands that come back to back also start a gitbus serve by themselves');
-  return ok(NAME, `${liveOwner(serveLockPath(home)) !== null ? 'gitbus serve' : 'the watcher'} serves short commands (status, dispatch, show, ...) on ${sock}`);
+  return ok(NAME, `${liveOwner(serveLockPath(home)) !== null ? 'gitbus serve' : 'the watcher'} serves short commands (status, dispatch, show, ...) on ${sock}: those that cannot start from their code cache here, or all with GITBUS_SERVE=1 (from its code cache a command's own process ends sooner)`);
 }

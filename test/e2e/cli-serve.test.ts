@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeBus } from '../helpers/bus.js';
 import type { ServeReport } from '../../cli/code-cache.js';
 import { stopStandaloneServer } from '../../cli/serve/standalone.js';
+import { OWN_PROCESS_SOONER } from '../../cli/serve/client.js';
 import { processStartTicks } from '../../watcher/watcher-lock.js';
 import { commandsAsProcesses, gitbus, json, tempDir, type RunResult } from '../helpers/cli.js';
 import { alive, bounded, until } from '../helpers/wait.js';
@@ -32,7 +33,8 @@ const lock = () => join(alpha, 'serve.lock');
 /** Runs gitbus in alpha's home and says whether it was served (GITBUS_SERVE_REPORT). */
 async function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ r: RunResult; report: ServeReport }> {
   const file = join(scratch.path, `report-${++reports}.jsonl`);
-  const r = await gitbus(args, { home: alpha, env: { GITBUS_SERVE_REPORT: file, ...env } });
+  // Served whenever a standby is ready: with its code cache a command would run in its own process (OWN_PROCESS_SOONER).
+  const r = await gitbus(args, { home: alpha, env: { GITBUS_SERVE_REPORT: file, GITBUS_SERVE: '1', ...env } });
   const lines = existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n') : [];
   const report = JSON.parse(lines.at(-1) ?? '{"command":"?","served":false,"reason":"no report"}') as ServeReport;
   return { r, report };
@@ -93,11 +95,17 @@ describe('gitbus serve', () => {
     expect(existsSync(lock())).toBe(false);
   });
 
-  it('starts by itself when served commands come back to back, and gives the home to a watcher that starts', { timeout: 180_000 }, async () => {
+  it('starts by itself when commands it would serve come back to back (not those that start from their code cache), and gives the home to a watcher that starts', { timeout: 180_000 }, async () => {
     // As people run gitbus: the suite turns the start off for every other test (test/helpers/global-setup.ts).
     const auto = { GITBUS_SERVE_AUTO: undefined };
     rmSync(join(alpha, 'serve-wanted'), { force: true });
     rmSync(join(alpha, 'serve-started'), { force: true });
+    // With its code cache usable a command runs in its own process, which ends sooner: nothing starts for it.
+    const asPeople = { ...auto, GITBUS_SERVE: undefined };
+    expect((await run(['status'], asPeople)).report).toMatchObject({ served: false, reason: OWN_PROCESS_SOONER });
+    expect((await run(['status'], asPeople)).report.served).toBe(false);
+    expect(existsSync(join(alpha, 'serve-wanted'))).toBe(false);
+    expect(serverPid()).toBeNull();
     const first = await run(['status'], auto);
     expect(first.report).toMatchObject({ served: false, reason: 'nothing serves this home (no watcher or gitbus serve runs)' });
     expect(existsSync(join(alpha, 'serve-wanted'))).toBe(true);
@@ -133,7 +141,7 @@ describe('gitbus serve and what a home holds', () => {
     try {
       await until('a standby ready', () => server.events().some((e) => e.type === 'standbys' && Number(e['ready']) >= 1), 60_000, server.stderr);
       const file = join(scratch.path, 'report-link.jsonl');
-      const r = await gitbus(['status', '--json'], { home: link, env: { GITBUS_SERVE_REPORT: file } });
+      const r = await gitbus(['status', '--json'], { home: link, env: { GITBUS_SERVE_REPORT: file, GITBUS_SERVE: '1' } });
       expect(r.code, r.stderr).toBe(0);
       expect(JSON.parse(readFileSync(file, 'utf8').trim().split('\n').at(-1) ?? '{}')).toMatchObject({ served: true });
     } finally {

@@ -56,7 +56,7 @@ describe('commands served by the watcher: input and output', () => {
     const lines = Array.from({ length: 1000 }, (_, i) => JSON.stringify({ title: `a long output ${i} ${'x'.repeat(150)}` })).join('\n');
     const attempt = async () => {
       const { file, report } = reportFile();
-      const r = await spawnBounded('python3', [fixture, '30', process.execPath, BIN, 'dispatch', '--from', '-', '--to', 'beta', '--dry-run', '--json', '--no-git'], { env: { ...process.env, GITBUS_HOME: sw.alpha, GITBUS_SERVE_REPORT: file }, input: `${lines}\n`, timeoutMs: 60_000 });
+      const r = await spawnBounded('python3', [fixture, '30', process.execPath, BIN, 'dispatch', '--from', '-', '--to', 'beta', '--dry-run', '--json', '--no-git'], { env: { ...process.env, GITBUS_HOME: sw.alpha, GITBUS_SERVE_REPORT: file, GITBUS_SERVE: '1' }, input: `${lines}\n`, timeoutMs: 60_000 });
       return { r, report: report() };
     };
     let last: Awaited<ReturnType<typeof attempt>> | undefined;
@@ -110,7 +110,7 @@ describe('commands served by the watcher: input and output', () => {
       'dispatch --from - on a terminal that hangs up, served',
       async () => {
         const { file, report: reported } = reportFile();
-        const r = await spawnBounded('python3', [hangup, typed, process.execPath, BIN, 'dispatch', '--from', '-', '--to', 'beta', '--no-git'], { env: { ...process.env, GITBUS_HOME: sw.alpha, GITBUS_SERVE_REPORT: file }, timeoutMs: 30_000 });
+        const r = await spawnBounded('python3', [hangup, typed, process.execPath, BIN, 'dispatch', '--from', '-', '--to', 'beta', '--no-git'], { env: { ...process.env, GITBUS_HOME: sw.alpha, GITBUS_SERVE_REPORT: file, GITBUS_SERVE: '1' }, timeoutMs: 30_000 });
         const report = reported();
         last = { ended: `${r.stdout.trim()}${r.stderr}`, report };
         return report.served;
@@ -131,7 +131,7 @@ describe('commands served by the watcher: input and output', () => {
     const reset = fileURLToPath(new URL('../fixtures/reset-stdin.py', import.meta.url));
     const attempt = async (env: NodeJS.ProcessEnv) => {
       const { file, report } = reportFile();
-      const r = await spawnBounded('python3', [reset, sent, process.execPath, BIN, 'dispatch', '--from', '-', '--to', 'beta', '--no-git'], { env: { ...process.env, GITBUS_HOME: sw.alpha, GITBUS_SERVE_REPORT: file, ...env }, timeoutMs: 30_000 });
+      const r = await spawnBounded('python3', [reset, sent, process.execPath, BIN, 'dispatch', '--from', '-', '--to', 'beta', '--no-git'], { env: { ...process.env, GITBUS_HOME: sw.alpha, GITBUS_SERVE_REPORT: file, GITBUS_SERVE: '1', ...env }, timeoutMs: 30_000 });
       return { r, report: report() };
     };
     let last: Awaited<ReturnType<typeof attempt>> | undefined;

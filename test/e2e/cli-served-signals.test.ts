@@ -39,7 +39,7 @@ async function servedWait(title: string, extra: string[] = []): Promise<ServedWa
     const file = join(scratch.path, `report-${title.replace(/\W/g, '-')}-${attempt}.jsonl`);
     const child = spawn(process.execPath, [BIN, 'dispatch', title, '--to', 'beta', '--no-git', '--wait', ...extra], {
       cwd: neutralCwd(),
-      env: { ...process.env, XDG_CACHE_HOME: TEST_CACHE_HOME, GITBUS_HOME: alpha, GITBUS_SERVE_REPORT: file },
+      env: { ...process.env, XDG_CACHE_HOME: TEST_CACHE_HOME, GITBUS_HOME: alpha, GITBUS_SERVE_REPORT: file, GITBUS_SERVE: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     children.push(child);

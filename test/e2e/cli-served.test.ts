@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ServeReport } from '../../cli/code-cache.js';
@@ -6,6 +6,7 @@ import { gitbus, json, type RunResult, commandsAsProcesses } from '../helpers/cl
 import { until } from '../helpers/wait.js';
 import { startWatcher } from '../helpers/watcher-process.js';
 import { servedWatcher } from '../helpers/served-watcher.js';
+import { OWN_PROCESS_SOONER } from '../../cli/serve/client.js';
 
 // Every command here runs as a process: the commands are served by a watcher, or run as processes: what a process does
 // is the subject.
@@ -33,6 +34,7 @@ describe('commands served by the watcher', () => {
     const check = json<{ checks: { name: string; status: string; detail: string }[] }>(d.r).checks.find((c) => c.name === 'cli.serve');
     expect(check).toMatchObject({ status: 'ok' });
     expect(check?.detail).toContain(join(sw.alpha, 'cli.sock'));
+    expect(check?.detail).toContain('those that cannot start from their code cache here, or all with GITBUS_SERVE=1');
   }, 60_000);
 
   it('runs a short command in the standby, with the same output and exit code as in its own process', async () => {
@@ -89,6 +91,28 @@ describe('commands served by the watcher', () => {
     expect(view(b.r)).toEqual(view(a.r));
   }, 240_000);
 
+  it('runs a command in its own process where it starts from its code cache, and serves it where it cannot (or with GITBUS_SERVE=1)', async () => {
+    // The helper sets GITBUS_SERVE=1 for every other test; as people run gitbus, it is not set.
+    const asPeople = { GITBUS_SERVE: undefined };
+    await served(['status', '--json']);
+    const own = await run(['status', '--json'], { env: asPeople });
+    expect(own.report).toMatchObject({ served: false, reason: OWN_PROCESS_SOONER });
+    expect(own.r.code).toBe(0);
+    // A cache folder that cannot be made (a file where it goes: a sandbox's read-only home does the same), and caches
+    // turned off: the own process would run the ES module build, ~2.5x slower to start, so the standby serves it.
+    const blocked = join(sw.scratch.path, 'cache-blocked');
+    writeFileSync(blocked, '');
+    const noCache = await served(['status', '--json'], { env: { ...asPeople, XDG_CACHE_HOME: join(blocked, 'cache') } });
+    expect(noCache.r.code).toBe(0);
+    const view = (r: RunResult) => {
+      const s = json<{ node: string; head: string; tasks: { id: string; state: string }[] }>(r);
+      return { node: s.node, head: s.head, tasks: s.tasks.map((t) => [t.id, t.state]) };
+    };
+    expect(view(noCache.r)).toEqual(view(own.r));
+    const off = await served(['status', '--json'], { env: { ...asPeople, GITBUS_CODE_CACHE: '0' } });
+    expect(view(off.r)).toEqual(view(own.r));
+  }, 180_000);
+
   it('is not used for a command that is not served, with Node options, or when GITBUS_SERVE=0', async () => {
     expect((await run(['lint', '--json'])).report).toMatchObject({ served: false, reason: 'not a served command' });
     expect((await run(['status', '--json'], { env: { NODE_OPTIONS: '--no-warnings' } })).report).toMatchObject({ served: false, reason: 'Node options are set' });
@@ -136,14 +160,14 @@ describe('commands served by the watcher', () => {
     chmodSync(open, 0o777);
     symlinkSync(parent, join(open, 'link'));
     const file = join(sw.scratch.path, 'linked-report.jsonl');
-    const linked = await gitbus(['status', '--json'], { home: join(open, 'link', basename(sw.alpha)), env: { GITBUS_SERVE_REPORT: file } });
+    const linked = await gitbus(['status', '--json'], { home: join(open, 'link', basename(sw.alpha)), env: { GITBUS_SERVE_REPORT: file, GITBUS_SERVE: '1' } });
     expect(linked.code, linked.stderr).toBe(0);
     expect(JSON.parse(readFileSync(file, 'utf8').trim().split('\n').at(-1) ?? '{}')).toMatchObject({ served: false, reason: `${open} may be written by others` });
     // And through a second link, from a folder of this user's: the folder that holds the link in between counts too.
     const safe = join(sw.scratch.path, 'safe');
     mkdirSync(safe, { mode: 0o755 });
     symlinkSync(join(open, 'link'), join(safe, 'hop'));
-    const chained = await gitbus(['status', '--json'], { home: join(safe, 'hop', basename(sw.alpha)), env: { GITBUS_SERVE_REPORT: file } });
+    const chained = await gitbus(['status', '--json'], { home: join(safe, 'hop', basename(sw.alpha)), env: { GITBUS_SERVE_REPORT: file, GITBUS_SERVE: '1' } });
     expect(chained.code, chained.stderr).toBe(0);
     expect(JSON.parse(readFileSync(file, 'utf8').trim().split('\n').at(-1) ?? '{}')).toMatchObject({ served: false, reason: `${open} may be written by others` });
   }, 60_000);

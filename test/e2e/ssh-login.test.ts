@@ -169,7 +169,7 @@ describe.skipIf(!available)('SSH failures that must be clear', () => {
       await until('a standby ready', () => server.events().some((e) => e.type === 'standbys' && Number(e['ready']) >= 1), 60_000, server.stderr);
       const out2 = join(bus.dir, 'prompted-served.out');
       const report = join(bus.dir, 'served.jsonl');
-      const cmd2 = `HOME=${c.home} GITBUS_HOME=${bus.home('alpha')} GITBUS_SERVE_REPORT=${report} ${process.execPath} ${BIN} status --json > ${out2}; echo exit=$? >> ${out2}; stty -a >> ${out2}; echo end >> ${out2}`;
+      const cmd2 = `HOME=${c.home} GITBUS_HOME=${bus.home('alpha')} GITBUS_SERVE_REPORT=${report} GITBUS_SERVE=1 ${process.execPath} ${BIN} status --json > ${out2}; echo exit=$? >> ${out2}; stty -a >> ${out2}; echo end >> ${out2}`;
       spawnSync('tmux', ['-S', sock, 'kill-server']);
       expect(spawnSync('tmux', ['-S', sock, 'new-session', '-d', '-x', '200', '-y', '20', cmd2]).status).toBe(0);
       await until('the passphrase prompt, served', () => pane().includes(`Enter passphrase for key '${locked}':`), 20_000, () => `${pane()}\nserver: ${server.stderr()}`);

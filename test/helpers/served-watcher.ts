@@ -52,7 +52,8 @@ export function servedWatcher(): ServedWatcher {
   };
   sw.run = async (args, opts = {}) => {
     const { file, report } = sw.reportFile();
-    const r = await gitbus(args, { home: sw.alpha, ...opts, env: { GITBUS_SERVE_REPORT: file, ...opts.env } });
+    // Served whenever a standby is ready: with its code cache a command would run in its own process (OWN_PROCESS_SOONER).
+    const r = await gitbus(args, { home: sw.alpha, ...opts, env: { GITBUS_SERVE_REPORT: file, GITBUS_SERVE: '1', ...opts.env } });
     return { r, report: report() };
   };
   sw.served = async (args, opts = {}) => {
@@ -74,7 +75,7 @@ export function servedWatcher(): ServedWatcher {
       `gitbus ${args.join(' ')} on a terminal served by the watcher`,
       async () => {
         const { file, report: reported } = sw.reportFile();
-        const child = spawn('script', ['-qec', [process.execPath, BIN, ...args].map((a) => `'${a}'`).join(' '), '/dev/null'], { env: { ...process.env, GITBUS_HOME: sw.alpha, GITBUS_SERVE_REPORT: file }, stdio: ['pipe', 'pipe', 'pipe'] });
+        const child = spawn('script', ['-qec', [process.execPath, BIN, ...args].map((a) => `'${a}'`).join(' '), '/dev/null'], { env: { ...process.env, GITBUS_HOME: sw.alpha, GITBUS_SERVE_REPORT: file, GITBUS_SERVE: '1' }, stdio: ['pipe', 'pipe', 'pipe'] });
         sw.children.push(child);
         let out = '';
         child.stdout.on('data', (d: Buffer) => (out += d.toString()));

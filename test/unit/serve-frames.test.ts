@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FRAME, FrameReader, MAX_FRAME, encodeFrame, inputErrorOf, jsonFrame, parseRequest } from '../../cli/serve/frames.js';
-import { homeOf, notServable } from '../../cli/serve/client.js';
+import { homeOf, notServable, OWN_PROCESS_SOONER, ownProcessSooner } from '../../cli/serve/client.js';
 import { socketPath } from '../../cli/serve/socket-path.js';
 import { COMMANDS } from '../../cli/command-table.js';
 
@@ -42,6 +42,14 @@ describe('served command frames', () => {
 });
 
 describe('which commands a client asks the watcher to serve', () => {
+  it('only where its own process cannot start from its code cache, or with GITBUS_SERVE=1', () => {
+    expect(ownProcessSooner({}, true)).toBe(OWN_PROCESS_SOONER);
+    expect(ownProcessSooner({ GITBUS_SERVE: '' }, true)).toBe(OWN_PROCESS_SOONER);
+    expect(ownProcessSooner({ GITBUS_SERVE: 'yes' }, true)).toBe(OWN_PROCESS_SOONER);
+    expect(ownProcessSooner({ GITBUS_SERVE: '1' }, true)).toBeNull();
+    expect(ownProcessSooner({}, false)).toBeNull();
+    expect(ownProcessSooner({ GITBUS_SERVE: '1' }, false)).toBeNull();
+  });
   const status = COMMANDS.find((c) => c.name === 'status');
   const lint = COMMANDS.find((c) => c.name === 'lint');
   it('only served commands, without Node options', () => {
