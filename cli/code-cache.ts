@@ -1,4 +1,4 @@
-import { appendFileSync, writeSync } from 'node:fs';
+import { accessSync, appendFileSync, constants, existsSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { buildIdentity, bundleFile } from './bundle-identity.js';
@@ -11,7 +11,7 @@ import { STANDBY_ENV } from './serve/standby-env.js';
 export { bundleFile } from './bundle-identity.js';
 import { hoistGlobalOptions, invokedCommand } from './invoked-command.js';
 import { EXIT } from './exit.js';
-import { cacheFolders, readyFolders, type CacheFolders } from './code-cache-folders.js';
+import { cacheFolders, readyFolders } from './code-cache-folders.js';
 import { cachePlace, readCache, readText, settleCache } from './code-cache-store.js';
 import { schemasScript, type SchemasState } from './schemas-script.js';
 import { COLD_BUNDLES, COLD_PREFIX, coldFile } from './cold-script-id.js';
@@ -111,13 +111,12 @@ export function runCli(booted: Booted): void {
   const entry = invokedCommand(args);
   if (entry === undefined) return runEntry(here, env, entry, booted);
   commandFound = true;
-  const start = cacheStart(booted, env);
   // A command this home's watcher may run in its standby process: only Node and a socket start here. Only where the
   // command cannot start from its code cache here: with it, its own process ends sooner (ownProcessSooner).
   let sock: string | { reason: string };
   let home: string | null = null;
   try {
-    const why = notServable(entry, args, env) ?? ownProcessSooner(env, !('esm' in start));
+    const why = notServable(entry, args, env) ?? ownProcessSooner(env, startsFromCache(booted, env, entry.name));
     home = why === null ? homeOf(args, env) : null;
     sock = home !== null ? trustedSocket(home) : { reason: why ?? 'no home' };
   } catch (err) {
@@ -131,7 +130,7 @@ export function runCli(booted: Booted): void {
   if (typeof sock !== 'string') {
     serveReport(env, { command: entry.name, served: false, reason: sock.reason });
     unserved(sock.reason);
-    return runEntry(here, env, entry, booted, start);
+    return runEntry(here, env, entry, booted);
   }
   serveOrRun(
     sock,
@@ -140,7 +139,7 @@ export function runCli(booted: Booted): void {
     (reason) => {
       serveReport(env, { command: entry.name, served: false, reason });
       unserved(reason);
-      runEntry(here, env, entry, booted, start);
+      runEntry(here, env, entry, booted);
     },
     (pid) => serveReport(env, { command: entry.name, served: true, pid }),
   );
@@ -168,33 +167,39 @@ function serveReport(env: NodeJS.ProcessEnv, r: ServeReport): void {
   report(env['GITBUS_SERVE_REPORT'], r);
 }
 
-/** Whether a command's own process can start from a code cache: the cache folders, checked, or what it runs instead. */
-type CacheStart = { folders: CacheFolders } | { esm: 'off' | 'unsafe' | 'unavailable'; reason?: string };
-
 /**
- * A cache folder that cannot be used: without a cache the bundle starts slower than the ES module build (V8 compiles
- * its 2 MB top level, and createCachedData() at every exit would find no place to go). Checked before the bundle is
- * read, so that this costs no more than the read of gitbus's two folders, which was done anyway. The boot checked
- * them already when it could use them for the loader's own cache.
+ * Whether the command's own process would start from a code cache (cli/serve/client.ts ownProcessSooner): the boot
+ * found the cache folders usable for the loader's cache, which is in the key folder the command's is in, and the
+ * command's cache file is there or may be written there (a sandbox's read-only key folder, made before, where the
+ * command never ran: its own process would run the ES module build at every run).
  */
-function cacheStart(booted: Booted, env: NodeJS.ProcessEnv): CacheStart {
-  if (env['GITBUS_CODE_CACHE'] === '0') return { esm: 'off' };
-  const folders = booted.folders ?? cacheFolders(env);
-  if ('problem' in folders) return { esm: folders.problem.state, reason: folders.problem.reason };
-  const unusable = booted.folders === undefined ? readyFolders(folders, [folders.root, folders.keys]) : undefined;
-  if (unusable) return { esm: unusable.state, reason: unusable.reason };
-  return { folders };
+export function startsFromCache(booted: Booted, env: NodeJS.ProcessEnv, command: string): boolean {
+  // No folders from the boot: GITBUS_CODE_CACHE=0, or a folder it could not use (runEntry then finds the same).
+  if (booted.folders === undefined || booted.parts === undefined) return false;
+  const place = cachePlace(booted.folders, booted.parts.join('+'), command, env);
+  if (existsSync(place.file)) return true;
+  try {
+    accessSync(place.dir, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Runs the command here: the bundle with its code cache, or the ES module build. */
-function runEntry(here: string, env: NodeJS.ProcessEnv, entry: Pick<CommandEntry, 'name' | 'bundle'> | undefined, booted: Booted, known?: CacheStart): void {
+function runEntry(here: string, env: NodeJS.ProcessEnv, entry: Pick<CommandEntry, 'name' | 'bundle'> | undefined, booted: Booted): void {
   // No command to run (--help, a mistyped name, --version with more on the line): gitbus.mjs and commander, ~150 KB
   // of ES modules, start faster than the 2 MB bundle even from its cache (~4 ms less on Node 20 and 22).
-  if (entry === undefined) return runEsm(booted, here, env, 'top', 'off');
+  if (entry === undefined || env['GITBUS_CODE_CACHE'] === '0') return runEsm(booted, here, env, entry?.name ?? 'top', 'off');
   const command = entry.name;
-  const start = known ?? cacheStart(booted, env);
-  if ('esm' in start) return runEsm(booted, here, env, command, start.esm, start.reason);
-  const folders = start.folders;
+  // A cache folder that cannot be used: without a cache the bundle starts slower than the ES module build (V8
+  // compiles its 2 MB top level, and createCachedData() at every exit would find no place to go). Checked before
+  // the bundle is read, so that this costs no more than the read of gitbus's two folders, which was done anyway.
+  // The boot checked them already when it could use them for the loader's own cache.
+  const folders = booted.folders ?? cacheFolders(env);
+  if ('problem' in folders) return runEsm(booted, here, env, command, folders.problem.state, folders.problem.reason);
+  const unusable = booted.folders === undefined ? readyFolders(folders, [folders.root, folders.keys]) : undefined;
+  if (unusable) return runEsm(booted, here, env, command, unusable.state, unusable.reason);
   const bundle = join(here, bundleFile(entry));
   let read: { source: string; identity: string; room: Buffer };
   try {

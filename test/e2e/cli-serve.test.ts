@@ -106,10 +106,14 @@ describe('gitbus serve', () => {
     expect((await run(['status'], asPeople)).report.served).toBe(false);
     expect(existsSync(join(alpha, 'serve-wanted'))).toBe(false);
     expect(serverPid()).toBeNull();
-    const first = await run(['status'], auto);
+    // Where the command cannot start from its code cache (a cache folder that cannot be made), as people run it.
+    const blocked = join(scratch.path, 'cache-blocked');
+    writeFileSync(blocked, '');
+    const noCache = { ...asPeople, XDG_CACHE_HOME: join(blocked, 'cache') };
+    const first = await run(['status'], noCache);
     expect(first.report).toMatchObject({ served: false, reason: 'nothing serves this home (no watcher or gitbus serve runs)' });
     expect(existsSync(join(alpha, 'serve-wanted'))).toBe(true);
-    expect((await run(['status'], auto)).report.served).toBe(false);
+    expect((await run(['status'], noCache)).report.served).toBe(false);
     await until('gitbus serve started by the second command', () => serverPid() !== null, 60_000, () => `home: ${readdirSync(alpha).join(', ')}; serve.lock: ${existsSync(lock()) ? readFileSync(lock(), 'utf8') : 'none'}`);
     const server = serverPid() as number;
     const viaServer = await served(['status', '--json'], auto);

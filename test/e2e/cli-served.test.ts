@@ -111,6 +111,17 @@ describe('commands served by the watcher', () => {
     expect(view(noCache.r)).toEqual(view(own.r));
     const off = await served(['status', '--json'], { env: { ...asPeople, GITBUS_CODE_CACHE: '0' } });
     expect(view(off.r)).toEqual(view(own.r));
+    // A cache folder of its own, made by a first run; then opened to others (a file there could be code anyone put
+    // there): the boot does not use it for the loader, nor the command for itself, so the command is served.
+    const fresh = join(sw.scratch.path, 'cache-opened');
+    const cacheReport = join(sw.scratch.path, 'cache-opened.jsonl');
+    const first = await run(['status', '--json'], { env: { GITBUS_SERVE: '0', XDG_CACHE_HOME: fresh, GITBUS_CODE_CACHE_REPORT: cacheReport } });
+    expect(first.r.code).toBe(0);
+    expect((await run(['status', '--json'], { env: { ...asPeople, XDG_CACHE_HOME: fresh } })).report).toMatchObject({ served: false, reason: OWN_PROCESS_SOONER });
+    const keyFolder = dirname((JSON.parse(readFileSync(cacheReport, 'utf8').trim().split('\n')[0] ?? '{}') as { file: string }).file);
+    chmodSync(keyFolder, 0o777);
+    const opened = await served(['status', '--json'], { env: { ...asPeople, XDG_CACHE_HOME: fresh } });
+    expect(view(opened.r)).toEqual(view(own.r));
   }, 180_000);
 
   it('is not used for a command that is not served, with Node options, or when GITBUS_SERVE=0', async () => {
