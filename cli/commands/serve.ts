@@ -49,7 +49,7 @@ export function register(program: Command): void {
         '\nA running watcher serves these commands itself (gitbus watch --no-serve turns that off), and stops this\n' +
           'server when it starts. A command is served only where it cannot start from its code cache (a cache folder\n' +
           'it may not write, as in a sandbox, or GITBUS_CODE_CACHE=0): from its cache its own process ends sooner.\n' +
-          'GITBUS_SERVE=1 serves every such command anyway, GITBUS_SERVE=0 none. Without a watcher, gitbus starts\n' +
+          'GITBUS_SERVE=1 serves them all the same, GITBUS_SERVE=0 none. Without a watcher, gitbus starts\n' +
           '"gitbus serve --auto" in the background by itself when a second command it would serve comes within 10\n' +
           'minutes of the one before (an agent, a script, Claude Code\'s hooks); GITBUS_SERVE_AUTO=0 turns that off.\n' +
           'Commands typed in a terminal are served too (a prompt, Ctrl-C and a closed window act as in their own\n' +
