@@ -148,6 +148,9 @@ export async function startupBench(lines: string[], runs: number): Promise<void>
   const servedReport = (name: string) => ({ GITBUS_SERVE_REPORT: join(dir, `served-${name}.jsonl`), GITBUS_SERVE: '1' });
   const [statusWatcher, dispatchWatcher, hookWatcher, server] = watchers as [ServingWatcher, ServingWatcher, ServingWatcher, ServingWatcher];
   cases.splice(2, 0, { label: 'gitbus status, served by the watcher (local bus, 5 tasks)', args: [BIN, 'status', '--home', servedStatusHome], env: servedReport('status'), servedBy: statusWatcher });
+  // The same command in the same home, in its own process (what that home runs by default): the served row's fair
+  // comparison, since the plain status row's home has no watcher keeping its clone up to date.
+  cases.splice(Math.ceil(cases.length / 4) + 1, 0, { label: 'gitbus status, in the served home, own process (GITBUS_SERVE=0)', args: [BIN, 'status', '--home', servedStatusHome], env: { GITBUS_SERVE: '0' } });
   cases.splice(Math.ceil(cases.length / 3) + 1, 0, { label: 'gitbus status, served by gitbus serve, no watcher (local bus, 5 tasks)', args: [BIN, 'status', '--home', serverHome], env: servedReport('server'), servedBy: server });
   cases.splice(Math.ceil(cases.length / 2) + 1, 0, { label: 'gitbus dispatch --to, served by the watcher (local bus)', args: [BIN, 'dispatch', 'start-up probe', '--to', 'bench', '--home', servedDispatchHome], env: servedReport('dispatch'), servedBy: dispatchWatcher });
   cases.push({ label: 'gitbus dispatch --to (local bus, 5 tasks)', args: [BIN, 'dispatch', 'start-up probe', '--to', 'bench', '--home', dispatchHome], after: keep(dispatchHome) });
