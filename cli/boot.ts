@@ -38,6 +38,9 @@ export function boot(): void {
   const env = process.env;
   const looked = env['GITBUS_CODE_CACHE'] === '0' ? undefined : loaderCache(here, { path, st: read.st }, env);
   const cache = looked !== undefined && 'place' in looked ? looked : undefined;
+  // The folders and the build's parts, also where the loader's own cache place is unavailable (a read-only key folder
+  // without its file): the command's cache may be there, and the loader decides by it whether to ask to be served.
+  const known = looked !== undefined && 'folders' in looked ? looked : undefined;
   const { Script } = ownRequire('node:vm') as typeof import('node:vm');
   const found = cache?.found;
   const module: { exports: Partial<LoaderExports> } = { exports: {} };
@@ -55,9 +58,11 @@ export function boot(): void {
   const loader = module.exports as LoaderExports;
   const bin = fromBin();
   const booted: Booted = { importModule: bin.importModule, ...(bin.bootCache !== undefined ? { boot: bin.bootCache } : {}), loader: found === undefined ? (looked !== undefined && 'unusable' in looked ? looked.unusable : 'off') : found.state === 'found' ? (script.cachedDataRejected === true ? 'rejected' : 'accepted') : found.state };
+  if (known !== undefined) {
+    booted.folders = known.folders;
+    booted.parts = known.parts;
+  }
   if (cache !== undefined) {
-    booted.folders = cache.folders;
-    booted.parts = cache.parts;
     // First of the exit handlers (the loader's come after it, and report what it did).
     process.once('exit', (code) => {
       booted.loaderWritten = loader.settleCache(cache.place, cache.found, booted.loader === 'rejected', loader.ranCommand(), { failed: code !== 0 }, () => script.createCachedData());
@@ -130,7 +135,7 @@ export interface LoaderExports {
  * The loader's cache place and what is there, when the cache folders can be used; else why not (the loader is then
  * compiled as without a cache, and finds the same problem for the command's bundle).
  */
-function loaderCache(here: string, loader: { path: string; st: import('node:fs').BigIntStats }, env: NodeJS.ProcessEnv): { folders: CacheFolders; parts: string[]; place: CachePlace; found: Found } | { unusable: 'unsafe' | 'unavailable' } {
+function loaderCache(here: string, loader: { path: string; st: import('node:fs').BigIntStats }, env: NodeJS.ProcessEnv): { folders: CacheFolders; parts: string[]; place: CachePlace; found: Found } | { unusable: 'unsafe' | 'unavailable'; folders?: CacheFolders; parts?: string[] } {
   const folders = cacheFolders(env);
   if ('problem' in folders) return { unusable: folders.problem.state };
   const problem = readyFolders(folders, [folders.root, folders.keys]);
@@ -138,6 +143,8 @@ function loaderCache(here: string, loader: { path: string; st: import('node:fs')
   const parts = buildIdentityParts(here, loader);
   const place = cachePlace(folders, parts.join('+'), 'gitbus', env, '.loader');
   const found = readCache(place);
-  if (found.state === 'unsafe' || found.state === 'unavailable') return { unusable: found.state };
+  if (found.state === 'unsafe') return { unusable: found.state };
+  // Unavailable: the key folder (private, or not there) cannot take the loader's file; gitbus's folders passed.
+  if (found.state === 'unavailable') return { unusable: found.state, folders, parts };
   return { folders, parts, place, found };
 }

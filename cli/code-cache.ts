@@ -1,4 +1,4 @@
-import { accessSync, appendFileSync, constants, existsSync, writeSync } from 'node:fs';
+import { accessSync, appendFileSync, constants, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { buildIdentity, bundleFile } from './bundle-identity.js';
@@ -177,9 +177,13 @@ export function startsFromCache(booted: Booted, env: NodeJS.ProcessEnv, command:
   // No folders from the boot: GITBUS_CODE_CACHE=0, or a folder it could not use (runEntry then finds the same).
   if (booted.folders === undefined || booted.parts === undefined) return false;
   const place = cachePlace(booted.folders, booted.parts.join('+'), command, env);
-  if (existsSync(place.file)) return true;
+  // Its cache file, readable; else a folder its first run may write it into.
+  return allowed(place.file, constants.R_OK) || allowed(place.dir, constants.W_OK);
+}
+
+function allowed(path: string, mode: number): boolean {
   try {
-    accessSync(place.dir, constants.W_OK);
+    accessSync(path, mode);
     return true;
   } catch {
     return false;

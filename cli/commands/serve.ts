@@ -48,7 +48,8 @@ export function register(program: Command): void {
         'after',
         '\nA running watcher serves these commands itself (gitbus watch --no-serve turns that off), and stops this\n' +
           'server when it starts. A command is served only where it cannot start from its code cache (a cache folder\n' +
-          'it may not write, as in a sandbox, or GITBUS_CODE_CACHE=0): from its cache its own process ends sooner.\n' +
+          'that cannot be made, is open to others, or is read-only without its cache, as in a sandbox; or\n' +
+          'GITBUS_CODE_CACHE=0): from its cache its own process ends sooner.\n' +
           'GITBUS_SERVE=1 serves them all the same, GITBUS_SERVE=0 none. Without a watcher, gitbus starts\n' +
           '"gitbus serve --auto" in the background by itself when a second command it would serve comes within 10\n' +
           'minutes of the one before (an agent, a script, Claude Code\'s hooks); GITBUS_SERVE_AUTO=0 turns that off.\n' +

@@ -19,7 +19,7 @@ export async function serveCheck(home: string, env: NodeJS.ProcessEnv = process.
   if (typeof sock !== 'string') {
     const holder = liveOwner(watcherLockPath(home));
     if (holder?.serves === false) return skip(NAME, `the watcher (pid ${holder.pid}) runs with --no-serve: commands run in their own process`);
-    if (sock.reason === NOT_SERVED) return skip(NAME, `${NOT_SERVED}: commands run in their own process (a running watcher serves the short ones; without one, gitbus serve, which gitbus starts by itself when commands come back to back)`);
+    if (sock.reason === NOT_SERVED) return skip(NAME, `${NOT_SERVED}: commands run in their own process (a running watcher serves the short ones that cannot start from their code cache; without one, gitbus serve, which gitbus starts by itself when such commands come back to back)`);
     return warn(NAME, `not used: ${sock.reason}; commands run in their own process`, `chmod go-w ${home} (the socket carries each command's environment, so it is used only in a home nobody else may write to)`);
   }
   const reached = await new Promise<string | null>((resolve) => {
