@@ -20,7 +20,7 @@ export function register(program: Command): void {
   ).action(async (opts: CommonOptions & { service?: boolean }) =>
     run(opts, async (home) => {
       const runnerChecks = async (config: Parameters<typeof checkRunners>[0]) => [...(await checkRunners(config)), spendCheck(home, config), ...(opts.service ? await checkService(home, config) : [])];
-      const r = await runDoctor(home, { runnerChecks, userHome: () => envUserHome(), localChecks: [codeCacheCheck(), await serveCheck(home)] });
+      const r = await runDoctor(home, { runnerChecks, userHome: () => envUserHome(), localChecks: [codeCacheCheck(), await serveCheck(home, process.env, process.env['GITBUS_CODE_CACHE'] !== '0' && codeCacheProblem() === undefined)] });
       emit(opts, r, () => {
         const width = Math.max(...r.checks.map((c) => c.name.length));
         const lines = [`gitbus doctor: home ${r.home}${r.node ? `, node ${r.node}` : ''}`];

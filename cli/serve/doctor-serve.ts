@@ -12,7 +12,7 @@ const NAME = 'cli.serve';
  * anything (the standby reads no request from it and stays ready), so a socket a killed watcher left is told apart
  * from a live one.
  */
-export async function serveCheck(home: string, env: NodeJS.ProcessEnv = process.env): Promise<Check> {
+export async function serveCheck(home: string, env: NodeJS.ProcessEnv = process.env, cacheUsable = true): Promise<Check> {
   if (env['GITBUS_SERVE'] === '0') return skip(NAME, 'GITBUS_SERVE=0: every command runs in its own process');
   if (socketPath(home) === null) return warn(NAME, `the home's path is too long for a Unix socket (${home}): its watcher serves no command`, 'use a home with a shorter path to have short commands served');
   const sock = trustedSocket(home);
@@ -39,5 +39,13 @@ export async function serveCheck(home: string, env: NodeJS.ProcessEnv = process.
     });
   });
   if (reached !== null) return warn(NAME, `${sock} does not answer (${reached}): a socket left by a watcher or a gitbus serve that is gone; commands run in their own process`, 'run gitbus serve, or start the watcher (gitbus watch, or gitbus service install): either replaces the socket; commands that come back to back also start a gitbus serve by themselves');
-  return ok(NAME, `${liveOwner(serveLockPath(home)) !== null ? 'gitbus serve' : 'the watcher'} serves short commands (status, dispatch, show, ...) on ${sock}: those that cannot start from their code cache here, or all with GITBUS_SERVE=1 (from its code cache a command's own process ends sooner)`);
+  // Which of the two applies to this environment's commands (cli/serve/client.ts ownProcessSooner), as the
+  // cli.code-cache check judges the cache: a command's own process ends sooner from its code cache.
+  const here =
+    env['GITBUS_SERVE'] === '1'
+      ? 'with GITBUS_SERVE=1 here, all of them'
+      : cacheUsable
+        ? 'here they start from it (cli.code-cache) and run in their own process, which ends sooner (GITBUS_SERVE=1 serves them)'
+        : 'here none can (cli.code-cache), so they are served';
+  return ok(NAME, `${liveOwner(serveLockPath(home)) !== null ? 'gitbus serve' : 'the watcher'} serves short commands (status, dispatch, show, ...) on ${sock} to those that cannot start from their code cache: ${here}`);
 }

@@ -34,7 +34,11 @@ describe('commands served by the watcher', () => {
     const check = json<{ checks: { name: string; status: string; detail: string }[] }>(d.r).checks.find((c) => c.name === 'cli.serve');
     expect(check).toMatchObject({ status: 'ok' });
     expect(check?.detail).toContain(join(sw.alpha, 'cli.sock'));
-    expect(check?.detail).toContain('those that cannot start from their code cache here, or all with GITBUS_SERVE=1');
+    expect(check?.detail).toContain('to those that cannot start from their code cache: with GITBUS_SERVE=1 here, all of them');
+    // As people run it, with the code cache usable, and with it unusable.
+    const detail = async (env: NodeJS.ProcessEnv) => json<{ checks: { name: string; detail: string }[] }>((await run(['doctor', '--json'], { env: { GITBUS_SERVE: undefined, ...env } })).r).checks.find((c) => c.name === 'cli.serve')?.detail;
+    expect(await detail({})).toContain('here they start from it (cli.code-cache) and run in their own process');
+    expect(await detail({ GITBUS_CODE_CACHE: '0' })).toContain('here none can (cli.code-cache), so they are served');
   }, 60_000);
 
   it('runs a short command in the standby, with the same output and exit code as in its own process', async () => {
