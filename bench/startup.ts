@@ -164,6 +164,10 @@ export async function startupBench(lines: string[], runs: number): Promise<void>
   cases.splice(Math.ceil((cases.length * 5) / 6), 0, { label: 'gitbus hook claude user-prompt-submit, served', args: [BIN, 'hook', 'claude', 'user-prompt-submit', '--home', servedHookHome], env: servedReport('hook'), input: hookInput, servedBy: hookWatcher });
   cases.push({ label: 'gitbus status, ES modules (GITBUS_CODE_CACHE=0)', args: status(BIN, esm.status), env: { GITBUS_CODE_CACHE: '0' } });
   cases.push({ label: 'gitbus dispatch, ES modules (GITBUS_CODE_CACHE=0)', args: dispatchArgs(BIN, esm.dispatch), env: { GITBUS_CODE_CACHE: '0' }, after: keep(esm.dispatch) });
+  // The served dispatch's and hook's pairs, as the status's above: in the served home, in its own process (what that
+  // home runs by default). Last, after rows that are not served (the case after a served one starts after a pause).
+  cases.push({ label: 'gitbus dispatch --to, in the served home, own process (GITBUS_SERVE=0)', args: [BIN, 'dispatch', 'start-up probe', '--to', 'bench', '--home', servedDispatchHome], env: { GITBUS_SERVE: '0' } });
+  cases.push({ label: 'gitbus hook claude user-prompt-submit, in the served home, own process (GITBUS_SERVE=0)', args: [BIN, 'hook', 'claude', 'user-prompt-submit', '--home', servedHookHome], env: { GITBUS_SERVE: '0' }, input: hookInput });
 
   // The temp folder is in no git checkout, so dispatch makes a plain task, as it does outside a project.
   const env: NodeJS.ProcessEnv = { ...process.env, XDG_CACHE_HOME: join(dir, 'cache') };
