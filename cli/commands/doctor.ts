@@ -20,7 +20,9 @@ export function register(program: Command): void {
   ).action(async (opts: CommonOptions & { service?: boolean }) =>
     run(opts, async (home) => {
       const runnerChecks = async (config: Parameters<typeof checkRunners>[0]) => [...(await checkRunners(config)), spendCheck(home, config), ...(opts.service ? await checkService(home, config) : [])];
-      const r = await runDoctor(home, { runnerChecks, userHome: () => envUserHome(), localChecks: [codeCacheCheck(), await serveCheck(home, process.env, process.env['GITBUS_CODE_CACHE'] !== '0' && codeCacheProblem() === undefined)] });
+      // Whether commands start from their code cache here decides which of them the watcher serves (cli.serve).
+      const cacheCheck = codeCacheCheck();
+      const r = await runDoctor(home, { runnerChecks, userHome: () => envUserHome(), localChecks: [cacheCheck, await serveCheck(home, process.env, cacheCheck.status === 'ok')] });
       emit(opts, r, () => {
         const width = Math.max(...r.checks.map((c) => c.name.length));
         const lines = [`gitbus doctor: home ${r.home}${r.node ? `, node ${r.node}` : ''}`];

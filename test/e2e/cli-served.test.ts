@@ -22,6 +22,12 @@ commandsAsProcesses();
 const sw = servedWatcher();
 const { run, served } = sw;
 
+/** What two runs of `status --json` must agree on: the node, main's commit and the tasks' states. */
+const view = (r: RunResult) => {
+  const s = json<{ node: string; head: string; tasks: { id: string; state: string }[] }>(r);
+  return { node: s.node, head: s.head, tasks: s.tasks.map((t) => [t.id, t.state]) };
+};
+
 describe('commands served by the watcher', () => {
   it('listens on a socket in the home that only this user may use', () => {
     const st = lstatSync(join(sw.alpha, 'cli.sock'));
@@ -88,10 +94,6 @@ describe('commands served by the watcher', () => {
     expect([a.report.served, b.report.served], JSON.stringify([a.report, b.report])).toEqual([true, true]);
     expect(a.report.pid).not.toBe(b.report.pid);
     expect([a.r.code, b.r.code]).toEqual([0, 0]);
-    const view = (r: RunResult) => {
-      const s = json<{ node: string; head: string; tasks: { id: string; state: string }[] }>(r);
-      return { node: s.node, head: s.head, tasks: s.tasks.map((t) => [t.id, t.state]) };
-    };
     expect(view(b.r)).toEqual(view(a.r));
   }, 240_000);
 
@@ -108,10 +110,6 @@ describe('commands served by the watcher', () => {
     writeFileSync(blocked, '');
     const noCache = await served(['status', '--json'], { env: { ...asPeople, XDG_CACHE_HOME: join(blocked, 'cache') } });
     expect(noCache.r.code).toBe(0);
-    const view = (r: RunResult) => {
-      const s = json<{ node: string; head: string; tasks: { id: string; state: string }[] }>(r);
-      return { node: s.node, head: s.head, tasks: s.tasks.map((t) => [t.id, t.state]) };
-    };
     expect(view(noCache.r)).toEqual(view(own.r));
     const off = await served(['status', '--json'], { env: { ...asPeople, GITBUS_CODE_CACHE: '0' } });
     expect(view(off.r)).toEqual(view(own.r));

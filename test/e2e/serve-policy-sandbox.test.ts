@@ -34,6 +34,7 @@ describe('a read-only code cache, as in a sandbox', () => {
     const run = () => {
       const r = spawnSync(process.execPath, [BIN, 'status', '--home', join(user, 'no-home')], {
         encoding: 'utf8',
+        timeout: 60_000,
         cwd: user,
         env: { PATH: process.env['PATH'] ?? '', HOME: user, XDG_CACHE_HOME: cache, GITBUS_SERVE_REPORT: serveReport, GITBUS_CODE_CACHE_REPORT: cacheReport, GITBUS_SERVE_AUTO: '0' },
         ...(asRoot ? { uid: NOBODY, gid: NOBODY } : {}),

@@ -44,11 +44,11 @@ describe('whether a command would start from its code cache in its own process',
     const script = join(base, 'check.mjs');
     const dist = (p: string) => new URL(`../../dist/cli/${p}`, import.meta.url).href;
     writeFileSync(script, `import { startsFromCache } from '${dist('code-cache.js')}';\nimport { cachePlace } from '${dist('code-cache-store.js')}';\nimport { mkdirSync } from 'node:fs';\nconst folders = ${JSON.stringify(roFolders)};\nconst place = cachePlace(folders, 'a+b', 'show', {});\nif (process.argv[2] === 'make') mkdirSync(place.dir, { recursive: true });\nprocess.stdout.write(JSON.stringify({ starts: startsFromCache({ loader: 'accepted', folders, parts: ['a', 'b'] }, {}, 'show'), file: place.file, dir: place.dir }));\n`);
-    const made = JSON.parse(spawnSync(process.execPath, [script, 'make'], { encoding: 'utf8', env: {} }).stdout) as { file: string; dir: string };
+    const made = JSON.parse(spawnSync(process.execPath, [script, 'make'], { encoding: 'utf8', env: {}, timeout: 60_000 }).stdout) as { file: string; dir: string };
     // Root may write any folder: the check runs as nobody there (uid 65534), else as this user with the folder read-only.
     const asRoot = process.getuid?.() === 0;
     if (asRoot) {
-      const reach = spawnSync(process.execPath, ['-e', `require('node:fs').accessSync(${JSON.stringify(script)}, 4)`], { uid: 65534, gid: 65534, encoding: 'utf8' });
+      const reach = spawnSync(process.execPath, ['-e', `require('node:fs').accessSync(${JSON.stringify(script)}, 4)`], { uid: 65534, gid: 65534, encoding: 'utf8', timeout: 60_000 });
       if (reach.error !== undefined || reach.status !== 0) {
         // A temp folder uid 65534 cannot reach (a private TMPDIR), or no such user here.
         if (process.env['CI'] === 'true') throw new Error(`uid 65534 cannot read ${script}: ${reach.error?.message ?? reach.stderr}`);
@@ -57,7 +57,7 @@ describe('whether a command would start from its code cache in its own process',
     }
     const check = (): unknown => {
       if (!asRoot) chmodSync(made.dir, 0o555);
-      const r = spawnSync(process.execPath, [script], { encoding: 'utf8', env: {}, ...(asRoot ? { uid: 65534, gid: 65534 } : {}) });
+      const r = spawnSync(process.execPath, [script], { encoding: 'utf8', env: {}, timeout: 60_000, ...(asRoot ? { uid: 65534, gid: 65534 } : {}) });
       if (!asRoot) chmodSync(made.dir, 0o755);
       expect(r.error).toBeUndefined();
       expect(r.stderr).toBe('');
