@@ -154,10 +154,14 @@ export function openStore(gitdir: string): ObjectStore {
       const hit = trees.get(oid);
       const kept = (hit && treeBytesOf(hit)) ?? treeBytes.get(oid);
       if (kept) return kept;
-      return repairing(oid, async () => {
+      const bytes = await repairing(oid, async () => {
         const loose = await readLoose(gitdir, oid);
         return loose?.type === 'tree' ? loose.content : null;
       });
+      // A command that looks a few entries up often writes the folder next (a dispatch adds its handoff): readTree
+      // then decodes these bytes rather than inflate the object again.
+      if (bytes !== null) store.rememberTreeBytes?.(oid, bytes);
+      return bytes;
     },
     async readCommitTree(oid) {
       const hit = commitTrees.get(oid);

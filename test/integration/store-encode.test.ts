@@ -1,7 +1,8 @@
 import { describe, it, expect, afterEach } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { openStore, buildCommit, listFolder } from '../../bus/store/objects.js';
+import { openStore, buildCommit, listFolder, type TreeEntry } from '../../bus/store/objects.js';
+import { gitObjectId } from '../../bus/git/loose-object.js';
 import { decodeTree, encodeTree } from '../../bus/store/encode.js';
 import { gitCli, tempDir } from '../helpers/cli.js';
 
@@ -39,6 +40,34 @@ describe('object encoding agrees with git', () => {
     expect((await listFolder(store, second.tree, 'handoffs')).map((e) => e.path)).toEqual(['t1.md']);
     // Only the objects this commit made are listed for the push: new blob, two trees, the commit.
     expect(second.newOids.length).toBe(4);
+  });
+
+  it("encodes any entries as git mktree does: its order by UTF-8 bytes (not JavaScript's UTF-16), folders as if they ended in /, every mode", async () => {
+    const dir = await tempDir();
+    cleanup = dir.cleanup;
+    const gitdir = join(dir.path, 'repo.git');
+    gitCli(['init', '-q', '--bare', gitdir]);
+    const blob = gitCli(['--git-dir', gitdir, 'hash-object', '-w', '--stdin'], undefined, 'x').trim();
+    const tree = gitCli(['--git-dir', gitdir, 'mktree'], undefined, '').trim();
+    const commit = 'c'.repeat(40);
+    // U+FF5E sorts before U+1F600 as UTF-8 (EF BD 9E < F0 9F 98 80) and after it as UTF-16 (FF5E > D83D).
+    const names = ['a', 'a.b', 'a-c', 'a0', 'b', 'é', 'e', '\u{ff5e}', '\u{1f600}', 'Z', 'a b', 'x.md', 'x'];
+    const entries: TreeEntry[] = names.map((path, i) => {
+      const kind = i % 5;
+      if (kind === 0) return { mode: '040000', path, oid: tree, type: 'tree' };
+      if (kind === 1) return { mode: '100755', path, oid: blob, type: 'blob' };
+      if (kind === 2) return { mode: '120000', path, oid: blob, type: 'blob' };
+      if (kind === 3) return { mode: '160000', path, oid: commit, type: 'commit' };
+      return { mode: '100644', path, oid: blob, type: 'blob' };
+    });
+    const listing = entries.map((e) => `${e.mode} ${e.type} ${e.oid}\t${e.path}`).join('\n') + '\n';
+    const byGit = gitCli(['--git-dir', gitdir, 'mktree', '--missing'], undefined, listing).trim();
+    const mine = encodeTree([...entries].reverse());
+    expect(gitObjectId('tree', mine)).toBe(byGit);
+    expect(Buffer.from(mine).equals(execFileSync('git', ['--git-dir', gitdir, 'cat-file', 'tree', byGit]))).toBe(true);
+    expect(new Set(decodeTree(mine).map((e) => e.path))).toEqual(new Set(names));
+    // An id that is not 40 hex digits would write a damaged tree: refused.
+    expect(() => encodeTree([{ mode: '100644', path: 'f', oid: 'z'.repeat(40), type: 'blob' }])).toThrow(/not an object id/);
   });
 
   it('never writes over what is there of another kind, nor replaces a file the caller says is written once', async () => {

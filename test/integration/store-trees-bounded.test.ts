@@ -32,4 +32,20 @@ describe('the trees an object store keeps', () => {
     expect((await store.readTreeHere?.(newest))?.[0]?.path).toBe(`t-${trees.length - 1}.md`);
     expect(await store.readTreeHere?.(oldest)).toBeNull();
   });
+
+  it("decodes the bytes readTreeBytes read, without reading the tree's file again (a dispatch looks a folder up, then writes it)", async () => {
+    const dir = await tempDir('gitbus-store-bytes-');
+    cleanups.push(dir.cleanup);
+    const gitdir = join(dir.path, 'clone.git');
+    execFileSync('git', ['init', '-q', '--bare', gitdir]);
+    const git = (args: string[], input?: string) => execFileSync('git', ['--git-dir', gitdir, ...args], { encoding: 'utf8', ...(input !== undefined ? { input } : {}) }).trim();
+    const blob = git(['hash-object', '-w', '--stdin'], 'x\n');
+    const tree = git(['mktree'], ['a', 'b', 'c'].map((n) => `100644 blob ${blob}\t${n}.md\n`).join(''));
+    const store = openStore(gitdir);
+    const bytes = await store.readTreeBytes?.(tree);
+    expect(bytes?.length).toBe(3 * (6 + 1 + 4 + 1 + 20));
+    // The file gone: the entries come from the bytes read, and they are the tree's.
+    unlinkSync(join(gitdir, 'objects', tree.slice(0, 2), tree.slice(2)));
+    expect((await store.readTree(tree)).map((e) => [e.path, e.oid])).toEqual(['a', 'b', 'c'].map((n) => [`${n}.md`, blob]));
+  });
 });
