@@ -2,7 +2,7 @@ import { nodeCrypto, nodeCryptoIfLoaded } from '../../schemas/node-crypto.js';
 import type * as NodeFs from 'node:fs';
 import { deflateObject } from './object-deflate.js';
 import { coldSha1Hex } from './sha1.js';
-import { sha1HexWasm } from '../sha1-wasm.js';
+import { sha1HexWasm } from '../checksums-wasm.js';
 import { inFolder, objectDir, objectFile } from './object-path.js';
 
 export type GitObjectType = 'blob' | 'tree' | 'commit' | 'tag';
@@ -87,7 +87,7 @@ export function makeFanOutDir(fs: typeof NodeFs, dir: string): void {
 
 /**
  * The id git gives an object of `type` with `content`: the sha1 of "<type> <size>\0<content>". While node:crypto
- * is not loaded, with the WebAssembly compression function (bus/sha1-wasm.ts), else in JavaScript (bus/git/sha1.ts)
+ * is not loaded, with the WebAssembly compression function (bus/checksums-wasm.ts), else in JavaScript (bus/git/sha1.ts)
  * for a process's first 4 KiB, so that a `dispatch` on a local bus (~1.5 KB hashed, an 11 KB tree on a bus of 200
  * tasks) does not load it; with node:crypto for the rest.
  */

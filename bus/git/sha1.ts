@@ -1,5 +1,5 @@
 /**
- * SHA-1 in plain TypeScript, where the WebAssembly one (bus/sha1-wasm.ts) cannot run (`--jitless`, the sources run
+ * SHA-1 in plain TypeScript, where the WebAssembly one (bus/checksums-wasm.ts) cannot run (`--jitless`, the sources run
  * without a build), for the few small objects a command writes before anything has loaded node:crypto:
  * loading it runs ~15 of Node's own modules (~5 ms and ~200 page faults measured alone), which a `dispatch` on a
  * local bus paid to hash ~1.5 KB (a handoff, two or three trees, a commit). Here that costs ~15 µs per 64-byte

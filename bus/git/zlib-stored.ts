@@ -1,5 +1,8 @@
+import { adler32Wasm } from '../checksums-wasm.js';
+
 /**
- * zlib streams of stored (uncompressed) deflate blocks, written and read without node:zlib. Pure.
+ * zlib streams of stored (uncompressed) deflate blocks, written and read without node:zlib. Pure, but for the
+ * checksum module a longer stream's adler32 is summed in (bus/checksums-wasm.ts, read once per process).
  *
  * Why: loading node:zlib (and the stream modules it pulls in) and its first call cost a short command ~2.5 ms of its
  * ~35 (issue 14, docs/PERFORMANCE.md "Small objects stored, and a start without node:zlib"). A git object of a few
@@ -24,8 +27,19 @@ export const STORED_READ_MAX = 16 * 1024 + 64;
 const ADLER_MOD = 65521;
 const ADLER_NMAX = 5552;
 
-/** adler32 of `bytes` (what a zlib stream ends with). */
+/**
+ * From how many bytes adler32 is summed in WebAssembly: loading the module, where nothing has yet, costs ~0.15 ms, what
+ * V8's interpreter takes for ~3.5 KB. A dispatch has loaded it for its first object id by then.
+ */
+export const ADLER_WASM_MIN = 2048;
+
+/** adler32 of `bytes` (what a zlib stream ends with): in WebAssembly from ADLER_WASM_MIN bytes, where it can run. */
 export function adler32(bytes: Uint8Array): number {
+  return (bytes.length >= ADLER_WASM_MIN ? adler32Wasm(bytes) : undefined) ?? adler32Js(bytes);
+}
+
+/** adler32 in JavaScript. Pure. */
+export function adler32Js(bytes: Uint8Array): number {
   let a = 1;
   let b = 0;
   let i = 0;

@@ -45,7 +45,7 @@ describe('CLI start-up: what of Node a command loads', () => {
 
   it('status and dispatch on a local bus, their output read through a pipe, load no node:child_process, crypto, tty, net, perf_hooks, fs/promises, module, os or fs rimraf and make no process.stdin stream', async () => {
     // A handoff of 12 KB: past the 4 KiB the JavaScript SHA-1 takes (bus/git/sha1.ts); the WebAssembly one
-    // (bus/sha1-wasm.ts) hashes it, without node:crypto, from either build.
+    // (bus/checksums-wasm.ts) hashes it, without node:crypto, from either build.
     const large = join(dir.path, 'large-body.md');
     writeFileSync(large, 'A long description.\n'.repeat(600));
     for (const build of ['default', 'esm'] as const) {

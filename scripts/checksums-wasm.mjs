@@ -1,11 +1,13 @@
-// Writes dist/sha1.wasm (npm run build): SHA-1's compression function as WebAssembly, for bus/sha1-wasm.ts. The
-// module exports `blocks(ptr, n)`, which runs the compression function over n 64-byte blocks at ptr in its memory,
-// and `memory` (one page): the state h0..h4 at bytes 0..20 (little-endian words), the schedule W at 64..384, the
-// caller's blocks from 1024. Written here as opcodes, not compiled: the project has no WebAssembly toolchain, and the
-// function is ~250 instructions. Checked against node:crypto by test/unit/sha1-wasm.test.ts.
+// Writes dist/checksums.wasm (npm run build): SHA-1's compression function and adler32 as WebAssembly, for
+// bus/checksums-wasm.ts. The module exports `blocks(ptr, n)`, which runs the compression function over n 64-byte
+// blocks at ptr in its memory; `adler(ptr, len, start)`, adler32 of the len bytes at ptr continued from the sum
+// `start` (1 for a new one); and `memory` (one page): the state h0..h4 at bytes 0..20 (little-endian words), the
+// schedule W at 64..384, the caller's bytes from 1024. Written here as opcodes, not compiled: the project has no
+// WebAssembly toolchain, and the functions are ~250 and ~40 instructions. Checked against node:crypto and node:zlib
+// by test/unit/checksums-wasm.test.ts.
 import { writeFileSync } from 'node:fs';
 
-const op = { get: 0x20, set: 0x21, const: 0x41, load: 0x28, store: 0x36, add: 0x6a, sub: 0x6b, and: 0x71, or: 0x72, xor: 0x73, shl: 0x74, rotl: 0x77, rotr: 0x78, ltU: 0x49, eqz: 0x45, block: 0x02, loop: 0x03, end: 0x0b, br: 0x0c, brIf: 0x0d };
+const op = { load8U: 0x2d, geU: 0x4f, remU: 0x70, shrU: 0x76, select: 0x1b, get: 0x20, set: 0x21, const: 0x41, load: 0x28, store: 0x36, add: 0x6a, sub: 0x6b, and: 0x71, or: 0x72, xor: 0x73, shl: 0x74, rotl: 0x77, rotr: 0x78, ltU: 0x49, eqz: 0x45, block: 0x02, loop: 0x03, end: 0x0b, br: 0x0c, brIf: 0x0d };
 const uleb = (n) => { const out = []; do { let b = n & 0x7f; n >>>= 7; if (n !== 0) b |= 0x80; out.push(b); } while (n !== 0); return out; };
 const sleb = (n) => { const out = []; n |= 0; for (;;) { const b = n & 0x7f; n >>= 7; if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) { out.push(b); return out; } out.push(b | 0x80); } };
 // locals: 0 ptr, 1 n, 2 a, 3 b, 4 c, 5 d, 6 e, 7 t, 8 i, 9 f
@@ -86,14 +88,44 @@ emit(op.end, op.end); // loop, block
 emit(op.end); // function
 
 const body = [...uleb(1), ...uleb(8), 0x7f, ...code]; // one local group: 8 i32 locals (a-e, t, i, f)
+
+// adler(ptr, len, start) -> sum. locals: 0 ptr, 1 len, 2 start, 3 a, 4 b, 5 end, 6 stop. The sums are reduced every
+// 5,552 bytes, zlib's NMAX: the most after which b still fits in 32 bits.
+code.length = 0;
+const [APTR, ALEN, ASTART, SA, SB, END, STOP] = [0, 1, 2, 3, 4, 5, 6];
+const NMAX = 5552;
+get(ASTART); c32(0xffff); emit(op.and); set(SA);
+get(ASTART); c32(16); emit(op.shrU); set(SB);
+get(APTR); get(ALEN); emit(op.add); set(END);
+emit(op.block, 0x40, op.loop, 0x40);
+  get(APTR); get(END); emit(op.geU, op.brIf, 1);
+  // stop = min(ptr + NMAX, end)
+  get(APTR); c32(NMAX); emit(op.add); get(END);
+  get(APTR); c32(NMAX); emit(op.add); get(END); emit(op.ltU);
+  emit(op.select); set(STOP);
+  emit(op.loop, 0x40);
+    get(SA); get(APTR); emit(op.load8U, 0, 0); emit(op.add); set(SA);
+    get(SB); get(SA); emit(op.add); set(SB);
+    get(APTR); c32(1); emit(op.add); set(APTR);
+    get(APTR); get(STOP); emit(op.ltU, op.brIf, 0);
+  emit(op.end);
+  get(SA); c32(65521); emit(op.remU); set(SA);
+  get(SB); c32(65521); emit(op.remU); set(SB);
+  emit(op.br, 0);
+emit(op.end, op.end); // loop, block
+get(SB); c32(16); emit(op.shl); get(SA); emit(op.or);
+emit(op.end); // function
+const adler = [...uleb(1), ...uleb(4), 0x7f, ...code]; // one local group: 4 i32 locals (a, b, end, stop)
+
 const section = (id, bytes) => [id, ...uleb(bytes.length), ...bytes];
 const str = (s) => [...uleb(s.length), ...Buffer.from(s)];
 const bytes = [
   0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-  ...section(1, [1, 0x60, 2, 0x7f, 0x7f, 0]),
-  ...section(3, [1, 0]),
+  // types: 0 (i32, i32) -> (), 1 (i32, i32, i32) -> i32
+  ...section(1, [2, 0x60, 2, 0x7f, 0x7f, 0, 0x60, 3, 0x7f, 0x7f, 0x7f, 1, 0x7f]),
+  ...section(3, [2, 0, 1]),
   ...section(5, [1, 0x00, 1]),
-  ...section(7, [2, ...str('blocks'), 0x00, 0, ...str('memory'), 0x02, 0]),
-  ...section(10, [1, ...uleb(body.length), ...body]),
+  ...section(7, [3, ...str('blocks'), 0x00, 0, ...str('adler'), 0x00, 1, ...str('memory'), 0x02, 0]),
+  ...section(10, [2, ...uleb(body.length), ...body, ...uleb(adler.length), ...adler]),
 ];
-writeFileSync(process.argv[2] ?? 'dist/sha1.wasm', Buffer.from(bytes));
+writeFileSync(process.argv[2] ?? 'dist/checksums.wasm', Buffer.from(bytes));

@@ -1,12 +1,18 @@
 import { readFileSync } from 'node:fs';
 
 /**
- * SHA-1 through a WebAssembly compression function (dist/sha1.wasm, made by scripts/sha1-wasm.mjs at build): a cold
+ * SHA-1 and adler32 in WebAssembly (dist/checksums.wasm, made by scripts/checksums-wasm.mjs at build).
+ *
+ * SHA-1 through the module's compression function: a cold
  * process takes ~250 µs for its first hash (the module ~110 µs, its instance ~30 µs, the first call's compile ~80 µs),
  * where the JavaScript SHA-1 (bus/git/sha1.ts) takes ~0.45 ms for a dispatch's four objects in V8's interpreter and
  * 2-5 ms for an 11 KB tree, and node:crypto ~2.1 ms to load (docs/PERFORMANCE.md, session 55). Undefined where it
  * cannot run (no file: the ES module build run from the sources; WebAssembly off, as under --jitless; any failure):
  * the caller then hashes as before.
+ *
+ * adler32, the checksum that ends a zlib stream, for the stored streams gitbus reads and writes
+ * (bus/git/zlib-stored.ts): in JavaScript a cold process sums ~40 ns a byte in V8's interpreter, ~0.4 ms for a
+ * folder's tree of 200 live tasks (11 KB), read once and written once by a dispatch; here ~10 µs.
  */
 
 /** The part of the WebAssembly global used here: the project's TypeScript libraries declare none of it. */
@@ -16,8 +22,9 @@ interface WasmApi {
   Memory: abstract new (...args: never[]) => { buffer: ArrayBuffer };
 }
 
-interface Sha1Module {
+interface ChecksumModule {
   blocks: (ptr: number, n: number) => void;
+  adler: (ptr: number, len: number, start: number) => number;
   memory: { buffer: ArrayBuffer };
 }
 
@@ -36,24 +43,31 @@ const MAX_BYTES = 1 << 20;
 
 /** SHA-1("abc"), FIPS 180's first example: the module must give it before anything is hashed with it. */
 const ABC = 'a9993e364706816aba3e25717850c26c9cd0d89d';
+/** adler32("abc"), checked likewise. */
+const ABC_ADLER = 0x024d0127;
 
-let loaded: Sha1Module | null | undefined;
+let loaded: ChecksumModule | null | undefined;
 
 /**
  * The module at `file`, instantiated once per process. Two folders below the package root, as bus/version.ts: this
  * module's folder is dist/bus/ in the ES module build and dist/cli/ in the bundles, so `..` is dist/ in both.
  * `import.meta.dirname`, not `url`: the bundles make their url at its first read (~0.25 ms, scripts/import-meta.mjs).
  */
-export function sha1Module(file = `${import.meta.dirname}/../sha1.wasm`): Sha1Module | null {
+export function checksumModule(file = `${import.meta.dirname}/../checksums.wasm`): ChecksumModule | null {
   if (loaded !== undefined) return loaded;
   try {
     // Absent under --jitless.
     const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
     if (wasm === undefined) return (loaded = null);
-    const { blocks, memory } = new wasm.Instance(new wasm.Module(readFileSync(file))).exports;
-    const m = typeof blocks === 'function' && memory instanceof wasm.Memory && memory.buffer.byteLength >= 65536 ? { blocks: blocks as Sha1Module['blocks'], memory } : null;
-    // A damaged or replaced file could hash wrongly, and a wrong id is a damaged object on the bus: one block's check.
-    loaded = m !== null && hashWith(m, [new Uint8Array([0x61, 0x62, 0x63])]) === ABC ? m : null;
+    const { blocks, adler, memory } = new wasm.Instance(new wasm.Module(readFileSync(file))).exports;
+    const m =
+      typeof blocks === 'function' && typeof adler === 'function' && memory instanceof wasm.Memory && memory.buffer.byteLength >= 65536
+        ? { blocks: blocks as ChecksumModule['blocks'], adler: adler as ChecksumModule['adler'], memory }
+        : null;
+    // A damaged or replaced file could sum wrongly, and a wrong id is a damaged object on the bus: one block's check
+    // of each.
+    const abc = new Uint8Array([0x61, 0x62, 0x63]);
+    loaded = m !== null && hashWith(m, [abc]) === ABC && sumWith(m, abc) === ABC_ADLER ? m : null;
   } catch {
     loaded = null;
   }
@@ -68,7 +82,7 @@ export function sha1HexWasm(...parts: Uint8Array[]): string | undefined {
   let total = 0;
   for (const p of parts) total += p.length;
   if (total > MAX_BYTES) return undefined;
-  const m = sha1Module();
+  const m = checksumModule();
   if (m === null) return undefined;
   try {
     return hashWith(m, parts);
@@ -77,7 +91,31 @@ export function sha1HexWasm(...parts: Uint8Array[]): string | undefined {
   }
 }
 
-function hashWith(m: Sha1Module, parts: readonly Uint8Array[]): string {
+/** adler32 of `bytes`; undefined when the module cannot run or fails: the caller then sums in JavaScript. */
+export function adler32Wasm(bytes: Uint8Array): number | undefined {
+  const m = checksumModule();
+  if (m === null) return undefined;
+  try {
+    return sumWith(m, bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The bytes go through the module's memory after its first KiB, a page less that at a time, each sum continuing the last. */
+function sumWith(m: ChecksumModule, bytes: Uint8Array): number {
+  const mem = new Uint8Array(m.memory.buffer);
+  const room = 65536 - INPUT;
+  let sum = 1;
+  for (let at = 0; at < bytes.length; at += room) {
+    const part = bytes.subarray(at, at + room);
+    mem.set(part, INPUT);
+    sum = m.adler(INPUT, part.length, sum) >>> 0;
+  }
+  return sum;
+}
+
+function hashWith(m: ChecksumModule, parts: readonly Uint8Array[]): string {
   const mem = new Uint8Array(m.memory.buffer);
   const words = new DataView(m.memory.buffer);
   const start = [0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0];
