@@ -39,6 +39,8 @@ export async function deliverQueued(ctx: BusContext, opts: { fresh?: ReadonlySet
   let decidedFrom: Snapshot | null = null;
   const r = await transact(ctx, 'deliver', async (snap) => {
     decidedFrom = snap;
+    // The queue names a few tasks: their names looked up, not every live task indexed (lean-index.ts, issue 14).
+    snap.useLean(true);
     const entries = listQueue(ctx.paths.home);
     // A handoff sent by a process killed before it could remove its queue entry, and archived since, is not on
     // main any more: it must not come back as a new task; and a chosen id an archived task has is refused. Asked
@@ -134,7 +136,7 @@ async function planDelivery(snap: Snapshot, entries: QueueEntry[], archived: (id
   for (const entry of entries) {
     if (batchOf(entry)) continue;
     if (entry.kind === 'dispatch') {
-      const there = snap.index.tasks.get(entry.id)?.handoff;
+      const there = snap.filesOf(entry.id)?.handoff;
       const inArchive = archived(entry.id);
       // Hashed only when there is a file of that id to compare it with: a new task's id is free, the usual case.
       const mine = there !== undefined || inArchive !== undefined ? gitObjectId('blob', Buffer.from(entry.text, 'utf8')) : undefined;

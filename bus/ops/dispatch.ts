@@ -95,6 +95,9 @@ export interface DispatchResult {
 export async function dispatch(ctx: BusContext, input: DispatchInput): Promise<DispatchResult & { attempts: number; commit: string | null }> {
   const now = input.now ?? new Date();
   const known = await localSnapshot(ctx);
+  // A dispatch reads a few tasks (the ids it draws, what `after` names): their names looked up, not every task
+  // indexed (lean-index.ts; a bus of 200 live tasks, issue 14).
+  known.useLean(true);
   if (input.id && known.has(input.id)) throw idTaken(input.id);
   // Queued here already (the remote was away): a second one would replace the first in the queue.
   if (input.id && isQueued(ctx.paths.home, { kind: 'dispatch', id: input.id })) throw idTaken(input.id, `a dispatch with id ${input.id} is already queued on this node (the remote was away); it is sent at the next contact`);
@@ -107,7 +110,8 @@ export async function dispatch(ctx: BusContext, input: DispatchInput): Promise<D
   // A schedule's template gets none: each instance is a task of its own, with a branch of its own.
   const branch = input.handoff.repo !== undefined && input.handoff.branch === undefined && input.handoff.schedule === undefined ? { branch: defaultBranch(id) } : {};
   if (input.handoff.schedule !== undefined && neverDue(input.handoff.schedule, now)) throw neverDueError(input.handoff.schedule);
-  const namable = [...new Set([...known.ids(), ...listQueue(ctx.paths.home).flatMap((e) => (e.kind === 'dispatch' ? [e.id] : []))])];
+  // Only `after` names tasks, and only then are every live id and the queue's read.
+  const namable = (input.handoff.after ?? []).length === 0 ? [] : [...new Set([...known.ids(), ...listQueue(ctx.paths.home).flatMap((e) => (e.kind === 'dispatch' ? [e.id] : []))])];
   const archived = await archivedAmong(ctx, (input.handoff.after ?? []).filter((dep) => looseRef(namable, dep)));
   const resolved = input.handoff.after?.map((dep) => ({ dep, id: afterId(namable, dep, archived) }));
   const after = resolved ? { after: resolved.map((r) => r.id) } : {};
