@@ -1,7 +1,7 @@
 import { PathOccupiedError, WrittenOnceError } from '../errors.js';
 import { fs } from '../node-fs.js';
 import { gitObjectId, writeLooseObjectIfNew } from '../git/loose-object.js';
-import { decodeTree, encodeCommit, encodeTree, treeBytesOf, type GitObject } from './encode.js';
+import { decodeTree, encodeCommit, encodeTree, OID, treeBytesOf, type GitObject } from './encode.js';
 import { readLoose, readLooseUpTo } from './loose-read.js';
 import { CloneDamagedError } from '../local-io.js';
 import { isoGit } from '../git/iso-git.js';
@@ -198,7 +198,18 @@ export function openStore(gitdir: string): ObjectStore {
   }
   async function treeOf(oid: string): Promise<TreeEntry[]> {
     const loose = await readLoose(gitdir, oid);
-    return loose ? decodeTree(loose.content) : ((await (await isoGit()).readTree({ fs, gitdir, oid, cache })).tree as TreeEntry[]);
+    if (loose) {
+      try {
+        return decodeTree(loose.content);
+      } catch {
+        throw new CloneDamagedError(gitdir, oid, 'corrupt: not a tree git can read');
+      }
+    }
+    const entries = (await (await isoGit()).readTree({ fs, gitdir, oid, cache })).tree as TreeEntry[];
+    // isomorphic-git reads a tree cut short into an entry with a short id (decodeTree refuses it): damage, which a
+    // repair fetches again, not an id to write into the next tree.
+    if (entries.some((e) => !OID.test(e.oid))) throw new CloneDamagedError(gitdir, oid, 'corrupt: an entry ends too soon');
+    return entries;
   }
   /** One read; a damaged object is repaired (when the store can) and read once more. */
   const repairing = async <T>(oid: string, read: () => Promise<T>): Promise<T> => {

@@ -60,4 +60,27 @@ describe('a dispatch indexes no task it does not name', () => {
     expect(after).toMatchObject({ indexed: true });
     expect(gitCli(['--git-dir', bus.remote, 'show', `main:handoffs/${after?.id}.md`])).toContain(`after: [${ids[3]}]`);
   });
+
+  it('delivers a queue through the lean index as through the whole one: a handoff on main already is delivered, another one of its id refused', () => {
+    const [same, other] = [ids[5] as string, ids[6] as string];
+    const text = (id: string) => gitCli(['--git-dir', bus.remote, 'show', `main:handoffs/${id}.md`]);
+    const entry = (id: string, body: string) => ({ kind: 'dispatch', id, path: `handoffs/${id}.md`, text: body, title: id, queuedAt: new Date().toISOString(), chosenId: true });
+    const file = join(bus.home('alpha'), `deliver-${Math.random().toString(36).slice(2)}.mjs`);
+    const dist = (p: string) => JSON.stringify(join(ROOT, 'dist', p));
+    writeFileSync(
+      file,
+      `import { openBus } from ${dist('bus/context.js')};
+      import { putQueue } from ${dist('bus/queue.js')};
+      import { deliverQueued } from ${dist('bus/ops/deliver.js')};
+      import { indexMemo } from ${dist('bus/model/snapshot-memos.js')};
+      const home = ${JSON.stringify(bus.home('alpha'))};
+      putQueue(home, ${JSON.stringify(entry(same, text(same)))});
+      putQueue(home, ${JSON.stringify(entry(other, `${text(other)}\nanother task's words\n`))});
+      const ctx = await openBus(home);
+      const r = await deliverQueued(ctx);
+      process.stdout.write(JSON.stringify({ indexed: indexMemo.last !== null, delivered: r.delivered.map((e) => e.id), rejected: r.rejected.map((e) => [e.entry.id, e.reason]), commit: r.commit }));`,
+    );
+    const out = JSON.parse(execFileSync(process.execPath, [file], { encoding: 'utf8', timeout: 60_000 })) as { indexed: boolean; delivered: string[]; rejected: [string, string][]; commit: string | null };
+    expect(out).toEqual({ indexed: false, delivered: [same], rejected: [[other, `a different task with id ${other} reached the bus first`]], commit: null });
+  });
 });

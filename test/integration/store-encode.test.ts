@@ -1,5 +1,6 @@
 import { describe, it, expect, afterEach } from 'vitest';
 import { execFileSync } from 'node:child_process';
+import { unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { openStore, buildCommit, listFolder, type TreeEntry } from '../../bus/store/objects.js';
 import { gitObjectId } from '../../bus/git/loose-object.js';
@@ -67,7 +68,24 @@ describe('object encoding agrees with git', () => {
     expect(Buffer.from(mine).equals(execFileSync('git', ['--git-dir', gitdir, 'cat-file', 'tree', byGit]))).toBe(true);
     expect(new Set(decodeTree(mine).map((e) => e.path))).toEqual(new Set(names));
     // An id that is not 40 hex digits would write a damaged tree: refused.
-    expect(() => encodeTree([{ mode: '100644', path: 'f', oid: 'z'.repeat(40), type: 'blob' }])).toThrow(/not an object id/);
+    for (const oid of ['z'.repeat(40), 'a'.repeat(41), 'a'.repeat(39)]) expect(() => encodeTree([...entries, { mode: '100644', path: 'zz-last', oid, type: 'blob' }])).toThrow(/not an object id/);
+  });
+
+  it('reads a tree cut short, loose or packed, as a damaged object of the clone, not as entries to write again', async () => {
+    const dir = await tempDir();
+    cleanup = dir.cleanup;
+    const gitdir = join(dir.path, 'repo.git');
+    gitCli(['init', '-q', '--bare', gitdir]);
+    const blob = gitCli(['--git-dir', gitdir, 'hash-object', '-w', '--stdin'], undefined, 'x').trim();
+    const whole = Buffer.concat([Buffer.from('100644 a.md\0'), Buffer.from(blob, 'hex'), Buffer.from('100644 b.md\0'), Buffer.from(blob, 'hex')]);
+    // The last entry's id 10 bytes short: git hash-object refuses it unless told --literally.
+    const cut = execFileSync('git', ['--git-dir', gitdir, 'hash-object', '-w', '--literally', '-t', 'tree', '--stdin'], { input: whole.subarray(0, whole.length - 10), encoding: 'utf8' }).trim();
+    await expect(openStore(gitdir).readTree(cut)).rejects.toMatchObject({ code: 'CLONE_DAMAGED', data: { oid: cut } });
+    // Packed: isomorphic-git reads it into an entry with a short id.
+    execFileSync('git', ['--git-dir', gitdir, 'pack-objects', '-q', join(gitdir, 'objects', 'pack', 'pack')], { input: `${cut}\n${blob}\n` });
+    unlinkSync(join(gitdir, 'objects', cut.slice(0, 2), cut.slice(2)));
+    const store = openStore(gitdir);
+    await expect(store.readTree(cut)).rejects.toMatchObject({ code: 'CLONE_DAMAGED', data: { oid: cut } });
   });
 
   it('never writes over what is there of another kind, nor replaces a file the caller says is written once', async () => {

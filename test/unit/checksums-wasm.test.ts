@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { createHash } from 'node:crypto';
 import { deflateSync } from 'node:zlib';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { prng } from '../helpers/seeded-random.js';
@@ -53,16 +53,42 @@ describe('SHA-1 and adler32 in WebAssembly (bus/checksums-wasm.ts)', () => {
     messages.forEach((m, i) => expect(hashes[i], `${m.length} bytes`).toBe(createHash('sha1').update(Uint8Array.from(m)).digest('hex')));
   });
 
-  it('is undefined with a module that does not hash as SHA-1 does, and past 1 MiB, so the caller hashes as before', () => {
-    /** A module of the right shape: `blocks` with an empty body, one memory of `pages` pages. */
+  it('is undefined with a module that does not hash as SHA-1 does or sum as adler32 does, and past 1 MiB, so the caller hashes as before', () => {
+    const str = (t: string) => [t.length, ...Buffer.from(t)];
+    const section = (id: number, bytes: number[]) => [id, bytes.length, ...bytes];
+    /**
+     * A module of the right shape: `blocks` with an empty body, `adler` that answers adler32("abc") (0x024d0127, as
+     * a signed LEB128 constant) to anything, one memory of `pages` pages: only the SHA-1 check at the load refuses it.
+     */
     const shaped = (pages: number): string => {
       const file = join(dir, `shaped-${pages}.wasm`);
-      const str = (t: string) => [t.length, ...Buffer.from(t)];
-      const section = (id: number, bytes: number[]) => [id, bytes.length, ...bytes];
-      writeFileSync(file, Buffer.from([0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0, ...section(1, [1, 0x60, 2, 0x7f, 0x7f, 0]), ...section(3, [1, 0]), ...section(5, [1, 0, pages]), ...section(7, [2, ...str('blocks'), 0, 0, ...str('memory'), 2, 0]), ...section(10, [1, 2, 0, 0x0b])]));
+      const adlerBody = [0, 0x41, 0xa7, 0x82, 0xb4, 0x12, 0x0b];
+      writeFileSync(
+        file,
+        Buffer.from([
+          0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
+          ...section(1, [2, 0x60, 2, 0x7f, 0x7f, 0, 0x60, 3, 0x7f, 0x7f, 0x7f, 1, 0x7f]),
+          ...section(3, [2, 0, 1]),
+          ...section(5, [1, 0, pages]),
+          ...section(7, [3, ...str('blocks'), 0, 0, ...str('adler'), 0, 1, ...str('memory'), 2, 0]),
+          ...section(10, [2, 2, 0, 0x0b, adlerBody.length, ...adlerBody]),
+        ]),
+      );
       return file;
     };
-    for (const file of [shaped(1), shaped(0)]) expect(inProcess(`checksumModule(${JSON.stringify(file)}); process.stdout.write(String(sha1HexWasm(new Uint8Array(3))) + ' ' + String(adler32Wasm(new Uint8Array(3))));`), file).toBe('undefined undefined');
+    // The real module with its sum's last step changed (b shifted by 15, not 16): SHA-1 right, adler32 wrong.
+    const real = readFileSync(wasm);
+    const step = Buffer.from([0x20, 0x04, 0x41, 0x10, 0x74, 0x20, 0x03, 0x72, 0x0b]);
+    const at = real.indexOf(step);
+    expect(at).toBeGreaterThan(0);
+    const wrongSum = Buffer.from(real);
+    wrongSum[at + 3] = 0x0f;
+    writeFileSync(join(dir, 'wrong-sum.wasm'), wrongSum);
+    const both = (file: string) => inProcess(`checksumModule(${JSON.stringify(file)}); process.stdout.write(String(sha1HexWasm(new Uint8Array(3))) + ' ' + String(adler32Wasm(new Uint8Array(3))));`);
+    // Held to the checks' purpose: the shaped module's adler answers the check, the changed one hashes right.
+    expect(inProcess(`const m = new WebAssembly.Instance(new WebAssembly.Module((await import('node:fs')).readFileSync(${JSON.stringify(shaped(1))}))).exports; process.stdout.write(String(m.adler(0, 3, 1)));`)).toBe(String(0x024d0127));
+    for (const file of [shaped(1), shaped(0), join(dir, 'wrong-sum.wasm')]) expect(both(file), file).toBe('undefined undefined');
+    expect(both(wasm)).toMatch(/^[0-9a-f]{40} \d+$/);
     expect(inProcess(`checksumModule(${JSON.stringify(wasm)}); process.stdout.write(String(sha1HexWasm(new Uint8Array(1 << 20))) + ' ' + String(sha1HexWasm(new Uint8Array((1 << 20) + 1))));`)).toBe(`${createHash('sha1').update(new Uint8Array(1 << 20)).digest('hex')} undefined`);
   });
 
