@@ -1,6 +1,6 @@
 import type { Answer, CheckoutLook } from './project/checkout-look.js';
 import { publishableRepo } from './project/remote-url.js';
-import { parseRemotes } from './project/checkout.js';
+import { remotesOfConfig } from './project/checkout.js';
 import { parseStatusV2 } from './project/status-v2.js';
 
 /** The git state of the directory a task is dispatched from, as the seed's tw-handoff records it. */
@@ -21,7 +21,7 @@ export interface GitContext {
 export function gitContextOf(look: CheckoutLook | null): GitContext | null {
   if (look === null) return null;
   const status = parseStatusV2(out(look.status));
-  const origin = parseRemotes(out(look.remotes), look.top).find((r) => r.name === 'origin');
+  const origin = remotesOfConfig(out(look.config), look.top).find((r) => r.name === 'origin');
   return {
     root: look.top,
     branch: status.branch ?? '',

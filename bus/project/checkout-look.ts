@@ -7,8 +7,9 @@ export type Answer = { out: string } | { failed: unknown };
 /**
  * One look at the checkout a command runs in, shared by what reads it: the git state in a handoff's body
  * (bus/git-context.ts, a courtesy that never fails a dispatch) and the project fields (checkout.ts, whose git
- * failures are errors). Five git processes, started together; it was twelve, each reader asking on its own
- * (issue 14: a dispatch from a checkout took 4.1x Node's start).
+ * failures are errors). Four git processes, started together; it was twelve, each reader asking on its own
+ * (issue 14: a dispatch from a checkout took 4.1x Node's start), then five with `git remote -v` (session 57: its
+ * answer is read from the configuration, with the URL rewrites git applies, checkout.ts remotesOfConfig).
  */
 export interface CheckoutLook {
   /** The top of the work tree. */
@@ -19,17 +20,21 @@ export interface CheckoutLook {
    * far from it.
    */
   status: Answer;
-  /** `git remote -v`. */
-  remotes: Answer;
-  /** `git config -z --get-regexp` of the branches' `remote` and `merge`: empty when none is set. */
-  upstreams: Answer;
+  /**
+   * `git config -z --get-regexp` of the branches' `remote` and `merge`, the remotes' URLs and the URL rewrites
+   * (`url.<base>.insteadOf`): empty when none is set.
+   */
+  config: Answer;
   /** `git log --oneline -5`, when asked for. */
   recent?: Answer;
 }
 
+/** The configuration a look reads: what `git remote -v` and the branches' upstreams are made of. */
+export const LOOK_CONFIG = '^(branch\\..*\\.(remote|merge)|remote\\..*\\.url|url\\..*\\.insteadof)$';
+
 /**
  * Looks at the checkout `dir` is in; null when it is in none (or git is missing, or it is a bare repository). All
- * five commands start at once: outside a work tree the first says so and the others' failures are not read.
+ * four commands start at once: outside a work tree the first says so and the others' failures are not read.
  */
 export async function lookAtWorkTree(dir: string, o: { recent: boolean }): Promise<CheckoutLook | null> {
   if (!mayBeInWorkTree(dir)) return null;
@@ -38,17 +43,16 @@ export async function lookAtWorkTree(dir: string, o: { recent: boolean }): Promi
       (r: GitRun) => ({ out: r.code === 0 ? r.stdout : '' }),
       (failed: unknown) => ({ failed }),
     );
-  const [top, status, remotes, upstreams, recent] = await Promise.all([
+  const [top, status, config, recent] = await Promise.all([
     run(['rev-parse', '--show-toplevel']),
     run(['status', '--porcelain=v2', '--branch', '--no-ahead-behind']),
-    run(['remote', '-v']),
-    // Exit 1: no branch has an upstream.
-    run(['config', '-z', '--get-regexp', '^branch\\..*\\.(remote|merge)$'], [1]),
+    // Exit 1: none of it is set.
+    run(['config', '-z', '--get-regexp', LOOK_CONFIG], [1]),
     o.recent ? run(['log', '--oneline', '-5']) : undefined,
   ]);
   const root = 'out' in top ? top.out.trim() : '';
   if (root === '') return null;
-  return { top: root, status, remotes, upstreams, ...(recent !== undefined ? { recent } : {}) };
+  return { top: root, status, config, ...(recent !== undefined ? { recent } : {}) };
 }
 
 /** The remote and merge ref set for `branch` (`branch.<name>.remote`, `.merge`), the last value of each as `git config --get` gives it. Pure. */

@@ -38,23 +38,48 @@ export function chooseRemote(remotes: Checkout['remotes'], upstream: Checkout['u
   return { remote: null, why: `the checkout has ${remotes.length} remotes (${remotes.map((r) => r.name).join(', ')}), none named origin or set as the branch's upstream` };
 }
 
-/** Parses `git remote -v` (fetch URLs, insteadOf already applied). Pure. */
-export function parseRemotes(out: string, top: string): Checkout['remotes'] {
-  const seen = new Map<string, string>();
-  for (const line of out.split('\n')) {
-    const m = /^(\S+)\t(.*) \(fetch\)$/.exec(line);
-    if (m?.[1] && m[2] !== undefined && !seen.has(m[1])) seen.set(m[1], absoluteRemoteUrl(m[2], top));
+/**
+ * Every remote with its fetch URL as `git remote -v` lists them, from `git config -z --get-regexp` of the remotes'
+ * URLs and the rewrites (checkout-look.ts LOOK_CONFIG): each remote's first `remote.<name>.url`, rewritten as git
+ * rewrites it (`url.<base>.insteadOf`: the longest matching prefix, the first base met among equally long ones),
+ * a relative path made absolute against `top`, in git's order (by name). An entry without a value, which git refuses
+ * as a bad configuration, is passed over. Pure.
+ */
+export function remotesOfConfig(out: string, top: string): Checkout['remotes'] {
+  const urls = new Map<string, string>();
+  /** Each base's prefixes, the bases in the order first met (git's list of rewrites). */
+  const rewrites = new Map<string, string[]>();
+  for (const entry of out.split('\0')) {
+    const nl = entry.indexOf('\n');
+    if (nl < 0) continue;
+    const key = entry.slice(0, nl);
+    const value = entry.slice(nl + 1);
+    if (key.startsWith('remote.') && key.endsWith('.url')) {
+      const name = key.slice('remote.'.length, -'.url'.length);
+      if (name !== '' && !urls.has(name)) urls.set(name, value);
+    } else if (key.startsWith('url.') && key.endsWith('.insteadof')) {
+      const base = key.slice('url.'.length, -'.insteadof'.length);
+      rewrites.set(base, [...(rewrites.get(base) ?? []), value]);
+    }
   }
-  return [...seen].map(([name, url]) => ({ name, url }));
+  const rewrite = (url: string): string => {
+    let best: { base: string; prefix: string } | null = null;
+    for (const [base, prefixes] of rewrites) for (const prefix of prefixes) if (url.startsWith(prefix) && (best === null || best.prefix.length < prefix.length)) best = { base, prefix };
+    return best === null ? url : best.base + url.slice(best.prefix.length);
+  };
+  return [...urls]
+    .sort(([a], [b]) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
+    .map(([name, url]) => ({ name, url: absoluteRemoteUrl(rewrite(url), top) }));
 }
 
-/** The checkout a look saw; null for none. A failure of `git status` or `git remote -v` is the error it was. */
+/** The checkout a look saw; null for none. A failure of `git status` or `git config` is the error it was. */
 export function checkoutOf(look: CheckoutLook | null): Checkout | null {
   if (look === null) return null;
   const { top } = look;
   const status = parseStatusV2(answered(look.status));
-  const remotes = parseRemotes(answered(look.remotes), top);
-  const up = status.branch !== null ? branchUpstream(answered(look.upstreams), status.branch) : { remote: null, merge: null };
+  const config = answered(look.config);
+  const remotes = remotesOfConfig(config, top);
+  const up = status.branch !== null ? branchUpstream(config, status.branch) : { remote: null, merge: null };
   const upstream = up.remote !== null && up.remote !== '.' && up.merge?.startsWith('refs/heads/') ? { remote: up.remote, branch: up.merge.slice('refs/heads/'.length) } : null;
   const chosen = chooseRemote(remotes, upstream);
   return {

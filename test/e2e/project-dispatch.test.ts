@@ -71,11 +71,11 @@ describe('dispatch names the code of a project', () => {
     expect(human.stderr).toContain(`gitbus: project work on ${remote} from main (${head(work).slice(0, 12)}); results go to branch gitbus/${human.stdout.trim()}`);
   });
 
-  it('looks at the checkout once: five git commands read it for the body and the project fields, one lists the remote\'s branches and tags', async () => {
+  it('looks at the checkout once: four git commands read it for the body and the project fields, one lists the remote\'s branches and tags', async () => {
     const shim = gitShim(dir);
     const r = await gitbus(['dispatch', 'counted', '--json'], { home, cwd: join(work, 'sub'), process: true, env: shim.env });
     expect((await handoffOf(r)).baseCommit).toBe(head(work));
-    expect(shim.calls().sort()).toEqual(['config -z --get-regexp ^branch\\..*\\.(remote|merge)$', 'log --oneline -5', `ls-remote --heads --tags ${remote}`, 'remote -v', 'rev-parse --show-toplevel', 'status --porcelain=v2 --branch --no-ahead-behind']);
+    expect(shim.calls().sort()).toEqual(['config -z --get-regexp ^(branch\\..*\\.(remote|merge)|remote\\..*\\.url|url\\..*\\.insteadof)$', 'log --oneline -5', `ls-remote --heads --tags ${remote}`, 'rev-parse --show-toplevel', 'status --porcelain=v2 --branch --no-ahead-behind']);
   });
 
   it('--repo, --base and --branch override the checkout; outside one, --repo alone starts from the remote default branch', async () => {

@@ -1,10 +1,12 @@
 import { describe, it, expect, afterAll } from 'vitest';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gitCli, tempDirs } from '../helpers/cli.js';
 import { parseStatusV2 } from '../../bus/project/status-v2.js';
 import { branchUpstream, lookAtWorkTree } from '../../bus/project/checkout-look.js';
-import { checkoutOf } from '../../bus/project/checkout.js';
+import { checkoutOf, remotesOfConfig } from '../../bus/project/checkout.js';
+import { LOOK_CONFIG } from '../../bus/project/checkout-look.js';
 import { gitContextOf } from '../../bus/git-context.js';
 
 // One `git status --porcelain=v2 --branch` stands for `git status --short`, `git branch --show-current`,
@@ -122,6 +124,34 @@ describe('a checkout read with one git status', () => {
       };
       expect(branchUpstream(out, branch), branch).toEqual({ remote: get('remote'), merge: get('merge') });
     }
+  });
+
+  it('reads the remotes as git remote -v lists them, URL rewrites from the global configuration and its includes applied', async () => {
+    const repo = await dirs.temp('gitbus-look-');
+    gitCli(['init', '-q', '-b', 'main', repo]);
+    const home = await dirs.temp('gitbus-look-home-');
+    const included = join(home, 'rewrites.inc');
+    writeFileSync(included, '[url "git@example.invalid:"]\n\tinsteadOf = ex:\n\tinsteadOf = https://example.invalid/\n');
+    writeFileSync(join(home, '.gitconfig'), `[include]\n\tpath = ${included}\n[url "ssh://git@example.invalid/"]\n\tinsteadOf = https://example.invalid/long/\n[url "https://mirror.invalid/"]\n\tinsteadOf = https://\n`);
+    const env = { HOME: home, GIT_CONFIG_GLOBAL: join(home, '.gitconfig'), GIT_CONFIG_NOSYSTEM: '1' };
+    const git = (args: string[]) => execFileSync('git', args, { cwd: repo, encoding: 'utf8', env: { ...process.env, ...env } });
+    for (const [name, url] of [
+      ['origin', 'https://example.invalid/long/p.git'],
+      ['short', 'ex:team/p.git'],
+      ['web', 'https://other.invalid/p.git'],
+      ['rel', '../sibling.git'],
+      ['Dotted.Name', 'file:///srv/p.git'],
+      ['plain', '/srv/plain.git'],
+    ]) git(['remote', 'add', name as string, url as string]);
+    git(['config', '--add', 'remote.origin.url', 'https://second.invalid/p.git']);
+    const listed = git(['remote', '-v'])
+      .split('\n')
+      .flatMap((l) => {
+        const m = /^(\S+)\t(.*) \(fetch\)$/.exec(l);
+        return m ? [{ name: m[1], url: m[2]?.startsWith('../') ? join(repo, m[2]) : m[2] }] : [];
+      });
+    expect(listed).toHaveLength(6);
+    expect(remotesOfConfig(git(['config', '-z', '--get-regexp', LOOK_CONFIG]), repo)).toEqual(listed);
   });
 
   it('one look gives the project fields and the body, with the remote in the body without its credentials', async () => {

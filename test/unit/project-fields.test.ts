@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { planProject, headBase, type PlanInput, type ProjectPlan } from '../../bus/project/fields.js';
-import { chooseRemote, parseRemotes, type Checkout } from '../../bus/project/checkout.js';
+import { chooseRemote, remotesOfConfig, type Checkout } from '../../bus/project/checkout.js';
 import { absoluteRemoteUrl, isLocalPath, localRemotePath, nodeProjectUrls, sameRemote } from '../../bus/project/remote-url.js';
 import { pushCommand } from '../../bus/project/base-check.js';
 import { parseLsRemote, remoteRef } from '../../bus/project/ls-remote.js';
@@ -107,12 +107,33 @@ describe('remote URLs', () => {
 });
 
 describe('the checkout facts', () => {
-  it('reads fetch URLs from git remote -v, absolute', () => {
-    const out = 'origin\t../r.git (fetch)\norigin\t../r.git (push)\ngh\tgit@github.com:o/p.git (fetch)\ngh\tgit@github.com:o/p.git (push)\n';
-    expect(parseRemotes(out, '/home/ada/proj')).toEqual([
+  it("reads each remote's first URL from the configuration, rewritten by the longest insteadOf, absolute, by name", () => {
+    const entry = (key: string, value?: string) => (value === undefined ? key : `${key}\n${value}`);
+    const out = [
+      entry('remote.origin.url', '../r.git'),
+      entry('branch.main.remote', 'origin'),
+      entry('remote.origin.url', '/second/ignored.git'),
+      entry('remote.gh.url', 'https://github.com/o/p.git'),
+      entry('remote.my.fork.url', 'gh:me/p.git'),
+      entry('url.ssh://git@github.com/.insteadof', 'https://github.com/'),
+      entry('url.https://gitlab.example/.insteadof', 'https://'),
+      entry('url.git@github.com:.insteadof', 'gh:'),
+      // Equally long: the base met first wins, as in git's list of rewrites.
+      entry('remote.tie.url', 'tt:x'),
+      entry('url.first:.insteadof', 'tt:'),
+      entry('url.second:.insteadof', 'tt:'),
+      // Without a value (git refuses the configuration): passed over.
+      entry('remote.bare.url'),
+      entry('url.nothing.insteadof'),
+      '',
+    ].join('\0');
+    expect(remotesOfConfig(out, '/home/ada/proj')).toEqual([
+      { name: 'gh', url: 'ssh://git@github.com/o/p.git' },
+      { name: 'my.fork', url: 'git@github.com:me/p.git' },
       { name: 'origin', url: '/home/ada/r.git' },
-      { name: 'gh', url: 'git@github.com:o/p.git' },
+      { name: 'tie', url: 'first:x' },
     ]);
+    expect(remotesOfConfig('', '/x')).toEqual([]);
   });
 
   it("chooses the branch's upstream remote, else origin, else the only remote", () => {
