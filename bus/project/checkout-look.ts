@@ -1,4 +1,5 @@
-import { git, type GitRun } from './git.js';
+import type { GitRun } from './git.js';
+import { gitQuick } from './git-quick.js';
 import { mayBeInWorkTree } from './work-tree-probe.js';
 
 /** What one git command answered, or how it failed: each reader of a look decides what a failure means to it. */
@@ -39,7 +40,7 @@ export const LOOK_CONFIG = '^(branch\\..*\\.(remote|merge)|remote\\..*\\.url|url
 export async function lookAtWorkTree(dir: string, o: { recent: boolean }): Promise<CheckoutLook | null> {
   if (!mayBeInWorkTree(dir)) return null;
   const run = (args: string[], okCodes: number[] = []): Promise<Answer> =>
-    git(args, { cwd: dir, okCodes }).then(
+    gitQuick(args, { cwd: dir, okCodes }).then(
       (r: GitRun) => ({ out: r.code === 0 ? r.stdout : '' }),
       (failed: unknown) => ({ failed }),
     );
