@@ -42,8 +42,10 @@ export function chooseRemote(remotes: Checkout['remotes'], upstream: Checkout['u
  * Every remote with its fetch URL as `git remote -v` lists them, from `git config -z --get-regexp` of the remotes'
  * URLs and the rewrites (checkout-look.ts LOOK_CONFIG): each remote's first `remote.<name>.url`, rewritten as git
  * rewrites it (`url.<base>.insteadOf`: the longest matching prefix, the first base met among equally long ones),
- * a relative path made absolute against `top`, in git's order (by name). An entry without a value, which git refuses
- * as a bad configuration, is passed over. Pure.
+ * a relative path made absolute against `top`, in git's order (by name). Where they differ: an entry without a value,
+ * for which `git remote -v` fails ("bad config variable"), is passed over here; remotes only the legacy files
+ * `.git/remotes/` and `.git/branches/` define are listed by neither. A partial clone's remote, which `git remote -v`
+ * prints with its filter after "(fetch)", is read as any other. Pure.
  */
 export function remotesOfConfig(out: string, top: string): Checkout['remotes'] {
   const urls = new Map<string, string>();
@@ -56,7 +58,8 @@ export function remotesOfConfig(out: string, top: string): Checkout['remotes'] {
     const value = entry.slice(nl + 1);
     if (key.startsWith('remote.') && key.endsWith('.url')) {
       const name = key.slice('remote.'.length, -'.url'.length);
-      if (name !== '' && !urls.has(name)) urls.set(name, value);
+      // git ignores a remote whose name begins with "/" (with a warning): a path is never a remote's name.
+      if (name !== '' && !name.startsWith('/') && !urls.has(name)) urls.set(name, value);
     } else if (key.startsWith('url.') && key.endsWith('.insteadof')) {
       const base = key.slice('url.'.length, -'.insteadof'.length);
       rewrites.set(base, [...(rewrites.get(base) ?? []), value]);

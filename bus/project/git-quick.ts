@@ -8,86 +8,83 @@ const QUICK_MAX = 64 * 1024 * 1024;
 
 /**
  * A short local git command (the look at a checkout a dispatch takes), run as git() runs it but with its output
- * written to two files in a private temp folder rather than read through pipes: Node reads a pipe through a
- * net.Socket, and the first such child of a process cost ~1 ms more to start, every later one ~0.2 ms more, and
- * the readings' events more again (four commands at once: ~5-6 ms against ~9-10 ms, issue 14, docs/PERFORMANCE.md
- * "A dispatch from a checkout: output to files"). The same answers as git(), and the same errors, but for a
- * failure git explains nowhere, which says its exit code rather than Node's "Command failed"; where the folder cannot
- * be made, git() runs it.
+ * written to two files in a private temp folder (0700, the files 0600) rather than read through pipes: Node reads a
+ * pipe through a net.Socket, and the first such child of a process cost ~1 ms more to start, every later one ~0.2 ms
+ * more, and the readings' events more again (four commands at once: ~5-6 ms against ~9-10 ms in a script alone;
+ * issue 14, docs/PERFORMANCE.md "A dispatch from a checkout: output to files").
+ *
+ * The same answers as git(), and the same errors, but:
+ * - a failure git explains nowhere says its exit code, or the signal that ended git, rather than Node's "Command
+ *   failed";
+ * - the output is read once git has ended (its 'exit'): what a process git left behind writes later is not in it (the
+ *   look's commands start none: no pager writes to a file), and the size bound is checked then, not as it is
+ *   written;
+ * - a process killed from outside while git runs leaves its folder in the temp folder, which the system clears.
+ *
+ * Where the folder cannot be made, or the output cannot be read back, git() runs it.
  */
-export function gitQuick(args: string[], o: Pick<GitOptions, 'cwd' | 'okCodes' | 'timeoutMs' | 'maxBuffer'> & { what?: string; fix?: string } = {}): Promise<GitRun> {
+export async function gitQuick(args: string[], o: Pick<GitOptions, 'cwd' | 'okCodes' | 'timeoutMs' | 'maxBuffer'> & { what?: string; fix?: string } = {}): Promise<GitRun> {
   let dir: string;
-  let out: number;
-  let err: number;
   try {
     dir = mkdtempSync(join(process.env['TMPDIR'] || '/tmp', 'gitbus-git-'));
   } catch {
     return git(args, o);
   }
   const files = [join(dir, 'out'), join(dir, 'err')] as const;
+  let fds: number[] = [];
   try {
-    out = openSync(files[0], 'wx', 0o600);
-    err = openSync(files[1], 'wx', 0o600);
+    fds = files.map((f) => openSync(f, 'wx', 0o600));
   } catch {
+    for (const fd of fds) closeSync(fd);
     removeAll(dir, files);
     return git(args, o);
   }
-  return new Promise((resolve, reject) => {
+  const ended = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; timedOut: boolean; error?: NodeJS.ErrnoException }>((resolve) => {
     let timer: NodeJS.Timeout | undefined;
     let timedOut = false;
-    const finish = (code: number | null, spawnError?: NodeJS.ErrnoException): void => {
+    let settled = false;
+    const end = (code: number | null, signal: NodeJS.Signals | null, error?: NodeJS.ErrnoException): void => {
+      if (settled) return;
+      settled = true;
       if (timer) clearTimeout(timer);
-      const stdout = readOutput(files[0], o.maxBuffer ?? QUICK_MAX);
-      const stderr = readOutput(files[1], o.maxBuffer ?? QUICK_MAX);
-      removeAll(dir, files);
-      if (spawnError?.code === 'ENOENT') {
-        reject(new ProjectGitError(o.what ?? 'git is not installed', args, '', null, 'install git on this node (Debian/Ubuntu: "apt-get install git")'));
-        return;
-      }
-      if (stdout === null || stderr === null) {
-        reject(new ProjectGitError(o.what ?? 'git failed', args, 'its output was larger than gitbus reads', null, o.fix ?? 'see the message from git'));
-        return;
-      }
-      if (code !== null && (code === 0 || o.okCodes?.includes(code))) {
-        resolve({ stdout, stderr, code });
-        return;
-      }
-      reject(new ProjectGitError(o.what ?? 'git failed', args, stderr || (timedOut ? 'it did not finish in time and was stopped' : (spawnError?.message ?? '')), code, o.fix ?? 'see the message from git'));
+      resolve({ code, signal, timedOut, ...(error ? { error } : {}) });
     };
     try {
-      const child = childProcess().spawn('git', [...SAFE_CONFIG, ...args], { cwd: o.cwd, env: gitEnv(), stdio: ['ignore', out, err] });
-      let settled = false;
-      child.once('error', (e: NodeJS.ErrnoException) => {
-        if (settled) return;
-        settled = true;
-        finish(null, e);
-      });
-      // 'exit', not 'close': no pipe to drain. The files hold all the command wrote once it has ended.
-      child.once('exit', (code) => {
-        if (settled) return;
-        settled = true;
-        finish(code);
-      });
+      const child = childProcess().spawn('git', [...SAFE_CONFIG, ...args], { cwd: o.cwd, env: gitEnv(), stdio: ['ignore', fds[0] as number, fds[1] as number] });
+      child.once('error', (e: NodeJS.ErrnoException) => end(null, null, e));
+      // 'exit', not 'close': there is no pipe to drain, the files hold all git wrote once it has ended.
+      child.once('exit', (code, signal) => end(code, signal));
       timer = setTimeout(() => {
         timedOut = true;
         child.kill('SIGKILL');
       }, o.timeoutMs ?? LOCAL_GIT_MS);
     } catch (e) {
-      finish(null, e as NodeJS.ErrnoException);
+      end(null, null, e as NodeJS.ErrnoException);
     } finally {
       // The child has its own copies of the descriptors.
-      closeSync(out);
-      closeSync(err);
+      for (const fd of fds) closeSync(fd);
     }
   });
+  const max = o.maxBuffer ?? QUICK_MAX;
+  const stdout = readOutput(files[0], max);
+  const stderr = readOutput(files[1], max);
+  removeAll(dir, files);
+  const { code, signal, timedOut, error } = ended;
+  if (error?.code === 'ENOENT') throw new ProjectGitError(o.what ?? 'git is not installed', args, '', null, 'install git on this node (Debian/Ubuntu: "apt-get install git")');
+  // An output that could not be read back (no descriptor left, the folder removed under it) is no answer: ask again.
+  if (stdout === undefined || stderr === undefined) return git(args, o);
+  if (stdout === null || stderr === null) throw new ProjectGitError(o.what ?? 'git failed', args, 'its output was larger than gitbus reads', null, o.fix ?? 'see the message from git');
+  if (code !== null && (code === 0 || o.okCodes?.includes(code))) return { stdout, stderr, code };
+  const why = timedOut ? 'it did not finish in time and was stopped' : signal !== null ? `it was killed by ${signal}` : (error?.message ?? '');
+  throw new ProjectGitError(o.what ?? 'git failed', args, stderr || why, code, o.fix ?? 'see the message from git');
 }
 
-/** A file's text, or null when it is larger than `max` bytes. */
-function readOutput(file: string, max: number): string | null {
+/** A file's text; null when it is larger than `max` bytes, undefined when it cannot be read. */
+function readOutput(file: string, max: number): string | null | undefined {
   try {
     return statSync(file).size > max ? null : readFileSync(file, 'utf8');
   } catch {
-    return '';
+    return undefined;
   }
 }
 

@@ -142,6 +142,9 @@ describe('a checkout read with one git status', () => {
       ['rel', '../sibling.git'],
       ['Dotted.Name', 'file:///srv/p.git'],
       ['plain', '/srv/plain.git'],
+      // Byte order, as git sorts them: "Zed" before "alpha" (a locale's order puts it after).
+      ['Zed', '/srv/z.git'],
+      ['alpha', '/srv/a.git'],
     ]) git(['remote', 'add', name as string, url as string]);
     git(['config', '--add', 'remote.origin.url', 'https://second.invalid/p.git']);
     const listed = git(['remote', '-v'])
@@ -150,8 +153,20 @@ describe('a checkout read with one git status', () => {
         const m = /^(\S+)\t(.*) \(fetch\)$/.exec(l);
         return m ? [{ name: m[1], url: m[2]?.startsWith('../') ? join(repo, m[2]) : m[2] }] : [];
       });
-    expect(listed).toHaveLength(6);
+    expect(listed).toHaveLength(8);
+    expect(listed.map((r) => r.name).slice(0, 3)).toEqual(['Dotted.Name', 'Zed', 'alpha']);
     expect(remotesOfConfig(git(['config', '-z', '--get-regexp', LOOK_CONFIG]), repo)).toEqual(listed);
+  });
+
+  it("reads a partial clone's remote, which git remote -v prints with its filter", async () => {
+    const source = await dirs.temp('gitbus-look-src-');
+    gitCli(['init', '-q', '-b', 'main', source]);
+    gitCli(['commit', '-q', '--allow-empty', '-m', 'one'], source);
+    gitCli(['config', 'uploadpack.allowFilter', 'true'], source);
+    const clone = join(await dirs.temp('gitbus-look-'), 'partial');
+    gitCli(['clone', '-q', '--filter=blob:none', `file://${source}`, clone]);
+    expect(gitCli(['remote', '-v'], clone)).toContain('(fetch) [blob:none]');
+    expect(checkoutOf(await lookAtWorkTree(clone, { recent: false }))?.remote).toEqual({ name: 'origin', url: `file://${source}` });
   });
 
   it('one look gives the project fields and the body, with the remote in the body without its credentials', async () => {

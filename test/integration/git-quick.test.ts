@@ -57,9 +57,14 @@ describe('git with its output to files', () => {
     const before = process.env['TMPDIR'];
     process.env['TMPDIR'] = tmp;
     try {
-      // An alias that runs longer than the bound: git is killed, as git() kills it.
-      const slow = await outcome(gitQuick(['-c', 'alias.wait=!sleep 5', 'wait'], { cwd: repo, timeoutMs: 200 }));
-      expect(slow).toMatchObject({ error: 'PROJECT_GIT', exitCode: null, message: expect.stringMatching(/did not finish in time/) });
+      // An alias that runs longer than the bound: git is killed, as git() kills it. Its output goes to a folder in
+      // TMPDIR, made before the command starts.
+      const running = gitQuick(['-c', 'alias.wait=!sleep 1', 'wait'], { cwd: repo, timeoutMs: 200 });
+      expect(readdirSync(tmp)).toEqual([expect.stringMatching(/^gitbus-git-/)]);
+      expect(await outcome(running)).toMatchObject({ error: 'PROJECT_GIT', exitCode: null, message: expect.stringMatching(/did not finish in time/) });
+      // Killed by something else: the signal is the reason.
+      const killed = await outcome(gitQuick(['-c', 'alias.die=!kill -9 $PPID', 'die'], { cwd: repo }));
+      expect(killed).toMatchObject({ error: 'PROJECT_GIT', exitCode: null, message: expect.stringMatching(/killed by SIGKILL/) });
       expect(await outcome(gitQuick(['--version'], { cwd: repo, maxBuffer: 5 }))).toMatchObject({ error: 'PROJECT_GIT', exitCode: null, message: expect.stringMatching(/larger than gitbus reads/) });
       expect(await outcome(gitQuick(['--version'], { cwd: repo }))).toMatchObject({ stdout: expect.stringMatching(/^git version /), code: 0 });
       expect(readdirSync(tmp)).toEqual([]);

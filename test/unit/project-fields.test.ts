@@ -122,6 +122,8 @@ describe('the checkout facts', () => {
       entry('remote.tie.url', 'tt:x'),
       entry('url.first:.insteadof', 'tt:'),
       entry('url.second:.insteadof', 'tt:'),
+      // A name that is a path: git ignores it.
+      entry('remote./abs.url', '/x.git'),
       // Without a value (git refuses the configuration): passed over.
       entry('remote.bare.url'),
       entry('url.nothing.insteadof'),
