@@ -75,49 +75,64 @@ export async function transact<T>(ctx: BusContext, op: string, decide: (snap: Sn
   }
   const deadline = monotonicMs() + (opts.deadlineMs ?? 120_000);
   const started = monotonicMs();
-  for (let attempt = 1; ; attempt++) {
-    // No lock: objects are content-addressed, refs are replaced atomically, and the remote's compare-and-swap
-    // decides between this node's own processes just as it does between nodes (docs/ARCHITECTURE.md).
-    const outcome = await (async () => {
-      const head = await ctx.repo.sync(ref, { oneRef: opts.oneRef === true });
-      // The peek was read from this very commit (as this node trusts it): its decision is the one this round would
-      // make, so deciding again only widens the window in which another push can move main under this one.
-      const same = attempt === 1 && peeked !== null && ref === MAIN && head !== null && head === peeked.snap.commit ? peeked : null;
-      // main is read as this node trusts it (forged node files out); other refs (the archive) as they are.
-      const snap = same ? same.snap : ref === MAIN ? await readTrustedSnapshot(ctx, head) : await Snapshot.read(ctx.repo.store, head);
-      checkProtocol(ctx, ref, snap);
-      const decision = same ? same.decision : await decide(snap, attempt);
-      if (!decision.commit) return { done: true as const, result: decision.result, commit: null };
-      const built = await buildCommit(ctx.repo.store, {
-        parent: head,
-        changes: await signNodeChanges(ctx, snap, decision.commit.changes),
-        message: decision.commit.message,
-        author: { name: ctx.config.node, email: `${ctx.config.node}@gitbus.invalid` },
-        // A task's files on main are written once (PROTOCOL.md §1); only one this node ignores as forged is replaced
-        // by the real one (PROTOCOL.md §12).
-        ...(ref === MAIN ? { writeOnce: writtenOnce(snap) } : {}),
-      });
-      const also = decision.commit.alsoRefs ?? [];
-      // Nothing changed (an idempotent step repeated): there is nothing to push, but the other refs, which move
-      // only while `ref` is still the commit they were decided from.
-      const unchanged = head !== null && built.tree === (await ctx.repo.store.readCommitTree(head));
-      if (unchanged && also.length === 0) return { done: true as const, result: decision.result, commit: null };
-      await opts.beforeWrite?.();
-      try {
-        if (unchanged) await ctx.repo.pushOthers(ref, head, also);
-        else await ctx.repo.push(head, built, ref, head, also);
-        if (!unchanged && ref === MAIN) noteOwnClaims(ctx, snap, decision.commit.changes);
-        return { done: true as const, result: decision.result, commit: unchanged ? null : built.oid };
-      } catch (err) {
-        if (err instanceof PushRejectedError && err.data['kind'] === 'stale') return { done: false as const };
-        throw err;
-      }
-    })();
-    if (outcome.done) return { ...outcome.result, attempts: attempt, commit: outcome.commit };
-    opts.onRetry?.(attempt);
-    // Time alone never gives up: over a slow link a few rounds may take a minute. Only losing again and again does.
-    if (monotonicMs() >= deadline && attempt >= MIN_LOST_RACES) throw new ContentionError(op, attempt, Math.round(monotonicMs() - started));
-    await sleep(backoff(attempt));
+  try {
+    return await rounds();
+  } finally {
+    // What a round fetched and did not push over goes into the clone now (Repo.sync's deferRef); a clone left behind
+    // it by a failed write catches up at its next sync, which finds the objects here.
+    try {
+      ctx.repo.writeDeferredRef();
+    } catch {
+      // The next sync writes it.
+    }
+  }
+
+  async function rounds(): Promise<T & TransactStats> {
+    for (let attempt = 1; ; attempt++) {
+      // No lock: objects are content-addressed, refs are replaced atomically, and the remote's compare-and-swap
+      // decides between this node's own processes just as it does between nodes (docs/ARCHITECTURE.md).
+      const outcome = await (async () => {
+        // The fetched tip is not written into the clone before the push: the pushed commit is, which carries it.
+        const head = await ctx.repo.sync(ref, { oneRef: opts.oneRef === true, deferRef: true });
+        // The peek was read from this very commit (as this node trusts it): its decision is the one this round would
+        // make, so deciding again only widens the window in which another push can move main under this one.
+        const same = attempt === 1 && peeked !== null && ref === MAIN && head !== null && head === peeked.snap.commit ? peeked : null;
+        // main is read as this node trusts it (forged node files out); other refs (the archive) as they are.
+        const snap = same ? same.snap : ref === MAIN ? await readTrustedSnapshot(ctx, head) : await Snapshot.read(ctx.repo.store, head);
+        checkProtocol(ctx, ref, snap);
+        const decision = same ? same.decision : await decide(snap, attempt);
+        if (!decision.commit) return { done: true as const, result: decision.result, commit: null };
+        const built = await buildCommit(ctx.repo.store, {
+          parent: head,
+          changes: await signNodeChanges(ctx, snap, decision.commit.changes),
+          message: decision.commit.message,
+          author: { name: ctx.config.node, email: `${ctx.config.node}@gitbus.invalid` },
+          // A task's files on main are written once (PROTOCOL.md §1); only one this node ignores as forged is replaced
+          // by the real one (PROTOCOL.md §12).
+          ...(ref === MAIN ? { writeOnce: writtenOnce(snap) } : {}),
+        });
+        const also = decision.commit.alsoRefs ?? [];
+        // Nothing changed (an idempotent step repeated): there is nothing to push, but the other refs, which move
+        // only while `ref` is still the commit they were decided from.
+        const unchanged = head !== null && built.tree === (await ctx.repo.store.readCommitTree(head));
+        if (unchanged && also.length === 0) return { done: true as const, result: decision.result, commit: null };
+        await opts.beforeWrite?.();
+        try {
+          if (unchanged) await ctx.repo.pushOthers(ref, head, also);
+          else await ctx.repo.push(head, built, ref, head, also);
+          if (!unchanged && ref === MAIN) noteOwnClaims(ctx, snap, decision.commit.changes);
+          return { done: true as const, result: decision.result, commit: unchanged ? null : built.oid };
+        } catch (err) {
+          if (err instanceof PushRejectedError && err.data['kind'] === 'stale') return { done: false as const };
+          throw err;
+        }
+      })();
+      if (outcome.done) return { ...outcome.result, attempts: attempt, commit: outcome.commit };
+      opts.onRetry?.(attempt);
+      // Time alone never gives up: over a slow link a few rounds may take a minute. Only losing again and again does.
+      if (monotonicMs() >= deadline && attempt >= MIN_LOST_RACES) throw new ContentionError(op, attempt, Math.round(monotonicMs() - started));
+      await sleep(backoff(attempt));
+    }
   }
 }
 

@@ -1,0 +1,62 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openBus, type BusContext } from '../../bus/context.js';
+import { transact } from '../../bus/cas.js';
+import { readLooseRef } from '../../bus/store/local-ref.js';
+import { makeBus } from '../helpers/bus.js';
+import { gitCli } from '../helpers/cli.js';
+
+/**
+ * A transaction's sync does not write the fetched main into the clone before its push (bus/repo.ts `deferRef`): the
+ * pushed commit is written instead, which carries it, and a transaction that pushes nothing, or fails, writes the
+ * fetched main at its end. Meanwhile this process reads the fetched main (issue 14: the rename of the ref after a
+ * fetch took ~1.7 ms of a dispatch on a main other nodes moved).
+ */
+describe("a transaction's fetched main, written once", () => {
+  let bus: Awaited<ReturnType<typeof makeBus>>;
+  let ctx: BusContext;
+  const remoteMain = () => gitCli(['--git-dir', bus.remote, 'rev-parse', 'main']).trim();
+  const cloneMain = () => readLooseRef(ctx.paths.clone, 'refs/heads/main');
+
+  beforeAll(async () => {
+    bus = await makeBus({ node: 'alpha' });
+    await bus.addNode('beta');
+    ctx = await openBus(bus.home('alpha'));
+  });
+  afterAll(async () => {
+    await ctx?.repo.close();
+    await bus?.cleanup();
+  });
+
+  it('decides from the fetched main while the clone still names the one before, then writes the pushed commit', async () => {
+    await ctx.repo.sync();
+    const before = cloneMain();
+    await bus.dispatch('beta', ['moved by beta', '--to', 'beta']);
+    const moved = remoteMain();
+    expect(moved).not.toBe(before);
+    const seen: { clone: string | null | undefined; local: string | null; snap: string | null }[] = [];
+    const r = await transact(ctx, 'test', async (snap) => {
+      seen.push({ clone: cloneMain(), local: await ctx.repo.localHead(), snap: snap.commit });
+      return { result: {}, commit: { changes: [{ path: 'notes/deferred.md', content: 'x\n' }], message: 'test: a commit on the fetched main' } };
+    });
+    expect(seen).toEqual([{ clone: before, local: moved, snap: moved }]);
+    expect(r.commit).toBe(remoteMain());
+    expect(cloneMain()).toBe(r.commit);
+    expect(gitCli(['--git-dir', bus.remote, 'rev-parse', `${r.commit}^`]).trim()).toBe(moved);
+  });
+
+  it('writes the fetched main at the end of a transaction that pushes nothing, and of one that fails', async () => {
+    await bus.dispatch('beta', ['moved again', '--to', 'beta']);
+    const moved = remoteMain();
+    await transact(ctx, 'test', async () => ({ result: {} }));
+    expect(cloneMain()).toBe(moved);
+
+    await bus.dispatch('beta', ['and again', '--to', 'beta']);
+    const again = remoteMain();
+    await expect(
+      transact(ctx, 'test', async () => {
+        throw new Error('the decision fails');
+      }),
+    ).rejects.toThrow('the decision fails');
+    expect(cloneMain()).toBe(again);
+  });
+});
