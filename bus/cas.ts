@@ -6,7 +6,7 @@ import { Snapshot } from './model/snapshot.js';
 import { noteOwnClaims, readTrustedSnapshot, signNodeChanges } from './trust/node-files.js';
 import { KNOWN_PROTOCOL } from './model/task-view.js';
 import { buildCommit, type FileChange } from './store/objects.js';
-import { MAIN } from './repo.js';
+import { MAIN, type Deferred } from './repo.js';
 import type { BusContext } from './context.js';
 import { classifyPath } from '../schemas/layout.js';
 import { monotonicMs } from './monotonic.js';
@@ -75,13 +75,16 @@ export async function transact<T>(ctx: BusContext, op: string, decide: (snap: Sn
   }
   const deadline = monotonicMs() + (opts.deadlineMs ?? 120_000);
   const started = monotonicMs();
+  /** What this transaction's last sync deferred (BusRepo.deferredRef). */
+  let deferred: Deferred | undefined;
   try {
     return await rounds();
   } finally {
-    // What a round fetched and did not push over goes into the clone now (Repo.sync's deferRef); a clone left behind
-    // it by a failed write catches up at its next sync, which finds the objects here.
+    // What a round fetched and did not push over goes into the clone now (BusRepo.sync's deferRef), unless another
+    // sync or push of this process, or another process, has written the ref since; a clone left behind it by a
+    // failed write catches up at its next sync, which finds the objects here.
     try {
-      ctx.repo.writeDeferredRef();
+      await ctx.repo.writeDeferredRef(ref, deferred);
     } catch {
       // The next sync writes it.
     }
@@ -94,6 +97,7 @@ export async function transact<T>(ctx: BusContext, op: string, decide: (snap: Sn
       const outcome = await (async () => {
         // The fetched tip is not written into the clone before the push: the pushed commit is, which carries it.
         const head = await ctx.repo.sync(ref, { oneRef: opts.oneRef === true, deferRef: true });
+        deferred = ctx.repo.deferredRef(ref);
         // The peek was read from this very commit (as this node trusts it): its decision is the one this round would
         // make, so deciding again only widens the window in which another push can move main under this one.
         const same = attempt === 1 && peeked !== null && ref === MAIN && head !== null && head === peeked.snap.commit ? peeked : null;

@@ -34,6 +34,12 @@ const LANDED_WALK = 1000;
  * around network I/O: fetched and built objects are written by atomic rename under their content's name, a
  * fetched pack is indexed in a private folder, and refs are replaced by atomic rename.
  */
+/** A tip a sync fetched and did not write yet, and what the clone's file held then (BusRepo.deferred). */
+export interface Deferred {
+  readonly tip: string;
+  readonly base: string | null;
+}
+
 export class BusRepo {
   readonly store: ObjectStore;
   private directCheck: Promise<string | null> | undefined;
@@ -55,14 +61,21 @@ export class BusRepo {
   }
 
   /**
-   * A ref's tip a sync fetched but has not written into the clone yet (`sync`'s `deferRef`): a transaction that pushes
-   * next writes its own commit there instead, which carries it, and one that does not writes this at its end
-   * (`writeDeferredRef`). Every read of the ref in this process sees it.
+   * Tips a sync fetched but has not written into the clone yet (`sync`'s `deferRef`), by ref, each with what the
+   * clone's file held then: a transaction that pushes next writes its own commit there instead, which carries it, and
+   * one that does not writes the tip at its end (`writeDeferredRef`), unless the file moved meanwhile (another process
+   * of this node wrote a newer commit). Every read of the ref in this process sees the tip.
    */
-  private deferred: { ref: string; tip: string } | null = null;
+  private readonly deferred = new Map<string, Deferred>();
 
   async localHead(ref = MAIN): Promise<string | null> {
-    if (this.deferred?.ref === ref) return this.deferred.tip;
+    const d = this.deferred.get(ref);
+    if (d !== undefined) return d.tip;
+    return this.clonedHead(ref);
+  }
+
+  /** The ref as the clone's files hold it, whatever this process deferred. */
+  private async clonedHead(ref: string): Promise<string | null> {
     try {
       const loose = readLooseRef(this.gitdir, ref);
       if (loose !== undefined) return loose;
@@ -129,7 +142,7 @@ export class BusRepo {
         throw new NotABusError(this.transport.display, `it has no ${MAIN}`);
       }
       deleteLocalRef(this.gitdir, ref);
-      if (this.deferred?.ref === ref) this.deferred = null;
+      this.deferred.delete(ref);
       return null;
     }
     let tip = remote;
@@ -166,20 +179,32 @@ export class BusRepo {
     if (deferRef) {
       // Written by the push that follows, or at the transaction's end: a ref renamed over the clone's after a fetch
       // took ~1.7 ms (ext4 writes the new file's data out first), one a dispatch on a moving main paid each time.
-      this.deferred = { ref, tip };
+      const d: Deferred = { tip, base: await this.clonedHead(ref) };
+      this.deferred.set(ref, d);
       return tip;
     }
     writeLocalRef(this.gitdir, ref, tip);
-    if (this.deferred?.ref === ref) this.deferred = null;
+    this.deferred.delete(ref);
     return tip;
   }
 
-  /** Writes into the clone the tip a deferred sync fetched, if no push has written its own commit since. */
-  writeDeferredRef(): void {
-    const d = this.deferred;
-    if (d === null) return;
-    this.deferred = null;
-    writeLocalRef(this.gitdir, d.ref, d.tip);
+  /**
+   * What a transaction's deferred sync of `ref` left (a token for writeDeferredRef): undefined when it deferred
+   * nothing. Another sync of the ref in this process replaces it, and a push of the ref takes it.
+   */
+  deferredRef(ref: string): Deferred | undefined {
+    return this.deferred.get(ref);
+  }
+
+  /**
+   * Writes into the clone the tip of `token` (deferredRef), when it is still this process's deferral of `ref` (no
+   * other sync replaced it, no push took it) and the clone's file still holds what it held at that sync: a newer
+   * commit another process of this node wrote meanwhile is never put back.
+   */
+  async writeDeferredRef(ref: string, token: Deferred | undefined): Promise<void> {
+    if (token === undefined || this.deferred.get(ref) !== token) return;
+    this.deferred.delete(ref);
+    if ((await this.clonedHead(ref)) === token.base) writeLocalRef(this.gitdir, ref, token.tip);
   }
 
   /** Rewinds found (`carries` said no), by tip and last seen: judged once, not at every poll while one lasts. */
@@ -230,8 +255,8 @@ export class BusRepo {
       if (err instanceof PushRejectedError || !(await this.landed(ref, built.oid, expected))) throw markPushFailure(err);
     }
     writeLocalRef(this.gitdir, ref, built.oid);
-    // The pushed commit carries what the sync fetched.
-    if (this.deferred?.ref === ref) this.deferred = null;
+    // The pushed commit carries what the sync fetched: the remote took it on top of what it then had.
+    this.deferred.delete(ref);
     this.pushes++;
   }
 

@@ -59,4 +59,35 @@ describe("a transaction's fetched main, written once", () => {
     ).rejects.toThrow('the decision fails');
     expect(cloneMain()).toBe(again);
   });
+
+  it('never puts back an older main over one another process of this node wrote meanwhile', async () => {
+    await bus.dispatch('beta', ['moved once more', '--to', 'beta']);
+    // A second context on the same home: another process of this node, with a clone it shares.
+    const other = await openBus(bus.home('alpha'));
+    try {
+      let pushed: string | null = null;
+      await transact(ctx, 'test', async () => {
+        pushed = (await transact(other, 'test', async () => ({ result: {}, commit: { changes: [{ path: 'notes/other.md', content: 'y\n' }], message: 'test: another process' } }))).commit;
+        return { result: {} };
+      });
+      expect(pushed).toBe(remoteMain());
+      expect(cloneMain()).toBe(pushed);
+    } finally {
+      await other.repo.close();
+    }
+  });
+
+  it("keeps each ref's fetched tip apart: a transaction on another ref leaves main's as it was", async () => {
+    gitCli(['--git-dir', bus.remote, 'update-ref', 'refs/heads/side', remoteMain()]);
+    await bus.dispatch('beta', ['moved for the side test', '--to', 'beta']);
+    const moved = remoteMain();
+    let seen: string | null = null;
+    await transact(ctx, 'test', async () => {
+      await transact(ctx, 'test', async () => ({ result: {}, commit: { changes: [{ path: 'notes/side.md', content: 'z\n' }], message: 'test: the side ref' } }), { ref: 'refs/heads/side' });
+      seen = await ctx.repo.localHead();
+      return { result: {} };
+    });
+    expect(seen).toBe(moved);
+    expect(cloneMain()).toBe(moved);
+  });
 });
