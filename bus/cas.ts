@@ -78,19 +78,6 @@ export async function transact<T>(ctx: BusContext, op: string, decide: (snap: Sn
   /** What this transaction's last sync deferred (BusRepo.deferredRef). */
   let deferred: Deferred | undefined;
   try {
-    return await rounds();
-  } finally {
-    // What a round fetched and did not push over goes into the clone now (BusRepo.sync's deferRef), unless another
-    // sync or push of this process, or another process, has written the ref since; a clone left behind it by a
-    // failed write catches up at its next sync, which finds the objects here.
-    try {
-      await ctx.repo.writeDeferredRef(ref, deferred);
-    } catch {
-      // The next sync writes it.
-    }
-  }
-
-  async function rounds(): Promise<T & TransactStats> {
     for (let attempt = 1; ; attempt++) {
       // No lock: objects are content-addressed, refs are replaced atomically, and the remote's compare-and-swap
       // decides between this node's own processes just as it does between nodes (docs/ARCHITECTURE.md).
@@ -136,6 +123,15 @@ export async function transact<T>(ctx: BusContext, op: string, decide: (snap: Sn
       // Time alone never gives up: over a slow link a few rounds may take a minute. Only losing again and again does.
       if (monotonicMs() >= deadline && attempt >= MIN_LOST_RACES) throw new ContentionError(op, attempt, Math.round(monotonicMs() - started));
       await sleep(backoff(attempt));
+    }
+  } finally {
+    // What a round fetched and did not push over goes into the clone now (BusRepo.sync's deferRef), unless another
+    // sync or push of this process, or another process, has written the ref since; a clone left behind it by a
+    // failed write catches up at its next sync, which finds the objects here.
+    try {
+      await ctx.repo.writeDeferredRef(ref, deferred);
+    } catch {
+      // The next sync writes it.
     }
   }
 }

@@ -26,6 +26,12 @@ const CONTACT_FILE = 'gitbus-last-contact';
 /** Commits looked through for a push whose answer was lost: the pushes of others that may have landed on it since. */
 const LANDED_WALK = 1000;
 
+/** A tip a sync fetched and did not write yet, and what the clone's file held then (BusRepo.deferred). */
+export interface Deferred {
+  readonly tip: string;
+  readonly base: string | null;
+}
+
 /**
  * A node's clone of the bus: a gitdir without a work tree whose refs/heads/main mirrors the remote's main as
  * last seen. Nothing is ever committed to it that the remote has not accepted, so it needs no merging.
@@ -34,12 +40,6 @@ const LANDED_WALK = 1000;
  * around network I/O: fetched and built objects are written by atomic rename under their content's name, a
  * fetched pack is indexed in a private folder, and refs are replaced by atomic rename.
  */
-/** A tip a sync fetched and did not write yet, and what the clone's file held then (BusRepo.deferred). */
-export interface Deferred {
-  readonly tip: string;
-  readonly base: string | null;
-}
-
 export class BusRepo {
   readonly store: ObjectStore;
   private directCheck: Promise<string | null> | undefined;

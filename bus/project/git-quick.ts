@@ -1,7 +1,7 @@
 import { closeSync, mkdtempSync, openSync, readFileSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { childProcess } from '../child-process.js';
-import { git, gitEnv, LOCAL_GIT_MS, ProjectGitError, SAFE_CONFIG, type GitOptions, type GitRun } from './git.js';
+import { git, gitEnv, gitFailed, gitMissing, LOCAL_GIT_MS, SAFE_CONFIG, type GitOptions, type GitRun } from './git.js';
 
 /** The most output kept, as git() keeps by default (`maxBuffer`): more is an error there too. */
 const QUICK_MAX = 64 * 1024 * 1024;
@@ -70,13 +70,13 @@ export async function gitQuick(args: string[], o: Pick<GitOptions, 'cwd' | 'okCo
   const stderr = readOutput(files[1], max);
   removeAll(dir, files);
   const { code, signal, timedOut, error } = ended;
-  if (error?.code === 'ENOENT') throw new ProjectGitError(o.what ?? 'git is not installed', args, '', null, 'install git on this node (Debian/Ubuntu: "apt-get install git")');
+  if (error?.code === 'ENOENT') throw gitMissing(args, o);
   // An output that could not be read back (no descriptor left, the folder removed under it) is no answer: ask again.
   if (stdout === undefined || stderr === undefined) return git(args, o);
-  if (stdout === null || stderr === null) throw new ProjectGitError(o.what ?? 'git failed', args, 'its output was larger than gitbus reads', null, o.fix ?? 'see the message from git');
+  if (stdout === null || stderr === null) throw gitFailed(args, 'its output was larger than gitbus reads', null, o);
   if (code !== null && (code === 0 || o.okCodes?.includes(code))) return { stdout, stderr, code };
   const why = timedOut ? 'it did not finish in time and was stopped' : signal !== null ? `it was killed by ${signal}` : (error?.message ?? '');
-  throw new ProjectGitError(o.what ?? 'git failed', args, stderr || why, code, o.fix ?? 'see the message from git');
+  throw gitFailed(args, stderr || why, code, o);
 }
 
 /** A file's text; null when it is larger than `max` bytes, undefined when it cannot be read. */

@@ -114,18 +114,28 @@ export function git(args: string[], o: GitOptions & { what?: string; fix?: strin
         const e = err as (NodeJS.ErrnoException & { code?: number | string; killed?: boolean }) | null;
         const code = e === null ? 0 : typeof e.code === 'number' ? e.code : null;
         if (e && e.code === 'ENOENT') {
-          reject(new ProjectGitError(o.what ?? 'git is not installed', args, '', null, 'install git on this node (Debian/Ubuntu: "apt-get install git")'));
+          reject(gitMissing(args, o));
           return;
         }
         if (code !== null && (code === 0 || o.okCodes?.includes(code))) {
           resolve({ stdout, stderr, code });
           return;
         }
-        reject(new ProjectGitError(o.what ?? 'git failed', args, stderr || (e?.killed ? 'it did not finish in time and was stopped' : (e?.message ?? '')), code, o.fix ?? 'see the message from git'));
+        reject(gitFailed(args, stderr || (e?.killed ? 'it did not finish in time and was stopped' : (e?.message ?? '')), code, o));
       },
     );
     if (o.input !== undefined) child.stdin?.end(o.input);
   });
+}
+
+/** The error of a git run that could not start: no git on this node. git-quick.ts gives the same. */
+export function gitMissing(args: string[], o: { what?: string } = {}): ProjectGitError {
+  return new ProjectGitError(o.what ?? 'git is not installed', args, '', null, 'install git on this node (Debian/Ubuntu: "apt-get install git")');
+}
+
+/** The error of a git run that failed, `detail` saying how (its stderr, else why it ended). git-quick.ts gives the same. */
+export function gitFailed(args: string[], detail: string, exitCode: number | null, o: { what?: string; fix?: string } = {}): ProjectGitError {
+  return new ProjectGitError(o.what ?? 'git failed', args, detail, exitCode, o.fix ?? 'see the message from git');
 }
 
 /** Why a git network command failed, when it is an outage (retry later) rather than a refusal. Pure. */

@@ -1,4 +1,5 @@
 import type { TreeEntry } from './objects.js';
+import { isOid } from '../git/oid.js';
 
 /**
  * Git object encodings, so that commits are built in memory and written with node:zlib: isomorphic-git deflates
@@ -33,7 +34,7 @@ function sortKey(e: TreeEntry): string {
 export function encodeTree(entries: readonly TreeEntry[]): Uint8Array {
   // Every id is one the store read or wrote (objects.ts holds packed trees to it too): one that is not would write a
   // damaged tree, so it is a fault here, not a tree to write.
-  for (const e of entries) if (!OID.test(e.oid)) throw new Error(`tree entry ${e.path}: ${e.oid} is not an object id`);
+  for (const e of entries) if (!isOid(e.oid)) throw new Error(`tree entry ${e.path}: ${e.oid} is not an object id`);
   const keyed = entries.map((e) => ({ e, key: sortKey(e) }));
   keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   let size = 0;
@@ -95,8 +96,6 @@ export function treeBytesOf(entries: readonly TreeEntry[]): Buffer | undefined {
 }
 
 const NON_ASCII = /[^\x00-\x7f]/;
-/** An object id: 40 hex digits. */
-export const OID = /^[0-9a-f]{40}$/i;
 
 /**
  * An entry's mode: the common ones as the one string each, not a new one per entry (a folder of 5,000 live tasks

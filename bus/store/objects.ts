@@ -1,7 +1,8 @@
 import { PathOccupiedError, WrittenOnceError } from '../errors.js';
 import { fs } from '../node-fs.js';
 import { gitObjectId, writeLooseObjectIfNew } from '../git/loose-object.js';
-import { decodeTree, encodeCommit, encodeTree, OID, treeBytesOf, type GitObject } from './encode.js';
+import { decodeTree, encodeCommit, encodeTree, treeBytesOf, type GitObject } from './encode.js';
+import { isOid } from '../git/oid.js';
 import { readLoose, readLooseUpTo } from './loose-read.js';
 import { CloneDamagedError } from '../local-io.js';
 import { isoGit } from '../git/iso-git.js';
@@ -208,7 +209,7 @@ export function openStore(gitdir: string): ObjectStore {
     const entries = (await (await isoGit()).readTree({ fs, gitdir, oid, cache })).tree as TreeEntry[];
     // isomorphic-git reads a tree cut short into an entry with a short id (decodeTree refuses it): damage, which a
     // repair fetches again, not an id to write into the next tree.
-    if (entries.some((e) => !OID.test(e.oid))) throw new CloneDamagedError(gitdir, oid, 'corrupt: an entry ends too soon');
+    if (entries.some((e) => !isOid(e.oid))) throw new CloneDamagedError(gitdir, oid, 'corrupt: an entry ends too soon');
     return entries;
   }
   /** One read; a damaged object is repaired (when the store can) and read once more. */
