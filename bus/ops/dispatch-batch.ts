@@ -21,7 +21,8 @@ import { dependencyCycles } from '../model/dependencies.js';
 import { neverDue } from '../model/schedule.js';
 import { targetFileProblems, targetProblems, type BatchFlagDefaults } from './batch-targets.js';
 import { handoffBody } from './handoff-body.js';
-import { localSnapshot } from './query.js';
+import { currentSnapshot, localSnapshot } from './query.js';
+import type { Snapshot } from '../model/snapshot.js';
 
 /**
  * `gitbus dispatch --from FILE` (docs/PROTOCOL.md §10a): many independent tasks, decided from one snapshot and
@@ -241,18 +242,36 @@ export async function dispatchBatch(ctx: BusContext, input: BatchInput): Promise
   const ids = built.map((b) => b.id);
   // The batch's own tasks and the dispatches queued here arrive, so an `after` naming one waits for nothing unknown.
   const coming = new Set([...ids, ...namable]);
-  const found: { at: string; text: string }[] = [...rewritten];
-  for (const b of built) for (const w of await dispatchWarnings(snap, b.data, coming)) found.push({ at: b.task.at, text: w });
+  // Judged on the main the batch landed on, as a single dispatch's are: the clone may predate a node's join or a
+  // dependency's end. Before a push (a dry run) or without the remote (queued), on the clone, confirmed on the
+  // remote's main when the clone has something to say.
+  const judged = async (s: Snapshot): Promise<{ at: string; text: string }[]> => {
+    const found: { at: string; text: string }[] = [];
+    for (const b of built) for (const w of await dispatchWarnings(s, b.data, coming)) found.push({ at: b.task.at, text: w });
+    return found;
+  };
   // Forced: a card that cannot run the task is said here (an unknown node is among the warnings already).
-  if (input.force) for (const t of targets) if (t.error instanceof NodeCannotRunError) found.push({ at: t.task.at, text: `${firstLine(t.error)}; ${t.error.data['refuses'] === true ? 'it answers the task failed' : 'the task waits until it can'}` });
+  const forced = input.force ? targets.flatMap((t) => (t.error instanceof NodeCannotRunError ? [{ at: t.task.at, text: `${firstLine(t.error)}; ${t.error.data['refuses'] === true ? 'it answers the task failed' : 'the task waits until it can'}` }] : [])) : [];
+  const warningsOn = async (s: Snapshot): Promise<BatchResult['warnings']> => grouped([...rewritten, ...(await judged(s)), ...forced]);
+  const confirmed = async (): Promise<BatchResult['warnings']> => {
+    let found = await judged(snap);
+    if (found.length > 0) {
+      try {
+        found = await judged(await currentSnapshot(ctx));
+      } catch {
+        // The remote unreachable: the clone's view, as the checks of the targets take it.
+      }
+    }
+    return grouped([...rewritten, ...found, ...forced]);
+  };
   const result: BatchResult = {
     ids,
     tasks: built.map((b) => ({ id: b.id, path: b.path, title: b.data.title, at: b.task.at, text: b.text })),
     commit: null,
     dryRun: input.dryRun === true,
-    warnings: grouped(found),
+    warnings: [],
   };
-  if (input.dryRun) return result;
+  if (input.dryRun) return { ...result, warnings: await confirmed() };
 
   const signatures: (QueuedSignature | undefined)[] = [];
   for (const b of built) signatures.push(input.sign ? await input.sign(b.path, b.text) : undefined);
@@ -268,7 +287,9 @@ export async function dispatchBatch(ctx: BusContext, input: BatchInput): Promise
   if (sent.kind === 'refused') throw new InputError(`the batch was refused, and nothing of it was dispatched: ${sent.reason}`, 'run it again: generated ids are drawn anew (a chosen "id" that is taken must change)', { reason: sent.reason });
   // Lines that join a fan-out's group: `group` lists them after the archive took the group, as dispatch's.
   for (const b of built) if (b.data.group !== undefined) noteGroup(ctx.paths.home, { kind: 'follow-up', group: b.data.group, integration: null, ids: [b.id], at: now.toISOString() });
-  if (sent.kind === 'queued') return { ...result, queued: { reason: sent.reason } };
-  return sent.kind === 'delivered' ? { ...result, commit: sent.commit } : result;
+  if (sent.kind === 'queued') return { ...result, warnings: await warningsOn(snap), queued: { reason: sent.reason } };
+  // The batch is on the remote whatever this read does: a clone it cannot read now is judged as it was.
+  const landed = await warningsOn(await localSnapshot(ctx).catch(() => snap));
+  return sent.kind === 'delivered' ? { ...result, warnings: landed, commit: sent.commit } : { ...result, warnings: landed };
 }
 

@@ -94,6 +94,22 @@ describe('dispatch --after a short ref', () => {
       expect(json<{ problems: { path: string; field: string; reason: string }[] }>(local).problems, path).toContainEqual(expect.objectContaining({ path: 'handoffs/never-due.md', field: 'schedule', reason: expect.stringContaining('is never due') }));
     }
   });
+
+  it('dispatch --from warns of a node the remote lacks, not of one that joined since this clone last synced', async () => {
+    const warnings = (r: Parameters<typeof json>[0]) => json<{ warnings: string[] }>(r).warnings.join('\n');
+    await bus.dispatch('alpha', ['synced here', '--command', 'true']);
+    await bus.addNode('late-one', [], ['--runner', 'shell']);
+    const lines = (to: string) => `{"title":"to ${to}","command":"true","to":"${to}"}\n{"title":"to nobody","command":"true","to":"nobody"}\n`;
+    const dry = await gitbus(['dispatch', '--from', '-', '--no-git', '--dry-run', '--force', '--json'], { home: bus.home('alpha'), input: lines('late-one') });
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(warnings(dry)).toContain('no node named "nobody" is on this bus yet');
+    expect(warnings(dry)).not.toContain('"late-one"');
+    await bus.addNode('late-two', [], ['--runner', 'shell']);
+    const sent = await gitbus(['dispatch', '--from', '-', '--no-git', '--force', '--json'], { home: bus.home('alpha'), input: lines('late-two') });
+    expect(sent.code, sent.stderr).toBe(0);
+    expect(warnings(sent)).toContain('no node named "nobody" is on this bus yet');
+    expect(warnings(sent)).not.toContain('"late-two"');
+  });
 });
 
 /**
