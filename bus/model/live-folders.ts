@@ -49,11 +49,14 @@ export async function folderTreeOf(store: ObjectStore, tree: string): Promise<Fo
  * they are not entries as decodeTree reads them, so that it never fails on bytes this let through.
  */
 function entryCount(bytes: Buffer): number | null {
+  // In a latin1 string (one character a byte): a string's indexOf is V8's own, where a Buffer's crosses into C++ at
+  // each call, 3-4 times slower over a folder of 300 tasks the first time a command runs it (issue 14).
+  const text = bytes.toString('latin1');
   let n = 0;
-  for (let at = 0; at < bytes.length; n++) {
-    const space = bytes.indexOf(0x20, at);
-    const nul = space < 0 ? -1 : bytes.indexOf(0, space);
-    if (nul < 0 || nul + 21 > bytes.length) return null;
+  for (let at = 0; at < text.length; n++) {
+    const space = text.indexOf(' ', at);
+    const nul = space < 0 ? -1 : text.indexOf('\0', space);
+    if (nul < 0 || nul + 21 > text.length) return null;
     at = nul + 21;
   }
   return n;
