@@ -33,7 +33,7 @@ export async function writeLooseObjectIfNew(fs: typeof NodeFs, gitdir: string, t
   // Synchronous calls on purpose: each is tens of microseconds, and going through the libuv thread pool cost
   // ~6x more per call on our machines (docs/PERFORMANCE.md).
   if (fs.existsSync(path)) return { oid, created: false }; // objects are immutable: same name, same content
-  const bytes = deflateObject(Buffer.concat([header, content]));
+  const bytes = deflateObject(Buffer.concat([header, content]), type);
   putObjectFile(fs, dir, path, bytes);
   return { oid, created: true, deflated: bytes };
 }

@@ -4,6 +4,8 @@ import { isAlive } from '../lock.js';
 import { mathRandomHex } from '../../schemas/math-random.js';
 import { join } from 'node:path';
 import { inflateObject } from '../git/object-inflate.js';
+import { storedMax } from '../git/object-deflate.js';
+import { deflateStored } from '../git/zlib-stored.js';
 import { PushRejectedError } from '../git/push-errors.js';
 import { gitObjectId, writeLooseObject, writeObjectFile, type GitObjectType } from '../git/loose-object.js';
 import { assertFullRef, assertOid, ZERO_OID } from '../git/oid.js';
@@ -354,7 +356,7 @@ async function readLocal(local: string, oid: string): Promise<{ type: string; co
 /**
  * A commit or tree of the remote, inflated to be walked, with the file's bytes as the remote stores them: those are
  * what the clone gets (deflating them again cost a watcher woken by every push of a busy bus a third of its CPU,
- * issue 14). Null, as for an object that is not loose there, when the file is not git's encoding of what its name
+ * issue 14), but for one git compressed, which gets the stored stream gitbus writes (a copy, no deflate). Null, as for an object that is not loose there, when the file is not git's encoding of what its name
  * says: the caller then fetches through git, which says what is wrong, rather than a damaged object entering the
  * clone. The content's hash alone does not show that: the bytes copied are the file's, so a header that misstates
  * the size (the clone's reader calls that damaged) or bytes after the stream (git does) would be copied with it.
@@ -368,9 +370,10 @@ function readObject(gitdir: string, oid: string): { type: GitObjectType; content
   if (h.size > MAX_OBJECT_BYTES) throw new ObjectTooLargeError(gitdir, oid, h.size, MAX_OBJECT_BYTES);
   let data: Buffer;
   let consumed: number;
+  let stored: boolean;
   try {
     // `used`: how much of the file the stream took, to tell bytes after it.
-    ({ data, used: consumed } = inflateObject(raw, h.size + h.headerBytes));
+    ({ data, used: consumed, stored } = inflateObject(raw, h.size + h.headerBytes));
   } catch {
     return null; // cut short, or more content than its header says
   }
@@ -379,7 +382,10 @@ function readObject(gitdir: string, oid: string): { type: GitObjectType; content
   const content = data.subarray(h.headerBytes);
   if (!data.subarray(0, h.headerBytes).equals(Buffer.from(`${type} ${content.length}\0`, 'latin1'))) return null; // "tree 012": not git's
   if (gitObjectId(type, content) !== oid) return null;
-  return { type, content, raw };
+  // A commit or tree git compressed (a node that pushes through git's services, over SSH or HTTP) goes into the
+  // clone stored, as gitbus writes its own: every later command reads it, and would load node:zlib to (issue 14).
+  const kept = stored || data.length > storedMax(type) ? raw : deflateStored(data);
+  return { type, content, raw: kept };
 }
 
 

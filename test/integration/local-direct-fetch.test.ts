@@ -3,8 +3,9 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { deflateSync } from 'node:zlib';
-import { deflateStored } from '../../bus/git/zlib-stored.js';
+import { deflateSync, inflateSync } from 'node:zlib';
+import { deflateStored, inflateStored } from '../../bus/git/zlib-stored.js';
+import { TREE_STORED_MAX } from '../../bus/git/object-deflate.js';
 import { join } from 'node:path';
 import { directFetch } from '../../bus/transport/local-direct.js';
 import { gitCli } from '../helpers/cli.js';
@@ -123,7 +124,7 @@ describe('a direct fetch from a local bare remote (no git process)', () => {
     expect(g(local, ['rev-list', '--objects', '--missing=print', c2]).split('\n').filter((l) => l.startsWith('?'))).toEqual([]);
   });
 
-  it('copies commits and trees as the remote stores them, after checking each is what its name says', async () => {
+  it('copies blobs as the remote stores them, and commits and trees stored as gitbus writes them, after checking each is what its name says', async () => {
     const { dir, remote, local } = await setup();
     // Not the compression node:zlib uses: a copy is told from an object deflated again.
     gitCli(['--git-dir', remote, 'config', 'core.looseCompression', '1']);
@@ -137,11 +138,37 @@ describe('a direct fetch from a local bare remote (no git process)', () => {
     const tip = gitCli(['--git-dir', remote, 'rev-parse', 'main']).trim();
     const objectFile = (gitdir: string, oid: string) => join(gitdir, 'objects', oid.slice(0, 2), oid.slice(2));
     const has = async (oid: string) => existsSync(objectFile(local, oid));
+    const oidOf = (rev: string) => gitCli(['--git-dir', remote, 'rev-parse', rev]).trim();
+    const fileOf = (gitdir: string, rev: string) => fs.readFileSync(objectFile(gitdir, oidOf(rev)));
     expect(await directFetch(remote, local, tip, has)).toBe(true);
-    for (const rev of ['main', 'main^{tree}', 'main:handoffs', 'main:handoffs/a.md']) {
-      const oid = gitCli(['--git-dir', remote, 'rev-parse', rev]).trim();
-      expect(fs.readFileSync(objectFile(local, oid))).toEqual(fs.readFileSync(objectFile(remote, oid)));
+    // A commit or tree git compressed is kept stored (every command reads them, and would load node:zlib to), with
+    // the same bytes inside; a blob is copied as it is.
+    for (const rev of ['main', 'main^{tree}', 'main:handoffs']) {
+      expect(inflateStored(fileOf(remote, rev)), rev).toBeNull();
+      expect(inflateStored(fileOf(local, rev))?.data, rev).toEqual(inflateSync(fileOf(remote, rev)));
     }
+    expect(fileOf(local, 'main:handoffs/a.md')).toEqual(fileOf(remote, 'main:handoffs/a.md'));
+    gitCli(['--git-dir', local, 'update-ref', 'refs/heads/main', tip]);
+    expect(() => gitCli(['--git-dir', local, 'fsck', '--strict', '--no-progress'])).not.toThrow();
+
+    // Stored already (git's compression 0, as gitbus writes them): copied as they are. A tree past what gitbus
+    // stores (a folder of 1,300 tasks) is copied as git wrote it.
+    gitCli(['--git-dir', remote, 'config', 'core.looseCompression', '0']);
+    // Unpacked into loose objects, what a direct fetch reads, as git does with a push of fewer than 100 (this has 1,300).
+    gitCli(['--git-dir', remote, 'config', 'transfer.unpackLimit', '10000']);
+    mkdirSync(join(work, 'big'));
+    for (let i = 0; i < 1300; i++) writeFileSync(join(work, 'big', `20261206-210000-${String(i).padStart(6, '0')}.md`), `${i}`);
+    gitCli(['add', '-A'], work);
+    gitCli(['commit', '-q', '-m', 'stored'], work);
+    gitCli(['push', '-q', 'origin', 'HEAD:main'], work);
+    const stored = oidOf('main');
+    expect(await directFetch(remote, local, stored, has)).toBe(true);
+    for (const rev of ['main', 'main^{tree}']) {
+      expect(inflateStored(fileOf(remote, rev)), rev).not.toBeNull();
+      expect(fileOf(local, rev), rev).toEqual(fileOf(remote, rev));
+    }
+    expect(Number(gitCli(['--git-dir', remote, 'cat-file', '-s', 'main:big']))).toBeGreaterThan(TREE_STORED_MAX);
+    expect(fileOf(local, 'main:big')).toEqual(fileOf(remote, 'main:big'));
 
     // A tree whose file holds another tree (the remote's disk, or someone with write access to it): not copied under
     // the name it does not have; the fetch declines, for git's upload-pack to say what is wrong.

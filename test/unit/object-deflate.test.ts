@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateSync, inflateSync } from 'node:zlib';
-import { deflateObject, STORED_MAX } from '../../bus/git/object-deflate.js';
+import { deflateObject, STORED_MAX, TREE_STORED_MAX } from '../../bus/git/object-deflate.js';
 import { inflateStored } from '../../bus/git/zlib-stored.js';
 import { writeLooseObject } from '../../bus/git/loose-object.js';
 import { objectFile } from '../../bus/git/object-path.js';
@@ -49,6 +49,17 @@ describe('deflateObject', () => {
     expect(deflateObject(Buffer.alloc(STORED_MAX + 1, 97)).length).toBeLessThan(1_000);
   });
 
+  it('stores a tree up to TREE_STORED_MAX bytes (a folder of ~1,200 tasks), which a blob of that size is not', () => {
+    for (const size of [STORED_MAX + 1, TREE_STORED_MAX]) {
+      const input = Buffer.alloc(size, 97);
+      // The header and checksum (6 bytes), and 5 for each block of at most 65,535.
+      expect(deflateObject(input, 'tree').length, `${size} bytes`).toBe(size + 6 + 5 * Math.ceil(size / 65_535));
+      expect(inflateStored(deflateObject(input, 'tree'))?.data.equals(input), `${size} bytes`).toBe(true);
+      expect(deflateObject(input, 'blob').length, `${size} bytes`).toBeLessThan(1_000);
+    }
+    expect(deflateObject(Buffer.alloc(TREE_STORED_MAX + 1, 97), 'tree').length).toBeLessThan(1_000);
+  });
+
   describe('objects written with it, as git reads them', () => {
     const dir = mkdtempSync(join(tmpdir(), 'gitbus-object-deflate-'));
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -63,6 +74,13 @@ describe('deflateObject', () => {
         if (content.length <= STORED_MAX) expect(inflateStored(readFileSync(objectFile(dir, oid))), `${content.length} bytes`).not.toBeNull();
         expect(git(['cat-file', 'blob', oid]).equals(content), `${oid}, ${content.length} bytes`).toBe(true);
       }
+      // A tree of 1,100 entries, past STORED_MAX: stored, in two blocks, and git reads it.
+      const blob = written[2]?.oid ?? '';
+      const entries = Array.from({ length: 1100 }, (_, i) => Buffer.concat([Buffer.from(`100644 20261206-210000-${String(i).padStart(6, '0')}.md\0`), Buffer.from(blob, 'hex')]));
+      const tree = await writeLooseObject(fs, dir, 'tree', Buffer.concat(entries));
+      expect(Number(git(['cat-file', '-s', tree]).toString())).toBeGreaterThan(STORED_MAX);
+      expect(inflateStored(readFileSync(objectFile(dir, tree)))).not.toBeNull();
+      expect(git(['ls-tree', tree]).toString().split('\n')).toHaveLength(1101);
       git(['fsck', '--strict', '--no-dangling']);
     });
   });

@@ -63,7 +63,8 @@ describe('stored zlib streams', () => {
     expect(stored.length).toBeGreaterThan(STORED_READ_MAX);
     expect(inflateStored(stored)).toBeNull();
     expect(inflateStored(stored, true)).toBeNull();
-    expect(inflateStored(stored.subarray(0, STORED_READ_MAX), true)?.data.length).toBeGreaterThan(STORED_READ_MAX - 200);
+    // All but the framing: the header and each 1,000-byte block's 5 bytes.
+    expect(inflateStored(stored.subarray(0, STORED_READ_MAX), true)?.data.length).toBeGreaterThan(STORED_READ_MAX - 2 - 5 * Math.ceil(STORED_READ_MAX / 1000) - 1000);
   });
 
   it("adler32 is zlib's", () => {
