@@ -1,4 +1,5 @@
 import { ARCHIVE_INDEX_COMPLETE, ARCHIVE_INDEX_COMPLETE_TEXT, ARCHIVE_INDEX_FOLDER, archiveIndexMirror } from '../../schemas/archive-index.js';
+import { listingMessage } from './commit-message.js';
 import { ARCHIVE_MONTH_RE, archivePathFor, archiveSignaturePathFor } from '../../schemas/archive-layout.js';
 import { pathFor, type BusPath } from '../../schemas/layout.js';
 import { transact } from '../cas.js';
@@ -237,9 +238,9 @@ export async function addToArchive(ctx: BusContext, plan: ArchivePlan): Promise<
  * rest would leave that file an orphan there and missing from the archive, with nothing left to tell a reader what
  * it belongs to. `kept` names those tasks; the next run copies and removes them whole.
  */
-/** An archive commit's message: how many tasks, then their ids. Pure. */
+/** An archive commit's message: how many tasks, then their ids (as many as fit, commit-message.ts). Pure. */
 function archiveMessage(ids: readonly string[]): string {
-  return `gitbus: archive ${ids.length} task${ids.length === 1 ? '' : 's'}\n\n${ids.join('\n')}`;
+  return listingMessage(`gitbus: archive ${ids.length} task${ids.length === 1 ? '' : 's'}`, ids);
 }
 
 export async function removeFromMain(ctx: BusContext, plan: ArchivePlan): Promise<{ commit: string | null; kept: string[] }> {

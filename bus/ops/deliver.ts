@@ -1,4 +1,5 @@
 import { gitObjectId } from '../git/loose-object.js';
+import { listingMessage } from './commit-message.js';
 import { firstLine } from '../../schemas/errors.js';
 import { transact } from '../cas.js';
 import type { BusContext } from '../context.js';
@@ -57,10 +58,10 @@ export async function deliverQueued(ctx: BusContext, opts: { fresh?: ReadonlySet
     // One change keeps the message it would have had on its own, so the remote's log reads as before; a batch
     // alone (a fan-out) says what it is.
     const message = batch
-      ? `${batch.subject}\n\n${plan.send.map((s) => `${s.entry.id} ${s.entry.kind === 'dispatch' ? s.entry.title : ''}`.trimEnd()).join('\n')}`
+      ? listingMessage(batch.subject, plan.send.map((s) => `${s.entry.id} ${s.entry.kind === 'dispatch' ? s.entry.title : ''}`.trimEnd()))
       : plan.send.length === 1
         ? (plan.send[0]?.message ?? '')
-        : `gitbus: deliver ${ids.length} queued changes from ${ctx.config.node}\n\n${ids.join('\n')}`;
+        : listingMessage(`gitbus: deliver ${ids.length} queued changes from ${ctx.config.node}`, ids);
     return { result: plan, ...(changes.length > 0 ? { commit: { changes, message } } : {}) };
   }, { oneRef: true });
   const home = ctx.paths.home;

@@ -1,4 +1,5 @@
 import { renderBusFile } from '../../schemas/bus-file.js';
+import { listingMessage } from './commit-message.js';
 import { pathFor } from '../../schemas/layout.js';
 import type { Cancel } from '../../schemas/cancel.js';
 import { transact, type TransactOptions } from '../cas.js';
@@ -62,7 +63,7 @@ export async function cancelDoomed(ctx: BusContext, now = () => new Date(), opts
       cancelled.push({ id, reason });
     }
     if (changes.length === 0) return { result: { cancelled } };
-    return { result: { cancelled }, commit: { changes, message: `gitbus: cancel ${cancelled.length} task(s) whose dependencies can never succeed\n\n${cancelled.map((c) => `${c.id}: ${c.reason}`).join('\n')}` } };
+    return { result: { cancelled }, commit: { changes, message: listingMessage(`gitbus: cancel ${cancelled.length} task(s) whose dependencies can never succeed`, cancelled.map((c) => `${c.id}: ${c.reason}`)) } };
   }, opts);
   return r.cancelled;
 }

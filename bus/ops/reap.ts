@@ -1,4 +1,5 @@
 import { renderBusFile } from '../../schemas/bus-file.js';
+import { listingMessage } from './commit-message.js';
 import { pathFor } from '../../schemas/layout.js';
 import type { TaskResponse } from '../../schemas/response.js';
 import { transact, type TransactOptions } from '../cas.js';
@@ -62,7 +63,7 @@ export async function reapExpired(ctx: BusContext, now = () => new Date(), opts:
       end(id, status, view.claim?.attempt ?? view.attempts, reason);
     }
     if (changes.length === 0) return { result: { reaped } };
-    return { result: { reaped }, commit: { changes, message: `gitbus: reap ${reaped.length} task(s) whose node went silent or that used all their attempts\n\n${reaped.map((x) => `${x.id} ${x.status}`).join('\n')}` } };
+    return { result: { reaped }, commit: { changes, message: listingMessage(`gitbus: reap ${reaped.length} task(s) whose node went silent or that used all their attempts`, reaped.map((x) => `${x.id} ${x.status}`)) } };
   }, opts);
   return r.reaped;
 }
