@@ -88,6 +88,28 @@ describe('object encoding agrees with git', () => {
     await expect(store.readTree(cut)).rejects.toMatchObject({ code: 'CLONE_DAMAGED', data: { oid: cut } });
   });
 
+  it('repairs a folder a commit changes whose loose tree inflates but does not decode, as any damaged object', async () => {
+    const dir = await tempDir();
+    cleanup = dir.cleanup;
+    const gitdir = join(dir.path, 'repo.git');
+    gitCli(['init', '-q', '--bare', gitdir]);
+    const blob = gitCli(['--git-dir', gitdir, 'hash-object', '-w', '--stdin'], undefined, 'x').trim();
+    const whole = Buffer.concat([Buffer.from('100644 a.md\0'), Buffer.from(blob, 'hex')]);
+    // An entry without its id, in a file that inflates cleanly.
+    const cut = execFileSync('git', ['--git-dir', gitdir, 'hash-object', '-w', '--literally', '-t', 'tree', '--stdin'], { input: whole.subarray(0, whole.length - 15), encoding: 'utf8' }).trim();
+    const root = execFileSync('git', ['--git-dir', gitdir, 'hash-object', '-w', '--literally', '-t', 'tree', '--stdin'], { input: Buffer.concat([Buffer.from('40000 handoffs\0'), Buffer.from(cut, 'hex')]), encoding: 'utf8' }).trim();
+    const parent = gitCli(['--git-dir', gitdir, 'commit-tree', root, '-m', 'base'], undefined, '').trim();
+    const store = openStore(gitdir);
+    const repaired: string[] = [];
+    store.repair = async (oid, damage) => {
+      repaired.push(oid);
+      throw damage;
+    };
+    const built = buildCommit(store, { parent, changes: [{ path: 'handoffs/b.md', content: 'b' }], message: 'm', author: { name: 'n', email: 'n@x.invalid' } });
+    await expect(built).rejects.toMatchObject({ code: 'CLONE_DAMAGED', data: { oid: cut } });
+    expect(repaired).toEqual([cut]);
+  });
+
   it('never writes over what is there of another kind, nor replaces a file the caller says is written once', async () => {
     const dir = await tempDir();
     cleanup = dir.cleanup;
@@ -105,6 +127,63 @@ describe('object encoding agrees with git', () => {
     // The same bytes again change nothing, and a file no rule covers is replaced as before.
     expect(await attempt([{ path: 'responses/t2.md', content: 'first' }], once)).toBeNull();
     expect(await attempt([{ path: 'responses/t2.md', content: 'second' }])).toBeNull();
+  });
+
+  it('changes a folder of many entries from its bytes, not decoding it, into the commit the decoded way builds, which git reads', async () => {
+    const dir = await tempDir();
+    cleanup = dir.cleanup;
+    const gitdir = join(dir.path, 'repo.git');
+    gitCli(['init', '-q', '--bare', gitdir]);
+    const git = (args: string[], input?: string) => execFileSync('git', ['--git-dir', gitdir, ...args], { encoding: 'utf8', ...(input !== undefined ? { input } : {}) }).trim();
+    const blob = git(['hash-object', '-w', '--stdin'], 'x\n');
+    const sub = git(['mktree'], `100644 blob ${blob}\tinside.md\n`);
+    // 300 tasks, a folder and a link among them, as git writes a tree.
+    const lines = Array.from({ length: 300 }, (_, i) => `100644 blob ${blob}\tt-${String(i).padStart(3, '0')}.md\n`);
+    const handoffs = git(['mktree'], [...lines, `040000 tree ${sub}\tt-100\n`, `120000 blob ${blob}\tlink\n`].join(''));
+    const root = git(['mktree'], `040000 tree ${handoffs}\thandoffs\n`);
+    const parent = git(['commit-tree', root, '-m', 'base'], '');
+    const changes = [
+      { path: 'handoffs/new.md', content: 'new' },
+      { path: 'handoffs/t-005.md', content: null },
+      { path: 'handoffs/t-007.md', content: 'changed' },
+      { path: 'handoffs/t-100/inside.md', content: 'in the folder' },
+      { path: 'handoffs/zz/deep.md', content: 'a new folder' },
+    ];
+    const now = new Date('2026-12-06T21:00:00Z');
+    const author = { name: 'n', email: 'n@x.invalid' };
+    const spliced = openStore(gitdir);
+    const a = await buildCommit(spliced, { parent, changes, message: 'm', author, now });
+    // The folder was changed from its bytes: never decoded.
+    expect(spliced.keptTree?.(handoffs)).toBeUndefined();
+    // The decoded way: a store that cannot hand a tree's bytes over.
+    const decoded = { ...openStore(gitdir), readTreeBytes: undefined };
+    const b = await buildCommit(decoded, { parent, changes, message: 'm', author, now });
+    expect(a.oid).toBe(b.oid);
+    git(['update-ref', 'refs/heads/main', a.oid]);
+    git(['fsck', '--strict', '--no-dangling']);
+    const names = git(['ls-tree', '--name-only', 'main:handoffs']).split('\n');
+    expect(names).toHaveLength(303);
+    expect(names).toContain('new.md');
+    expect(names).not.toContain('t-005.md');
+    expect(git(['cat-file', 'blob', 'main:handoffs/t-007.md'])).toBe('changed');
+    expect(git(['ls-tree', '--name-only', 'main:handoffs/t-100']).split('\n')).toEqual(['inside.md']);
+    expect(git(['cat-file', 'blob', 'main:handoffs/zz/deep.md'])).toBe('a new folder');
+  });
+
+  it('changes a tree with a slash in a name (made with --literally) the decoded way: the file "a/" is not the folder "a"', async () => {
+    const dir = await tempDir();
+    cleanup = dir.cleanup;
+    const gitdir = join(dir.path, 'repo.git');
+    gitCli(['init', '-q', '--bare', gitdir]);
+    const git = (args: string[], input?: string | Buffer) => execFileSync('git', ['--git-dir', gitdir, ...args], { encoding: 'utf8', ...(input !== undefined ? { input } : {}) }).trim();
+    const blob = git(['hash-object', '-w', '--stdin'], 'x');
+    const tree = git(['hash-object', '-t', 'tree', '-w', '--literally', '--stdin'], Buffer.concat([Buffer.from('100644 a/\0'), Buffer.from(blob, 'hex')]));
+    const parent = git(['commit-tree', tree, '-m', 'x'], '');
+    const author = { name: 'n', email: 'n@x.invalid' };
+    const file = await buildCommit(openStore(gitdir), { parent, changes: [{ path: 'a', content: 'hi' }], message: 'm', author });
+    expect(git(['ls-tree', '--name-only', file.tree]).split('\n')).toEqual(['a', 'a/']);
+    const folder = await buildCommit(openStore(gitdir), { parent, changes: [{ path: 'a/b', content: 'hi' }], message: 'm', author });
+    expect(git(['ls-tree', '-r', '--name-only', folder.tree]).split('\n')).toContain('a/b');
   });
 });
 
