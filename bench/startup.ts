@@ -68,12 +68,12 @@ export async function startupBench(lines: string[], runs: number): Promise<void>
    * HTTP), as the served rows' bus was before their nodes joined it; dispatch writes to a bus of its own.
    */
   const remotes = new Map<string, string>();
-  // `large`: the bus of 200 tasks too (the ES module rows have no row on it).
+  // `large`: the buses of 200 and 1,000 tasks too (the ES module rows have no row on them).
   const homesOf = async (tag: string, large = true): Promise<BuildHomes> => {
-    const h: BuildHomes = { status: join(dir, `status-home${tag}`), dispatch: join(dir, `dispatch-home${tag}`), dispatch200: join(dir, `dispatch200-home${tag}`), http: join(dir, `http-home${tag}`), archive: join(dir, `archive-home${tag}`), archiveHttp: join(dir, `archive-http-home${tag}`), afterDispatch: join(dir, `after-dispatch-home${tag}`) };
+    const h: BuildHomes = { status: join(dir, `status-home${tag}`), dispatch: join(dir, `dispatch-home${tag}`), dispatch200: join(dir, `dispatch200-home${tag}`), dispatch1000: join(dir, `dispatch1000-home${tag}`), http: join(dir, `http-home${tag}`), archive: join(dir, `archive-home${tag}`), archiveHttp: join(dir, `archive-http-home${tag}`), afterDispatch: join(dir, `after-dispatch-home${tag}`) };
     await busOfFive(h.status, join(dir, `status${tag}.git`));
     await busOfFive(h.afterDispatch, join(dir, `after-dispatch${tag}.git`));
-    for (const [home, remote, tasks] of [[h.dispatch, join(dir, `dispatch${tag}.git`), 5], ...(large ? [[h.dispatch200, join(dir, `dispatch200${tag}.git`), 200] as const] : [])] as const) {
+    for (const [home, remote, tasks] of [[h.dispatch, join(dir, `dispatch${tag}.git`), 5], ...(large ? ([[h.dispatch200, join(dir, `dispatch200${tag}.git`), 200], [h.dispatch1000, join(dir, `dispatch1000${tag}.git`), 1000]] as const) : [])] as const) {
       await busOfTasks(home, remote, tasks);
       remotes.set(home, remote);
     }
@@ -122,6 +122,8 @@ export async function startupBench(lines: string[], runs: number): Promise<void>
     cases.push({ label: `${b.name}gitbus dispatch (local bus, 5 tasks)`, args: dispatchArgs(b.bin, b.homes.dispatch), after: keep(b.homes.dispatch) });
     // A bus of 200 live tasks: its handoffs tree (~11 KB) is past what a dispatch hashes in JavaScript (bus/git/sha1.ts).
     cases.push({ label: `${b.name}gitbus dispatch (local bus, 200 tasks)`, args: dispatchArgs(b.bin, b.homes.dispatch200), after: keep(b.homes.dispatch200) });
+    // A bus of 1,000: its handoffs tree (~53 KB) past the 16 KiB an object is stored up to, which a tree is not (64 KiB).
+    cases.push({ label: `${b.name}gitbus dispatch (local bus, 1,000 tasks)`, args: dispatchArgs(b.bin, b.homes.dispatch1000), after: keep(b.homes.dispatch1000) });
     // What an agent pays: its output read through a pipe (Node's process.stdout for a pipe is a net.Socket; gitbus
     // writes to the descriptor, cli/std-write.ts). The other rows write to /dev/null.
     cases.push({ label: `${b.name}gitbus status (local bus, 5 tasks), output to a pipe`, args: status(b.bin, b.homes.status), piped: true });
@@ -236,6 +238,7 @@ interface BuildHomes {
   afterDispatch: string;
   dispatch: string;
   dispatch200: string;
+  dispatch1000: string;
   http: string;
   archive: string;
   archiveHttp: string;
