@@ -3,8 +3,8 @@ import { deflateStored } from './zlib-stored.js';
 import type { GitObjectType } from './loose-object.js';
 
 /**
- * zlib of `bytes` for a git object. Up to STORED_MAX bytes (a tree: TREE_STORED_MAX) it is stored, not compressed (bus/git/zlib-stored.ts):
- * what a command writes is mostly a few hundred bytes to a few KiB (a handoff, a tree, a commit), which deflate
+ * zlib of `bytes` for a git object. Up to STORED_MAX bytes (a tree: TREE_STORED_MAX) it is stored, not compressed
+ * (bus/git/zlib-stored.ts): what a command writes is mostly a few hundred bytes to a few KiB (a handoff, a tree, a commit), which deflate
  * shrinks by a third at best (a tree is mostly object ids), and storing them keeps node:zlib out of the command
  * (docs/PERFORMANCE.md "Small objects stored, and a start without node:zlib"). Larger objects are deflated with
  * zlib's defaults, as git does. Either way it is the zlib format every reader, git's included, inflates.

@@ -19,8 +19,9 @@ const HEADER = [0x78, 0x01] as const;
 const BLOCK_MAX = 0xffff;
 /**
  * The longest stream read here: what gitbus stores (bus/git/object-deflate.ts TREE_STORED_MAX, the object's header
- * included) and the stream's framing (two blocks: 16 bytes), with room to spare. A longer one (git's under `core.compression 0`, or a hostile file) goes to node:zlib, whose native
- * adler32 over megabytes beats this one's, and which stops at a caller's limit without reading the rest.
+ * included) and the stream's framing (two blocks: 16 bytes), with room to spare. A longer one (git's under
+ * `core.compression 0`, or a hostile file) goes to node:zlib, whose native adler32 over megabytes beats this one's,
+ * and which stops at a caller's limit without reading the rest.
  */
 export const STORED_READ_MAX = 64 * 1024 + 128;
 /** adler32's modulus, and how many bytes may be summed before its sums must be reduced (zlib's NMAX). */

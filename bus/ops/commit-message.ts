@@ -1,5 +1,5 @@
 /**
- * The most a commit message's listing of a batch holds: every command reads main's commit, and a 600-task batch's
+ * The most a commit message's listing of tasks holds: every command reads main's commit, and a 600-task batch's
  * message of one line per task made it a 20 KB commit, which node:zlib had to be loaded for, deflated when written
  * and inflated by every later read (issue 14). The handoffs themselves say the rest; `git log -- handoffs/ID.md`
  * finds the commit of any of them.

@@ -8,8 +8,9 @@ import { isOid } from '../git/oid.js';
  * Pure.
  *
  * Only for bytes that decodeTree and encodeTree (encode.ts) would give back as they are: entries in strictly
- * increasing git order (a folder's name as if it ended in "/"), ASCII names without a slash, modes without a leading zero. Anything
- * else (a tree made by hand) is null, and the caller decodes and encodes it, as before.
+ * increasing git order (a folder's name as if it ended in "/"), ASCII names without a slash, modes without a leading
+ * zero, no file and folder of one name. Anything else (a tree made by hand) is null, and the caller decodes and
+ * encodes it, as before.
  */
 export interface ScannedTree {
   readonly bytes: Buffer;
