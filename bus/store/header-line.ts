@@ -1,4 +1,4 @@
-import { nodeZlib } from '../../schemas/node-zlib.js';
+import { adler32 } from '../git/zlib-stored.js';
 import { sum32 } from '../../schemas/sum32.js';
 
 /**
@@ -24,16 +24,18 @@ export function readHeaderLine(bytes: Buffer, magic: string): { header: Record<s
 /**
  * A payload's checksum, as hex. It finds a file damaged or cut short, which is all it is for: the files are the node's
  * own and never trusted for more than speed, and anyone who could write one could write its checksum too. Under
- * LARGE bytes it is `sum32` (schemas/sum32.ts), summed in JavaScript, so that a command reading small cache files
- * loads no node:zlib; from LARGE on node:zlib's crc32, faster with its load then. It was a sha256, which loaded
- * node:crypto (~12 M instructions) into every `status` that read a cache file (issue 14, session 36), then crc32.
+ * LARGE bytes it is `sum32` (schemas/sum32.ts), summed in JavaScript; from LARGE on adler32, in WebAssembly
+ * (bus/git/zlib-stored.ts, the module a command has loaded for its objects' streams; in JavaScript where it cannot
+ * run). It was a sha256, which loaded node:crypto (~12 M instructions) into every `status` that read a cache file
+ * (issue 14, session 36), then crc32, whose node:zlib (~1.3-1.7 ms to load) a `status` on a bus of more than ~100
+ * tasks loaded for its parse cache until session 58.
  */
 export function checksum(b: Uint8Array): string {
-  return (b.length >= LARGE ? nodeZlib().crc32(b) : sum32(b)).toString(16).padStart(8, '0');
+  return (b.length >= LARGE ? adler32(b) : sum32(b)).toString(16).padStart(8, '0');
 }
 
 /**
- * From this many bytes, crc32 (native, node:zlib's); below it, sum32: up to here sum32 costs a command less than
- * node:zlib's load (~1.3-1.7 ms), and a bus's parse cache stays under it to ~100 live tasks (~600 bytes a task).
+ * From this many bytes, adler32; below it, sum32, whose four bytes a step in a process that just started cost less
+ * than reaching the module. A bus's parse cache stays under it to ~100 live tasks (~600 bytes a task).
  */
 const LARGE = 64 * 1024;

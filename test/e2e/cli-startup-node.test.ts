@@ -96,6 +96,35 @@ describe('CLI start-up: what of Node a command loads', () => {
     }
   });
 
+  it('on a bus of 400 tasks, put there by one batch, a dispatch and a status load no node:zlib either: a folder\'s tree is stored up to 64 KiB, a batch\'s message stops at 8 KiB', async () => {
+    const big = await makeBus({ node: 'many' });
+    try {
+      const lines = Array.from({ length: 400 }, (_, i) => JSON.stringify({ title: `task ${i} of a batch big enough that its message once passed 16 KiB` })).join('\n');
+      const batch = await gitbus(['dispatch', '--from', '-', '--no-git', '--json'], { home: big.home('many'), input: `${lines}\n` });
+      expect(batch.code, batch.stderr).toBe(0);
+      const size = (rev: string) => Number(execFileSync('git', ['--git-dir', big.remote, 'cat-file', '-s', rev], { encoding: 'utf8' }));
+      // The folder past the 16 KiB other objects are stored up to; the batch's commit within it (its message listed
+      // every task: ~36 KB).
+      expect(size('main:handoffs')).toBeGreaterThan(16 * 1024);
+      expect(size('main')).toBeLessThan(16 * 1024);
+      const preload = join(dir.path, 'zlib.cjs');
+      for (const args of [['status', '--json'], ['dispatch', 'start-up probe', '--no-git', '--json'], ['status', '--json'], ['dispatch', 'start-up probe', '--no-git', '--json']]) {
+        // The first run of a command writes its code cache, whose checksum needs node:zlib: the later runs are looked at.
+        const loaded: string[] = [];
+        for (let i = 0; i < 2; i++) {
+          const log = join(dir.path, `zlib-${runs++}.log`);
+          writeFileSync(log, '');
+          const r = await gitbus(args, { home: big.home('many'), env: { NODE_OPTIONS: `--require=${preload}`, GITBUS_TEST_BUILTIN_LOG: log } });
+          expect(r.code, r.stderr).toBe(0);
+          loaded.push(readFileSync(log, 'utf8'));
+        }
+        expect(loaded.at(-1), args.join(' ')).toBe('');
+      }
+    } finally {
+      await big.cleanup();
+    }
+  });
+
   // Linux's /proc/self/task lists the process's threads.
   it.skipIf(process.platform !== 'linux')('status and dispatch on a local bus start no thread beyond Node\'s own: their few file reads are synchronous, so libuv\'s thread pool never starts', async () => {
     const preload = join(dir.path, 'threads.cjs');

@@ -175,7 +175,7 @@ describe('parse cache', () => {
     }
   });
 
-  it('a status that reads its cache files loads no node:crypto: their checksums are crc32s, by node:zlib', async () => {
+  it('a status that reads its cache files loads no node:crypto: their checksums are sum32s and adler32s (bus/store/header-line.ts)', async () => {
     await run(['status']);
     expect(readdirSync(cacheDir()).some((f) => f.startsWith('handoffs-'))).toBe(true);
     const preload = join(bus.dir, 'crypto-probe.cjs');
