@@ -95,7 +95,8 @@ export function treeBytesOf(entries: readonly TreeEntry[]): Buffer | undefined {
   return decodedFrom.get(entries);
 }
 
-const NON_ASCII = /[^\x00-\x7f]/;
+/** A character outside ASCII: a name that has one is UTF-8 of more bytes than characters. */
+export const NON_ASCII = /[^\x00-\x7f]/;
 
 /**
  * An entry's mode: the common ones as the one string each, not a new one per entry (a folder of 5,000 live tasks

@@ -2,7 +2,7 @@ import { PathOccupiedError, WrittenOnceError } from '../errors.js';
 import { fs } from '../node-fs.js';
 import { gitObjectId, writeLooseObjectIfNew } from '../git/loose-object.js';
 import { decodeTree, encodeCommit, encodeTree, treeBytesOf, type GitObject } from './encode.js';
-import { findEntry, scanTree, spliceTree } from './tree-splice.js';
+import { editableTree } from './editable-tree.js';
 import { isOid } from '../git/oid.js';
 import { readLoose, readLooseUpTo } from './loose-read.js';
 import { CloneDamagedError } from '../local-io.js';
@@ -299,7 +299,7 @@ interface PendingChange {
  * nothing gitbus writes replaces what a person put there (PathOccupiedError).
  */
 async function applyChanges(store: ObjectStore, treeOid: string | null, changes: PendingChange[], w: Writer, prefix: string, writeOnce?: (path: string) => boolean): Promise<string | null> {
-  const entries = await editableTree(store, treeOid, changes);
+  const entries = await editableTree(store, treeOid, changes.flatMap((c) => c.parts.slice(0, 1)));
   const byChild = new Map<string, PendingChange[]>();
   for (const change of changes) {
     const [head, ...rest] = change.parts;
@@ -339,47 +339,6 @@ async function applyChanges(store: ObjectStore, treeOid: string | null, changes:
   const content = entries.content();
   return content === null ? null : w.write({ type: 'tree', content });
 }
-
-/** A tree's entries as applyChanges reads and changes them: by name, the new tree's bytes made at the end. */
-interface EditableTree {
-  get(name: string): TreeEntry | undefined;
-  set(name: string, entry: TreeEntry): void;
-  delete(name: string): void;
-  /** The changed tree's bytes; null when it has no entries left (git has no empty subtrees). */
-  content(): Uint8Array | null;
-}
-
-/**
- * The tree `treeOid` to change: from its bytes when the store has them and they are a tree splicing gives back as
- * encodeTree would (tree-splice.ts), so that a folder of many tasks changed by one is not decoded and encoded whole;
- * else decoded. Names a change gives that are not ASCII take the decoded way too.
- */
-async function editableTree(store: ObjectStore, treeOid: string | null, changes: readonly PendingChange[]): Promise<EditableTree> {
-  const bytes = treeOid && changes.every((c) => !NON_ASCII.test(c.parts[0] ?? '')) ? await store.readTreeBytes?.(treeOid) : null;
-  const scanned = bytes ? scanTree(bytes) : null;
-  if (scanned) {
-    const edits = new Map<string, TreeEntry | null>();
-    return {
-      get: (name) => (edits.has(name) ? (edits.get(name) ?? undefined) : findEntry(scanned, name)),
-      set: (name, entry) => void edits.set(name, entry),
-      delete: (name) => void edits.set(name, null),
-      content: () => {
-        const out = edits.size === 0 ? scanned.bytes : spliceTree(scanned, edits);
-        return out.length === 0 ? null : out;
-      },
-    };
-  }
-  const entries = new Map<string, TreeEntry>();
-  if (treeOid) for (const e of await store.readTree(treeOid)) entries.set(e.path, e);
-  return {
-    get: (name) => entries.get(name),
-    set: (name, entry) => void entries.set(name, entry),
-    delete: (name) => void entries.delete(name),
-    content: () => (entries.size === 0 ? null : encodeTree([...entries.values()])),
-  };
-}
-
-const NON_ASCII = /[^\x00-\x7f]/;
 
 function sameContent(oid: string, content: FileChange['content']): boolean {
   if (content === null || (typeof content === 'object' && 'tree' in content)) return false;

@@ -1,3 +1,4 @@
+import { NON_ASCII } from './encode.js';
 import type { TreeEntry } from './objects.js';
 
 /**
@@ -154,7 +155,6 @@ class Walk {
   }
 }
 
-const NON_ASCII = /[^\x00-\x7f]/;
 
 function asBuffer(u: Uint8Array): Buffer {
   return Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength);

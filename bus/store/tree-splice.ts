@@ -1,3 +1,4 @@
+import { NON_ASCII } from './encode.js';
 import type { TreeEntry } from './objects.js';
 import { isOid } from '../git/oid.js';
 
@@ -127,5 +128,3 @@ function entryAt(t: ScannedTree, i: number): TreeEntry {
   const mode = raw.length === 6 ? raw : raw.padStart(6, '0');
   return { mode, path: t.text.slice(space + 1, nul), oid: t.bytes.toString('hex', nul + 1, nul + 21), type: mode === '040000' ? 'tree' : mode === '160000' ? 'commit' : 'blob' };
 }
-
-const NON_ASCII = /[^\x00-\x7f]/;
