@@ -1,11 +1,9 @@
 import type { BatchTask } from '../../schemas/batch.js';
 import { firstLine, type FileProblem } from '../../schemas/errors.js';
 import type { Handoff } from '../../schemas/handoff.js';
-import type { BusContext } from '../context.js';
 import { UnknownNodeError, type NodeCannotRunError } from '../errors.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { cannotRunError, targetRefusals, type TargetCause, type TargetRefusal } from './dispatch-target.js';
-import { currentSnapshot } from './query.js';
 
 /**
  * The checks of a batch's `to` against the nodes' cards (bus/ops/dispatch-batch.ts), and whom each refusal is
@@ -29,8 +27,11 @@ export interface BatchFlagDefaults {
   project?: 'flag' | 'checkout';
 }
 
-/** Tasks whose `to` could never claim them, as the local clone sees it, confirmed on the remote's main. */
-export async function targetProblems(ctx: BusContext, snap: Snapshot, built: { task: BatchTask; data: Handoff }[]): Promise<TargetFound[]> {
+/**
+ * Tasks whose `to` could never claim them, as the local clone sees it, confirmed on the remote's main (`remote`: the
+ * caller's, which it may ask for again: bus/ops/dispatch-batch.ts fetches it once for these and its warnings).
+ */
+export async function targetProblems(snap: Snapshot, built: { task: BatchTask; data: Handoff }[], remote: () => Promise<Snapshot>): Promise<TargetFound[]> {
   const judge = async (s: Snapshot, list: readonly { task: BatchTask; data: Handoff }[]) => {
     const out: (TargetFound & { data: Handoff })[] = [];
     for (const b of list) {
@@ -49,7 +50,7 @@ export async function targetProblems(ctx: BusContext, snap: Snapshot, built: { t
   let fresh: Snapshot;
   try {
     // The node may have joined, or changed its card, since this clone last synced.
-    fresh = await currentSnapshot(ctx);
+    fresh = await remote();
   } catch {
     return local;
   }

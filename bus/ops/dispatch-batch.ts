@@ -234,7 +234,10 @@ export async function dispatchBatch(ctx: BusContext, input: BatchInput): Promise
   });
 
   problems.push(...ringProblems(built));
-  const targets = await targetProblems(ctx, snap, built);
+  // The remote's main, fetched at most once: for the targets the clone refuses, and the warnings the clone has.
+  let remoteMain: Promise<Snapshot> | undefined;
+  const remote = (): Promise<Snapshot> => (remoteMain ??= currentSnapshot(ctx));
+  const targets = await targetProblems(snap, built, remote);
   if (!input.force) problems.push(...targetFileProblems(targets, { ...input.defaults, ...(input.project && input.projectFrom ? { project: input.projectFrom } : {}) }));
   if (problems.length > 0) throw new InvalidBatchError(inFileOrder(problems));
   checkBatchBytes(built.reduce((n, b) => n + Buffer.byteLength(b.text), 0));
@@ -252,17 +255,12 @@ export async function dispatchBatch(ctx: BusContext, input: BatchInput): Promise
   };
   // Forced: a card that cannot run the task is said here (an unknown node is among the warnings already).
   const forced = input.force ? targets.flatMap((t) => (t.error instanceof NodeCannotRunError ? [{ at: t.task.at, text: `${firstLine(t.error)}; ${t.error.data['refuses'] === true ? 'it answers the task failed' : 'the task waits until it can'}` }] : [])) : [];
-  const warningsOn = async (s: Snapshot): Promise<BatchResult['warnings']> => grouped([...rewritten, ...(await judged(s)), ...forced]);
+  const listed = (found: readonly { at: string; text: string }[]): BatchResult['warnings'] => grouped([...rewritten, ...found, ...forced]);
+  const warningsOn = async (s: Snapshot): Promise<BatchResult['warnings']> => listed(await judged(s));
   const confirmed = async (): Promise<BatchResult['warnings']> => {
-    let found = await judged(snap);
-    if (found.length > 0) {
-      try {
-        found = await judged(await currentSnapshot(ctx));
-      } catch {
-        // The remote unreachable: the clone's view, as the checks of the targets take it.
-      }
-    }
-    return grouped([...rewritten, ...found, ...forced]);
+    const local = await judged(snap);
+    // The remote unreachable: the clone's view, as the checks of the targets take it.
+    return listed(local.length === 0 ? local : await judged(await remote().catch(() => snap)));
   };
   const result: BatchResult = {
     ids,
