@@ -81,22 +81,20 @@ export function checksumModule(file = `${import.meta.dirname}/../checksums.wasm`
 export function sha1HexWasm(...parts: Uint8Array[]): string | undefined {
   let total = 0;
   for (const p of parts) total += p.length;
-  if (total > MAX_BYTES) return undefined;
-  const m = checksumModule();
-  if (m === null) return undefined;
-  try {
-    return hashWith(m, parts);
-  } catch {
-    return undefined;
-  }
+  return total > MAX_BYTES ? undefined : withModule((m) => hashWith(m, parts));
 }
 
 /** adler32 of `bytes`; undefined when the module cannot run or fails: the caller then sums in JavaScript. */
 export function adler32Wasm(bytes: Uint8Array): number | undefined {
+  return withModule((m) => sumWith(m, bytes));
+}
+
+/** `run` with the module; undefined when it cannot run, or fails. */
+function withModule<T>(run: (m: ChecksumModule) => T): T | undefined {
   const m = checksumModule();
   if (m === null) return undefined;
   try {
-    return sumWith(m, bytes);
+    return run(m);
   } catch {
     return undefined;
   }
