@@ -1,11 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { decodeTree, encodeTree } from '../../bus/store/encode.js';
 import type { TreeEntry } from '../../bus/store/objects.js';
-import { findEntry, scanTree, spliceTree } from '../../bus/store/tree-splice.js';
+import { findEntry, scanTree, spliceTree, type ScannedTree } from '../../bus/store/tree-splice.js';
 import { prng } from '../helpers/seeded-random.js';
 
 const oid = (n: number) => n.toString(16).padStart(40, '0');
 const entry = (path: string, n: number, mode = '100644'): TreeEntry => ({ path, oid: oid(n), mode, type: mode === '040000' ? 'tree' : mode === '160000' ? 'commit' : 'blob' });
+/** scanTree's answer for bytes it must take. */
+function scanned(bytes: Buffer): ScannedTree {
+  const t = scanTree(bytes);
+  if (t === null) throw new Error(`scanTree refused ${bytes.length} bytes it must take`);
+  return t;
+}
 const MODES = ['100644', '100644', '100644', '100755', '120000', '040000', '160000'];
 
 /** What the decoded way makes of `before` with `edits`: a map by name, encoded again (bus/store/objects.ts applyChanges). */
@@ -27,9 +33,7 @@ describe('a tree spliced from its bytes (bus/store/tree-splice.ts)', () => {
       const names = Array.from({ length: Math.floor(rand() * 30) }, (_, i) => pick(['t', 'a', 'a-b', 'a.md', 'b', 'x']) + (rand() < 0.5 ? `-${i}` : ''));
       const listing = [...new Set(names)].map((n, i) => entry(n, round * 100 + i, pick(MODES)));
       const before = Buffer.from(encodeTree(listing));
-      const t = scanTree(before);
-      expect(t, `round ${round}`).not.toBeNull();
-      if (t === null) continue;
+      const t = scanned(before);
       for (const e of listing) expect(findEntry(t, e.path)).toEqual(decodeTree(before).find((d) => d.path === e.path));
       expect(findEntry(t, 'not-there')).toBeUndefined();
       const edits = new Map<string, TreeEntry | null>();
@@ -42,11 +46,10 @@ describe('a tree spliced from its bytes (bus/store/tree-splice.ts)', () => {
   });
 
   it('adds to an empty tree, and removes every entry', () => {
-    const empty = scanTree(Buffer.alloc(0));
-    expect(empty).not.toBeNull();
-    if (empty) expect(decodeTree(spliceTree(empty, new Map([['b.md', entry('b.md', 2)], ['a.md', entry('a.md', 1)]])))).toEqual([entry('a.md', 1), entry('b.md', 2)]);
-    const two = scanTree(Buffer.from(encodeTree([entry('a.md', 1), entry('b', 2, '040000')])));
-    if (two) expect(spliceTree(two, new Map([['a.md', null], ['b', null]])).length).toBe(0);
+    const empty = scanned(Buffer.alloc(0));
+    expect(decodeTree(spliceTree(empty, new Map([['b.md', entry('b.md', 2)], ['a.md', entry('a.md', 1)]])))).toEqual([entry('a.md', 1), entry('b.md', 2)]);
+    const two = scanned(Buffer.from(encodeTree([entry('a.md', 1), entry('b', 2, '040000')])));
+    expect(spliceTree(two, new Map([['a.md', null], ['b', null]])).length).toBe(0);
   });
 
   it('is null for a tree that decoding and encoding would change: out of order, a name twice, a mode with a leading zero, a name not ASCII, cut short', () => {
@@ -63,7 +66,7 @@ describe('a tree spliced from its bytes (bus/store/tree-splice.ts)', () => {
   });
 
   it('refuses an entry whose id is not an object id, as encodeTree does', () => {
-    const t = scanTree(Buffer.from(encodeTree([entry('a.md', 1)])));
-    if (t) expect(() => spliceTree(t, new Map([['b.md', { ...entry('b.md', 2), oid: 'nope' }]]))).toThrow(/not an object id/);
+    const t = scanned(Buffer.from(encodeTree([entry('a.md', 1)])));
+    expect(() => spliceTree(t, new Map([['b.md', { ...entry('b.md', 2), oid: 'nope' }]]))).toThrow(/not an object id/);
   });
 });
