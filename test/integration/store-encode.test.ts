@@ -7,15 +7,23 @@ import { gitObjectId } from '../../bus/git/loose-object.js';
 import { decodeTree, encodeTree } from '../../bus/store/encode.js';
 import { gitCli, tempDir } from '../helpers/cli.js';
 
-describe('object encoding agrees with git', () => {
-  let cleanup: (() => Promise<void>) | undefined;
-  afterEach(async () => cleanup?.());
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0)) await c();
+});
 
+/** A bare repository in a folder of its own, removed after the test. */
+async function bareRepo(): Promise<string> {
+  const dir = await tempDir();
+  cleanups.push(dir.cleanup);
+  const gitdir = join(dir.path, 'repo.git');
+  gitCli(['init', '-q', '--bare', gitdir]);
+  return gitdir;
+}
+
+describe('object encoding agrees with git', () => {
   it('trees sort like git (a.b before a/), and commits built in memory pass git fsck', async () => {
-    const dir = await tempDir();
-    cleanup = dir.cleanup;
-    const gitdir = join(dir.path, 'repo.git');
-    gitCli(['init', '-q', '--bare', gitdir]);
+    const gitdir = await bareRepo();
     const store = openStore(gitdir);
     const first = await buildCommit(store, {
       parent: null,
@@ -44,10 +52,7 @@ describe('object encoding agrees with git', () => {
   });
 
   it("encodes any entries as git mktree does: its order by UTF-8 bytes (not JavaScript's UTF-16), folders as if they ended in /, every mode", async () => {
-    const dir = await tempDir();
-    cleanup = dir.cleanup;
-    const gitdir = join(dir.path, 'repo.git');
-    gitCli(['init', '-q', '--bare', gitdir]);
+    const gitdir = await bareRepo();
     const blob = gitCli(['--git-dir', gitdir, 'hash-object', '-w', '--stdin'], undefined, 'x').trim();
     const tree = gitCli(['--git-dir', gitdir, 'mktree'], undefined, '').trim();
     const commit = 'c'.repeat(40);
@@ -72,10 +77,7 @@ describe('object encoding agrees with git', () => {
   });
 
   it('reads a tree cut short, loose or packed, as a damaged object of the clone, not as entries to write again', async () => {
-    const dir = await tempDir();
-    cleanup = dir.cleanup;
-    const gitdir = join(dir.path, 'repo.git');
-    gitCli(['init', '-q', '--bare', gitdir]);
+    const gitdir = await bareRepo();
     const blob = gitCli(['--git-dir', gitdir, 'hash-object', '-w', '--stdin'], undefined, 'x').trim();
     const whole = Buffer.concat([Buffer.from('100644 a.md\0'), Buffer.from(blob, 'hex'), Buffer.from('100644 b.md\0'), Buffer.from(blob, 'hex')]);
     // The last entry's id 10 bytes short: git hash-object refuses it unless told --literally.
@@ -89,10 +91,7 @@ describe('object encoding agrees with git', () => {
   });
 
   it('repairs a folder a commit changes whose loose tree inflates but does not decode, as any damaged object', async () => {
-    const dir = await tempDir();
-    cleanup = dir.cleanup;
-    const gitdir = join(dir.path, 'repo.git');
-    gitCli(['init', '-q', '--bare', gitdir]);
+    const gitdir = await bareRepo();
     const blob = gitCli(['--git-dir', gitdir, 'hash-object', '-w', '--stdin'], undefined, 'x').trim();
     const whole = Buffer.concat([Buffer.from('100644 a.md\0'), Buffer.from(blob, 'hex')]);
     // An entry without its id, in a file that inflates cleanly.
@@ -111,10 +110,7 @@ describe('object encoding agrees with git', () => {
   });
 
   it('never writes over what is there of another kind, nor replaces a file the caller says is written once', async () => {
-    const dir = await tempDir();
-    cleanup = dir.cleanup;
-    const gitdir = join(dir.path, 'repo.git');
-    gitCli(['init', '-q', '--bare', gitdir]);
+    const gitdir = await bareRepo();
     const store = openStore(gitdir);
     const author = { name: 'n', email: 'n@x.invalid' };
     const base = await buildCommit(store, { parent: null, changes: [{ path: 'claims/t1.1.md/notes', content: 'a folder' }, { path: 'releases', content: 'a file' }, { path: 'responses/t2.md', content: 'first' }], message: 'base', author });
@@ -130,10 +126,7 @@ describe('object encoding agrees with git', () => {
   });
 
   it('changes a folder of many entries from its bytes, not decoding it, into the commit the decoded way builds, which git reads', async () => {
-    const dir = await tempDir();
-    cleanup = dir.cleanup;
-    const gitdir = join(dir.path, 'repo.git');
-    gitCli(['init', '-q', '--bare', gitdir]);
+    const gitdir = await bareRepo();
     const git = (args: string[], input?: string) => execFileSync('git', ['--git-dir', gitdir, ...args], { encoding: 'utf8', ...(input !== undefined ? { input } : {}) }).trim();
     const blob = git(['hash-object', '-w', '--stdin'], 'x\n');
     const sub = git(['mktree'], `100644 blob ${blob}\tinside.md\n`);
@@ -171,10 +164,7 @@ describe('object encoding agrees with git', () => {
   });
 
   it('changes a tree with a slash in a name (made with --literally) the decoded way: the file "a/" is not the folder "a"', async () => {
-    const dir = await tempDir();
-    cleanup = dir.cleanup;
-    const gitdir = join(dir.path, 'repo.git');
-    gitCli(['init', '-q', '--bare', gitdir]);
+    const gitdir = await bareRepo();
     const git = (args: string[], input?: string | Buffer) => execFileSync('git', ['--git-dir', gitdir, ...args], { encoding: 'utf8', ...(input !== undefined ? { input } : {}) }).trim();
     const blob = git(['hash-object', '-w', '--stdin'], 'x');
     const tree = git(['hash-object', '-t', 'tree', '-w', '--literally', '--stdin'], Buffer.concat([Buffer.from('100644 a/\0'), Buffer.from(blob, 'hex')]));
@@ -187,15 +177,9 @@ describe('object encoding agrees with git', () => {
   });
 });
 
-describe('blob sizes', () => {
-  let cleanup: (() => Promise<void>) | undefined;
-  afterEach(async () => cleanup?.());
-
+describe('object encoding agrees with git', () => {
   it('readBlobUpTo gives a blob up to the limit, else its size as git states it (loose: from its header; packed: read)', async () => {
-    const dir = await tempDir();
-    cleanup = dir.cleanup;
-    const gitdir = join(dir.path, 'repo.git');
-    gitCli(['init', '-q', '--bare', gitdir]);
+    const gitdir = await bareRepo();
     const store = openStore(gitdir);
     // Random-looking text compresses badly: its header is still in the first compressed KiB.
     const noisy = Array.from({ length: 40_000 }, (_, i) => ((i * 2654435761) >>> 7).toString(36)).join('');
