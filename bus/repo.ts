@@ -18,6 +18,7 @@ import { reaches } from './store/ancestry.js';
 import { PushRejectedError } from './git/push-errors.js';
 import { markPushFailure } from './remote-failure.js';
 import { objectFile } from './git/object-path.js';
+import { freshenObjectFile } from './git/loose-object.js';
 import { joinPlain } from './join-plain.js';
 
 export const MAIN = 'refs/heads/main';
@@ -160,7 +161,7 @@ export class BusRepo {
       const direct = await this.directRemote();
       // Whether the clone may hold packs is asked once per fetch, not for each of its new objects.
       let packed: boolean | undefined;
-      const has = async (oid: string): Promise<boolean> => existsSync(loosePath(this.gitdir, oid)) || ((packed ??= mayHavePackedObjects(this.gitdir)) && (await this.hasPacked(oid)));
+      const has = async (oid: string): Promise<boolean> => looseHere(this.gitdir, oid) || ((packed ??= mayHavePackedObjects(this.gitdir)) && (await this.hasPacked(oid)));
       const copied = direct !== null && (await whileRemoteExists(direct, () => directFetch(direct, this.gitdir, remote, has, (oid, bytes) => this.store.rememberTreeBytes?.(oid, bytes))));
       if (!copied) {
         // Not the archive: this clone holds only the parts of it it read (bus/archive/source.ts).
@@ -362,7 +363,7 @@ export class BusRepo {
 
   /** Whether the clone holds `oid` (loose or packed). */
   async hasObject(oid: string): Promise<boolean> {
-    if (existsSync(loosePath(this.gitdir, oid))) return true;
+    if (looseHere(this.gitdir, oid)) return true;
     // Not loose: it can only be in a pack. gitbus's clones keep none (fetched packs are exploded), so the usual
     // answer needs no isomorphic-git (issue 14: a `status` after another node's push would load it for nothing).
     return mayHavePackedObjects(this.gitdir) && this.hasPacked(oid);
@@ -381,6 +382,17 @@ export class BusRepo {
   async close(): Promise<void> {
     await this.transport.close();
   }
+}
+
+/**
+ * Whether `oid` is a loose object of the clone; one that is, is freshened (bus/git/loose-object.ts): whoever asks
+ * is about to rely on it, and the clone's housekeeping must not take it away meanwhile.
+ */
+function looseHere(gitdir: string, oid: string): boolean {
+  const path = loosePath(gitdir, oid);
+  if (!existsSync(path)) return false;
+  freshenObjectFile(fs, path);
+  return true;
 }
 
 function loosePath(gitdir: string, oid: string): string {

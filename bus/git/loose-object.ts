@@ -32,7 +32,11 @@ export async function writeLooseObjectIfNew(fs: typeof NodeFs, gitdir: string, t
   const path = objectFile(gitdir, oid);
   // Synchronous calls on purpose: each is tens of microseconds, and going through the libuv thread pool cost
   // ~6x more per call on our machines (docs/PERFORMANCE.md).
-  if (fs.existsSync(path)) return { oid, created: false }; // objects are immutable: same name, same content
+  if (fs.existsSync(path)) {
+    // Objects are immutable: same name, same content.
+    freshenObjectFile(fs, path);
+    return { oid, created: false };
+  }
   const bytes = deflateObject(Buffer.concat([header, content]), type);
   putObjectFile(fs, dir, path, bytes);
   return { oid, created: true, deflated: bytes };
@@ -46,6 +50,22 @@ export function writeObjectFile(fs: typeof NodeFs, gitdir: string, oid: string, 
   const dir = objectDir(gitdir, oid);
   const path = objectFile(gitdir, oid);
   if (!fs.existsSync(path)) putObjectFile(fs, dir, path, bytes);
+  else freshenObjectFile(fs, path);
+}
+
+/**
+ * Marks a loose object found already there as just used, as git does: a write or a fetch that finds it is about to
+ * make something name it, and the clone's housekeeping (bus/store/clone-prune.ts) removes an object nothing it keeps
+ * names only once its file is older than the grace. A file this user may not touch (a remote others own) stays as
+ * it is: its owner's git keeps its own grace.
+ */
+export function freshenObjectFile(fs: typeof NodeFs, path: string): void {
+  try {
+    const now = Date.now() / 1000;
+    fs.utimesSync(path, now, now);
+  } catch {
+    // Not ours, or gone meanwhile: whoever writes it again writes the same bytes.
+  }
 }
 
 /** The file at `path` in the fan-out folder `dir`: a temp file renamed into place, so a crash never leaves half an object. */

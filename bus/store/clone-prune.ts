@@ -1,0 +1,218 @@
+import { fs } from '../node-fs.js';
+import { join } from 'node:path';
+import { isoGit } from '../git/iso-git.js';
+import { objectDir, inFolder } from '../git/object-path.js';
+import { readShallow, writeShallow } from '../git/shallow.js';
+import { CloneDamagedError } from '../local-io.js';
+import { withLock } from '../lock.js';
+import { readRefsFromDisk } from '../transport/read-refs.js';
+import { decodeTree } from './encode.js';
+import { readLoose } from './loose-read.js';
+import { historyToKeep, type CommitFacts } from './prune-plan.js';
+
+/** Loose objects nothing kept names are removed once their file is this old: no command takes so long. */
+export const PRUNE_GRACE_MS = 3600_000;
+
+/** Commits below each tip kept however old (bus/store/prune-plan.ts says why). */
+export const PRUNE_DEPTH = 16;
+
+export interface ClonePruneOptions {
+  /** The clock, in ms (tests move it). */
+  now?: number;
+  graceMs?: number;
+  depth?: number;
+  /** Decide and count, remove nothing, leave the shallow list as it is. */
+  dryRun?: boolean;
+}
+
+export interface ClonePruneReport {
+  dryRun: boolean;
+  /** The clone's refs, whose tips are kept: main, the archive, heartbeats. */
+  refs: number;
+  /** Commits kept, the tips among them. */
+  commits: number;
+  /** Objects the kept commits name, at most those the clone holds. */
+  named: number;
+  /** Loose objects before. */
+  loose: number;
+  /** Loose objects removed (in a dry run: that would be). */
+  removed: number;
+  removedBytes: number;
+  /** Loose objects nothing kept names, younger than the grace: kept this time. */
+  young: number;
+  /** Commits the shallow list gained: the history below them went. */
+  newBoundaries: number;
+  /** Packs of the clone: housekeeping leaves them as they are. */
+  packs: number;
+}
+
+/**
+ * The housekeeping of a node's clone. The clone is a cache of the remote: every fetch leaves the objects of the
+ * commits it brings as loose files, and nothing took them away (about 40-65 KiB a commit on a bus of 1,000 live
+ * tasks). This keeps the tips of the clone's refs with whole trees, the history prune-plan.ts keeps below them,
+ * and anything younger than the grace (a commit being built, a fetch under way, an archived task just read);
+ * removes every other loose object; and names in the shallow list the kept commits whose parents went, before
+ * removing them, so that a crash between the two leaves a clone git and gitbus read as before.
+ *
+ * A write or a fetch that finds an object already there freshens its file (bus/git/loose-object.ts), so that an
+ * object an unfinished command is about to rely on is never old enough to go. Nothing is taken from packs. A kept
+ * commit or tree that cannot be read stops it before anything is removed: its entries are unknown, and whatever
+ * it names would go.
+ */
+export async function pruneClone(gitdir: string, opts: ClonePruneOptions = {}): Promise<ClonePruneReport> {
+  const now = opts.now ?? Date.now();
+  const graceMs = opts.graceMs ?? PRUNE_GRACE_MS;
+  const cutoff = now - graceMs;
+  const packs = packNames(gitdir);
+  const reader = objectReader(gitdir, packs.length > 0);
+  const refs = await readRefsFromDisk(gitdir);
+  const tips = new Set([...refs].filter(([name]) => name !== 'HEAD').map(([, oid]) => oid));
+
+  const commitOf = async (oid: string): Promise<CommitFacts | null> => {
+    const read = await reader(oid);
+    if (read === null || read.type !== 'commit') return null;
+    const end = read.content.indexOf('\n\n');
+    const header = read.content.toString('latin1', 0, end < 0 ? read.content.length : end);
+    return { parents: [...header.matchAll(/^parent ([0-9a-f]{40})$/gm)].map((m) => m[1] as string), arrivedMs: read.mtimeMs };
+  };
+  const plan = await historyToKeep(tips, commitOf, { now, graceMs, depth: opts.depth ?? PRUNE_DEPTH });
+
+  // What the kept commits and the other tips (a tag, a tree) name, as far as the clone holds it: the archive's tip
+  // is here only where its tasks were read (bus/archive/source.ts).
+  const named = new Set<string>();
+  const walk = async (oid: string): Promise<void> => {
+    if (named.has(oid)) return;
+    named.add(oid);
+    const read = await reader(oid);
+    if (read === null) return;
+    if (read.type === 'commit' || read.type === 'tag') {
+      const target = /^(?:tree|object) ([0-9a-f]{40})/.exec(read.content.toString('latin1', 0, 48))?.[1];
+      if (target) await walk(target);
+    } else if (read.type === 'tree') {
+      let entries;
+      try {
+        entries = decodeTree(read.content);
+      } catch (err) {
+        throw new CloneDamagedError(gitdir, oid, `corrupt: ${(err as Error).message}`);
+      }
+      for (const e of entries) {
+        // A submodule's commit is another repository's.
+        if (e.type === 'tree') await walk(e.oid);
+        else if (e.type === 'blob') named.add(e.oid);
+      }
+    }
+  };
+  for (const oid of plan.keep) await walk(oid);
+  for (const oid of tips) if (!plan.keep.has(oid)) await walk(oid);
+
+  const objects = join(gitdir, 'objects');
+  let loose = 0;
+  let young = 0;
+  const old: string[] = [];
+  for (const fan of listDir(objects)) {
+    if (!/^[0-9a-f]{2}$/.test(fan)) continue;
+    // A folder at a time: a watcher's timers and wakes go on between them.
+    await turn();
+    for (const name of listDir(join(objects, fan))) {
+      // Temp files of writes under way (or killed: bus/leftovers.ts takes those).
+      if (!/^[0-9a-f]{38}$/.test(name)) continue;
+      loose++;
+      const oid = fan + name;
+      if (named.has(oid)) continue;
+      const mtime = mtimeOf(inFolder(objectDir(gitdir, oid), name));
+      if (mtime === null) continue;
+      if (mtime >= cutoff) young++;
+      else old.push(oid);
+    }
+  }
+
+  const going = new Set(old);
+  const boundary = [...plan.boundary];
+  let newBoundaries = 0;
+  if (!opts.dryRun && (boundary.length > 0 || old.length > 0)) {
+    // Under git's lock for it, as a fetch changes it (bus/git/fetch.ts).
+    newBoundaries = await withLock(join(gitdir, 'shallow.lock'), async () => {
+      const current = await readShallow(gitdir);
+      const next = new Set([...current].filter((o) => !going.has(o)));
+      let added = 0;
+      for (const oid of boundary) {
+        if (next.has(oid)) continue;
+        next.add(oid);
+        added++;
+      }
+      if (next.size !== current.size || [...next].some((o) => !current.has(o))) await writeShallow(gitdir, next);
+      return added;
+    });
+  } else {
+    const current = await readShallow(gitdir);
+    newBoundaries = boundary.filter((o) => !current.has(o)).length;
+  }
+
+  let removed = 0;
+  let removedBytes = 0;
+  for (const [i, oid] of old.entries()) {
+    if (i % 1000 === 999) await turn();
+    const path = inFolder(objectDir(gitdir, oid), oid.slice(2));
+    try {
+      // Asked again just before: a command may have freshened it since the listing.
+      const st = fs.statSync(path);
+      if (st.mtimeMs >= cutoff) continue;
+      if (!opts.dryRun) fs.unlinkSync(path);
+      removed++;
+      removedBytes += st.size;
+    } catch {
+      // Gone meanwhile (another housekeeping run).
+    }
+  }
+  return { dryRun: opts.dryRun === true, refs: tips.size, commits: plan.keep.size, named: named.size, loose, removed, removedBytes, young, newBoundaries, packs: packs.length };
+}
+
+interface ReadObject {
+  type: string;
+  content: Buffer;
+  mtimeMs: number;
+}
+
+/**
+ * An object of the clone with its file's mtime (0 for a packed one: packs are old by the time anything reads
+ * them); null when the clone lacks it. A damaged one throws CloneDamagedError.
+ */
+function objectReader(gitdir: string, packed: boolean): (oid: string) => Promise<ReadObject | null> {
+  const cache = {};
+  return async (oid) => {
+    const loose = await readLoose(gitdir, oid);
+    if (loose) return { ...loose, mtimeMs: mtimeOf(inFolder(objectDir(gitdir, oid), oid.slice(2))) ?? 0 };
+    if (!packed) return null;
+    try {
+      const o = await (await isoGit()).readObject({ fs, gitdir, oid, cache, format: 'content' });
+      return { type: o.type, content: Buffer.from(o.object as Uint8Array), mtimeMs: 0 };
+    } catch (err) {
+      if ((err as { code?: unknown }).code === 'NotFoundError') return null;
+      throw new CloneDamagedError(gitdir, oid, `unreadable in a pack: ${(err as Error).message}`);
+    }
+  };
+}
+
+function turn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+function packNames(gitdir: string): string[] {
+  return listDir(join(gitdir, 'objects', 'pack')).filter((n) => n.endsWith('.pack'));
+}
+
+function listDir(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+function mtimeOf(path: string): number | null {
+  try {
+    return fs.statSync(path).mtimeMs;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,146 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { deflateSync } from 'node:zlib';
+import { pruneClone } from '../../bus/store/clone-prune.js';
+import { writeLooseObject, writeLooseObjectIfNew } from '../../bus/git/loose-object.js';
+import { objectFile } from '../../bus/git/object-path.js';
+import { fs } from '../../bus/node-fs.js';
+import { homePaths } from '../../bus/home.js';
+import { gitCli } from '../helpers/cli.js';
+import { makeBus } from '../helpers/bus.js';
+import { showInProcess, statusInProcess } from '../helpers/in-process.js';
+
+const HOUR = 3600_000;
+
+/** Every loose object of a clone, by id. */
+function looseObjects(gitdir: string): string[] {
+  const objects = join(gitdir, 'objects');
+  return readdirSync(objects)
+    .filter((f) => /^[0-9a-f]{2}$/.test(f))
+    .flatMap((f) => readdirSync(join(objects, f)).filter((n) => /^[0-9a-f]{38}$/.test(n)).map((n) => f + n));
+}
+
+/** Makes every loose object of the clone look `ms` old, as a clone a node has used for a while. */
+function age(gitdir: string, ms: number): void {
+  const when = (Date.now() - ms) / 1000;
+  for (const oid of looseObjects(gitdir)) utimesSync(objectFile(gitdir, oid), when, when);
+}
+
+const has = (gitdir: string, oid: string) => existsSync(objectFile(gitdir, oid));
+const history = (gitdir: string) => gitCli(['--git-dir', gitdir, 'rev-list', 'refs/heads/main']).trim().split('\n');
+
+/**
+ * The housekeeping of a node's clone (bus/store/clone-prune.ts): a node fetches every commit of the bus and, before
+ * it, kept every object of every one of them for good. Real clones of a real bus, read back with the git CLI.
+ */
+describe('pruning a node clone', () => {
+  let bus: Awaited<ReturnType<typeof makeBus>>;
+  let clone: string;
+  const ids: string[] = [];
+
+  beforeAll(async () => {
+    bus = await makeBus({ node: 'alpha' });
+    clone = homePaths(await bus.addNode('beta')).clone;
+    // Ten commits, each a dispatch, all fetched by beta's next command.
+    for (let i = 0; i < 10; i++) ids.push(await bus.dispatch('alpha', [`task ${i}`, '--command', 'true']));
+    await statusInProcess(bus.home('beta'));
+  });
+  afterAll(async () => bus?.cleanup());
+
+  it('keeps main and the commits the depth keeps, with whole trees, removes the older history, and git reads the clone as before', async () => {
+    const before = history(clone);
+    expect(before.length).toBeGreaterThanOrEqual(11);
+    const oldest = before[before.length - 1] as string;
+    const removedCommit = before[5] as string;
+    age(clone, 2 * HOUR);
+    const looseBefore = looseObjects(clone).length;
+
+    const dry = await pruneClone(clone, { depth: 3, dryRun: true });
+    expect(dry.removed).toBeGreaterThan(0);
+    expect(looseObjects(clone)).toHaveLength(looseBefore);
+    expect(existsSync(join(clone, 'shallow')) && readFileSync(join(clone, 'shallow'), 'utf8').includes(before[3] as string)).toBe(false);
+
+    const r = await pruneClone(clone, { depth: 3 });
+    expect(r).toMatchObject({ dryRun: false, removed: dry.removed, loose: looseBefore, young: 0, newBoundaries: 1, packs: 0 });
+    expect(looseObjects(clone)).toHaveLength(looseBefore - r.removed);
+    // The tip and three commits below it; the fourth is the new boundary.
+    expect(history(clone)).toEqual(before.slice(0, 4));
+    expect(readFileSync(join(clone, 'shallow'), 'utf8')).toContain(before[3]);
+    expect(has(clone, removedCommit)).toBe(false);
+    expect(has(clone, oldest)).toBe(false);
+    // Whole trees for every kept commit: fsck walks them and names nothing missing.
+    const fsck = gitCli(['--git-dir', clone, 'fsck', '--no-dangling', '--connectivity-only']);
+    expect(fsck).not.toMatch(/missing|broken/);
+    // A second run finds nothing more to remove.
+    expect((await pruneClone(clone, { depth: 3 })).removed).toBe(0);
+  });
+
+  it('leaves a clone every command still works with: the next fetch, a status, a show and a dispatch from it', async () => {
+    const next = await bus.dispatch('alpha', ['after the prune', '--command', 'true']);
+    const status = await statusInProcess<{ tasks: { id: string }[] }>(bus.home('beta'));
+    expect(status.tasks.map((t) => t.id)).toEqual(expect.arrayContaining([...ids, next]));
+    expect((await showInProcess<{ summary: { title: string } }>(bus.home('beta'), ids[0] as string)).summary.title).toBe('task 0');
+    const mine = await bus.dispatch('beta', ['from beta', '--command', 'true']);
+    expect(gitCli(['--git-dir', bus.remote, 'show', `main:handoffs/${mine}.md`])).toContain('from beta');
+    expect(gitCli(['--git-dir', bus.remote, 'fsck', '--no-dangling'])).not.toMatch(/missing|broken/);
+  });
+
+  it('leaves a clone git upload-pack serves: a fetch that tells the remote the new boundary brings what changed', async () => {
+    for (let i = 0; i < 3; i++) await bus.dispatch('alpha', [`more ${i}`, '--command', 'true']);
+    await statusInProcess(bus.home('beta'));
+    age(clone, 2 * HOUR);
+    expect((await pruneClone(clone, { depth: 1 })).newBoundaries).toBe(1);
+    const saved = process.env['GITBUS_DIRECT'];
+    process.env['GITBUS_DIRECT'] = '0';
+    try {
+      const later = await bus.dispatch('alpha', ['through upload-pack', '--command', 'true']);
+      const status = await statusInProcess<{ tasks: { id: string }[] }>(bus.home('beta'));
+      expect(status.tasks.map((t) => t.id)).toContain(later);
+    } finally {
+      if (saved === undefined) delete process.env['GITBUS_DIRECT'];
+      else process.env['GITBUS_DIRECT'] = saved;
+    }
+    expect(gitCli(['--git-dir', clone, 'fsck', '--no-dangling', '--connectivity-only'])).not.toMatch(/missing|broken/);
+  });
+
+  it('keeps an object nothing names while it is younger than the grace, and one a write found there and freshened', async () => {
+    const fresh = await writeLooseObject(fs, clone, 'blob', Buffer.from('written a moment ago\n'));
+    const reused = await writeLooseObject(fs, clone, 'blob', Buffer.from('written long ago, then again\n'));
+    const stale = await writeLooseObject(fs, clone, 'blob', Buffer.from('written long ago\n'));
+    const longAgo = (Date.now() - 2 * HOUR) / 1000;
+    utimesSync(objectFile(clone, reused), longAgo, longAgo);
+    utimesSync(objectFile(clone, stale), longAgo, longAgo);
+    // A commit being built finds the object there: it freshens it rather than write it again.
+    expect((await writeLooseObjectIfNew(fs, clone, 'blob', Buffer.from('written long ago, then again\n'))).created).toBe(false);
+    expect(statSync(objectFile(clone, reused)).mtimeMs).toBeGreaterThan(Date.now() - HOUR);
+
+    const r = await pruneClone(clone, { depth: 3 });
+    expect(r.young).toBeGreaterThanOrEqual(2);
+    expect(has(clone, fresh)).toBe(true);
+    expect(has(clone, reused)).toBe(true);
+    expect(has(clone, stale)).toBe(false);
+  });
+
+  it('removes nothing and names the object when a tree it keeps cannot be read', async () => {
+    const tip = history(clone)[0] as string;
+    const root = gitCli(['--git-dir', clone, 'rev-parse', `${tip}^{tree}`]).trim();
+    const stale = await writeLooseObject(fs, clone, 'blob', Buffer.from('garbage to remove\n'));
+    const longAgo = (Date.now() - 2 * HOUR) / 1000;
+    utimesSync(objectFile(clone, stale), longAgo, longAgo);
+    const file = objectFile(clone, root);
+    const good = readFileSync(file);
+    fs.chmodSync(file, 0o644);
+    writeFileSync(file, Buffer.from('not zlib at all'));
+    try {
+      await expect(pruneClone(clone, { depth: 3 })).rejects.toMatchObject({ code: 'CLONE_DAMAGED', data: { oid: root } });
+      expect(has(clone, stale)).toBe(true);
+      // A file that inflates, but to no tree's entries.
+      writeFileSync(file, deflateSync(Buffer.from('tree 10\0not a tree', 'latin1')));
+      await expect(pruneClone(clone, { depth: 3 })).rejects.toMatchObject({ code: 'CLONE_DAMAGED', data: { oid: root } });
+      expect(has(clone, stale)).toBe(true);
+    } finally {
+      writeFileSync(file, good);
+    }
+  });
+});
