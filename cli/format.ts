@@ -35,6 +35,19 @@ export function span(ms: number): string {
   return `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60) ? `${Math.floor((s % 3600) / 60)}m` : ''}`;
 }
 
+/** A size on disk for people: 980 B, 45.2 KiB, 12.3 MiB, 1.4 GiB. */
+export function bytesText(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i] as string}`;
+}
+
 /** A dependency a blocked task waits for, and what is wrong with it when it is more than "not done yet". */
 function dependencyText(d: { id: string; state: string }): string {
   if (d.state === 'scheduled') return `${d.id}, a schedule template, which never ends: it will be cancelled`;

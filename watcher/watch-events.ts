@@ -80,6 +80,11 @@ export type WatchEvent =
    * relative): no subscribed profile is looked at or applied. Reported once, and again only after it was back.
    */
   | { type: 'env-home-missing'; code: string; profiles: string[]; reason: string; fix: string }
+  /**
+   * The clone's housekeeping (bus/store/clone-prune.ts, at start and hourly) removed objects of history and of refs'
+   * old tips: `removed` loose objects, `freedBytes` on disk. Reported only when it removed something.
+   */
+  | { type: 'clone-pruned'; removed: number; freedBytes: number; kept: number; tookMs: number }
   | RemoteDownEvent
   | RemoteUpEvent
   | { type: 'stopped' };

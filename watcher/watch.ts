@@ -27,6 +27,7 @@ import { claimedRuns, type Running } from './claimed-run.js';
 import { firstLine } from '../schemas/errors.js';
 import { stopLeftovers } from './restart-recovery.js';
 import { housekeeping } from './housekeeping.js';
+import { cloneGc } from './clone-gc.js';
 import type { FinishedTask, WatchOptions } from './watch-events.js';
 
 export type { FinishedTask, WatchEvent, WatchOptions } from './watch-events.js';
@@ -308,6 +309,8 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
   pruneProgress(home, new Set());
   const logPruning = setInterval(pruneLogs, 24 * 3600_000);
   logPruning.unref();
+  // A watcher started for one round leaves the clone to the next long-lived one.
+  const gc = opts.once ? null : cloneGc(ctx.paths.clone, opts.onEvent, report);
   // Not waiting for the wake it starts: a tick during a long drain must still reach wake(), which only queues the drain.
   // `--once` makes no timer, and need not load cron (bus/model/cron-lib.ts).
   const pollJob = () => (opts.once ? null : pollTimer(pollCron(pollMs, ctx.config.node), () => void wake('tick'), report));
@@ -371,6 +374,7 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
     beats.stop();
     job?.stop();
     clearInterval(logPruning);
+    gc?.stop();
     health.cancelRetry();
     ranking.stop();
   }

@@ -3,7 +3,7 @@ import { durationFlag, durationMs, WATCH_POLL_RANGE } from '../flags.js';
 import { watch, WATCHER_ACTOR, type WatchEvent } from '../../watcher/watch.js';
 import { withBus, withCommon, type CommonOptions } from '../common.js';
 import { emit, writeOut } from '../output.js';
-import { span } from '../format.js';
+import { bytesText, span } from '../format.js';
 import { preloadBusModules } from '../../bus/preload.js';
 import { serveCommands, type ServeEvent } from '../serve/server.js';
 import { stopStandaloneServer } from '../serve/standalone.js';
@@ -77,6 +77,8 @@ function eventLine(e: WatchEvent): string | null {
       return `${e.id}: dispatched for ${e.due} by the schedule of ${e.template}`;
     case 'schedule-failed':
       return `${e.template}: its schedule dispatches nothing: ${e.reason}\n  fix: ${e.fix}`;
+    case 'clone-pruned':
+      return `pruned this node's clone: ${e.removed} object${e.removed === 1 ? '' : 's'} of old history and old tips removed (${bytesText(e.freedBytes)}) in ${e.tookMs} ms`;
     case 'archived':
       return `archived ${e.ids.length} finished task${e.ids.length === 1 ? '' : 's'}${e.ids.length ? `: ${e.ids.join(', ')}` : ''}${e.kept.length ? `; kept on main for the next archive (a file of theirs came meanwhile): ${e.kept.join(', ')}` : ''}`;
     case 'reaped':

@@ -1,0 +1,109 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, readdirSync, utimesSync } from 'node:fs';
+import { join } from 'node:path';
+import { gitbus, gitCli, json } from '../helpers/cli.js';
+import { makeBus } from '../helpers/bus.js';
+import { statusInProcess } from '../helpers/in-process.js';
+import { startWatcher } from '../helpers/watcher-process.js';
+import { until } from '../helpers/wait.js';
+
+const HOUR = 3600_000;
+
+function looseCount(clone: string): number {
+  const objects = join(clone, 'objects');
+  return readdirSync(objects)
+    .filter((f) => /^[0-9a-f]{2}$/.test(f))
+    .reduce((n, f) => n + readdirSync(join(objects, f)).filter((o) => /^[0-9a-f]{38}$/.test(o)).length, 0);
+}
+
+/** Every loose object of the clone made to look two hours old: a clone used for a while. */
+function ageClone(clone: string): void {
+  const when = (Date.now() - 2 * HOUR) / 1000;
+  const objects = join(clone, 'objects');
+  for (const f of readdirSync(objects).filter((d) => /^[0-9a-f]{2}$/.test(d))) for (const o of readdirSync(join(objects, f))) utimesSync(join(objects, f, o), when, when);
+}
+
+interface Gc {
+  dryRun: boolean;
+  removed: number;
+  removedBytes: number;
+  loose: number;
+  newBoundaries: number;
+}
+
+/**
+ * `gitbus gc` and the watcher's own housekeeping of a node's clone (bus/store/clone-prune.ts), as processes on a
+ * real bus: a node that fetched 30 commits holds what the last 16 (and main's tree) need afterwards.
+ */
+describe('gitbus gc', () => {
+  let bus: Awaited<ReturnType<typeof makeBus>>;
+  let beta: string;
+  const children: ChildProcess[] = [];
+  const clone = () => join(beta, 'clone.git');
+
+  beforeAll(async () => {
+    bus = await makeBus({ node: 'alpha' });
+    beta = await bus.addNode('beta', [], ['--runner', 'shell']);
+    for (let i = 0; i < 30; i++) await bus.dispatch('alpha', [`task ${i}`, '--to', 'alpha']);
+    await statusInProcess(beta);
+  }, 120_000);
+  afterAll(async () => {
+    for (const c of children) c.kill('SIGKILL');
+    await bus?.cleanup();
+  });
+
+  it('says what it does in --help, and refuses a grace that is no duration, naming the flag', async () => {
+    const help = await gitbus(['gc', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('--dry-run');
+    expect(help.stdout).toContain('works offline');
+    const bad = await gitbus(['gc', '--grace', 'soon', '--json'], { home: beta });
+    expect(bad.code).toBe(2);
+    expect(json<{ error: { message: string } }>(bad).error.message).toContain('--grace');
+  });
+
+  it('names the command that makes a node in a home without one', async () => {
+    const empty = join(bus.dir, 'no-node-here');
+    mkdirSync(empty);
+    const r = await gitbus(['gc', '--json'], { home: empty });
+    expect(r.code).not.toBe(0);
+    expect(r.stdout + r.stderr).toMatch(/gitbus (init|join)/);
+  });
+
+  it('counts in a dry run what a real run then removes; the node works on from the pruned clone', async () => {
+    ageClone(clone());
+    const before = looseCount(clone());
+    const dry = json<Gc>(await gitbus(['gc', '--dry-run', '--json'], { home: beta }));
+    expect(dry.dryRun).toBe(true);
+    expect(dry.removed).toBeGreaterThan(0);
+    expect(looseCount(clone())).toBe(before);
+
+    const run = await gitbus(['gc'], { home: beta });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain(`removed ${dry.removed} of ${before} loose objects`);
+    expect(looseCount(clone())).toBe(before - dry.removed);
+    expect(gitCli(['--git-dir', clone(), 'rev-list', '--count', 'refs/heads/main']).trim()).toBe('17');
+    expect(gitCli(['--git-dir', clone(), 'fsck', '--no-dangling', '--connectivity-only'])).not.toMatch(/missing|broken/);
+
+    const next = await bus.dispatch('alpha', ['after gc', '--to', 'alpha']);
+    const status = await gitbus(['status', '--json'], { home: beta });
+    expect(status.code, status.stderr).toBe(0);
+    expect(json<{ tasks: { id: string }[] }>(status).tasks.map((t) => t.id)).toContain(next);
+  });
+
+  it('is done by a watcher at start, which reports what it removed', async () => {
+    for (let i = 0; i < 20; i++) await bus.dispatch('alpha', [`more ${i}`, '--to', 'alpha']);
+    await statusInProcess(beta);
+    ageClone(clone());
+    const before = looseCount(clone());
+    const w = startWatcher(beta, ['--poll', '5s'], children);
+    await until('the watcher to prune its clone', () => w.events().some((e) => e.type === 'clone-pruned'), 60_000, () => w.stderr());
+    const event = w.events().find((e) => e.type === 'clone-pruned') as unknown as { removed: number; freedBytes: number };
+    expect(event.removed).toBeGreaterThan(0);
+    expect(event.freedBytes).toBeGreaterThan(0);
+    expect(looseCount(clone())).toBeLessThan(before);
+    w.child.kill('SIGTERM');
+    await w.exited;
+  }, 90_000);
+});
