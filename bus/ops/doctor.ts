@@ -22,6 +22,7 @@ import type { Transport } from '../transport/transport.js';
 import { fail, ok, skip, warn, type Check } from './doctor-check.js';
 import { checkArchiveLayout, checkArchiveReads } from './doctor-archive.js';
 import { checkHeartbeats } from './doctor-heartbeats.js';
+import { cloneSizeCheck } from './doctor-clone.js';
 import { setAsideCheck } from './doctor-set-aside.js';
 import { ledgersCheck } from './doctor-ledgers.js';
 import { checkClock } from './doctor-clock.js';
@@ -125,6 +126,7 @@ export async function runDoctor(home: string, options: DoctorOptions = {}): Prom
   );
 
   checks.push(checkSpace(home));
+  if (cloneOk) checks.push(await cloneSizeCheck(paths.clone));
 
   // The remote.
   let transport: Transport | undefined;

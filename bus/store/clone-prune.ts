@@ -13,6 +13,9 @@ import { historyToKeep, type CommitFacts } from './prune-plan.js';
 /** Loose objects nothing kept names are removed once their file is this old: no command takes so long. */
 export const PRUNE_GRACE_MS = 3600_000;
 
+/** The file in the clone whose mtime says when it was last pruned. */
+export const PRUNED_STAMP = 'gitbus-pruned';
+
 /** Commits below each tip kept however old (bus/store/prune-plan.ts says why). */
 export const PRUNE_DEPTH = 16;
 
@@ -162,6 +165,14 @@ export async function pruneClone(gitdir: string, opts: ClonePruneOptions = {}): 
       removedBytes += st.size;
     } catch {
       // Gone meanwhile (another housekeeping run).
+    }
+  }
+  if (!opts.dryRun) {
+    try {
+      // When the clone was last pruned: `gitbus doctor` warns about a clone nothing prunes (bus/ops/doctor-clone.ts).
+      fs.writeFileSync(join(gitdir, PRUNED_STAMP), `${new Date(now).toISOString()} removed ${removed} objects, ${removedBytes} bytes\n`);
+    } catch {
+      // Only doctor's warning depends on it: the prune itself is done.
     }
   }
   return { dryRun: opts.dryRun === true, refs: tips.size, commits: plan.keep.size, named: named.size, loose, removed, removedBytes, young, newBoundaries, packs: packs.length };

@@ -1,12 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, readdirSync, utimesSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { gitbus, gitCli, json } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
 import { statusInProcess } from '../helpers/in-process.js';
 import { startWatcher } from '../helpers/watcher-process.js';
 import { until } from '../helpers/wait.js';
+import { writeLooseObject } from '../../bus/git/loose-object.js';
+import { fs } from '../../bus/node-fs.js';
 
 const HOUR = 3600_000;
 
@@ -90,6 +92,22 @@ describe('gitbus gc', () => {
     const status = await gitbus(['status', '--json'], { home: beta });
     expect(status.code, status.stderr).toBe(0);
     expect(json<{ tasks: { id: string }[] }>(status).tasks.map((t) => t.id)).toContain(next);
+  });
+
+  it("makes doctor warn about a clone with much to remove that nothing pruned for a day, and not once gc ran", async () => {
+    // Garbage a node that never ran a watcher gathers: 1,200 objects nothing names, two hours old.
+    for (let i = 0; i < 1200; i++) await writeLooseObject(fs, clone(), 'blob', Buffer.from(`left behind ${i}\n`));
+    ageClone(clone());
+    rmSync(join(clone(), 'gitbus-pruned'), { force: true });
+    const check = async () => json<{ checks: { name: string; status: string; detail: string; fix: string | null }[] }>(await gitbus(['doctor', '--json'], { home: beta })).checks.find((c) => c.name === 'home.clone-size');
+    const before = await check();
+    expect(before?.status, before?.detail).toBe('warn');
+    expect(before?.detail).toContain('never pruned');
+    expect(before?.fix).toContain('gitbus gc');
+    expect((await gitbus(['gc'], { home: beta })).code).toBe(0);
+    const after = await check();
+    expect(after?.status, after?.detail).toBe('ok');
+    expect(after?.detail).toContain('last pruned');
   });
 
   it('is done by a watcher at start, which reports what it removed', async () => {
