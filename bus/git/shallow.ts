@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { withLock } from '../lock.js';
 import { readFile, rename, rm, writeFile } from '../node-fs-async.js';
 
 /**
@@ -36,4 +37,25 @@ export async function writeShallow(gitdir: string, oids: ReadonlySet<string>): P
     await rm(tmp, { force: true }).catch(() => undefined);
     throw err;
   }
+}
+
+/**
+ * Adds and removes entries of the shallow list under git's lock for it (`shallow.lock`), as every writer of this
+ * node does (a fetch, the clone's housekeeping), since other processes of the node change it too. Returns how many
+ * of `add` were new.
+ */
+export async function updateShallow(gitdir: string, add: Iterable<string>, remove: Iterable<string> = []): Promise<number> {
+  return withLock(join(gitdir, 'shallow.lock'), async () => {
+    const current = await readShallow(gitdir);
+    const next = new Set(current);
+    for (const oid of remove) next.delete(oid);
+    let added = 0;
+    for (const oid of add) {
+      if (next.has(oid)) continue;
+      next.add(oid);
+      added++;
+    }
+    if (next.size !== current.size || [...next].some((o) => !current.has(o))) await writeShallow(gitdir, next);
+    return added;
+  });
 }

@@ -2,9 +2,8 @@ import { fs } from '../node-fs.js';
 import { join } from 'node:path';
 import { isoGit } from '../git/iso-git.js';
 import { objectDir, inFolder } from '../git/object-path.js';
-import { readShallow, writeShallow } from '../git/shallow.js';
-import { CloneDamagedError } from '../local-io.js';
-import { withLock } from '../lock.js';
+import { readShallow, updateShallow } from '../git/shallow.js';
+import { CloneDamagedError, ObjectTooLargeError } from '../local-io.js';
 import { readRefsFromDisk } from '../transport/read-refs.js';
 import { decodeTree } from './encode.js';
 import { readLoose } from './loose-read.js';
@@ -70,10 +69,16 @@ export async function pruneClone(gitdir: string, opts: ClonePruneOptions = {}): 
   const reader = objectReader(gitdir, packs.length > 0);
   const refs = await readRefsFromDisk(gitdir);
   const tips = new Set([...refs].filter(([name]) => name !== 'HEAD').map(([, oid]) => oid));
+  const shallowBefore = await readShallow(gitdir);
 
+  const tags = new Set<string>();
   const commitOf = async (oid: string): Promise<CommitFacts | null> => {
     const read = await reader(oid);
-    if (read === null || read.type !== 'commit') return null;
+    if (read === null) return null;
+    // A tag (a ref may name one) stands for what it names: one step above it, and kept with it.
+    if (read.type === 'tag') tags.add(oid);
+    if (read.type === 'tag') return { parents: [targetOf(read)].filter((t): t is string => t !== undefined), arrivedMs: now };
+    if (read.type !== 'commit') return null;
     const end = read.content.indexOf('\n\n');
     const header = read.content.toString('latin1', 0, end < 0 ? read.content.length : end);
     return { parents: [...header.matchAll(/^parent ([0-9a-f]{40})$/gm)].map((m) => m[1] as string), arrivedMs: read.mtimeMs };
@@ -89,7 +94,7 @@ export async function pruneClone(gitdir: string, opts: ClonePruneOptions = {}): 
     const read = await reader(oid);
     if (read === null) return;
     if (read.type === 'commit' || read.type === 'tag') {
-      const target = /^(?:tree|object) ([0-9a-f]{40})/.exec(read.content.toString('latin1', 0, 48))?.[1];
+      const target = targetOf(read);
       if (target) await walk(target);
     } else if (read.type === 'tree') {
       let entries;
@@ -110,8 +115,8 @@ export async function pruneClone(gitdir: string, opts: ClonePruneOptions = {}): 
 
   const objects = join(gitdir, 'objects');
   let loose = 0;
-  let young = 0;
   const old: string[] = [];
+  const young: string[] = [];
   for (const fan of listDir(objects)) {
     if (!/^[0-9a-f]{2}$/.test(fan)) continue;
     // A folder at a time: a watcher's timers and wakes go on between them.
@@ -124,36 +129,23 @@ export async function pruneClone(gitdir: string, opts: ClonePruneOptions = {}): 
       if (named.has(oid)) continue;
       const mtime = mtimeOf(inFolder(objectDir(gitdir, oid), name));
       if (mtime === null) continue;
-      if (mtime >= cutoff) young++;
-      else old.push(oid);
+      (mtime >= cutoff ? young : old).push(oid);
     }
   }
+  // What a young object names stays too, as git keeps what recent objects reach: a folder's tree an archive read
+  // found here and freshened names blobs it did not touch, and a commit being built names older objects.
+  for (const oid of young) await walk(oid);
+  const going = old.filter((o) => !named.has(o));
 
-  const going = new Set(old);
-  const boundary = [...plan.boundary];
-  let newBoundaries = 0;
-  if (!opts.dryRun && (boundary.length > 0 || old.length > 0)) {
-    // Under git's lock for it, as a fetch changes it (bus/git/fetch.ts).
-    newBoundaries = await withLock(join(gitdir, 'shallow.lock'), async () => {
-      const current = await readShallow(gitdir);
-      const next = new Set([...current].filter((o) => !going.has(o)));
-      let added = 0;
-      for (const oid of boundary) {
-        if (next.has(oid)) continue;
-        next.add(oid);
-        added++;
-      }
-      if (next.size !== current.size || [...next].some((o) => !current.has(o))) await writeShallow(gitdir, next);
-      return added;
-    });
-  } else {
-    const current = await readShallow(gitdir);
-    newBoundaries = boundary.filter((o) => !current.has(o)).length;
-  }
+  // The new boundaries first, so that a crash before the removals leaves a clone read as before.
+  // Only commits have parents to leave out (a tag whose commit goes is no boundary: git reads none).
+  const boundary = [...plan.boundary].filter((o) => !tags.has(o));
+  const newBoundaries = opts.dryRun ? boundary.filter((o) => !shallowBefore.has(o)).length : await updateShallow(gitdir, boundary);
 
   let removed = 0;
   let removedBytes = 0;
-  for (const [i, oid] of old.entries()) {
+  const gone: string[] = [];
+  for (const [i, oid] of going.entries()) {
     if (i % 1000 === 999) await turn();
     const path = inFolder(objectDir(gitdir, oid), oid.slice(2));
     try {
@@ -163,10 +155,13 @@ export async function pruneClone(gitdir: string, opts: ClonePruneOptions = {}): 
       if (!opts.dryRun) fs.unlinkSync(path);
       removed++;
       removedBytes += st.size;
+      if (shallowBefore.has(oid)) gone.push(oid);
     } catch {
       // Gone meanwhile (another housekeeping run).
     }
   }
+  // Entries for commits that are gone now; one a command freshened meanwhile stays, and keeps its entry.
+  if (!opts.dryRun && gone.length > 0) await updateShallow(gitdir, [], gone);
   if (!opts.dryRun) {
     try {
       // When the clone was last pruned: `gitbus doctor` warns about a clone nothing prunes (bus/ops/doctor-clone.ts).
@@ -175,7 +170,7 @@ export async function pruneClone(gitdir: string, opts: ClonePruneOptions = {}): 
       // Only doctor's warning depends on it: the prune itself is done.
     }
   }
-  return { dryRun: opts.dryRun === true, refs: tips.size, commits: plan.keep.size, named: named.size, loose, removed, removedBytes, young, newBoundaries, packs: packs.length };
+  return { dryRun: opts.dryRun === true, refs: tips.size, commits: plan.keep.size, named: named.size, loose, removed, removedBytes, young: young.length, newBoundaries, packs: packs.length };
 }
 
 interface ReadObject {
@@ -191,7 +186,14 @@ interface ReadObject {
 function objectReader(gitdir: string, packed: boolean): (oid: string) => Promise<ReadObject | null> {
   const cache = {};
   return async (oid) => {
-    const loose = await readLoose(gitdir, oid);
+    let loose;
+    try {
+      loose = await readLoose(gitdir, oid);
+    } catch (err) {
+      // Nothing gitbus reads is that large (a ref someone pointed at junk): named, never read into.
+      if (err instanceof ObjectTooLargeError) return { type: 'too-large', content: Buffer.alloc(0), mtimeMs: 0 };
+      throw err;
+    }
     if (loose) return { ...loose, mtimeMs: mtimeOf(inFolder(objectDir(gitdir, oid), oid.slice(2))) ?? 0 };
     if (!packed) return null;
     try {
@@ -202,6 +204,11 @@ function objectReader(gitdir: string, packed: boolean): (oid: string) => Promise
       throw new CloneDamagedError(gitdir, oid, `unreadable in a pack: ${(err as Error).message}`);
     }
   };
+}
+
+/** What a commit (its tree) or a tag (its object) names first. */
+function targetOf(read: ReadObject): string | undefined {
+  return /^(?:tree|object) ([0-9a-f]{40})/.exec(read.content.toString('latin1', 0, 48))?.[1];
 }
 
 function turn(): Promise<void> {

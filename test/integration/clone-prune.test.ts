@@ -7,9 +7,10 @@ import { writeLooseObject, writeLooseObjectIfNew } from '../../bus/git/loose-obj
 import { objectFile } from '../../bus/git/object-path.js';
 import { fs } from '../../bus/node-fs.js';
 import { homePaths } from '../../bus/home.js';
+import { openBus } from '../../bus/context.js';
 import { gitCli } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
-import { showInProcess, statusInProcess } from '../helpers/in-process.js';
+import { archivedTask, showInProcess, statusInProcess } from '../helpers/in-process.js';
 
 const HOUR = 3600_000;
 
@@ -114,12 +115,41 @@ describe('pruning a node clone', () => {
     // A commit being built finds the object there: it freshens it rather than write it again.
     expect((await writeLooseObjectIfNew(fs, clone, 'blob', Buffer.from('written long ago, then again\n'))).created).toBe(false);
     expect(statSync(objectFile(clone, reused)).mtimeMs).toBeGreaterThan(Date.now() - HOUR);
+    // So does a command that asks whether the clone has it (a fetch, a push, an archive read deciding what to copy).
+    const asked = await writeLooseObject(fs, clone, 'blob', Buffer.from('asked about\n'));
+    utimesSync(objectFile(clone, asked), longAgo, longAgo);
+    const ctx = await openBus(bus.home('beta'));
+    try {
+      expect(await ctx.repo.hasObject(asked)).toBe(true);
+    } finally {
+      await ctx.repo.close();
+    }
 
     const r = await pruneClone(clone, { depth: 3 });
     expect(r.young).toBeGreaterThanOrEqual(2);
     expect(has(clone, fresh)).toBe(true);
     expect(has(clone, reused)).toBe(true);
+    expect(has(clone, asked)).toBe(true);
     expect(has(clone, stale)).toBe(false);
+  });
+
+  it('keeps what a ref names that is no commit of main: an annotated tag of old history, a blob too large to read', async () => {
+    for (let i = 0; i < 5; i++) await bus.dispatch('alpha', [`for the tag ${i}`, '--command', 'true']);
+    await statusInProcess(bus.home('beta'));
+    const old = history(clone)[4] as string;
+    gitCli(['--git-dir', clone, ...['-c', 'user.name=p', '-c', 'user.email=p@p'], 'tag', '-a', '-m', 'kept', 'kept-tag', old]);
+    const huge = await writeLooseObject(fs, clone, 'blob', Buffer.alloc(65 * 1024 * 1024));
+    gitCli(['--git-dir', clone, 'update-ref', 'refs/gitbus/heartbeats/junk', huge]);
+    try {
+      age(clone, 2 * HOUR);
+      await pruneClone(clone, { depth: 1 });
+      expect(has(clone, huge)).toBe(true);
+      expect(has(clone, old)).toBe(true);
+      expect(gitCli(['--git-dir', clone, 'fsck', '--no-dangling', '--connectivity-only'])).not.toMatch(/missing|broken/);
+    } finally {
+      gitCli(['--git-dir', clone, 'update-ref', '-d', 'refs/gitbus/heartbeats/junk']);
+      gitCli(['--git-dir', clone, 'tag', '-d', 'kept-tag']);
+    }
   });
 
   it('removes nothing and names the object when a tree it keeps cannot be read', async () => {
@@ -142,5 +172,35 @@ describe('pruning a node clone', () => {
     } finally {
       writeFileSync(file, good);
     }
+  });
+});
+
+/**
+ * An archived task read through git's services (path reads) lands in the clone as the task's folder and its files,
+ * which no ref of a node that never synced the archive names. Read again later, the folder is found and freshened;
+ * its files, not asked about, must stay with it.
+ */
+describe('pruning after reading an archived task through upload-pack', () => {
+  let bus: Awaited<ReturnType<typeof makeBus>>;
+  let saved: string | undefined;
+  afterAll(async () => {
+    if (saved === undefined) delete process.env['GITBUS_DIRECT'];
+    else process.env['GITBUS_DIRECT'] = saved;
+    await bus?.cleanup();
+  });
+
+  it('keeps the files of a folder a later read freshened, so the task reads again after the prune', async () => {
+    saved = process.env['GITBUS_DIRECT'];
+    process.env['GITBUS_DIRECT'] = '0';
+    bus = await makeBus({ node: 'alpha' });
+    const id = await archivedTask(bus.home('alpha'), 'archived long ago');
+    const beta = await bus.addNode('beta');
+    const clone = homePaths(beta).clone;
+    expect((await showInProcess<{ state: string }>(beta, id)).state).toBe('succeeded');
+    age(clone, 2 * HOUR);
+    expect((await showInProcess<{ state: string }>(beta, id)).state).toBe('succeeded');
+    const r = await pruneClone(clone);
+    expect(r.young).toBeGreaterThan(0);
+    expect((await showInProcess<{ state: string }>(beta, id)).state).toBe('succeeded');
   });
 });
