@@ -9,16 +9,13 @@ import { NotABusError } from './errors.js';
 import { RemoteMainGoneError, RemoteMainRewoundError } from './remote-main-errors.js';
 import { directAccessBlocker, directFetch, directPush, whileRemoteExists } from './transport/local-direct.js';
 import { afterDirectPush } from './transport/local-gc.js';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { openStore, type BuiltCommit, type ObjectStore } from './store/objects.js';
 import { deleteLocalRef, readLooseRef, writeLocalRef } from './store/local-ref.js';
 import { isoGit } from './git/iso-git.js';
 import { reaches } from './store/ancestry.js';
 import { PushRejectedError } from './git/push-errors.js';
 import { markPushFailure } from './remote-failure.js';
-import { objectFile } from './git/object-path.js';
-import { freshenObjectFile } from './git/loose-object.js';
+import { looseHere, mayHavePackedObjects } from './store/object-presence.js';
 import { joinPlain } from './join-plain.js';
 
 export const MAIN = 'refs/heads/main';
@@ -381,30 +378,5 @@ export class BusRepo {
 
   async close(): Promise<void> {
     await this.transport.close();
-  }
-}
-
-/**
- * Whether `oid` is a loose object of the clone; one that is, is freshened (bus/git/loose-object.ts): whoever asks
- * is about to rely on it, and the clone's housekeeping must not take it away meanwhile.
- */
-function looseHere(gitdir: string, oid: string): boolean {
-  const path = loosePath(gitdir, oid);
-  if (!existsSync(path)) return false;
-  freshenObjectFile(fs, path);
-  return true;
-}
-
-function loosePath(gitdir: string, oid: string): string {
-  return objectFile(gitdir, oid);
-}
-
-/** Whether a clone may hold objects other than loose ones: a pack, or alternates (a clone made by hand). */
-function mayHavePackedObjects(gitdir: string): boolean {
-  if (existsSync(join(gitdir, 'objects', 'info', 'alternates'))) return true;
-  try {
-    return fs.readdirSync(join(gitdir, 'objects', 'pack')).some((f) => f.endsWith('.pack'));
-  } catch {
-    return false;
   }
 }
