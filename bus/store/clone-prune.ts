@@ -15,8 +15,11 @@ export const PRUNE_GRACE_MS = 3600_000;
 /** The file in the clone whose mtime says when it was last pruned. */
 export const PRUNED_STAMP = 'gitbus-pruned';
 
-/** Commits below each tip kept however old (bus/store/prune-plan.ts says why). */
-export const PRUNE_DEPTH = 16;
+/**
+ * Commits below each tip kept however old (bus/store/prune-plan.ts says why): also the fork point of a merge a person
+ * pushes of a branch that recent, which a fetch then meets (docs/ARCHITECTURE.md "The node's clone is pruned").
+ */
+export const PRUNE_DEPTH = 64;
 
 export interface ClonePruneOptions {
   /** The clock, in ms (tests move it). */

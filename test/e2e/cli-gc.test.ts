@@ -7,6 +7,7 @@ import { makeBus } from '../helpers/bus.js';
 import { statusInProcess } from '../helpers/in-process.js';
 import { startWatcher } from '../helpers/watcher-process.js';
 import { until } from '../helpers/wait.js';
+import { PRUNE_DEPTH } from '../../bus/store/clone-prune.js';
 import { writeLooseObject } from '../../bus/git/loose-object.js';
 import { fs } from '../../bus/node-fs.js';
 
@@ -36,7 +37,7 @@ interface Gc {
 
 /**
  * `gitbus gc` and the watcher's own housekeeping of a node's clone (bus/store/clone-prune.ts), as processes on a
- * real bus: a node that fetched 30 commits holds what the last 16 (and main's tree) need afterwards.
+ * real bus: a node that fetched 70 commits holds what the last 64 (and main's tree) need afterwards.
  */
 describe('gitbus gc', () => {
   let bus: Awaited<ReturnType<typeof makeBus>>;
@@ -47,7 +48,7 @@ describe('gitbus gc', () => {
   beforeAll(async () => {
     bus = await makeBus({ node: 'alpha' });
     beta = await bus.addNode('beta', [], ['--runner', 'shell']);
-    for (let i = 0; i < 30; i++) await bus.dispatch('alpha', [`task ${i}`, '--to', 'alpha']);
+    for (let i = 0; i < 70; i++) await bus.dispatch('alpha', [`task ${i}`, '--to', 'alpha']);
     await statusInProcess(beta);
   }, 120_000);
   afterAll(async () => {
@@ -85,7 +86,7 @@ describe('gitbus gc', () => {
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toContain(`removed ${dry.removed} of ${before} loose objects`);
     expect(looseCount(clone())).toBe(before - dry.removed);
-    expect(gitCli(['--git-dir', clone(), 'rev-list', '--count', 'refs/heads/main']).trim()).toBe('17');
+    expect(gitCli(['--git-dir', clone(), 'rev-list', '--count', 'refs/heads/main']).trim()).toBe(String(PRUNE_DEPTH + 1));
     expect(gitCli(['--git-dir', clone(), 'fsck', '--no-dangling', '--connectivity-only'])).not.toMatch(/missing|broken/);
 
     const next = await bus.dispatch('alpha', ['after gc', '--to', 'alpha']);
