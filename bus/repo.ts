@@ -7,12 +7,13 @@ import type { Transport } from './transport/transport.js';
 import { LocalTransport } from './transport/local.js';
 import { NotABusError } from './errors.js';
 import { RemoteMainGoneError, RemoteMainRewoundError } from './remote-main-errors.js';
-import { directAccessBlocker, directFetch, directPush, whileRemoteExists } from './transport/local-direct.js';
+import { directAccessBlocker, directPush, whileRemoteExists } from './transport/local-direct.js';
 import { afterDirectPush } from './transport/local-gc.js';
 import { openStore, type BuiltCommit, type ObjectStore } from './store/objects.js';
 import { deleteLocalRef, readLooseRef, writeLocalRef } from './store/local-ref.js';
 import { isoGit } from './git/iso-git.js';
 import { reaches } from './store/ancestry.js';
+import { fetchRest, fetchSince, keepCut, type HistorySource } from './history-fetch.js';
 import { PushRejectedError } from './git/push-errors.js';
 import { markPushFailure } from './remote-failure.js';
 import { looseHere, mayHavePackedObjects } from './store/object-presence.js';
@@ -144,6 +145,7 @@ export class BusRepo {
       return null;
     }
     let tip = remote;
+    let cut: string[] = [];
     if (ref === ARCHIVE) {
       // Never the archive's history, nor even its whole tip (100,000 finished tasks are 400,000 objects): the tip
       // commit and its root tree. Whoever reads further fetches the trees on its paths (bus/archive/source.ts), so
@@ -155,25 +157,19 @@ export class BusRepo {
         source.close?.();
       }
     } else if (!(await this.hasObject(remote))) {
-      const direct = await this.directRemote();
-      // Whether the clone may hold packs is asked once per fetch, not for each of its new objects.
-      let packed: boolean | undefined;
-      const has = async (oid: string): Promise<boolean> => looseHere(this.gitdir, oid) || ((packed ??= mayHavePackedObjects(this.gitdir)) && (await this.hasPacked(oid)));
-      const copied = direct !== null && (await whileRemoteExists(direct, () => directFetch(direct, this.gitdir, remote, has, (oid, bytes) => this.store.rememberTreeBytes?.(oid, bytes))));
-      if (!copied) {
-        // Not the archive: this clone holds only the parts of it it read (bus/archive/source.ts).
-        const haves = [await this.localHead(MAIN)].filter((o): o is string => o !== null);
-        // Every fetched pack becomes loose objects: the live tree is small, and loose objects are what this
-        // node reads fastest (node:zlib), while isomorphic-git's pack reads are slow on Node 20.
-        // Over SSH the ref may have moved since the listing, and the fetch is served only what it is shown then.
-        tip = (await fetchObjects({ fs, gitdir: this.gitdir, cache: this.store.cache, transport: this.transport, want: remote, ref, haves, explodeBelow: Number.POSITIVE_INFINITY })).fetched;
-      }
+      // Not the archive: this clone holds only the parts of it it read (bus/archive/source.ts). Main's history since
+      // what this node last saw (bus/history-fetch.ts); a heartbeat's commit has none.
+      const haves = [await this.localHead(MAIN)].filter((o): o is string => o !== null);
+      const fetched = await fetchSince(await this.historySource(), remote, ref, haves, ref === MAIN ? local : null);
+      tip = fetched.tip;
+      cut = fetched.cut;
     }
     if (ref === MAIN && local !== null && !(await this.carries(tip, local))) {
       // A listing kept from earlier may predate a push another process of this node made since: ask again.
       if (maxAgeMs > 0) return this.syncOnce(ref, 0, oneRef, deferRef);
       throw new RemoteMainRewoundError(this.transport.display, this.gitdir, local, tip);
     }
+    if (cut.length > 0) await keepCut(await this.historySource(), cut);
     if (deferRef) {
       // Written by the push that follows, or at the transaction's end: a ref renamed over the clone's after a fetch
       // took ~1.7 ms (ext4 writes the new file's data out first), one a dispatch on a moving main paid each time.
@@ -217,8 +213,34 @@ export class BusRepo {
     const key = `${tip} ${lastSeen}`;
     if (this.rewinds.has(key)) return false;
     if ((await reaches(this.gitdir, this.store.cache, tip, lastSeen)) !== false) return true;
+    // Back to a commit this clone holds below what it last saw: rewound, with nothing to fetch to say so.
+    if ((await reaches(this.gitdir, this.store.cache, lastSeen, tip)) !== true) {
+      // Else the history in between may be what a bounded fetch (of this process, or another of the node's) left
+      // out: fetched down to what the clone holds, as a fetch did before bounds, and walked again.
+      // Walked again: another process of the node may have fetched it meanwhile.
+      const ends = new Set<string>();
+      if ((await reaches(this.gitdir, this.store.cache, tip, lastSeen, undefined, ends)) !== false) return true;
+      if (ends.size > 0) {
+        await fetchRest(await this.historySource(), tip, lastSeen, ends);
+        if ((await reaches(this.gitdir, this.store.cache, tip, lastSeen)) !== false) return true;
+      }
+    }
     this.rewinds.add(key);
     return false;
+  }
+
+  /** What bus/history-fetch.ts needs to fetch main's history into the clone. */
+  private async historySource(): Promise<HistorySource> {
+    // Whether the clone may hold packs is asked once per fetch, not for each of its new objects.
+    let packed: boolean | undefined;
+    return {
+      gitdir: this.gitdir,
+      transport: this.transport,
+      cache: this.store.cache,
+      direct: await this.directRemote(),
+      has: async (oid) => looseHere(this.gitdir, oid) || ((packed ??= mayHavePackedObjects(this.gitdir)) && (await this.hasPacked(oid))),
+      kept: (oid, bytes) => this.store.rememberTreeBytes?.(oid, bytes),
+    };
   }
 
   /**

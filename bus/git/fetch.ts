@@ -55,6 +55,17 @@ export interface FetchObjectsOptions {
    * whose missing parents nothing will ever look for. Default false.
    */
   detached?: boolean;
+  /**
+   * Only the history newer than this (Unix seconds, a commit's committer time), as `git fetch --shallow-since`: the
+   * remote sends no commit older, and names as shallow the commits whose parents it left out. Needs git 2.11 on the
+   * remote; one too old for it, or with nothing newer to send, fails the fetch (the caller fetches again without).
+   */
+  deepenSince?: number;
+  /**
+   * Do not add the commits the remote names as shallow to `gitdir/shallow` (they are returned as `offered`): the
+   * caller adds them once it knows the history it got will do, and fetches the rest with the remote unaware of them.
+   */
+  holdNewShallow?: boolean;
 }
 
 export interface FetchObjectsResult {
@@ -69,6 +80,8 @@ export interface FetchObjectsResult {
   exploded: boolean;
   /** `gitdir/shallow` after the fetch (empty: not shallow). */
   shallow: string[];
+  /** With `holdNewShallow`: the commits the remote named as shallow whose parents the clone lacks, not yet added. */
+  offered: string[];
 }
 
 function wantGone(err: GitServiceError | string): boolean {
@@ -189,7 +202,8 @@ export async function fetchObjects(opts: FetchObjectsOptions): Promise<FetchObje
   // Tell the remote our shallow boundaries (it must not assume we have their parents), like git does when the
   // repository is shallow; the `shallow` capability announces that we understand shallow lines in the reply.
   const caps = ['ofs-delta', 'no-progress'];
-  if (opts.depth !== undefined || shallow.size > 0) caps.push('shallow');
+  if (opts.depth !== undefined || opts.deepenSince !== undefined || shallow.size > 0) caps.push('shallow');
+  if (opts.deepenSince !== undefined) caps.push('deepen-since');
   if (opts.filter !== undefined) caps.push('filter');
   caps.push(`agent=${GITBUS_AGENT}`);
   const request = (tip: string): Uint8Array => {
@@ -197,6 +211,7 @@ export async function fetchObjects(opts: FetchObjectsOptions): Promise<FetchObje
     for (const oid of new Set(opts.alsoWant ?? [])) if (oid !== tip) lines.push(encodePktLine(`want ${oid}\n`));
     for (const oid of shallow) lines.push(encodePktLine(`shallow ${oid}\n`));
     if (opts.depth !== undefined) lines.push(encodePktLine(`deepen ${opts.depth}\n`));
+    if (opts.deepenSince !== undefined) lines.push(encodePktLine(`deepen-since ${Math.max(0, Math.floor(opts.deepenSince))}\n`));
     if (opts.filter !== undefined) lines.push(encodePktLine(`filter ${opts.filter}\n`));
     lines.push(FLUSH_PKT);
     for (const h of new Set(opts.haves)) lines.push(encodePktLine(`have ${h}\n`));
@@ -268,17 +283,20 @@ export async function fetchObjects(opts: FetchObjectsOptions): Promise<FetchObje
   // Like isomorphic-git: a commit the remote calls shallow becomes a boundary only if we lack some parent (we may
   // hold more history than the remote assumed); `unshallow` means its parents came in this pack. Read again and
   // written under a short lock of its own (git's name for it), since other fetches of this node may change it.
-  if (opts.detached) return { fetched, objectCount: count, packBytes: negotiation.pack.length, packfile, exploded, shallow: [...shallow].sort() };
+  if (opts.detached) return { fetched, objectCount: count, packBytes: negotiation.pack.length, packfile, exploded, shallow: [...shallow].sort(), offered: [] };
+  const offered: string[] = [];
   const nextShallow = await withLock(join(gitdir, 'shallow.lock'), async () => {
     const current = await readShallow(gitdir);
     const next = new Set(current);
     for (const oid of negotiation.shallow) {
-      if (!next.has(oid) && !(await hasAllParents(fs, gitdir, cache, oid))) next.add(oid);
+      if (next.has(oid) || (await hasAllParents(fs, gitdir, cache, oid))) continue;
+      if (opts.holdNewShallow) offered.push(oid);
+      else next.add(oid);
     }
     for (const oid of negotiation.unshallow) next.delete(oid);
     if (next.size !== current.size || [...next].some((o) => !current.has(o))) await writeShallow(gitdir, next);
     return next;
   });
 
-  return { fetched, objectCount: count, packBytes: negotiation.pack.length, packfile, exploded, shallow: [...nextShallow].sort() };
+  return { fetched, objectCount: count, packBytes: negotiation.pack.length, packfile, exploded, shallow: [...nextShallow].sort(), offered };
 }

@@ -9,24 +9,27 @@ import { isoGit } from '../git/iso-git.js';
  * behind). A node's clone holds every commit between what it last saw and a tip it fetched since (bus/repo.ts
  * fetches with that as its `have`), so a tip that descends from it is always found.
  */
-export async function reaches(gitdir: string, cache: object, tip: string, ancestor: string, limit = 50_000): Promise<boolean | null> {
+export async function reaches(gitdir: string, cache: object, tip: string, ancestor: string, limit = 50_000, ends?: Set<string>): Promise<boolean | null> {
   const seen = new Set<string>([tip]);
   const queue = [tip];
   for (let i = 0; i < queue.length; i++) {
     const oid = queue[i] as string;
     if (oid === ancestor) return true;
     if (i >= limit) return null;
-    for (const p of await parentsOf(gitdir, cache, oid)) {
+    const parents = (await parentsOf(gitdir, cache, oid)) ?? [];
+    for (const p of parents) {
       if (seen.has(p)) continue;
       seen.add(p);
+      // `ends`: the commits whose history the clone holds only in part, where fetching more might find `ancestor`.
+      if (ends && (await parentsOf(gitdir, cache, p)) === null) ends.add(oid);
       queue.push(p);
     }
   }
   return false;
 }
 
-/** A commit's parents; none when the clone does not hold it (a walk ends there). */
-async function parentsOf(gitdir: string, cache: object, oid: string): Promise<string[]> {
+/** A commit's parents; null when the clone does not hold it (a walk ends there). */
+export async function parentsOf(gitdir: string, cache: object, oid: string): Promise<string[] | null> {
   const loose = await readLoose(gitdir, oid).catch(() => null);
   if (loose) {
     if (loose.type !== 'commit') return [];
@@ -38,6 +41,6 @@ async function parentsOf(gitdir: string, cache: object, oid: string): Promise<st
     // Packed: the first pack of a clone made by join, or a clone made by hand.
     return (await (await isoGit()).readCommit({ fs, gitdir, oid, cache })).commit.parent;
   } catch {
-    return [];
+    return null;
   }
 }

@@ -7,7 +7,8 @@ import { CloneDamagedError, ObjectTooLargeError } from '../local-io.js';
 import { readRefsFromDisk } from '../transport/read-refs.js';
 import { decodeTree } from './encode.js';
 import { readLoose } from './loose-read.js';
-import { historyToKeep, type CommitFacts } from './prune-plan.js';
+import { HISTORY_SKEW_S, historyToKeep, type CommitFacts } from './prune-plan.js';
+import { committedAt } from './commit-time.js';
 
 /** Loose objects nothing kept names are removed once their file is this old: no command takes so long. */
 export const PRUNE_GRACE_MS = 3600_000;
@@ -15,10 +16,7 @@ export const PRUNE_GRACE_MS = 3600_000;
 /** The file in the clone whose mtime says when it was last pruned. */
 export const PRUNED_STAMP = 'gitbus-pruned';
 
-/**
- * Commits below each tip kept however old (bus/store/prune-plan.ts says why): also the fork point of a merge a person
- * pushes of a branch that recent, which a fetch then meets (docs/ARCHITECTURE.md "The node's clone is pruned").
- */
+/** Commits below each tip kept however old (bus/store/prune-plan.ts says why). */
 export const PRUNE_DEPTH = 64;
 
 export interface ClonePruneOptions {
@@ -28,6 +26,11 @@ export interface ClonePruneOptions {
   depth?: number;
   /** Decide and count, remove nothing, leave the shallow list as it is. */
   dryRun?: boolean;
+  /**
+   * Keep the commits committed within HISTORY_SKEW_S of main's tip, which the next fetch asks for (default true; a
+   * test of the other rules on a bus made a moment ago turns it off).
+   */
+  keepRecentlyCommitted?: boolean;
 }
 
 export interface ClonePruneReport {
@@ -84,9 +87,15 @@ export async function pruneClone(gitdir: string, opts: ClonePruneOptions = {}): 
     if (read.type !== 'commit') return null;
     const end = read.content.indexOf('\n\n');
     const header = read.content.toString('latin1', 0, end < 0 ? read.content.length : end);
-    return { parents: [...header.matchAll(/^parent ([0-9a-f]{40})$/gm)].map((m) => m[1] as string), arrivedMs: read.mtimeMs };
+    const committed = committedAt(read.content);
+    return { parents: [...header.matchAll(/^parent ([0-9a-f]{40})$/gm)].map((m) => m[1] as string), arrivedMs: read.mtimeMs, ...(committed !== null ? { committedMs: committed * 1000 } : {}) };
   };
-  const plan = await historyToKeep(tips, commitOf, { now, graceMs, depth: opts.depth ?? PRUNE_DEPTH });
+  // The history committed within HISTORY_SKEW_S of main's tip: what the next fetch asks for (bus/history-fetch.ts).
+  const main = refs.get('refs/heads/main');
+  const mainRead = main === undefined ? null : await reader(main);
+  const mainAt = mainRead?.type === 'commit' ? committedAt(mainRead.content) : null;
+  const committedSince = mainAt === null || opts.keepRecentlyCommitted === false ? undefined : (mainAt - HISTORY_SKEW_S) * 1000;
+  const plan = await historyToKeep(tips, commitOf, { now, graceMs, depth: opts.depth ?? PRUNE_DEPTH, ...(committedSince !== undefined ? { committedSince } : {}) });
 
   // What the kept commits and the other tips (a tag, a tree) name, as far as the clone holds it: the archive's tip
   // is here only where its tasks were read (bus/archive/source.ts).

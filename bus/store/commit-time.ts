@@ -7,8 +7,14 @@ import { readLoose } from './loose-read.js';
 export async function looseCommitTime(gitdir: string, oid: string): Promise<number | null> {
   const o = await readLoose(gitdir, oid);
   if (o === null || o.type !== 'commit') return null;
-  const headerEnd = o.content.indexOf('\n\n');
-  const header = o.content.toString('utf8', 0, headerEnd < 0 ? o.content.length : headerEnd);
+  const s = committedAt(o.content);
+  return s === null ? null : s * 1000;
+}
+
+/** A commit's committer time in Unix seconds, from its content; null when its header has none. */
+export function committedAt(content: Buffer): number | null {
+  const headerEnd = content.indexOf('\n\n');
+  const header = content.toString('utf8', 0, headerEnd < 0 ? content.length : headerEnd);
   const m = /^committer .* (\d+) [+-]\d{4}$/m.exec(header);
-  return m ? Number(m[1]) * 1000 : null;
+  return m ? Number(m[1]) : null;
 }

@@ -1,8 +1,18 @@
+/**
+ * How far a commit's time may lag behind its parent's without a node missing it (clocks that disagree), in seconds:
+ * a fetch brings the history committed since the commit the node last saw, less this (bus/history-fetch.ts), and a
+ * prune keeps the history committed within this of main's tip, so that a fetch never asks for pruned commits back
+ * (a remote asked for history since a time sends a client's boundary's parents again when they are newer).
+ */
+export const HISTORY_SKEW_S = 3600;
+
 /** What the housekeeping of a node's clone knows of one commit it holds. */
 export interface CommitFacts {
   readonly parents: readonly string[];
   /** When its file arrived in this clone (its mtime, by this machine's clock), in ms; 0 for a packed one. */
   readonly arrivedMs: number;
+  /** Its committer time, in ms (the committer's clock); undefined when unknown. */
+  readonly committedMs?: number;
 }
 
 export interface HistoryRules {
@@ -11,6 +21,8 @@ export interface HistoryRules {
   readonly graceMs: number;
   /** A commit at most this many steps below a tip is kept, however old. */
   readonly depth: number;
+  /** A commit committed at or after this (ms) is kept too. */
+  readonly committedSince?: number;
 }
 
 export interface HistoryPlan {
@@ -25,8 +37,8 @@ export interface HistoryPlan {
 
 /**
  * Which history a clone keeps. Pure, given `commitOf` (null: the clone lacks that commit, the boundary of a shallow
- * clone). Every tip is kept; below the tips a commit is kept while it is within `depth` steps of one or arrived
- * within the grace, and the walk goes no further down a path than its first commit that is neither: what lies
+ * clone). Every tip is kept; below the tips a commit is kept while it is within `depth` steps of one, arrived within
+ * the grace, or was committed since `committedSince`, and the walk goes no further down a path than its first commit that is neither: what lies
  * below it arrived before it (a fetch writes a commit only after its parents).
  *
  * The depth is for the processes of the node that read the clone while housekeeping runs: one that read main a
@@ -45,7 +57,8 @@ export async function historyToKeep(tips: Iterable<string>, commitOf: (oid: stri
     for (const oid of level) {
       const facts = await commitOf(oid);
       if (facts === null) continue;
-      if (distance > rules.depth && facts.arrivedMs < rules.now - rules.graceMs) {
+      const recent = rules.committedSince !== undefined && facts.committedMs !== undefined && facts.committedMs >= rules.committedSince;
+      if (distance > rules.depth && facts.arrivedMs < rules.now - rules.graceMs && !recent) {
         cut.add(oid);
         continue;
       }

@@ -7,6 +7,7 @@ import { inflateObject } from '../git/object-inflate.js';
 import { storedMax } from '../git/object-deflate.js';
 import { deflateStored } from '../git/zlib-stored.js';
 import { PushRejectedError } from '../git/push-errors.js';
+import { committedAt } from '../store/commit-time.js';
 import { gitObjectId, writeLooseObject, writeObjectFile, type GitObjectType } from '../git/loose-object.js';
 import { assertFullRef, assertOid, ZERO_OID } from '../git/oid.js';
 import { readRefFromDisk } from './read-refs.js';
@@ -242,6 +243,16 @@ function stale(ref: string, remote: string, reason: string): PushRejectedError {
 }
 
 /**
+ * How much history a fetch brings (git's `--shallow-since`): no commit committed before `since` (Unix seconds) is
+ * copied; `cut` receives the commits whose parents were left out for it, which the caller names in the clone's
+ * shallow list once it knows the history it got will do.
+ */
+export interface HistorySince {
+  since: number;
+  cut: string[];
+}
+
+/**
  * Copies the objects of `want` and its new ancestors from the remote's loose objects. Returns false, having
  * changed nothing that matters, when an object is not loose there (the remote was repacked): the caller then
  * fetches through upload-pack. Objects are written children first, so an object present locally is complete.
@@ -253,24 +264,40 @@ function stale(ref: string, remote: string, reason: string): PushRejectedError {
  * may cost more as the bus grows"). `kept` is told each new tree with its bytes: the snapshot of the new commit
  * need not read them again, and decodes only what it reads (a derived status: the entries of a few tasks).
  */
-export async function directFetch(remote: string, local: string, want: string, has: (oid: string) => Promise<boolean>, kept?: (oid: string, bytes: Buffer) => void): Promise<boolean> {
+export async function directFetch(remote: string, local: string, want: string, has: (oid: string) => Promise<boolean>, kept?: (oid: string, bytes: Buffer) => void, history?: HistorySince): Promise<boolean> {
   // The new commits, found newest first by following parents until known ones; written oldest first, so a
   // commit is only ever present together with its history.
   const chain: { oid: string; raw: Buffer; tree: string; parent: string | null }[] = [];
   const seen = new Set<string>();
   const stack = [want];
+  // Commits read to see their time (history.since), kept for when the walk reaches them.
+  const read = new Map<string, ReturnType<typeof readObject>>();
+  const readCommit = (oid: string) => (read.has(oid) ? read.get(oid) : readObject(remote, oid)) ?? null;
   while (stack.length > 0) {
     const oid = stack.pop() as string;
     if (seen.has(oid) || (await has(oid))) continue;
     seen.add(oid);
-    const obj = readObject(remote, oid);
+    const obj = readCommit(oid);
     if (!obj || obj.type !== 'commit') return false;
     const head = obj.content.toString('latin1', 0, Math.min(obj.content.length, 4096));
     const tree = /^tree ([0-9a-f]{40})/m.exec(head)?.[1];
     if (!tree) return false;
     const parents = [...head.matchAll(/^parent ([0-9a-f]{40})/gm)].map((m) => m[1] as string);
     chain.push({ oid, raw: obj.raw, tree, parent: parents[0] ?? null });
-    for (const p of parents) stack.push(p);
+    let cut = false;
+    for (const p of parents) {
+      if (history && !seen.has(p) && !(await has(p))) {
+        const parent = readCommit(p);
+        read.set(p, parent);
+        const at = parent?.type === 'commit' ? committedAt(parent.content) : null;
+        if (at !== null && at < history.since) {
+          cut = true;
+          continue;
+        }
+      }
+      stack.push(p);
+    }
+    if (cut) history?.cut.push(oid);
   }
   const done = new Set<string>();
   /** Trees copied here, by id: the base of the next commit's folders. */

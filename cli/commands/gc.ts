@@ -19,7 +19,7 @@ export function register(program: Command): void {
       .option('--grace <duration>', 'keep an object nothing kept names until it is this old (default 1h)', durationFlag('--grace'))
       .addHelpText(
         'after',
-        "\nThe clone is a cache of the remote: every commit a node fetches leaves its objects there. gc keeps the tips of\nthe clone's refs (main, the archive, heartbeats) with their whole trees and the 64 commits below each, removes the\nother loose objects older than the grace, and cuts the clone's history there (its shallow list). It works offline\nand changes nothing on the bus.",
+        "\nThe clone is a cache of the remote: every commit a node fetches leaves its objects there. gc keeps the tips of\nthe clone's refs (main, the archive, heartbeats) with their whole trees, the 64 commits below each and what was\ncommitted within an hour of main's tip; removes the other loose objects older than the grace; and cuts the\nclone's history there (its shallow list). It works offline and changes nothing on the bus.",
       ),
   ).action(async (opts: Opts) =>
     run(opts, async (home) => {

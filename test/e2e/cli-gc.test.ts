@@ -7,6 +7,7 @@ import { makeBus } from '../helpers/bus.js';
 import { statusInProcess } from '../helpers/in-process.js';
 import { startWatcher } from '../helpers/watcher-process.js';
 import { until } from '../helpers/wait.js';
+import { datedCommits } from '../helpers/dated-commits.js';
 import { PRUNE_DEPTH } from '../../bus/store/clone-prune.js';
 import { writeLooseObject } from '../../bus/git/loose-object.js';
 import { fs } from '../../bus/node-fs.js';
@@ -37,7 +38,8 @@ interface Gc {
 
 /**
  * `gitbus gc` and the watcher's own housekeeping of a node's clone (bus/store/clone-prune.ts), as processes on a
- * real bus: a node that fetched 70 commits holds what the last 64 (and main's tree) need afterwards.
+ * real bus: a node that fetched 80 commits made three hours ago and one made now holds what the last 64 (and main's
+ * tree) need afterwards.
  */
 describe('gitbus gc', () => {
   let bus: Awaited<ReturnType<typeof makeBus>>;
@@ -48,7 +50,10 @@ describe('gitbus gc', () => {
   beforeAll(async () => {
     bus = await makeBus({ node: 'alpha' });
     beta = await bus.addNode('beta', [], ['--runner', 'shell']);
-    for (let i = 0; i < 70; i++) await bus.dispatch('alpha', [`task ${i}`, '--to', 'alpha']);
+    const person = join(bus.dir, 'person-work');
+    gitCli(['clone', '-q', bus.remote, person]);
+    datedCommits(person, 80, 'three hours ago', 3);
+    await bus.dispatch('alpha', ['now', '--to', 'alpha']);
     await statusInProcess(beta);
   }, 120_000);
   afterAll(async () => {
@@ -112,8 +117,8 @@ describe('gitbus gc', () => {
   });
 
   it('is done by a watcher at start, which reports what it removed', async () => {
-    for (let i = 0; i < 20; i++) await bus.dispatch('alpha', [`more ${i}`, '--to', 'alpha']);
-    await statusInProcess(beta);
+    // What a watcher finds to remove: objects nothing names, two hours old.
+    for (let i = 0; i < 20; i++) await writeLooseObject(fs, clone(), 'blob', Buffer.from(`garbage ${i}\n`));
     ageClone(clone());
     const before = looseCount(clone());
     const w = startWatcher(beta, ['--poll', '5s'], children);

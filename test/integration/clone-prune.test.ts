@@ -57,12 +57,12 @@ describe('pruning a node clone', () => {
     age(clone, 2 * HOUR);
     const looseBefore = looseObjects(clone).length;
 
-    const dry = await pruneClone(clone, { depth: 3, dryRun: true });
+    const dry = await pruneClone(clone, { keepRecentlyCommitted: false, depth: 3, dryRun: true });
     expect(dry.removed).toBeGreaterThan(0);
     expect(looseObjects(clone)).toHaveLength(looseBefore);
     expect(existsSync(join(clone, 'shallow')) && readFileSync(join(clone, 'shallow'), 'utf8').includes(before[3] as string)).toBe(false);
 
-    const r = await pruneClone(clone, { depth: 3 });
+    const r = await pruneClone(clone, { keepRecentlyCommitted: false, depth: 3 });
     expect(r).toMatchObject({ dryRun: false, removed: dry.removed, loose: looseBefore, young: 0, newBoundaries: 1, packs: 0 });
     expect(looseObjects(clone)).toHaveLength(looseBefore - r.removed);
     // The tip and three commits below it; the fourth is the new boundary.
@@ -74,7 +74,7 @@ describe('pruning a node clone', () => {
     const fsck = gitCli(['--git-dir', clone, 'fsck', '--no-dangling', '--connectivity-only']);
     expect(fsck).not.toMatch(/missing|broken/);
     // A second run finds nothing more to remove.
-    expect((await pruneClone(clone, { depth: 3 })).removed).toBe(0);
+    expect((await pruneClone(clone, { keepRecentlyCommitted: false, depth: 3 })).removed).toBe(0);
   });
 
   it('leaves a clone every command still works with: the next fetch, a status, a show and a dispatch from it', async () => {
@@ -91,7 +91,7 @@ describe('pruning a node clone', () => {
     for (let i = 0; i < 3; i++) await bus.dispatch('alpha', [`more ${i}`, '--command', 'true']);
     await statusInProcess(bus.home('beta'));
     age(clone, 2 * HOUR);
-    expect((await pruneClone(clone, { depth: 1 })).newBoundaries).toBe(1);
+    expect((await pruneClone(clone, { keepRecentlyCommitted: false, depth: 1 })).newBoundaries).toBe(1);
     const saved = process.env['GITBUS_DIRECT'];
     process.env['GITBUS_DIRECT'] = '0';
     try {
@@ -125,7 +125,7 @@ describe('pruning a node clone', () => {
       await ctx.repo.close();
     }
 
-    const r = await pruneClone(clone, { depth: 3 });
+    const r = await pruneClone(clone, { keepRecentlyCommitted: false, depth: 3 });
     expect(r.young).toBeGreaterThanOrEqual(2);
     expect(has(clone, fresh)).toBe(true);
     expect(has(clone, reused)).toBe(true);
@@ -142,7 +142,7 @@ describe('pruning a node clone', () => {
     gitCli(['--git-dir', clone, 'update-ref', 'refs/gitbus/heartbeats/junk', huge]);
     try {
       age(clone, 2 * HOUR);
-      await pruneClone(clone, { depth: 1 });
+      await pruneClone(clone, { keepRecentlyCommitted: false, depth: 1 });
       expect(has(clone, huge)).toBe(true);
       expect(has(clone, old)).toBe(true);
       expect(gitCli(['--git-dir', clone, 'fsck', '--no-dangling', '--connectivity-only'])).not.toMatch(/missing|broken/);
@@ -163,11 +163,11 @@ describe('pruning a node clone', () => {
     fs.chmodSync(file, 0o644);
     writeFileSync(file, Buffer.from('not zlib at all'));
     try {
-      await expect(pruneClone(clone, { depth: 3 })).rejects.toMatchObject({ code: 'CLONE_DAMAGED', data: { oid: root } });
+      await expect(pruneClone(clone, { keepRecentlyCommitted: false, depth: 3 })).rejects.toMatchObject({ code: 'CLONE_DAMAGED', data: { oid: root } });
       expect(has(clone, stale)).toBe(true);
       // A file that inflates, but to no tree's entries.
       writeFileSync(file, deflateSync(Buffer.from('tree 10\0not a tree', 'latin1')));
-      await expect(pruneClone(clone, { depth: 3 })).rejects.toMatchObject({ code: 'CLONE_DAMAGED', data: { oid: root } });
+      await expect(pruneClone(clone, { keepRecentlyCommitted: false, depth: 3 })).rejects.toMatchObject({ code: 'CLONE_DAMAGED', data: { oid: root } });
       expect(has(clone, stale)).toBe(true);
     } finally {
       writeFileSync(file, good);

@@ -47,6 +47,20 @@ describe('historyToKeep', () => {
     expect(plan.boundary.size).toBe(0);
   });
 
+  it('keeps deeper commits committed since committedSince, as a fetch asks for them, and stops below them', async () => {
+    const at = (hoursAgo: number) => NOW - hoursAgo * HOUR;
+    const facts: Record<string, CommitFacts> = {
+      a: { parents: ['b'], arrivedMs: at(5), committedMs: at(0) },
+      b: { parents: ['c'], arrivedMs: at(5), committedMs: at(0.2) },
+      c: { parents: ['d'], arrivedMs: at(5), committedMs: at(0.5) },
+      d: { parents: ['e'], arrivedMs: at(5), committedMs: at(0.9) },
+      e: { parents: [], arrivedMs: at(5), committedMs: at(3) },
+    };
+    const plan = await historyToKeep(['a'], async (oid) => facts[oid] ?? null, { ...rules, depth: 1, committedSince: at(1) });
+    expect(sorted(plan.keep)).toEqual(['a', 'b', 'c', 'd']);
+    expect(sorted(plan.boundary)).toEqual(['d']);
+  });
+
   it('keeps nothing for a tip the clone does not hold', async () => {
     const plan = await historyToKeep(['nowhere'], clone({}), rules);
     expect(plan.keep.size).toBe(0);

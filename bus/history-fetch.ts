@@ -1,0 +1,88 @@
+import { fs } from './node-fs.js';
+import { fetchObjects } from './git/fetch.js';
+import { FetchWantGoneError } from './git/fetch-errors.js';
+import { updateShallow } from './git/shallow.js';
+import { parentsOf } from './store/ancestry.js';
+import { looseCommitTime } from './store/commit-time.js';
+import { HISTORY_SKEW_S } from './store/prune-plan.js';
+import { directFetch, whileRemoteExists, type HistorySince } from './transport/local-direct.js';
+import type { Transport } from './transport/transport.js';
+
+/** What a fetch of main's history needs of the clone and the remote (bus/repo.ts gives it). */
+export interface HistorySource {
+  gitdir: string;
+  transport: Transport;
+  cache: object;
+  /** The remote's path when its objects are copied directly (bus/transport/local-direct.ts), else null. */
+  direct: string | null;
+  has(oid: string): Promise<boolean>;
+  /** Told each tree the direct copy read, with its bytes. */
+  kept?(oid: string, bytes: Buffer): void;
+}
+
+/**
+ * Fetches main's new tip `want` (`haves`: the clone's main) with the history committed since the commit this node last
+ * saw (`local`; null for a ref without history to bound, a heartbeat), less
+ * HISTORY_SKEW_S for clocks that disagree: directly, or through upload-pack as `git fetch --shallow-since` does. A
+ * node needs main's tree and the way down to `local`, which was all committed after it; a branch a person merged,
+ * forked before the clone's history begins (its join, or its last prune), would otherwise bring every node the
+ * bus's history below the fork. Returns the tip and the commits whose parents were left out (`cut`): the caller
+ * adds them to the shallow list once it found `local` (keepCut), and fetches the rest when it did not (fetchRest).
+ */
+export async function fetchSince(s: HistorySource, want: string, ref: string, haves: readonly string[], local: string | null): Promise<{ tip: string; cut: string[] }> {
+  const localMs = local === null ? null : await looseCommitTime(s.gitdir, local).catch(() => null);
+  const since = localMs === null ? undefined : Math.floor(localMs / 1000) - HISTORY_SKEW_S;
+  const direct = s.direct;
+  if (direct !== null) {
+    const limit: HistorySince | undefined = since === undefined ? undefined : { since, cut: [] };
+    if (await whileRemoteExists(direct, () => directFetch(direct, s.gitdir, want, s.has, s.kept, limit))) return { tip: want, cut: limit?.cut ?? [] };
+  }
+  if (since !== undefined) {
+    try {
+      const r = await fetchObjects({ fs, gitdir: s.gitdir, cache: s.cache, transport: s.transport, want, ref, haves: [...haves], deepenSince: since, holdNewShallow: true, explodeBelow: Number.POSITIVE_INFINITY });
+      return { tip: r.fetched, cut: r.offered };
+    } catch (err) {
+      if (err instanceof FetchWantGoneError) throw err;
+      // A remote too old for deepen-since, or one with nothing committed since (a clock far behind): as before.
+    }
+  }
+  // Every fetched pack becomes loose objects: the live tree is small, and loose objects are what this node reads
+  // fastest, while isomorphic-git's pack reads are slow on Node 20. Over SSH the ref may have moved since the
+  // listing, and the fetch is served only what it is shown then.
+  const r = await fetchObjects({ fs, gitdir: s.gitdir, cache: s.cache, transport: s.transport, want, ref, haves: [...haves], explodeBelow: Number.POSITIVE_INFINITY });
+  return { tip: r.fetched, cut: [] };
+}
+
+/** The commits a bounded fetch left without parents, named in the shallow list (those that still lack one). */
+export async function keepCut(s: HistorySource, cut: readonly string[]): Promise<void> {
+  const boundary: string[] = [];
+  for (const c of cut) {
+    for (const p of (await parentsOf(s.gitdir, s.cache, c)) ?? []) {
+      if (await s.has(p)) continue;
+      boundary.push(c);
+      break;
+    }
+  }
+  if (boundary.length > 0) await updateShallow(s.gitdir, boundary);
+}
+
+/**
+ * When the way from `tip` down to `local` is not in the clone after a bounded fetch (a commit on it committed by a
+ * clock more than the allowance behind, or history another process of the node fetched bounded): the history below
+ * `ends`, the commits whose parents the clone lacks, fetched as a fetch did before bounds, down to what the clone
+ * holds. Through upload-pack: `tip` fetched again without a bound, the remote unaware of those ends.
+ */
+export async function fetchRest(s: HistorySource, tip: string, local: string, ends: ReadonlySet<string>): Promise<void> {
+  const direct = s.direct;
+  if (direct !== null) {
+    let copied = true;
+    for (const e of ends) {
+      for (const p of (await parentsOf(s.gitdir, s.cache, e)) ?? []) {
+        if (await s.has(p)) continue;
+        copied = copied && (await whileRemoteExists(direct, () => directFetch(direct, s.gitdir, p, s.has, s.kept)));
+      }
+    }
+    if (copied) return;
+  }
+  await fetchObjects({ fs, gitdir: s.gitdir, cache: s.cache, transport: s.transport, want: tip, haves: [local], explodeBelow: Number.POSITIVE_INFINITY });
+}

@@ -1,0 +1,96 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { readdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pruneClone } from '../../bus/store/clone-prune.js';
+import { objectFile } from '../../bus/git/object-path.js';
+import { homePaths } from '../../bus/home.js';
+import { gitCli } from '../helpers/cli.js';
+import { makeBus } from '../helpers/bus.js';
+import { statusInProcess } from '../helpers/in-process.js';
+import { datedCommits as commitsByPerson, gitAt as gitPerson, pushLoose } from '../helpers/dated-commits.js';
+
+const HOUR = 3600_000;
+
+function looseObjects(gitdir: string): string[] {
+  const objects = join(gitdir, 'objects');
+  return readdirSync(objects)
+    .filter((f) => /^[0-9a-f]{2}$/.test(f))
+    .flatMap((f) => readdirSync(join(objects, f)).filter((n) => /^[0-9a-f]{38}$/.test(n)).map((n) => f + n));
+}
+
+function ageClone(gitdir: string): void {
+  const when = (Date.now() - 2 * HOUR) / 1000;
+  for (const oid of looseObjects(gitdir)) utimesSync(objectFile(gitdir, oid), when, when);
+}
+
+const commitsIn = (gitdir: string): Set<string> => new Set(looseObjects(gitdir).filter((o) => gitCli(['--git-dir', gitdir, 'cat-file', '-t', o]).trim() === 'commit'));
+
+/**
+ * How much of main's history a node fetches (bus/history-fetch.ts): what was committed since the commit it last saw,
+ * less an hour for clocks; the rest only when the way down to that commit is not found. Each case on a direct copy
+ * and through git's upload-pack.
+ */
+for (const direct of [true, false]) {
+  describe(`main's history fetched by a node (${direct ? 'copied directly' : 'through upload-pack'})`, () => {
+    let bus: Awaited<ReturnType<typeof makeBus>>;
+    let saved: string | undefined;
+    let clone: string;
+    let main: string;
+    afterAll(async () => {
+      if (saved === undefined) delete process.env['GITBUS_DIRECT'];
+      else process.env['GITBUS_DIRECT'] = saved;
+      await bus?.cleanup();
+    });
+
+    it("brings a merge of a branch forked a day ago without the bus's history below the fork", async () => {
+      saved = process.env['GITBUS_DIRECT'];
+      if (!direct) process.env['GITBUS_DIRECT'] = '0';
+      bus = await makeBus({ node: 'alpha' });
+      clone = homePaths(await bus.addNode('beta')).clone;
+      main = join(bus.dir, 'main-work');
+      gitCli(['clone', '-q', bus.remote, main]);
+      commitsByPerson(main, 80, 'yesterday', 26);
+      // A person's clone made a day ago: the fork.
+      const person = join(bus.dir, 'person-work');
+      gitCli(['clone', '-q', bus.remote, person]);
+      commitsByPerson(main, 80, 'today', 2);
+      await statusInProcess(bus.home('beta'));
+      ageClone(clone);
+      await pruneClone(clone);
+      const before = commitsIn(clone);
+
+      // The person commits offline, then pulls (a merge) and pushes.
+      writeFileSync(join(person, 'NOTE.txt'), 'a note\n');
+      gitPerson(person, ['add', 'NOTE.txt'], 25);
+      gitPerson(person, ['commit', '-q', '-m', 'a note'], 25);
+      gitPerson(person, ['pull', '-q', '--no-rebase', '--no-edit', 'origin', 'main']);
+      pushLoose(person);
+      await statusInProcess(bus.home('beta'));
+
+      const fetched = [...commitsIn(clone)].filter((c) => !before.has(c));
+      // The merge alone: the note was committed a day before, and the 80 commits below the fork with it.
+      expect(fetched).toEqual([gitCli(['--git-dir', bus.remote, 'rev-parse', 'main']).trim()]);
+      expect(gitCli(['--git-dir', clone, 'rev-parse', 'refs/heads/main']).trim()).toBe(fetched[0]);
+      expect(gitCli(['--git-dir', clone, 'fsck', '--no-dangling', '--connectivity-only'])).not.toMatch(/missing|broken/);
+    });
+
+    it('finds what it last saw below a commit whose clock was hours behind, several processes at once', async () => {
+      commitsByPerson(main, 3, 'before the slow clock');
+      commitsByPerson(main, 2, 'by a clock three hours behind', 3);
+      commitsByPerson(main, 3, 'after it');
+      const tip = gitCli(['--git-dir', bus.remote, 'rev-parse', 'main']).trim();
+      await Promise.all([0, 1, 2, 3].map(() => statusInProcess(bus.home("beta"))));
+      expect(gitCli(['--git-dir', clone, 'rev-parse', 'refs/heads/main']).trim()).toBe(tip);
+      expect(gitCli(['--git-dir', clone, 'rev-list', '--count', `${tip}~8..${tip}`]).trim()).toBe('8');
+      expect(gitCli(['--git-dir', clone, 'fsck', '--no-dangling', '--connectivity-only'])).not.toMatch(/missing|broken/);
+    });
+
+    it('says main was rewound when it went back to a commit the clone holds, fetching nothing', async () => {
+      const loose = looseObjects(clone).length;
+      gitPerson(main, ['pull', '-q', '--ff-only', 'origin', 'main']);
+      gitPerson(main, ['push', '-q', '--force', 'origin', 'HEAD~5:refs/heads/main']);
+      await expect(statusInProcess(bus.home('beta'))).rejects.toThrow(/rewound|does not carry/);
+      expect(looseObjects(clone).length).toBe(loose);
+    });
+  });
+}
