@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, readdirSync, rmSync, utimesSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { gitbus, gitCli, json } from '../helpers/cli.js';
+import { ageClone, looseObjects } from '../helpers/clone-objects.js';
 import { makeBus } from '../helpers/bus.js';
 import { statusInProcess } from '../helpers/in-process.js';
 import { startWatcher } from '../helpers/watcher-process.js';
@@ -11,22 +12,6 @@ import { datedCommits } from '../helpers/dated-commits.js';
 import { PRUNE_DEPTH } from '../../bus/store/clone-prune.js';
 import { writeLooseObject } from '../../bus/git/loose-object.js';
 import { fs } from '../../bus/node-fs.js';
-
-const HOUR = 3600_000;
-
-function looseCount(clone: string): number {
-  const objects = join(clone, 'objects');
-  return readdirSync(objects)
-    .filter((f) => /^[0-9a-f]{2}$/.test(f))
-    .reduce((n, f) => n + readdirSync(join(objects, f)).filter((o) => /^[0-9a-f]{38}$/.test(o)).length, 0);
-}
-
-/** Every loose object of the clone made to look two hours old: a clone used for a while. */
-function ageClone(clone: string): void {
-  const when = (Date.now() - 2 * HOUR) / 1000;
-  const objects = join(clone, 'objects');
-  for (const f of readdirSync(objects).filter((d) => /^[0-9a-f]{2}$/.test(d))) for (const o of readdirSync(join(objects, f))) utimesSync(join(objects, f, o), when, when);
-}
 
 interface Gc {
   dryRun: boolean;
@@ -81,16 +66,16 @@ describe('gitbus gc', () => {
 
   it('counts in a dry run what a real run then removes; the node works on from the pruned clone', async () => {
     ageClone(clone());
-    const before = looseCount(clone());
+    const before = looseObjects(clone()).length;
     const dry = json<Gc>(await gitbus(['gc', '--dry-run', '--json'], { home: beta }));
     expect(dry.dryRun).toBe(true);
     expect(dry.removed).toBeGreaterThan(0);
-    expect(looseCount(clone())).toBe(before);
+    expect(looseObjects(clone()).length).toBe(before);
 
     const run = await gitbus(['gc'], { home: beta });
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toContain(`removed ${dry.removed} of ${before} loose objects`);
-    expect(looseCount(clone())).toBe(before - dry.removed);
+    expect(looseObjects(clone()).length).toBe(before - dry.removed);
     expect(gitCli(['--git-dir', clone(), 'rev-list', '--count', 'refs/heads/main']).trim()).toBe(String(PRUNE_DEPTH + 1));
     expect(gitCli(['--git-dir', clone(), 'fsck', '--no-dangling', '--connectivity-only'])).not.toMatch(/missing|broken/);
 
@@ -120,13 +105,13 @@ describe('gitbus gc', () => {
     // What a watcher finds to remove: objects nothing names, two hours old.
     for (let i = 0; i < 20; i++) await writeLooseObject(fs, clone(), 'blob', Buffer.from(`garbage ${i}\n`));
     ageClone(clone());
-    const before = looseCount(clone());
+    const before = looseObjects(clone()).length;
     const w = startWatcher(beta, ['--poll', '5s'], children);
     await until('the watcher to prune its clone', () => w.events().some((e) => e.type === 'clone-pruned'), 60_000, () => w.stderr());
     const event = w.events().find((e) => e.type === 'clone-pruned') as unknown as { removed: number; freedBytes: number };
     expect(event.removed).toBeGreaterThan(0);
     expect(event.freedBytes).toBeGreaterThan(0);
-    expect(looseCount(clone())).toBeLessThan(before);
+    expect(looseObjects(clone()).length).toBeLessThan(before);
     w.child.kill('SIGTERM');
     await w.exited;
   }, 90_000);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { pruneClone } from '../../bus/store/clone-prune.js';
@@ -9,24 +9,11 @@ import { fs } from '../../bus/node-fs.js';
 import { homePaths } from '../../bus/home.js';
 import { openBus } from '../../bus/context.js';
 import { gitCli } from '../helpers/cli.js';
+import { ageClone, looseObjects } from '../helpers/clone-objects.js';
 import { makeBus } from '../helpers/bus.js';
 import { archivedTask, showInProcess, statusInProcess } from '../helpers/in-process.js';
 
 const HOUR = 3600_000;
-
-/** Every loose object of a clone, by id. */
-function looseObjects(gitdir: string): string[] {
-  const objects = join(gitdir, 'objects');
-  return readdirSync(objects)
-    .filter((f) => /^[0-9a-f]{2}$/.test(f))
-    .flatMap((f) => readdirSync(join(objects, f)).filter((n) => /^[0-9a-f]{38}$/.test(n)).map((n) => f + n));
-}
-
-/** Makes every loose object of the clone look `ms` old, as a clone a node has used for a while. */
-function age(gitdir: string, ms: number): void {
-  const when = (Date.now() - ms) / 1000;
-  for (const oid of looseObjects(gitdir)) utimesSync(objectFile(gitdir, oid), when, when);
-}
 
 const has = (gitdir: string, oid: string) => existsSync(objectFile(gitdir, oid));
 const history = (gitdir: string) => gitCli(['--git-dir', gitdir, 'rev-list', 'refs/heads/main']).trim().split('\n');
@@ -54,7 +41,7 @@ describe('pruning a node clone', () => {
     expect(before.length).toBeGreaterThanOrEqual(11);
     const oldest = before[before.length - 1] as string;
     const removedCommit = before[5] as string;
-    age(clone, 2 * HOUR);
+    ageClone(clone);
     const looseBefore = looseObjects(clone).length;
 
     const dry = await pruneClone(clone, { keepRecentlyCommitted: false, depth: 3, dryRun: true });
@@ -90,7 +77,7 @@ describe('pruning a node clone', () => {
   it('leaves a clone git upload-pack serves: a fetch that tells the remote the new boundary brings what changed', async () => {
     for (let i = 0; i < 3; i++) await bus.dispatch('alpha', [`more ${i}`, '--command', 'true']);
     await statusInProcess(bus.home('beta'));
-    age(clone, 2 * HOUR);
+    ageClone(clone);
     expect((await pruneClone(clone, { keepRecentlyCommitted: false, depth: 1 })).newBoundaries).toBe(1);
     const saved = process.env['GITBUS_DIRECT'];
     process.env['GITBUS_DIRECT'] = '0';
@@ -141,7 +128,7 @@ describe('pruning a node clone', () => {
     const huge = await writeLooseObject(fs, clone, 'blob', Buffer.alloc(65 * 1024 * 1024));
     gitCli(['--git-dir', clone, 'update-ref', 'refs/gitbus/heartbeats/junk', huge]);
     try {
-      age(clone, 2 * HOUR);
+      ageClone(clone);
       await pruneClone(clone, { keepRecentlyCommitted: false, depth: 1 });
       expect(has(clone, huge)).toBe(true);
       expect(has(clone, old)).toBe(true);
@@ -197,7 +184,7 @@ describe('pruning after reading an archived task through upload-pack', () => {
     const beta = await bus.addNode('beta');
     const clone = homePaths(beta).clone;
     expect((await showInProcess<{ state: string }>(beta, id)).state).toBe('succeeded');
-    age(clone, 2 * HOUR);
+    ageClone(clone);
     expect((await showInProcess<{ state: string }>(beta, id)).state).toBe('succeeded');
     const r = await pruneClone(clone);
     expect(r.young).toBeGreaterThan(0);

@@ -1,27 +1,13 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { readdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pruneClone } from '../../bus/store/clone-prune.js';
-import { objectFile } from '../../bus/git/object-path.js';
 import { homePaths } from '../../bus/home.js';
 import { gitCli } from '../helpers/cli.js';
+import { ageClone, looseObjects } from '../helpers/clone-objects.js';
 import { makeBus } from '../helpers/bus.js';
 import { statusInProcess } from '../helpers/in-process.js';
 import { datedCommits as commitsByPerson, gitAt as gitPerson, pushLoose } from '../helpers/dated-commits.js';
-
-const HOUR = 3600_000;
-
-function looseObjects(gitdir: string): string[] {
-  const objects = join(gitdir, 'objects');
-  return readdirSync(objects)
-    .filter((f) => /^[0-9a-f]{2}$/.test(f))
-    .flatMap((f) => readdirSync(join(objects, f)).filter((n) => /^[0-9a-f]{38}$/.test(n)).map((n) => f + n));
-}
-
-function ageClone(gitdir: string): void {
-  const when = (Date.now() - 2 * HOUR) / 1000;
-  for (const oid of looseObjects(gitdir)) utimesSync(objectFile(gitdir, oid), when, when);
-}
 
 const commitsIn = (gitdir: string): Set<string> => new Set(looseObjects(gitdir).filter((o) => gitCli(['--git-dir', gitdir, 'cat-file', '-t', o]).trim() === 'commit'));
 
