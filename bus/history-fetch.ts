@@ -1,6 +1,7 @@
 import { fs } from './node-fs.js';
 import { fetchObjects } from './git/fetch.js';
-import { FetchWantGoneError } from './git/fetch-errors.js';
+import { FetchFailedError } from './git/fetch-errors.js';
+import { readShallow } from './git/shallow.js';
 import { updateShallow } from './git/shallow.js';
 import { parentsOf } from './store/ancestry.js';
 import { looseCommitTime } from './store/commit-time.js';
@@ -30,8 +31,7 @@ export interface HistorySource {
  * adds them to the shallow list once it found `local` (keepCut), and fetches the rest when it did not (fetchRest).
  */
 export async function fetchSince(s: HistorySource, want: string, ref: string, haves: readonly string[], local: string | null): Promise<{ tip: string; cut: string[] }> {
-  const localMs = local === null ? null : await looseCommitTime(s.gitdir, local).catch(() => null);
-  const since = localMs === null ? undefined : Math.floor(localMs / 1000) - HISTORY_SKEW_S;
+  const since = local === null ? undefined : await sinceFor(s.gitdir, local);
   const direct = s.direct;
   if (direct !== null) {
     const limit: HistorySince | undefined = since === undefined ? undefined : { since, cut: [] };
@@ -42,8 +42,9 @@ export async function fetchSince(s: HistorySource, want: string, ref: string, ha
       const r = await fetchObjects({ fs, gitdir: s.gitdir, cache: s.cache, transport: s.transport, want, ref, haves: [...haves], deepenSince: since, holdNewShallow: true, explodeBelow: Number.POSITIVE_INFINITY });
       return { tip: r.fetched, cut: r.offered };
     } catch (err) {
-      if (err instanceof FetchWantGoneError) throw err;
-      // A remote too old for deepen-since, or one with nothing committed since (a clock far behind): as before.
+      // A remote too old for deepen-since, or one with nothing committed since (a clock far behind): as before. Any
+      // other failure (a timeout, the ref moved) is the fetch's.
+      if (!(err instanceof FetchFailedError) || !/deepen|shallow/i.test(err.message)) throw err;
     }
   }
   // Every fetched pack becomes loose objects: the live tree is small, and loose objects are what this node reads
@@ -51,6 +52,23 @@ export async function fetchSince(s: HistorySource, want: string, ref: string, ha
   // listing, and the fetch is served only what it is shown then.
   const r = await fetchObjects({ fs, gitdir: s.gitdir, cache: s.cache, transport: s.transport, want, ref, haves: [...haves], explodeBelow: Number.POSITIVE_INFINITY });
   return { tip: r.fetched, cut: [] };
+}
+
+/**
+ * The time (Unix seconds) a fetch's history starts at: what was committed since `local`, less the allowance, and
+ * never older than the clone's own boundaries (its join, its prunes, the cuts it kept): a remote asked for history
+ * since a time sends a boundary's parents again when they are newer, which would bring back what the clone left out
+ * (the hour before a join, the history a prune removed below a commit dated by a slow clock).
+ */
+async function sinceFor(gitdir: string, local: string): Promise<number | undefined> {
+  const localMs = await looseCommitTime(gitdir, local).catch(() => null);
+  if (localMs === null) return undefined;
+  let since = Math.floor(localMs / 1000) - HISTORY_SKEW_S;
+  for (const b of await readShallow(gitdir)) {
+    const at = await looseCommitTime(gitdir, b).catch(() => null);
+    if (at !== null) since = Math.max(since, Math.floor(at / 1000) + 1);
+  }
+  return since;
 }
 
 /** The commits a bounded fetch left without parents, named in the shallow list (those that still lack one). */

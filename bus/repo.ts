@@ -13,6 +13,7 @@ import { openStore, type BuiltCommit, type ObjectStore } from './store/objects.j
 import { deleteLocalRef, readLooseRef, writeLocalRef } from './store/local-ref.js';
 import { isoGit } from './git/iso-git.js';
 import { reaches } from './store/ancestry.js';
+import { readShallow } from './git/shallow.js';
 import { fetchRest, fetchSince, keepCut, type HistorySource } from './history-fetch.js';
 import { PushRejectedError } from './git/push-errors.js';
 import { markPushFailure } from './remote-failure.js';
@@ -164,12 +165,18 @@ export class BusRepo {
       tip = fetched.tip;
       cut = fetched.cut;
     }
-    if (ref === MAIN && local !== null && !(await this.carries(tip, local))) {
+    let carried: boolean;
+    try {
+      carried = ref !== MAIN || local === null || (await this.carries(tip, local));
+    } finally {
+      // The commits a bounded fetch left without their parents, which the clone holds now whatever the walk found.
+      if (cut.length > 0) await keepCut(await this.historySource(), cut);
+    }
+    if (!carried && local !== null) {
       // A listing kept from earlier may predate a push another process of this node made since: ask again.
       if (maxAgeMs > 0) return this.syncOnce(ref, 0, oneRef, deferRef);
       throw new RemoteMainRewoundError(this.transport.display, this.gitdir, local, tip);
     }
-    if (cut.length > 0) await keepCut(await this.historySource(), cut);
     if (deferRef) {
       // Written by the push that follows, or at the transaction's end: a ref renamed over the clone's after a fetch
       // took ~1.7 ms (ext4 writes the new file's data out first), one a dispatch on a moving main paid each time.
@@ -220,6 +227,9 @@ export class BusRepo {
       // Walked again: another process of the node may have fetched it meanwhile.
       const ends = new Set<string>();
       if ((await reaches(this.gitdir, this.store.cache, tip, lastSeen, undefined, ends)) !== false) return true;
+      // The clone's own boundaries (its join, its prunes, the cuts it kept) lie below what it last saw: nothing a
+      // bounded fetch left out is there, and what is below them is history it never needs.
+      for (const b of await readShallow(this.gitdir)) ends.delete(b);
       if (ends.size > 0) {
         await fetchRest(await this.historySource(), tip, lastSeen, ends);
         if ((await reaches(this.gitdir, this.store.cache, tip, lastSeen)) !== false) return true;

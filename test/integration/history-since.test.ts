@@ -71,12 +71,50 @@ for (const direct of [true, false]) {
       expect(gitCli(['--git-dir', clone, 'fsck', '--no-dangling', '--connectivity-only'])).not.toMatch(/missing|broken/);
     });
 
+    it('brings one commit for one, after a prune below a main dated by a clock three hours behind', async () => {
+      commitsByPerson(main, 100, 'an hour ago', 1);
+      await statusInProcess(bus.home('beta'));
+      ageClone(clone);
+      await pruneClone(clone);
+      commitsByPerson(main, 1, 'by a slow clock', 3);
+      await statusInProcess(bus.home('beta'));
+      const before = commitsIn(clone);
+      commitsByPerson(main, 1, 'by a right clock');
+      await statusInProcess(bus.home('beta'));
+      expect([...commitsIn(clone)].filter((c) => !before.has(c))).toHaveLength(1);
+    });
+
+    it('says main was rewound when it went back and a new commit went on top, fetching no more than that commit', async () => {
+      const loose = looseObjects(clone).length;
+      gitPerson(main, ['pull', '-q', '--ff-only', 'origin', 'main']);
+      gitPerson(main, ['reset', '-q', '--hard', 'HEAD~5']);
+      gitPerson(main, ['commit', '-q', '--allow-empty', '-m', 'on the rewound main']);
+      gitPerson(main, ['push', '-q', '--force', '--receive-pack=git -c receive.unpackLimit=1000000 receive-pack', 'origin', 'HEAD:main']);
+      await expect(statusInProcess(bus.home('beta'))).rejects.toThrow(/rewound|does not carry/);
+      expect(looseObjects(clone).length - loose).toBeLessThanOrEqual(3);
+      // Put back, for the next case.
+      gitPerson(main, ['push', '-q', '--force', 'origin', `${gitCli(['--git-dir', clone, 'rev-parse', 'refs/heads/main']).trim()}:refs/heads/main`]);
+      gitPerson(main, ['fetch', '-q', 'origin']);
+      gitPerson(main, ['reset', '-q', '--hard', 'origin/main']);
+    });
+
     it('says main was rewound when it went back to a commit the clone holds, fetching nothing', async () => {
       const loose = looseObjects(clone).length;
       gitPerson(main, ['pull', '-q', '--ff-only', 'origin', 'main']);
       gitPerson(main, ['push', '-q', '--force', 'origin', 'HEAD~5:refs/heads/main']);
       await expect(statusInProcess(bus.home('beta'))).rejects.toThrow(/rewound|does not carry/);
       expect(looseObjects(clone).length).toBe(loose);
+      gitPerson(main, ['push', '-q', '--force', 'origin', `${gitCli(['--git-dir', clone, 'rev-parse', 'refs/heads/main']).trim()}:refs/heads/main`]);
+      gitPerson(main, ['fetch', '-q', 'origin']);
+      gitPerson(main, ['reset', '-q', '--hard', 'origin/main']);
+    });
+
+    it('brings a node that just joined what came after its join, not the hour before it', async () => {
+      const fresh = homePaths(await bus.addNode(`late-${direct ? 'd' : 'u'}`)).clone;
+      const joined = commitsIn(fresh);
+      commitsByPerson(main, 3, 'after the join');
+      await statusInProcess(bus.home(`late-${direct ? 'd' : 'u'}`));
+      expect([...commitsIn(fresh)].filter((c) => !joined.has(c))).toHaveLength(3);
     });
   });
 }
