@@ -22,29 +22,31 @@ export interface HistorySource {
 }
 
 /**
- * Fetches main's new tip `want` (`haves`: the clone's main) with the history committed since the commit this node last
- * saw (`local`; null for a ref without history to bound, a heartbeat), less
- * HISTORY_SKEW_S for clocks that disagree: directly, or through upload-pack as `git fetch --shallow-since` does. A
- * node needs main's tree and the way down to `local`, which was all committed after it; a branch a person merged,
- * forked before the clone's history begins (its join, or its last prune), would otherwise bring every node the
- * bus's history below the fork. Returns the tip and the commits whose parents were left out (`cut`): the caller
- * adds them to the shallow list once it found `local` (keepCut), and fetches the rest when it did not (fetchRest).
+ * Fetches main's new tip `want` (`haves`: the clone's main) with the history committed since the commit this node
+ * last saw (`local`; null for a ref without history to bound, a heartbeat), less HISTORY_SKEW_S for clocks that
+ * disagree (sinceFor): directly, or through upload-pack as `git fetch --shallow-since` does. A node needs main's tree
+ * and the way down to `local`, which was all committed after it; a branch a person merged, forked before the clone's
+ * history begins (its join, or its last prune), would otherwise bring every node the bus's history below the fork.
+ * Returns the tip and the commits whose parents were left out (`cut`): the caller adds them to the shallow list once
+ * it has walked down to `local` (keepCut), and fetches the rest when the walk did not find it (fetchRest).
  */
 export async function fetchSince(s: HistorySource, want: string, ref: string, haves: readonly string[], local: string | null): Promise<{ tip: string; cut: string[] }> {
-  const since = local === null ? undefined : await sinceFor(s.gitdir, local);
+  let since: Promise<number | undefined> | undefined;
+  const sinceOnce = () => (since ??= local === null ? Promise.resolve(undefined) : sinceFor(s.gitdir, local));
   const direct = s.direct;
   if (direct !== null) {
-    const limit: HistorySince | undefined = since === undefined ? undefined : { since, cut: [] };
-    if (await whileRemoteExists(direct, () => directFetch(direct, s.gitdir, want, s.has, s.kept, limit))) return { tip: want, cut: limit?.cut ?? [] };
+    const limit: HistorySince = { since: sinceOnce, cut: [] };
+    if (await whileRemoteExists(direct, () => directFetch(direct, s.gitdir, want, s.has, s.kept, limit))) return { tip: want, cut: limit.cut };
   }
-  if (since !== undefined) {
+  const from = await sinceOnce();
+  if (from !== undefined) {
     try {
-      const r = await fetchObjects({ fs, gitdir: s.gitdir, cache: s.cache, transport: s.transport, want, ref, haves: [...haves], deepenSince: since, holdNewShallow: true, explodeBelow: Number.POSITIVE_INFINITY });
+      const r = await fetchObjects({ fs, gitdir: s.gitdir, cache: s.cache, transport: s.transport, want, ref, haves: [...haves], deepenSince: from, holdNewShallow: true, explodeBelow: Number.POSITIVE_INFINITY });
       return { tip: r.fetched, cut: r.offered };
     } catch (err) {
       // A remote too old for deepen-since, or one with nothing committed since (a clock far behind): as before. Any
       // other failure (a timeout, the ref moved) is the fetch's.
-      if (!(err instanceof FetchFailedError) || !/deepen|shallow/i.test(err.message)) throw err;
+      if (!(err instanceof FetchFailedError) || !/no commits selected for shallow|deepen-since/.test(err.message)) throw err;
     }
   }
   // Every fetched pack becomes loose objects: the live tree is small, and loose objects are what this node reads
@@ -66,9 +68,11 @@ async function sinceFor(gitdir: string, local: string): Promise<number | undefin
   let since = Math.floor(localMs / 1000) - HISTORY_SKEW_S;
   for (const b of await readShallow(gitdir)) {
     const at = await looseCommitTime(gitdir, b).catch(() => null);
-    if (at !== null) since = Math.max(since, Math.floor(at / 1000) + 1);
+    // One dated in this machine's future (a fast clock) would ask for nothing newer: left out until its time comes.
+    if (at !== null && at <= Date.now()) since = Math.max(since, Math.floor(at / 1000) + 1);
   }
-  return since;
+  // A `local` dated in this machine's future (a fast clock) would ask for nothing newer either: an hour ago instead.
+  return localMs > Date.now() ? Math.min(since, Math.floor(Date.now() / 1000) - HISTORY_SKEW_S) : since;
 }
 
 /** The commits a bounded fetch left without parents, named in the shallow list (those that still lack one). */

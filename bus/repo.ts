@@ -165,13 +165,10 @@ export class BusRepo {
       tip = fetched.tip;
       cut = fetched.cut;
     }
-    let carried: boolean;
-    try {
-      carried = ref !== MAIN || local === null || (await this.carries(tip, local));
-    } finally {
-      // The commits a bounded fetch left without their parents, which the clone holds now whatever the walk found.
-      if (cut.length > 0) await keepCut(await this.historySource(), cut);
-    }
+    const carried = ref !== MAIN || local === null || (await this.carries(tip, local));
+    // The commits a bounded fetch left without their parents, once the way down was found: one kept before would
+    // hide from the next walk what a failed fetch of the rest left out.
+    if (carried && cut.length > 0) await keepCut(await this.historySource(), cut);
     if (!carried && local !== null) {
       // A listing kept from earlier may predate a push another process of this node made since: ask again.
       if (maxAgeMs > 0) return this.syncOnce(ref, 0, oneRef, deferRef);
@@ -227,8 +224,8 @@ export class BusRepo {
       // Walked again: another process of the node may have fetched it meanwhile.
       const ends = new Set<string>();
       if ((await reaches(this.gitdir, this.store.cache, tip, lastSeen, undefined, ends)) !== false) return true;
-      // The clone's own boundaries (its join, its prunes, the cuts it kept) lie below what it last saw: nothing a
-      // bounded fetch left out is there, and what is below them is history it never needs.
+      // The clone's own boundaries (its join, its prunes, the cuts kept once a walk found its way): none lies on the
+      // way down from a new tip, and below them is history the node never needs.
       for (const b of await readShallow(this.gitdir)) ends.delete(b);
       if (ends.size > 0) {
         await fetchRest(await this.historySource(), tip, lastSeen, ends);

@@ -18,10 +18,11 @@ export async function reaches(gitdir: string, cache: object, tip: string, ancest
     if (i >= limit) return null;
     const parents = (await parentsOf(gitdir, cache, oid)) ?? [];
     for (const p of parents) {
+      // `ends`: the commits whose history the clone holds only in part, where fetching more might find `ancestor`;
+      // every child of a missing parent, not only the first the walk met.
+      if (ends && (await parentsOf(gitdir, cache, p)) === null) ends.add(oid);
       if (seen.has(p)) continue;
       seen.add(p);
-      // `ends`: the commits whose history the clone holds only in part, where fetching more might find `ancestor`.
-      if (ends && (await parentsOf(gitdir, cache, p)) === null) ends.add(oid);
       queue.push(p);
     }
   }

@@ -56,7 +56,7 @@ export interface ClonePruneReport {
 
 /**
  * The housekeeping of a node's clone. The clone is a cache of the remote: every fetch leaves the objects of the
- * commits it brings as loose files, and nothing took them away (about 40-65 KiB a commit on a bus of 1,000 live
+ * commits it brings as loose files, and nothing took them away (about 70 KiB a commit on a bus of 1,000 live
  * tasks). This keeps the tips of the clone's refs with whole trees, the history prune-plan.ts keeps below them,
  * and anything younger than the grace (a commit being built, a fetch under way, an archived task just read);
  * removes every other loose object; and names in the shallow list the kept commits whose parents went, before
@@ -82,8 +82,10 @@ export async function pruneClone(gitdir: string, opts: ClonePruneOptions = {}): 
     const read = await reader(oid);
     if (read === null) return null;
     // A tag (a ref may name one) stands for what it names: one step above it, and kept with it.
-    if (read.type === 'tag') tags.add(oid);
-    if (read.type === 'tag') return { parents: [targetOf(read)].filter((t): t is string => t !== undefined), arrivedMs: now };
+    if (read.type === 'tag') {
+      tags.add(oid);
+      return { parents: [targetOf(read)].filter((t): t is string => t !== undefined), arrivedMs: now };
+    }
     if (read.type !== 'commit') return null;
     const end = read.content.indexOf('\n\n');
     const header = read.content.toString('latin1', 0, end < 0 ? read.content.length : end);

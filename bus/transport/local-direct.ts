@@ -248,7 +248,8 @@ function stale(ref: string, remote: string, reason: string): PushRejectedError {
  * shallow list once it knows the history it got will do.
  */
 export interface HistorySince {
-  since: number;
+  /** Asked only when a commit's parent is new to the clone: a fetch of one commit on top of the clone's needs none. */
+  since: () => Promise<number | undefined>;
   cut: string[];
 }
 
@@ -290,7 +291,8 @@ export async function directFetch(remote: string, local: string, want: string, h
         const parent = readCommit(p);
         read.set(p, parent);
         const at = parent?.type === 'commit' ? committedAt(parent.content) : null;
-        if (at !== null && at < history.since) {
+        const since = at === null ? undefined : await history.since();
+        if (at !== null && since !== undefined && at < since) {
           cut = true;
           continue;
         }

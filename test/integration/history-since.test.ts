@@ -4,6 +4,9 @@ import { join } from 'node:path';
 import { pruneClone } from '../../bus/store/clone-prune.js';
 import { homePaths } from '../../bus/home.js';
 import { gitCli } from '../helpers/cli.js';
+import { BusRepo } from '../../bus/repo.js';
+import { LocalTransport } from '../../bus/transport/local.js';
+import type { Transport } from '../../bus/transport/transport.js';
 import { ageClone, looseObjects } from '../helpers/clone-objects.js';
 import { makeBus } from '../helpers/bus.js';
 import { statusInProcess } from '../helpers/in-process.js';
@@ -118,3 +121,83 @@ for (const direct of [true, false]) {
     });
   });
 }
+
+/** Through upload-pack, where a fetch can fail halfway and the remote reads the clone's boundaries. */
+describe("main's history fetched through upload-pack, when a fetch fails or a clock is fast", () => {
+  let bus: Awaited<ReturnType<typeof makeBus>>;
+  let saved: string | undefined;
+  afterAll(async () => {
+    if (saved === undefined) delete process.env['GITBUS_DIRECT'];
+    else process.env['GITBUS_DIRECT'] = saved;
+    await bus?.cleanup();
+  });
+
+  it('finds what it last saw at the next sync after the fetch of the rest failed halfway', async () => {
+    saved = process.env['GITBUS_DIRECT'];
+    process.env['GITBUS_DIRECT'] = '0';
+    bus = await makeBus({ node: 'alpha' });
+    const clone = homePaths(await bus.addNode('beta')).clone;
+    const main = join(bus.dir, 'main-work');
+    gitCli(['clone', '-q', bus.remote, main]);
+    commitsByPerson(main, 3, 'base');
+    await statusInProcess(bus.home('beta'));
+    commitsByPerson(main, 1, 'by a clock three hours behind', 3);
+    commitsByPerson(main, 1, 'after it');
+    // The second exchange (the rest, below the slow commit) is cut off.
+    const inner = new LocalTransport(bus.remote);
+    let calls = 0;
+    const flaky: Transport = Object.assign(Object.create(inner) as Transport, {
+      rpc: (service: Parameters<Transport['rpc']>[0], body: Uint8Array) => (++calls === 2 ? Promise.reject(new Error('connection reset')) : inner.rpc(service, body)),
+    });
+    const repo = new BusRepo(clone, flaky);
+    await expect(repo.sync()).rejects.toThrow(/connection reset/);
+    await repo.close();
+    // The next command reads main as it is: no rewind reported.
+    await statusInProcess(bus.home('beta'));
+    expect(gitCli(['--git-dir', clone, 'rev-parse', 'refs/heads/main']).trim()).toBe(gitCli(['--git-dir', bus.remote, 'rev-parse', 'main']).trim());
+  });
+
+  it('brings a node that joined after a burst of commits only what came after its join', async () => {
+    const main = join(bus.dir, 'main-work');
+    commitsByPerson(main, 100, 'half an hour ago', 0.5);
+    const clone = homePaths(await bus.addNode('gamma')).clone;
+    const before = looseObjects(clone).length;
+    commitsByPerson(main, 20, 'after the join');
+    await statusInProcess(bus.home('gamma'));
+    // 20 commits, each of them one object (empty commits share the tree): not the 100 before the join.
+    expect(looseObjects(clone).length - before).toBe(20);
+  });
+
+  it('keeps the bound after a merge dated by a clock three hours fast', async () => {
+    const clone = homePaths(bus.home('beta')).clone;
+    const main = join(bus.dir, 'main-work');
+    const fork = (name: string) => {
+      const work = join(bus.dir, name);
+      gitCli(['clone', '-q', bus.remote, work]);
+      return work;
+    };
+    commitsByPerson(main, 20, 'yesterday', 26);
+    const first = fork('first-work');
+    const second = fork('second-work');
+    commitsByPerson(main, 80, 'today', 2);
+    await statusInProcess(bus.home('beta'));
+    const merge = (work: string, note: string, clockAhead: number) => {
+      writeFileSync(join(work, note), 'a note\n');
+      gitPerson(work, ['add', note], 25);
+      gitPerson(work, ['commit', '-q', '-m', note], 25);
+      gitPerson(work, ['pull', '-q', '--no-rebase', '--no-edit', 'origin', 'main'], -clockAhead);
+      pushLoose(work);
+    };
+    merge(first, 'FAST.txt', 3);
+    await statusInProcess(bus.home('beta'));
+    // A commit by a right clock on top, and a prune: the fork below lies below the clone's history now.
+    commitsByPerson(main, 1, 'right clock');
+    await statusInProcess(bus.home('beta'));
+    ageClone(clone);
+    await pruneClone(clone);
+    const before = commitsIn(clone);
+    merge(second, 'LATER.txt', 0);
+    await statusInProcess(bus.home('beta'));
+    expect([...commitsIn(clone)].filter((c) => !before.has(c))).toHaveLength(1);
+  });
+});
