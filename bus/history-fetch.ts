@@ -1,6 +1,6 @@
 import { fs } from './node-fs.js';
 import { fetchObjects } from './git/fetch.js';
-import { FetchFailedError } from './git/fetch-errors.js';
+import { FetchFailedError, FetchWantGoneError } from './git/fetch-errors.js';
 import { readShallow } from './git/shallow.js';
 import { updateShallow } from './git/shallow.js';
 import { parentsOf } from './store/ancestry.js';
@@ -44,9 +44,10 @@ export async function fetchSince(s: HistorySource, want: string, ref: string, ha
       const r = await fetchObjects({ fs, gitdir: s.gitdir, cache: s.cache, transport: s.transport, want, ref, haves: [...haves], deepenSince: from, holdNewShallow: true, explodeBelow: Number.POSITIVE_INFINITY });
       return { tip: r.fetched, cut: r.offered };
     } catch (err) {
-      // A remote too old for deepen-since, or one with nothing committed since (a clock far behind): as before. Any
-      // other failure (a timeout, the ref moved) is the fetch's.
-      if (!(err instanceof FetchFailedError) || !/no commits selected for shallow|deepen-since/.test(err.message)) throw err;
+      // A remote too old for deepen-since, or one with nothing committed since (a clock far behind, commits of the
+      // boundary's second): as before. Over HTTP such a refusal is an empty answer, not the server's words, so any
+      // failed exchange is tried again unbounded; a timeout or a moved ref is the fetch's.
+      if (!(err instanceof FetchFailedError) || err instanceof FetchWantGoneError) throw err;
     }
   }
   // Every fetched pack becomes loose objects: the live tree is small, and loose objects are what this node reads
