@@ -11,6 +11,7 @@ import { openBus } from '../../bus/context.js';
 import { gitCli } from '../helpers/cli.js';
 import { ageClone, looseObjects } from '../helpers/clone-objects.js';
 import { makeBus } from '../helpers/bus.js';
+import { directCopyOff } from '../helpers/direct-env.js';
 import { archivedTask, showInProcess, statusInProcess } from '../helpers/in-process.js';
 
 const HOUR = 3600_000;
@@ -79,15 +80,13 @@ describe('pruning a node clone', () => {
     await statusInProcess(bus.home('beta'));
     ageClone(clone);
     expect((await pruneClone(clone, { keepRecentlyCommitted: false, depth: 1 })).newBoundaries).toBe(1);
-    const saved = process.env['GITBUS_DIRECT'];
-    process.env['GITBUS_DIRECT'] = '0';
+    const restore = directCopyOff();
     try {
       const later = await bus.dispatch('alpha', ['through upload-pack', '--command', 'true']);
       const status = await statusInProcess<{ tasks: { id: string }[] }>(bus.home('beta'));
       expect(status.tasks.map((t) => t.id)).toContain(later);
     } finally {
-      if (saved === undefined) delete process.env['GITBUS_DIRECT'];
-      else process.env['GITBUS_DIRECT'] = saved;
+      restore();
     }
     expect(gitCli(['--git-dir', clone, 'fsck', '--no-dangling', '--connectivity-only'])).not.toMatch(/missing|broken/);
   });
@@ -169,16 +168,14 @@ describe('pruning a node clone', () => {
  */
 describe('pruning after reading an archived task through upload-pack', () => {
   let bus: Awaited<ReturnType<typeof makeBus>>;
-  let saved: string | undefined;
+  let restore = (): void => undefined;
   afterAll(async () => {
-    if (saved === undefined) delete process.env['GITBUS_DIRECT'];
-    else process.env['GITBUS_DIRECT'] = saved;
+    restore();
     await bus?.cleanup();
   });
 
   it('keeps the files of a folder a later read freshened, so the task reads again after the prune', async () => {
-    saved = process.env['GITBUS_DIRECT'];
-    process.env['GITBUS_DIRECT'] = '0';
+    restore = directCopyOff();
     bus = await makeBus({ node: 'alpha' });
     const id = await archivedTask(bus.home('alpha'), 'archived long ago');
     const beta = await bus.addNode('beta');

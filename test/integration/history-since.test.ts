@@ -9,6 +9,7 @@ import { LocalTransport } from '../../bus/transport/local.js';
 import type { Transport } from '../../bus/transport/transport.js';
 import { ageClone, looseObjects } from '../helpers/clone-objects.js';
 import { makeBus } from '../helpers/bus.js';
+import { directCopyOff } from '../helpers/direct-env.js';
 import { statusInProcess } from '../helpers/in-process.js';
 import { datedCommits as commitsByPerson, gitAt as gitPerson, pushLoose } from '../helpers/dated-commits.js';
 
@@ -22,18 +23,16 @@ const commitsIn = (gitdir: string): Set<string> => new Set(looseObjects(gitdir).
 for (const direct of [true, false]) {
   describe(`main's history fetched by a node (${direct ? 'copied directly' : 'through upload-pack'})`, () => {
     let bus: Awaited<ReturnType<typeof makeBus>>;
-    let saved: string | undefined;
+    let restore = (): void => undefined;
     let clone: string;
     let main: string;
     afterAll(async () => {
-      if (saved === undefined) delete process.env['GITBUS_DIRECT'];
-      else process.env['GITBUS_DIRECT'] = saved;
+      restore();
       await bus?.cleanup();
     });
 
     it("brings a merge of a branch forked a day ago without the bus's history below the fork", async () => {
-      saved = process.env['GITBUS_DIRECT'];
-      if (!direct) process.env['GITBUS_DIRECT'] = '0';
+      if (!direct) restore = directCopyOff();
       bus = await makeBus({ node: 'alpha' });
       clone = homePaths(await bus.addNode('beta')).clone;
       main = join(bus.dir, 'main-work');
@@ -125,16 +124,14 @@ for (const direct of [true, false]) {
 /** Through upload-pack, where a fetch can fail halfway and the remote reads the clone's boundaries. */
 describe("main's history fetched through upload-pack, when a fetch fails or a clock is fast", () => {
   let bus: Awaited<ReturnType<typeof makeBus>>;
-  let saved: string | undefined;
+  let restore = (): void => undefined;
   afterAll(async () => {
-    if (saved === undefined) delete process.env['GITBUS_DIRECT'];
-    else process.env['GITBUS_DIRECT'] = saved;
+    restore();
     await bus?.cleanup();
   });
 
   it('finds what it last saw at the next sync after the fetch of the rest failed halfway', async () => {
-    saved = process.env['GITBUS_DIRECT'];
-    process.env['GITBUS_DIRECT'] = '0';
+    restore = directCopyOff();
     bus = await makeBus({ node: 'alpha' });
     const clone = homePaths(await bus.addNode('beta')).clone;
     const main = join(bus.dir, 'main-work');
