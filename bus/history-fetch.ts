@@ -3,10 +3,11 @@ import { fetchObjects } from './git/fetch.js';
 import { FetchFailedError, FetchWantGoneError } from './git/fetch-errors.js';
 import { readShallow } from './git/shallow.js';
 import { updateShallow } from './git/shallow.js';
-import { parentsOf } from './store/ancestry.js';
+import { parentsOf, reaches } from './store/ancestry.js';
 import { looseCommitTime } from './store/commit-time.js';
 import { HISTORY_SKEW_S } from './store/prune-plan.js';
-import { directFetch, whileRemoteExists, type HistorySince } from './transport/local-direct.js';
+import { whileRemoteExists } from './transport/local-direct.js';
+import { directFetch, type HistorySince } from './transport/local-direct-fetch.js';
 import type { Transport } from './transport/transport.js';
 
 /** What a fetch of main's history needs of the clone and the remote (bus/repo.ts gives it). */
@@ -95,7 +96,7 @@ export async function keepCut(s: HistorySource, cut: readonly string[]): Promise
  * `ends`, the commits whose parents the clone lacks, fetched as a fetch did before bounds, down to what the clone
  * holds. Through upload-pack: `tip` fetched again without a bound, the remote unaware of those ends.
  */
-export async function fetchRest(s: HistorySource, tip: string, local: string, ends: ReadonlySet<string>): Promise<void> {
+async function fetchRest(s: HistorySource, tip: string, local: string, ends: ReadonlySet<string>): Promise<void> {
   const direct = s.direct;
   if (direct !== null) {
     let copied = true;
@@ -108,4 +109,20 @@ export async function fetchRest(s: HistorySource, tip: string, local: string, en
     if (copied) return;
   }
   await fetchObjects({ fs, gitdir: s.gitdir, cache: s.cache, transport: s.transport, want: tip, haves: [local], explodeBelow: Number.POSITIVE_INFINITY });
+}
+
+/**
+ * Whether `tip` leads down to `lastSeen` once what a bounded fetch (of this process, or another of the node's) may
+ * have left out is fetched: walked again first (another process may have fetched it meanwhile), then the history
+ * below the walk's ends fetched down to what the clone holds, as a fetch did before bounds (fetchRest), and walked
+ * once more. The clone's own boundaries (its join, its prunes, the cuts kept once a walk found its way) are no such
+ * ends: none lies on the way down from a new tip, and below them is history the node never needs.
+ */
+export async function reachesFetchingRest(s: HistorySource, tip: string, lastSeen: string): Promise<boolean> {
+  const ends = new Set<string>();
+  if ((await reaches(s.gitdir, s.cache, tip, lastSeen, undefined, ends)) !== false) return true;
+  for (const b of await readShallow(s.gitdir)) ends.delete(b);
+  if (ends.size === 0) return false;
+  await fetchRest(s, tip, lastSeen, ends);
+  return (await reaches(s.gitdir, s.cache, tip, lastSeen)) !== false;
 }

@@ -13,8 +13,7 @@ import { openStore, type BuiltCommit, type ObjectStore } from './store/objects.j
 import { deleteLocalRef, readLooseRef, writeLocalRef } from './store/local-ref.js';
 import { isoGit } from './git/iso-git.js';
 import { reaches } from './store/ancestry.js';
-import { readShallow } from './git/shallow.js';
-import { fetchRest, fetchSince, keepCut, type HistorySource } from './history-fetch.js';
+import { fetchSince, keepCut, reachesFetchingRest, type HistorySource } from './history-fetch.js';
 import { PushRejectedError } from './git/push-errors.js';
 import { markPushFailure } from './remote-failure.js';
 import { looseHere, mayHavePackedObjects } from './store/object-presence.js';
@@ -147,6 +146,7 @@ export class BusRepo {
     }
     let tip = remote;
     let cut: string[] = [];
+    let source: HistorySource | undefined;
     if (ref === ARCHIVE) {
       // Never the archive's history, nor even its whole tip (100,000 finished tasks are 400,000 objects): the tip
       // commit and its root tree. Whoever reads further fetches the trees on its paths (bus/archive/source.ts), so
@@ -161,14 +161,15 @@ export class BusRepo {
       // Not the archive: this clone holds only the parts of it it read (bus/archive/source.ts). Main's history since
       // what this node last saw (bus/history-fetch.ts); a heartbeat's commit has none.
       const haves = [await this.localHead(MAIN)].filter((o): o is string => o !== null);
-      const fetched = await fetchSince(await this.historySource(), remote, ref, haves, ref === MAIN ? local : null);
+      source = await this.historySource();
+      const fetched = await fetchSince(source, remote, ref, haves, ref === MAIN ? local : null);
       tip = fetched.tip;
       cut = fetched.cut;
     }
     const carried = ref !== MAIN || local === null || (await this.carries(tip, local));
     // The commits a bounded fetch left without their parents, once the way down was found: one kept before would
     // hide from the next walk what a failed fetch of the rest left out.
-    if (carried && cut.length > 0) await keepCut(await this.historySource(), cut);
+    if (carried && source && cut.length > 0) await keepCut(source, cut);
     if (!carried && local !== null) {
       // A listing kept from earlier may predate a push another process of this node made since: ask again.
       if (maxAgeMs > 0) return this.syncOnce(ref, 0, oneRef, deferRef);
@@ -217,21 +218,9 @@ export class BusRepo {
     const key = `${tip} ${lastSeen}`;
     if (this.rewinds.has(key)) return false;
     if ((await reaches(this.gitdir, this.store.cache, tip, lastSeen)) !== false) return true;
-    // Back to a commit this clone holds below what it last saw: rewound, with nothing to fetch to say so.
-    if ((await reaches(this.gitdir, this.store.cache, lastSeen, tip)) !== true) {
-      // Else the history in between may be what a bounded fetch (of this process, or another of the node's) left
-      // out: fetched down to what the clone holds, as a fetch did before bounds, and walked again.
-      // Walked again: another process of the node may have fetched it meanwhile.
-      const ends = new Set<string>();
-      if ((await reaches(this.gitdir, this.store.cache, tip, lastSeen, undefined, ends)) !== false) return true;
-      // The clone's own boundaries (its join, its prunes, the cuts kept once a walk found its way): none lies on the
-      // way down from a new tip, and below them is history the node never needs.
-      for (const b of await readShallow(this.gitdir)) ends.delete(b);
-      if (ends.size > 0) {
-        await fetchRest(await this.historySource(), tip, lastSeen, ends);
-        if ((await reaches(this.gitdir, this.store.cache, tip, lastSeen)) !== false) return true;
-      }
-    }
+    // Back to a commit this clone holds below what it last saw: rewound, with nothing to fetch to say so. Else the
+    // history in between may be what a bounded fetch left out (bus/history-fetch.ts).
+    if ((await reaches(this.gitdir, this.store.cache, lastSeen, tip)) !== true && (await reachesFetchingRest(await this.historySource(), tip, lastSeen))) return true;
     this.rewinds.add(key);
     return false;
   }

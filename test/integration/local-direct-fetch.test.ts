@@ -7,7 +7,7 @@ import { deflateSync, inflateSync } from 'node:zlib';
 import { deflateStored, inflateStored } from '../../bus/git/zlib-stored.js';
 import { TREE_STORED_MAX } from '../../bus/git/object-deflate.js';
 import { join } from 'node:path';
-import { directFetch } from '../../bus/transport/local-direct.js';
+import { directFetch } from '../../bus/transport/local-direct-fetch.js';
 import { gitCli } from '../helpers/cli.js';
 import { barePairPerTest } from '../helpers/bare-pair.js';
 
