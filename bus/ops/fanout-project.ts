@@ -53,6 +53,8 @@ export async function fanoutProject(ctx: BusContext, cwd: string, flags: FanoutP
     projects,
     busRemote: ctx.config.remote,
     by: 'fanout',
+    // The group's branches are asked of the remote even when the checkout's tracking refs vouch for the base.
+    needsListing: true,
   });
   if (!r.fields) {
     throw new InputError(`a fan-out needs a project: ${r.notes.join('; ') || 'none was found'}`, 'run gitbus fanout inside a checkout of the project (on the branch to start from, pushed), or give --repo URL (and --base REF)', { flag: '--repo' });

@@ -8,9 +8,10 @@ export type Answer = { out: string } | { failed: unknown };
 /**
  * One look at the checkout a command runs in, shared by what reads it: the git state in a handoff's body
  * (bus/git-context.ts, a courtesy that never fails a dispatch) and the project fields (checkout.ts, whose git
- * failures are errors). Four git processes, started together; it was twelve, each reader asking on its own
+ * failures are errors). Five git processes, started together; it was twelve, each reader asking on its own
  * (issue 14: a dispatch from a checkout took 4.1x Node's start), then five with `git remote -v` (session 57: its
- * answer is read from the configuration, with the URL rewrites git applies, checkout.ts remotesOfConfig).
+ * answer is read from the configuration, with the URL rewrites git applies, checkout.ts remotesOfConfig), four, and
+ * five again with the remote-tracking refs at HEAD (session 60: they spare the project remote's listing).
  */
 export interface CheckoutLook {
   /** The top of the work tree. */
@@ -28,6 +29,12 @@ export interface CheckoutLook {
   config: Answer;
   /** `git log --oneline -5`, when asked for. */
   recent?: Answer;
+  /**
+   * `git for-each-ref --points-at=HEAD refs/remotes/`: the remote-tracking refs at HEAD's commit, which say it was on
+   * their remote when this checkout last pushed or fetched (bus/project/resolve.ts then lists no remote). A failure
+   * (no commit yet) is none.
+   */
+  tracking: Answer;
 }
 
 /** The configuration a look reads: what `git remote -v` and the branches' upstreams are made of. */
@@ -35,7 +42,7 @@ export const LOOK_CONFIG = '^(branch\\..*\\.(remote|merge)|remote\\..*\\.url|url
 
 /**
  * Looks at the checkout `dir` is in; null when it is in none (or git is missing, or it is a bare repository). All
- * four commands start at once: outside a work tree the first says so and the others' failures are not read.
+ * its commands start at once: outside a work tree the first says so and the others' failures are not read.
  */
 export async function lookAtWorkTree(dir: string, o: { recent: boolean }): Promise<CheckoutLook | null> {
   if (!mayBeInWorkTree(dir)) return null;
@@ -44,16 +51,17 @@ export async function lookAtWorkTree(dir: string, o: { recent: boolean }): Promi
       (r: GitRun) => ({ out: r.code === 0 ? r.stdout : '' }),
       (failed: unknown) => ({ failed }),
     );
-  const [top, status, config, recent] = await Promise.all([
+  const [top, status, config, tracking, recent] = await Promise.all([
     run(['rev-parse', '--show-toplevel']),
     run(['status', '--porcelain=v2', '--branch', '--no-ahead-behind']),
     // Exit 1: none of it is set.
     run(['config', '-z', '--get-regexp', LOOK_CONFIG], [1]),
+    run(['for-each-ref', '--points-at=HEAD', '--format=%(refname)', 'refs/remotes/']),
     o.recent ? run(['log', '--oneline', '-5']) : undefined,
   ]);
   const root = 'out' in top ? top.out.trim() : '';
   if (root === '') return null;
-  return { top: root, status, config, ...(recent !== undefined ? { recent } : {}) };
+  return { top: root, status, config, tracking, ...(recent !== undefined ? { recent } : {}) };
 }
 
 /** The remote and merge ref set for `branch` (`branch.<name>.remote`, `.merge`), the last value of each as `git config --get` gives it. Pure. */

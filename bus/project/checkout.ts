@@ -23,6 +23,8 @@ export interface Checkout {
   head: string | null;
   /** The changes `git status` lists, staged or not, and untracked files. */
   changes: number;
+  /** The remote-tracking refs at HEAD's commit (`refs/remotes/<remote>/<branch>`); absent: not looked at. */
+  trackingAtHead?: string[];
 }
 
 /** The current branch's upstream remote, else `origin`, else the only remote. Pure. */
@@ -95,6 +97,7 @@ export function checkoutOf(look: CheckoutLook | null): Checkout | null {
     upstream,
     head: status.head,
     changes: status.short.length,
+    trackingAtHead: 'out' in look.tracking ? look.tracking.out.split('\n').filter((l) => l.startsWith('refs/remotes/')) : [],
   };
 }
 

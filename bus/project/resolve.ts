@@ -28,15 +28,18 @@ export interface ProjectOutcome {
 }
 
 /**
- * Resolves a plan into fields: the base commit, checked to be on the project remote. One `git ls-remote` of its
+ * Resolves a plan into fields: the base commit, checked to be on the project remote: HEAD at a tip of the remote's
+ * tracking refs without asking it (pushedAsSeen), unless the caller `needsListing` (a fan-out: its group's branches). One `git ls-remote` of its
  * branches and tags (of every ref when the base needs them, listingScope), and of every ref after it only when the
  * commit is on none of them and the checkout's remote-tracking refs do not reach it either; when the remote cannot
  * be reached, a checkout of the project answers from its remote-tracking refs (what it last saw of the remote,
  * updated by every push and fetch) with a warning, and otherwise the outage is the answer.
  */
-export async function resolveProject(plan: ProjectPlan, by: ProjectCommand): Promise<{ fields: ProjectFields; warnings: string[]; listing: RemoteListing | null }> {
+export async function resolveProject(plan: ProjectPlan, by: ProjectCommand, needsListing = false): Promise<{ fields: ProjectFields; warnings: string[]; listing: RemoteListing | null }> {
   const warnings = [...plan.warnings];
   const dir = plan.local?.top ?? null;
+  const pushed = needsListing ? null : pushedAsSeen(plan);
+  if (pushed !== null) return { fields: { repo: plan.repo, ...pushed, ...(plan.branch !== undefined ? { branch: plan.branch } : {}) }, warnings, listing: null };
   // Messages name the remote without the credentials its URL may carry (they are the checkout's, not the bus's).
   const shown = publishableRepo(plan.url).repo;
   let listing: RemoteListing | null = null;
@@ -151,6 +154,22 @@ export async function resolveProject(plan: ProjectPlan, by: ProjectCommand): Pro
 }
 
 /**
+ * The base when it is the checkout's HEAD and one of the project remote's remote-tracking refs is at its commit: the
+ * commit was on the remote when the checkout last pushed or fetched (`git push` moves the ref), which the check then
+ * takes without listing the remote, a network round trip on a git host (a dispatch right after `git push` is the
+ * common case). A remote that lost the commit since (a force-push, a deleted branch) fails the task on the worker,
+ * where the listing would have refused it here or warned. Null: the remote is listed. Pure.
+ */
+export function pushedAsSeen(plan: Pick<ProjectPlan, 'head' | 'base' | 'remoteName' | 'local'>): { base: string; baseCommit: string } | null {
+  const commit = plan.local?.head ?? null;
+  if (!plan.head || plan.base === null || commit === null || plan.remoteName === null) return null;
+  const prefix = `refs/remotes/${plan.remoteName}/`;
+  // The remote's HEAD (refs/remotes/origin/HEAD) is a name for one of its branches, set at clone and not moved by a push.
+  const at = plan.local?.trackingAtHead?.some((ref) => ref.startsWith(prefix) && ref !== `${prefix}HEAD`) ?? false;
+  return at ? { base: plan.base, baseCommit: commit } : null;
+}
+
+/**
  * How much of the remote the check lists first: its branches and tags, unless the base is a ref outside them
  * (`refs/pull/1/head`), the remote's HEAD (`--base HEAD` with no checkout, or no commit, to read it in), or its default branch (no
  * base: no checkout). A commit on no branch or tag is looked for in the whole listing after (resolveProject). Pure.
@@ -210,15 +229,15 @@ async function notPushed(plan: ProjectPlan, base: string, commit: string, remote
  * flags make reading it pointless; `look` is the look taken at `cwd` when the caller has one), plans (fields.ts) and resolves. Errors: BAD_INPUT, BASE_NOT_PUSHED,
  * BASE_NOT_FOUND, PROJECT_REMOTE_UNREACHABLE.
  */
-export async function projectForTask(o: Omit<PlanInput, 'checkout'> & { readCheckout: boolean; by: ProjectCommand; look?: CheckoutLook | null }): Promise<ProjectOutcome> {
+export async function projectForTask(o: Omit<PlanInput, 'checkout'> & { readCheckout: boolean; by: ProjectCommand; look?: CheckoutLook | null; needsListing?: boolean }): Promise<ProjectOutcome> {
   const f: ProjectFlags = o.flags;
   const wanted = f.repo !== false && (o.implicit || f.repo !== undefined || f.base !== undefined || f.branch !== undefined);
-  const { readCheckout: read, by, look, ...input } = o;
+  const { readCheckout: read, by, look, needsListing, ...input } = o;
   // A look the caller took at `cwd` already (for the handoff body) is read again, not git.
   const checkout = read && wanted ? (look !== undefined ? checkoutOf(look) : await readCheckout(o.cwd)) : null;
   // Why no checkout gives the project, in the caller's words (the MCP server's are its arguments), else the CLI's.
   const plan = planProject({ ...input, checkout, noCheckout: o.noCheckout ?? (read ? 'this directory is not inside a git checkout' : '--no-git leaves the checkout unread') });
   if (plan.project === null) return { fields: null, warnings: [], notes: plan.note !== undefined ? [plan.note] : [] };
-  const r = await resolveProject(plan.project, by);
+  const r = await resolveProject(plan.project, by, needsListing);
   return { fields: r.fields, warnings: r.warnings, notes: [], listing: r.listing };
 }

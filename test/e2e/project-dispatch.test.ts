@@ -71,11 +71,23 @@ describe('dispatch names the code of a project', () => {
     expect(human.stderr).toContain(`gitbus: project work on ${remote} from main (${head(work).slice(0, 12)}); results go to branch gitbus/${human.stdout.trim()}`);
   });
 
-  it('looks at the checkout once: four git commands read it for the body and the project fields, one lists the remote\'s branches and tags', async () => {
+  it('looks at the checkout once: five git commands read it for the body and the project fields; a HEAD not pushed as the checkout saw it, one more lists the remote\'s branches and tags', async () => {
     const shim = gitShim(dir);
+    const look = ['config -z --get-regexp ^(branch\\..*\\.(remote|merge)|remote\\..*\\.url|url\\..*\\.insteadof)$', 'for-each-ref --points-at=HEAD --format=%(refname) refs/remotes/', 'log --oneline -5', 'rev-parse --show-toplevel', 'status --porcelain=v2 --branch --no-ahead-behind'];
     const r = await gitbus(['dispatch', 'counted', '--json'], { home, cwd: join(work, 'sub'), process: true, env: shim.env });
     expect((await handoffOf(r)).baseCommit).toBe(head(work));
-    expect(shim.calls().sort()).toEqual(['config -z --get-regexp ^(branch\\..*\\.(remote|merge)|remote\\..*\\.url|url\\..*\\.insteadof)$', 'log --oneline -5', `ls-remote --heads --tags ${remote}`, 'rev-parse --show-toplevel', 'status --porcelain=v2 --branch --no-ahead-behind']);
+    expect(shim.calls().sort()).toEqual(look);
+    // origin/main one commit behind HEAD (pushed by URL, which moves no remote-tracking ref): the remote is asked.
+    commit(work, 'pushed by a push this checkout did not make');
+    gitCli(['push', '-q', remote, 'HEAD:main'], work);
+    try {
+      shim.reset();
+      const asked = await gitbus(['dispatch', 'counted again', '--json'], { home, cwd: join(work, 'sub'), process: true, env: shim.env });
+      expect((await handoffOf(asked)).baseCommit).toBe(head(work));
+      expect(shim.calls().sort()).toEqual([...look.slice(0, 3), `ls-remote --heads --tags ${remote}`, ...look.slice(3)]);
+    } finally {
+      gitCli(['fetch', '-q', 'origin'], work);
+    }
   });
 
   it('--repo, --base and --branch override the checkout; outside one, --repo alone starts from the remote default branch', async () => {
@@ -162,11 +174,17 @@ describe('dispatch names the code of a project', () => {
     gitCli(['init', '-q', '--bare', '-b', 'main', shared]);
     gitCli(['clone', '-q', shared, me]);
     commit(me, 'one');
+    commit(me, 'one, then another');
     gitCli(['push', '-q', 'origin', 'HEAD:main'], me);
     gitCli(['clone', '-q', shared, mate]);
     commit(mate, 'two');
     gitCli(['push', '-q', 'origin', 'main'], mate);
-    // me is up to date with origin/main as last fetched; the remote's main is a commit me has never seen.
+    // me is up to date with origin/main as last fetched: taken as pushed, the remote not asked, nothing to warn of.
+    const atTip = await dispatchIn(me, ['at the tip']);
+    expect((await handoffOf(atTip)).baseCommit).toBe(head(me));
+    expect(json<{ warnings?: string[] }>(atTip).warnings ?? []).toEqual([]);
+    // One commit below it: the remote is asked, and its main is a commit me has never seen.
+    gitCli(['switch', '-q', '--detach', 'HEAD~1'], me);
     const r = await dispatchIn(me, ['on one']);
     expect((await handoffOf(r)).baseCommit).toBe(head(me));
     expect(json<{ warnings: string[] }>(r).warnings).toEqual([expect.stringContaining('origin has commits')]);
@@ -232,6 +250,12 @@ describe('dispatch names the code of a project', () => {
     const away = join(dir, 'away');
     gitCli(['clone', '-q', remote, away]);
     gitCli(['remote', 'set-url', 'origin', refusedRemote], away);
+    // At origin/main's tip: pushed as the clone saw it, the remote not asked (nor missed).
+    const atTip = await dispatchIn(away, ['offline, at the tip']);
+    expect((await handoffOf(atTip)).baseCommit).toBe(head(away));
+    expect(json<{ warnings?: string[] }>(atTip).warnings ?? []).toEqual([]);
+    // Below it: the remote is asked, cannot be reached, and the tracking refs answer with a warning.
+    gitCli(['switch', '-q', '--detach', 'HEAD~1'], away);
     const offline = await dispatchIn(away, ['offline']);
     expect((await handoffOf(offline)).baseCommit).toBe(head(away));
     expect(json<{ warnings: string[] }>(offline).warnings).toEqual([expect.stringContaining('the project remote cannot be reached')]);

@@ -8,8 +8,9 @@ import { gitShim, makeProject } from '../helpers/project.js';
 /**
  * Issue 14, a dispatch from a checkout on a git host: the base check lists the project remote's branches and tags
  * alone (`git ls-remote --heads --tags`, which protocol v2 asks of the remote as ref prefixes), not every ref it
- * has (a GitHub repository's `refs/pull/*`); everything only when the answer needs a ref outside them. A real
- * project remote holding a pull request's ref, and a git shim on PATH noting each listing.
+ * has (a GitHub repository's `refs/pull/*`); everything only when the answer needs a ref outside them; nothing when
+ * HEAD is at a tip of the remote's tracking refs (session 60). A real project remote holding a pull request's ref,
+ * and a git shim on PATH noting each listing.
  */
 describe('the base check lists the project remote\'s branches and tags, everything only when it must', () => {
   let bus: Awaited<ReturnType<typeof makeBus>>;
@@ -47,10 +48,28 @@ describe('the base check lists the project remote\'s branches and tags, everythi
   });
   afterAll(async () => bus?.cleanup());
 
+  it('HEAD at the tip of the remote\'s tracking ref (a dispatch right after `git push`): no listing at all, the branch and the commit as pushed', async () => {
+    const r = await dispatch(['right after a push'], checkout);
+    expect(r.code, r.stderr).toBe(0);
+    expect(json<{ project: { base: string; baseCommit: string } }>(r).project).toMatchObject({ base: 'main', baseCommit: head() });
+    expect(listings()).toEqual([]);
+    expect(shim.calls()).toContain('for-each-ref --points-at=HEAD --format=%(refname) refs/remotes/');
+    // The same commit detached is the same answer: a tracking ref of the project remote is at it.
+    gitCli(['switch', '-q', '--detach'], checkout);
+    try {
+      const detached = await dispatch(['detached at the pushed commit'], checkout);
+      expect(detached.code, detached.stderr).toBe(0);
+      expect(json<{ project: { base: string; baseCommit: string } }>(detached).project).toMatchObject({ base: head(), baseCommit: head() });
+      expect(listings()).toEqual([]);
+    } finally {
+      gitCli(['switch', '-q', 'main'], checkout);
+    }
+  });
+
   it('a base on a branch: one listing of branches and tags, and the remote sends no other ref', async () => {
     const trace = join(bus.dir, 'packets.log');
-    // Protocol v2 whatever this machine's git config says (git's default since 2.26).
-    const r = await dispatch(['on main'], checkout, { GIT_TRACE_PACKET: trace, ...gitConfig('protocol.version', '2') });
+    // Protocol v2 whatever this machine's git config says (git's default since 2.26). A base named, not HEAD's: listed.
+    const r = await dispatch(['on main', '--base', 'main'], checkout, { GIT_TRACE_PACKET: trace, ...gitConfig('protocol.version', '2') });
     expect(r.code, r.stderr).toBe(0);
     expect(json<{ project: { base: string; baseCommit: string } }>(r).project).toMatchObject({ base: 'main', baseCommit: head() });
     expect(listings()).toEqual([SCOPED()]);
@@ -86,19 +105,30 @@ describe('the base check lists the project remote\'s branches and tags, everythi
     }
   });
 
-  it('a checkout behind its remote, or on a branch since deleted there: its remote-tracking refs vouch, with the warning as before, and one listing', async () => {
-    // Someone else pushes to main: the remote's tip is a commit this checkout has not fetched.
+  it('a checkout behind its remote, or on a branch since deleted there: its remote-tracking refs vouch, with the warning as before and one listing below their tips, without either at a tip', async () => {
+    // A commit of this checkout's pushed, and then someone else pushes to main: the remote's tip is a commit this
+    // checkout has not fetched, and the one below this checkout's tracking ref is on no tip it knows.
+    commit('pushed from here');
+    gitCli(['push', '-q', 'origin', 'main'], checkout);
     const mate = join(bus.dir, 'mate');
     gitCli(['clone', '-q', remote, mate]);
     gitCli(['-c', 'user.name=m', '-c', 'user.email=m@x', 'commit', '-q', '--allow-empty', '-m', 'theirs'], mate);
     gitCli(['push', '-q', 'origin', 'main'], mate);
     try {
+      // At origin/main's tip: taken as pushed, as the checkout last saw the remote; nothing asked of it.
+      const atTip = await dispatch(['behind, at the tracking tip'], checkout);
+      expect(atTip.code, atTip.stderr).toBe(0);
+      expect(json<{ project: { baseCommit: string } }>(atTip).project.baseCommit).toBe(head());
+      expect(atTip.stdout + atTip.stderr).not.toContain('last saw it');
+      expect(listings()).toEqual([]);
+      gitCli(['switch', '-q', '--detach', 'HEAD~1'], checkout);
       const behind = await dispatch(['behind'], checkout);
       expect(behind.code, behind.stderr).toBe(0);
       expect(json<{ project: { baseCommit: string } }>(behind).project.baseCommit).toBe(head());
       expect(behind.stdout + behind.stderr).toContain(`${head().slice(0, 12)} is on it as ${checkout} last saw it`);
       expect(listings()).toEqual([SCOPED()]);
     } finally {
+      gitCli(['switch', '-q', 'main'], checkout);
       gitCli(['fetch', '-q', 'origin'], checkout);
       gitCli(['merge', '-q', '--ff-only', 'origin/main'], checkout);
     }
@@ -107,8 +137,14 @@ describe('the base check lists the project remote\'s branches and tags, everythi
     gitCli(['switch', '-q', '-c', 'gone'], checkout);
     try {
       commit('on a branch since deleted');
+      commit('its tip');
       gitCli(['push', '-q', 'origin', 'gone'], checkout);
       gitCli(['--git-dir', remote, 'branch', '-q', '-D', 'gone']);
+      // At origin/gone's tip: the checkout cannot know the branch went without asking (the worker's fetch says it).
+      const atTip = await dispatch(['from a deleted branch\'s tip'], checkout);
+      expect(atTip.code, atTip.stderr).toBe(0);
+      expect(listings()).toEqual([]);
+      gitCli(['switch', '-q', '--detach', 'HEAD~1'], checkout);
       const r = await dispatch(['from a deleted branch'], checkout);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout + r.stderr).toContain(`${head().slice(0, 12)} is on it as ${checkout} last saw it`);
@@ -144,12 +180,12 @@ describe('the base check lists the project remote\'s branches and tags, everythi
 
   it('a git without `ls-remote --heads` (a synonym git 2.46 may drop) lists everything instead; a remote that speaks protocol v0 gives the same answers', async () => {
     const old = gitShim(bus.dir, { when: 'ls-remote --heads', stderr: "error: unknown option `heads'", code: 129 });
-    const r = await gitbus(['dispatch', 'no --heads', '--json'], { home, cwd: checkout, process: true, env: old.env });
+    const r = await gitbus(['dispatch', 'no --heads', '--base', 'main', '--json'], { home, cwd: checkout, process: true, env: old.env });
     expect(r.code, r.stderr).toBe(0);
     expect(json<{ project: { base: string; baseCommit: string } }>(r).project).toMatchObject({ base: 'main', baseCommit: head() });
     expect(listings(old)).toEqual([SCOPED(), FULL()]);
 
-    const v0 = await dispatch(['over protocol v0'], checkout, gitConfig('protocol.version', '0'));
+    const v0 = await dispatch(['over protocol v0', '--base', 'main'], checkout, gitConfig('protocol.version', '0'));
     expect(v0.code, v0.stderr).toBe(0);
     expect(json<{ project: { baseCommit: string } }>(v0).project.baseCommit).toBe(head());
     expect(listings()).toEqual([SCOPED()]);

@@ -105,6 +105,26 @@ describe('a checkout read with one git status', () => {
     expect(parseStatusV2(gitCli(['status', '--porcelain=v2', '--branch'], repo))).toEqual({ branch: null, head, short: [] });
   });
 
+  it('reads the remote-tracking refs at HEAD as git branch -r --points-at HEAD lists them: none in a repository without commits, none before a push, the pushed ones after', async () => {
+    const remote = await dirs.temp('gitbus-look-remote-');
+    gitCli(['init', '-q', '--bare', '-b', 'main', remote]);
+    const repo = await dirs.temp('gitbus-look-');
+    gitCli(['init', '-q', '-b', 'main', repo]);
+    gitCli(['remote', 'add', 'origin', remote], repo);
+    const tracking = async () => checkoutOf(await lookAtWorkTree(repo, { recent: false }))?.trackingAtHead;
+    const gits = () => lines(gitCli(['branch', '-r', '--points-at', 'HEAD', '--format=%(refname)'], repo));
+    // No commit: git for-each-ref fails on HEAD, and the look reads none.
+    expect(await tracking()).toEqual([]);
+    gitCli(['commit', '-q', '--allow-empty', '-m', 'one'], repo);
+    expect(await tracking()).toEqual([]);
+    gitCli(['push', '-q', 'origin', 'main', 'main:side'], repo);
+    gitCli(['remote', 'set-head', 'origin', 'main'], repo);
+    expect(await tracking()).toEqual(gits());
+    expect(await tracking()).toEqual(['refs/remotes/origin/HEAD', 'refs/remotes/origin/main', 'refs/remotes/origin/side']);
+    gitCli(['commit', '-q', '--allow-empty', '-m', 'two'], repo);
+    expect(await tracking()).toEqual([]);
+  });
+
   it("reads a branch's upstream as git config --get does: the last value, the branch's name exactly", async () => {
     const repo = await dirs.temp('gitbus-look-');
     gitCli(['init', '-q', '-b', 'main', repo]);

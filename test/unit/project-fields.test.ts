@@ -4,7 +4,7 @@ import { chooseRemote, remotesOfConfig, type Checkout } from '../../bus/project/
 import { absoluteRemoteUrl, isLocalPath, localRemotePath, nodeProjectUrls, sameRemote } from '../../bus/project/remote-url.js';
 import { pushCommand } from '../../bus/project/base-check.js';
 import { parseLsRemote, remoteRef } from '../../bus/project/ls-remote.js';
-import { listingScope, peeledTag } from '../../bus/project/resolve.js';
+import { listingScope, peeledTag, pushedAsSeen } from '../../bus/project/resolve.js';
 import { GitbusError } from '../../schemas/errors.js';
 
 const HEAD = 'a'.repeat(40);
@@ -226,6 +226,29 @@ describe('planProject: which code a task works on', () => {
   it('a remote that git would read as an option or a command transport is refused', () => {
     expect(refusal({ checkout: checkout({ remotes: [{ name: 'origin', url: 'ext::sh -c evil' }] }) })).toMatchObject({ code: 'BAD_INPUT' });
     expect(refusal({ flags: { repo: 'origin' }, checkout: checkout({ remotes: [{ name: 'origin', url: '/path with space' }] }) }).message).toContain('--repo');
+  });
+});
+
+describe('a HEAD pushed as the checkout saw it (no listing)', () => {
+  const at = (refs: string[], over: Partial<PlanInput> = {}) => pushedAsSeen(project({ checkout: checkout({ trackingAtHead: refs }), ...over }));
+
+  it('is the branch as the remote calls it and HEAD\'s commit when a tracking ref of the project remote is at HEAD', () => {
+    expect(at(['refs/remotes/origin/feature'])).toEqual({ base: 'feature', baseCommit: HEAD });
+    // Another of its branches at the same commit says the same: the commit was on the remote.
+    expect(at(['refs/remotes/origin/other'])).toEqual({ base: 'feature', baseCommit: HEAD });
+    expect(pushedAsSeen(project({ checkout: checkout({ branch: null, upstream: null, trackingAtHead: ['refs/remotes/origin/main'] }) }))).toEqual({ base: HEAD, baseCommit: HEAD });
+  });
+
+  it('is not when no tracking ref of the project remote is at HEAD: another remote\'s, the remote\'s HEAD alone, a longer remote name, none, or none looked at', () => {
+    expect(at(['refs/remotes/fork/feature'])).toBeNull();
+    expect(at(['refs/remotes/origin/HEAD'])).toBeNull();
+    expect(at(['refs/remotes/originals/feature'])).toBeNull();
+    expect(at([])).toBeNull();
+    expect(pushedAsSeen(project())).toBeNull();
+  });
+
+  it('is not for a base given by flag, even HEAD\'s own branch: the remote says where that branch is now', () => {
+    expect(at(['refs/remotes/origin/feature'], { flags: { base: 'feature' } })).toBeNull();
   });
 });
 
