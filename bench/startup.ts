@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initBus } from '../bus/ops/init.js';
+import { LOOK_CONFIG } from '../bus/project/checkout-look.js';
 import { joinBus } from '../bus/ops/join.js';
 import { busOfFive, busOfTasks, busWithArchive, mainKept, projectCheckout } from './startup-fixtures.js';
 import { tmp } from './fixtures.js';
@@ -16,6 +17,8 @@ const TARGET = 2;
 interface Case {
   label: string;
   args: string[];
+  /** The program run (else Node): the rows of the same git work done with the git CLI. */
+  program?: string;
   /** Added to the environment of this case's runs. */
   env?: NodeJS.ProcessEnv;
   /** Written to the process's standard input (else it reads /dev/null). */
@@ -158,7 +161,11 @@ export async function startupBench(lines: string[], runs: number): Promise<void>
   cases.push({ label: 'gitbus dispatch --to (local bus, 5 tasks)', args: [BIN, 'dispatch', 'start-up probe', '--to', 'bench', '--home', dispatchHome], after: keep(dispatchHome) });
   // As an agent dispatches code work: from a checkout of a project with its remote, so the task is project work (the
   // git state in the body, the checkout's remote, branch and base read, the base looked for on the remote).
-  cases.push({ label: 'gitbus dispatch from a project checkout (local bus, 5 tasks)', args: [BIN, 'dispatch', 'start-up probe', '--home', dispatchHome], cwd: projectCheckout(dir), after: keep(dispatchHome) });
+  const checkout = projectCheckout(dir);
+  cases.push({ label: 'gitbus dispatch from a project checkout (local bus, 5 tasks)', args: [BIN, 'dispatch', 'start-up probe', '--home', dispatchHome], cwd: checkout, after: keep(dispatchHome) });
+  // The baselines of the rows that do git work Node's start does not: the same work done with the git CLI.
+  cases.push({ label: SAME_GIT_WORK.checkout, program: 'sh', args: ['-c', CHECKOUT_GIT_WORK, 'sh', join(dir, 'project.git')], cwd: checkout });
+  cases.push({ label: SAME_GIT_WORK.http, program: 'git', args: ['-c', 'protocol.version=0', 'ls-remote', `${host.url}/status-0.git`] });
 
   cases.push({ label: 'gitbus hook claude user-prompt-submit (Claude Code\'s hook)', args: [BIN, 'hook', 'claude', 'user-prompt-submit', '--home', statusHome], input: hookInput });
   // Where the command cannot start from its code cache (a sandbox's cache folder), which is where it is served unasked.
@@ -179,7 +186,7 @@ export async function startupBench(lines: string[], runs: number): Promise<void>
   const once = (c: Case, i?: number): number => {
     const before = childCpuMs();
     const t = process.hrtime.bigint();
-    const r = spawnSync(process.execPath, c.args, { cwd: c.cwd ?? dir, env: { ...env, ...c.env }, stdio: [c.input === undefined ? 'ignore' : 'pipe', c.piped === true ? 'pipe' : 'ignore', 'pipe'], ...(c.input === undefined ? {} : { input: c.input }) });
+    const r = spawnSync(c.program ?? process.execPath, c.args, { cwd: c.cwd ?? dir, env: { ...env, ...c.env }, stdio: [c.input === undefined ? 'ignore' : 'pipe', c.piped === true ? 'pipe' : 'ignore', 'pipe'], ...(c.input === undefined ? {} : { input: c.input }) });
     const ms = Number(process.hrtime.bigint() - t) / 1e6;
     const after = childCpuMs();
     if (i !== undefined && before !== null && after !== null) cpu[i] = (cpu[i] ?? 0) + after - before;
@@ -226,10 +233,51 @@ export async function startupBench(lines: string[], runs: number): Promise<void>
     lines.push(`${c.label.padEnd(64)} ${fmt(s.median).padStart(5)} ms ${fmt(s.p90).padStart(5)} ms  ${ratio.toFixed(2)}x${cpuCol}${verdict}`);
   });
   lines.push('', `Served by the watcher: status ${servedCount('status')} of ${runs} runs, dispatch ${servedCount('dispatch')} of ${runs}, hook ${servedCount('hook')} of ${runs}, status with the cache folder unusable (served unasked) ${servedCount('nocache')} of ${runs}; by gitbus serve: status ${servedCount('server')} of ${runs} (the others found no standby ready and ran in their own process). Every served row but "status, cache folder unusable, served by the watcher" sets GITBUS_SERVE=1: by default a command that can start from its code cache runs in its own process, which ends sooner (the rows without "served"), and only one that cannot (that row) is served. The watcher's standby (cli/serve/) loads and warms up in the background after each served run; its CPU is not the client's and is not counted, and the next case starts once it is ready${notReady === 0 ? '' : ` (${notReady} times not within ${SETTLE_MS / 1000} s: the next case ran beside it)`}.`);
+  lines.push('', ...sameGitWorkLines(cases.map((c) => c.label), samples, base));
   lines.push('', 'The HTTP remote: git http-backend behind a Node HTTP server on 127.0.0.1, in a process of its own (its CPU is not counted); the listing is a request, so the ratio has a network exchange in it that node -e 0 has not.');
   lines.push('', ...bursts);
   if (hasCpu) lines.push('', 'CPU/run: user + system time of the process and what it waited for (git), the mean over the runs, from /proc/self/stat (clock ticks); less sensitive to a busy machine than wall time.');
   lines.push('');
+}
+
+/**
+ * What a dispatch from a project checkout asks git (bus/project/checkout-look.ts, then ls-remote.ts): the look's four
+ * commands started together, then the project remote's branches and tags. $1: the remote.
+ */
+const CHECKOUT_GIT_WORK = [
+  'git rev-parse --show-toplevel >/dev/null &',
+  'git status --porcelain=v2 --branch --no-ahead-behind >/dev/null &',
+  `git config -z --get-regexp '${LOOK_CONFIG}' >/dev/null &`,
+  'git log --oneline -5 >/dev/null &',
+  'wait',
+  'git ls-remote --heads --tags "$1" >/dev/null',
+].join('\n');
+
+/** The rows of the same git work done with the git CLI, and the gitbus rows each is the baseline of. */
+const SAME_GIT_WORK = {
+  checkout: 'git CLI: the git work of a dispatch from a checkout (sh)',
+  http: 'git CLI: git ls-remote of the HTTP remote (protocol v0)',
+} as const;
+const SAME_GIT_WORK_OF: Record<keyof typeof SAME_GIT_WORK, string> = {
+  checkout: 'gitbus dispatch from a project checkout (local bus, 5 tasks)',
+  http: 'gitbus status (HTTP remote, 5 tasks)',
+};
+
+/**
+ * What gitbus adds over git in the rows that do git work (a dispatch from a checkout runs git; a status over HTTP
+ * makes a request): the row's median less its baseline's (the same work with the git CLI), against Node's start.
+ */
+function sameGitWorkLines(labels: string[], samples: Sample[], node: Sample): string[] {
+  const out = ['What gitbus adds to the git work of a row (the row less the same work done with the git CLI, against node -e 0):'];
+  for (const key of Object.keys(SAME_GIT_WORK) as (keyof typeof SAME_GIT_WORK)[]) {
+    const row = samples[labels.indexOf(SAME_GIT_WORK_OF[key])];
+    const git = samples[labels.indexOf(SAME_GIT_WORK[key])];
+    if (row === undefined || git === undefined) continue;
+    const own = row.median - git.median;
+    const ratio = own / node.median;
+    out.push(`- ${SAME_GIT_WORK_OF[key]}: ${fmt(row.median)} ms less ${fmt(git.median)} ms = ${fmt(own)} ms, ${ratio.toFixed(2)}x (target <= ${TARGET}x: ${ratio <= TARGET ? 'met' : 'MISSED'})`);
+  }
+  return out;
 }
 
 /** The homes of one build's rows (startupBench's homesOf). */
