@@ -28,6 +28,23 @@ export function projectCheckout(dir: string): string {
   return work;
 }
 
+/**
+ * A second checkout of projectCheckout's remote (`dir`/project.git), detached one commit below the tip it pushed: its
+ * HEAD is at no remote-tracking ref, so a dispatch lists the remote's branches and tags to find it there.
+ */
+export function projectCheckoutBelowTip(dir: string): string {
+  const work = join(dir, 'project-below');
+  const git = (args: string[], cwd?: string) => {
+    const r = spawnSync('git', args, { cwd, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 'bench', GIT_AUTHOR_EMAIL: 'bench@example.invalid', GIT_COMMITTER_NAME: 'bench', GIT_COMMITTER_EMAIL: 'bench@example.invalid' } });
+    if (r.status !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr}`);
+  };
+  git(['clone', '-q', '-b', 'main', join(dir, 'project.git'), work]);
+  git(['commit', '-q', '--allow-empty', '-m', 'next'], work);
+  git(['push', '-q', 'origin', 'main'], work);
+  git(['switch', '-q', '--detach', 'HEAD~1'], work);
+  return work;
+}
+
 /** A bus of one node, bench, with five tasks for it (the served rows' watchers, other nodes, claim none of them). */
 export async function busOfFive(home: string, remote: string): Promise<void> {
   await busOfTasks(home, remote, 5);

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { initBus } from '../bus/ops/init.js';
 import { LOOK_CONFIG } from '../bus/project/checkout-look.js';
 import { joinBus } from '../bus/ops/join.js';
-import { busOfFive, busOfTasks, busWithArchive, mainKept, projectCheckout } from './startup-fixtures.js';
+import { busOfFive, busOfTasks, busWithArchive, mainKept, projectCheckout, projectCheckoutBelowTip } from './startup-fixtures.js';
 import { tmp } from './fixtures.js';
 import { serveOverHttp } from './git-host-process.js';
 import { childCpuMs, fmt, summarize, type Sample } from './stats.js';
@@ -160,11 +160,13 @@ export async function startupBench(lines: string[], runs: number): Promise<void>
   cases.splice(Math.ceil(cases.length / 2) + 1, 0, { label: 'gitbus dispatch --to, served by the watcher (local bus)', args: [BIN, 'dispatch', 'start-up probe', '--to', 'bench', '--home', servedDispatchHome], env: servedReport('dispatch'), servedBy: dispatchWatcher });
   cases.push({ label: 'gitbus dispatch --to (local bus, 5 tasks)', args: [BIN, 'dispatch', 'start-up probe', '--to', 'bench', '--home', dispatchHome], after: keep(dispatchHome) });
   // As an agent dispatches code work: from a checkout of a project with its remote, so the task is project work (the
-  // git state in the body, the checkout's remote, branch and base read, the base looked for on the remote).
+  // git state in the body, the checkout's remote, branch and base read). Its HEAD pushed, at origin/main: the remote is
+  // not asked (bus/project/resolve.ts pushedAsSeen); in a second checkout, below its tracking tip: it is listed.
   const checkout = projectCheckout(dir);
   cases.push({ label: 'gitbus dispatch from a project checkout (local bus, 5 tasks)', args: [BIN, 'dispatch', 'start-up probe', '--home', dispatchHome], cwd: checkout, after: keep(dispatchHome) });
+  cases.push({ label: 'gitbus dispatch from a checkout, HEAD below its tracking tip (listed)', args: [BIN, 'dispatch', 'start-up probe', '--home', dispatchHome], cwd: projectCheckoutBelowTip(dir), after: keep(dispatchHome) });
   // The baselines of the rows that do git work Node's start does not: the same work done with the git CLI.
-  cases.push({ label: SAME_GIT_WORK.checkout, program: 'sh', args: ['-c', CHECKOUT_GIT_WORK, 'sh', join(dir, 'project.git')], cwd: checkout });
+  cases.push({ label: SAME_GIT_WORK.checkout, program: 'sh', args: ['-c', CHECKOUT_GIT_WORK], cwd: checkout });
   cases.push({ label: SAME_GIT_WORK.http, program: 'git', args: ['-c', 'protocol.version=0', 'ls-remote', `${host.url}/status-0.git`] });
 
   cases.push({ label: 'gitbus hook claude user-prompt-submit (Claude Code\'s hook)', args: [BIN, 'hook', 'claude', 'user-prompt-submit', '--home', statusHome], input: hookInput });
@@ -241,16 +243,17 @@ export async function startupBench(lines: string[], runs: number): Promise<void>
 }
 
 /**
- * What a dispatch from a project checkout asks git (bus/project/checkout-look.ts, then ls-remote.ts): the look's four
- * commands started together, then the project remote's branches and tags. $1: the remote.
+ * What a dispatch from the bench's project checkout asks git (bus/project/checkout-look.ts): the look's five commands
+ * started together. Its HEAD is pushed, at origin/main, so the project remote is not listed (bus/project/resolve.ts
+ * pushedAsSeen).
  */
 const CHECKOUT_GIT_WORK = [
   'git rev-parse --show-toplevel >/dev/null &',
   'git status --porcelain=v2 --branch --no-ahead-behind >/dev/null &',
   `git config -z --get-regexp '${LOOK_CONFIG}' >/dev/null &`,
+  "git for-each-ref --points-at=HEAD --format='%(refname)' refs/remotes/ >/dev/null &",
   'git log --oneline -5 >/dev/null &',
   'wait',
-  'git ls-remote --heads --tags "$1" >/dev/null',
 ].join('\n');
 
 /** The rows of the same git work done with the git CLI, and the gitbus rows each is the baseline of. */
