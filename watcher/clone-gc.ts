@@ -1,5 +1,6 @@
 import { monotonicMs } from '../bus/monotonic.js';
-import { pruneClone } from '../bus/store/clone-prune.js';
+import { pruneArchiveTip } from '../bus/archive/tip-prune.js';
+import { pruneClone, PRUNE_GRACE_MS } from '../bus/store/clone-prune.js';
 import type { WatchEvent } from './watch-events.js';
 
 /** How often a watcher prunes its node's clone. */
@@ -18,7 +19,10 @@ export function cloneGc(clone: string, onEvent: (e: WatchEvent) => void, report:
       const started = monotonicMs();
       try {
         const r = await pruneClone(clone);
-        if (r.removed > 0) onEvent({ type: 'clone-pruned', removed: r.removed, freedBytes: r.removedBytes, kept: r.named, tookMs: Math.round(monotonicMs() - started) });
+        // The archive's tip repository, where the remote serves no path reads: its earlier tips (bus/archive/tip-prune.ts).
+        const tip = await pruneArchiveTip(clone, { graceMs: PRUNE_GRACE_MS });
+        const removed = r.removed + (tip?.removed ?? 0);
+        if (removed > 0) onEvent({ type: 'clone-pruned', removed, freedBytes: r.removedBytes + (tip?.removedBytes ?? 0), kept: r.named, tookMs: Math.round(monotonicMs() - started) });
       } catch (err) {
         report(err);
       }

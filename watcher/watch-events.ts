@@ -82,7 +82,8 @@ export type WatchEvent =
   | { type: 'env-home-missing'; code: string; profiles: string[]; reason: string; fix: string }
   /**
    * The clone's housekeeping (bus/store/clone-prune.ts, at start and hourly) removed objects of history and of refs'
-   * old tips: `removed` loose objects, `freedBytes` on disk. Reported only when it removed something.
+   * old tips, its archive tip repository's included (bus/archive/tip-prune.ts): `removed` loose objects, `freedBytes`
+   * on disk. Reported only when it removed something.
    */
   | { type: 'clone-pruned'; removed: number; freedBytes: number; kept: number; tookMs: number }
   | RemoteDownEvent

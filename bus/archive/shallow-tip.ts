@@ -6,8 +6,8 @@ import { writeLocalRef } from '../store/local-ref.js';
 import { makeDirsBelow } from '../store/make-dirs.js';
 import { CatFileSource } from './cat-file.js';
 
-const TIP_DIR = 'gitbus-archive-tip.git';
-const TIP_REF = 'refs/heads/archive';
+export const TIP_DIR = 'gitbus-archive-tip.git';
+export const TIP_REF = 'refs/heads/archive';
 
 /**
  * For a remote that serves no path reads: the archive's tip alone (depth 1, never its history) fetched into a

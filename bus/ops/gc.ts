@@ -2,6 +2,7 @@ import { monotonicMs } from '../monotonic.js';
 import { homePaths, loadNodeConfig } from '../home.js';
 import { sweepLeftovers } from '../leftovers.js';
 import { pruneClone, PRUNE_GRACE_MS, type ClonePruneReport } from '../store/clone-prune.js';
+import { pruneArchiveTip, type ArchiveTipPruneReport } from '../archive/tip-prune.js';
 
 export interface GcOptions {
   /** Loose objects nothing kept names are removed once older than this (default an hour). */
@@ -14,6 +15,8 @@ export interface GcResult extends ClonePruneReport {
   graceMs: number;
   /** Temp files of killed processes removed from the clone's object folders. */
   leftovers: number;
+  /** The archive's tip repository inside the clone (a remote without path reads); null when there is none. */
+  archiveTip: ArchiveTipPruneReport | null;
   tookMs: number;
 }
 
@@ -30,5 +33,6 @@ export async function gc(home: string, opts: GcOptions = {}): Promise<GcResult> 
   const graceMs = opts.graceMs ?? PRUNE_GRACE_MS;
   const leftovers = opts.dryRun ? 0 : sweepLeftovers(paths, { objects: true }).length;
   const report = await pruneClone(paths.clone, { graceMs, ...(opts.dryRun ? { dryRun: true } : {}) });
-  return { clone: paths.clone, graceMs, leftovers, ...report, tookMs: Math.round(monotonicMs() - started) };
+  const archiveTip = await pruneArchiveTip(paths.clone, { graceMs, ...(opts.dryRun ? { dryRun: true } : {}) });
+  return { clone: paths.clone, graceMs, leftovers, ...report, archiveTip, tookMs: Math.round(monotonicMs() - started) };
 }

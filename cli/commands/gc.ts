@@ -19,7 +19,7 @@ export function register(program: Command): void {
       .option('--grace <duration>', 'keep an object nothing kept names until it is this old (default 1h)', durationFlag('--grace'))
       .addHelpText(
         'after',
-        "\nThe clone is a cache of the remote: every commit a node fetches leaves its objects there. gc keeps the tips of\nthe clone's refs (main, the archive, heartbeats) with their whole trees, the 64 commits below each and what was\ncommitted within an hour of main's tip; removes the other loose objects older than the grace; and cuts the\nclone's history there (its shallow list). It works offline and changes nothing on the bus.",
+        "\nThe clone is a cache of the remote: every commit a node fetches leaves its objects there. gc keeps the tips of\nthe clone's refs (main, the archive, heartbeats) with their whole trees, the 64 commits below each and what was\ncommitted within an hour of main's tip; removes the other loose objects older than the grace; and cuts the\nclone's history there (its shallow list). The repository of the archive's tip inside the clone (on a remote\nwithout path reads) keeps its tip whole, and loses the earlier tips it fetched. It works offline and changes\nnothing on the bus.",
       ),
   ).action(async (opts: Opts) =>
     run(opts, async (home) => {
@@ -39,6 +39,10 @@ function gcText(r: GcResult): string {
   ];
   if (r.newBoundaries > 0) lines.push(`  history ${r.dryRun ? 'would end' : 'ends'} at ${n(r.newBoundaries)} more commit${r.newBoundaries === 1 ? '' : 's'} (the clone's shallow list)`);
   if (r.packs > 0) lines.push(`  left as they are: ${n(r.packs)} pack${r.packs === 1 ? '' : 's'}`);
+  const tip = r.archiveTip;
+  if (tip?.skipped === 'settled') lines.push("  the archive's tip repository: pruned at its tip already");
+  else if (tip?.skipped === 'young') lines.push(`  the archive's tip repository: its tip is younger than ${span(r.graceMs)}, pruned later`);
+  else if (tip) lines.push(`  the archive's tip repository: ${verb} ${n(tip.removed)} objects of earlier tips (${bytesText(tip.removedBytes)}), ${bytesText(tip.bytesBefore - tip.removedBytes)} left`);
   if (r.leftovers > 0) lines.push(`  also removed: ${n(r.leftovers)} temp file${r.leftovers === 1 ? '' : 's'} of killed processes`);
   return lines.join('\n');
 }
