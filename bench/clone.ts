@@ -1,9 +1,10 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, lstatSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { cpSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pruneClone } from '../bus/store/clone-prune.js';
 import { tmp } from './fixtures.js';
+import { age, diskKiB } from './disk.js';
 import { fmt } from './stats.js';
 
 const BIN = fileURLToPath(new URL('../../bin/gitbus.js', import.meta.url));
@@ -70,19 +71,4 @@ export async function cloneBench(lines: string[], tasks: number, commits: number
     `baseline: git clone --bare --depth 1 of the same bus, ${k(base)}; sizes as du counts them (every file's blocks); a gitbus clone starts with its 256 object folders (1 MiB) and its caches`,
     '',
   );
-}
-
-/** du's count of a folder: the blocks of every file and folder under it, in KiB. */
-function diskKiB(path: string): number {
-  const st = lstatSync(path);
-  let kib = (st.blocks * 512) / 1024;
-  if (st.isDirectory()) for (const name of readdirSync(path)) kib += diskKiB(join(path, name));
-  return kib;
-}
-
-/** Every loose object of the clone made `ms` old. */
-function age(clone: string, ms: number): void {
-  const when = (Date.now() - ms) / 1000;
-  const objects = join(clone, 'objects');
-  for (const fan of readdirSync(objects).filter((f) => /^[0-9a-f]{2}$/.test(f))) for (const o of readdirSync(join(objects, fan))) utimesSync(join(objects, fan, o), when, when);
 }

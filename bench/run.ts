@@ -19,6 +19,7 @@ import { archiveBench } from './archive.js';
 import { bulkBench } from './bulk.js';
 import { pendingBench } from './pending.js';
 import { cloneBench } from './clone.js';
+import { archiveTipBench } from './archive-tip.js';
 import { nodesBench } from './nodes.js';
 import { sshBench } from './ssh.js';
 import { startupBench } from './startup.js';
@@ -169,6 +170,7 @@ if (!only || only === 'archive') await archiveBench(lines, Number(process.env['B
 if (!only || only === 'project') await projectBench(lines, Math.min(CYCLES, Number(process.env['BENCH_PROJECT_CYCLES'] ?? 30)));
 if (!only || only === 'project' || only === 'project-refs') await projectRefsBench(lines, Number(process.env['BENCH_PROJECT_REFS'] ?? 40_000), Math.min(CYCLES, Number(process.env['BENCH_PROJECT_REFS_RUNS'] ?? 15)));
 if (!only || only === 'clone') await cloneBench(lines, Number(process.env['BENCH_CLONE_TASKS'] ?? 1000), Number(process.env['BENCH_CLONE_COMMITS'] ?? 200));
+if (!only || only === 'clone' || only === 'archive-tip') await archiveTipBench(lines, Number(process.env['BENCH_TIP_ARCHIVED'] ?? 20_000), Number(process.env['BENCH_TIP_RUNS'] ?? 30), Number(process.env['BENCH_TIP_PER_RUN'] ?? 10));
 // Twice BENCH_FLEET_MINUTES (20 min by default) and 100 watchers: only when asked for by name.
 if (only === 'fleet') await fleetBench(lines);
 process.stdout.write(`${lines.join('\n')}\n`);

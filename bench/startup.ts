@@ -251,7 +251,7 @@ const CHECKOUT_GIT_WORK = [
   'git rev-parse --show-toplevel >/dev/null &',
   'git status --porcelain=v2 --branch --no-ahead-behind >/dev/null &',
   `git config -z --get-regexp '${LOOK_CONFIG}' >/dev/null &`,
-  "git for-each-ref --points-at=HEAD --format='%(refname)' refs/remotes/ >/dev/null &",
+  "git for-each-ref --points-at=HEAD --format='%(objectname) %(refname)' refs/remotes/ >/dev/null &",
   'git log --oneline -5 >/dev/null &',
   'wait',
 ].join('\n');

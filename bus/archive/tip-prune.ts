@@ -1,7 +1,8 @@
 import { fs } from '../node-fs.js';
 import { join } from 'node:path';
 import { readShallow, updateShallow } from '../git/shallow.js';
-import { git } from '../project/git.js';
+import { LOCAL_GIT_MS } from '../project/git.js';
+import { runGit } from '../transport/run-git.js';
 import { TIP_DIR, TIP_REF } from './shallow-tip.js';
 
 /** The file in the archive tip's repository that says which tip its last prune left settled. */
@@ -14,26 +15,33 @@ export interface ArchiveTipPruneReport {
   /** The repository's objects on disk before, and after (the same in a dry run). */
   bytesBefore: number;
   bytesAfter: number;
+  /** Packs merged into one, with what the earlier tips alone named in them left out (`git repack -a -d`). */
+  repacked?: number;
   /**
-   * Why nothing was looked at: `settled`, the last prune ran at this tip and nothing has become unreachable since;
-   * `young`, the tip was fetched within the grace (a lookup may still read the one before it). Absent: it ran.
+   * Why nothing was removed: `settled`, the last prune ran at this tip and nothing has become unreachable since;
+   * `young`, the tip was fetched within the grace (a lookup may still read the one before it); `damaged`, git
+   * cannot read the tip's commit or tree there, so the repository, a cache, was removed (the next lookup fetches the
+   * tip again; a dry run removes nothing); `failed`, git could not be run (`reason` says why). Absent: it ran.
    */
-  skipped?: 'settled' | 'young';
+  skipped?: 'settled' | 'young' | 'damaged' | 'failed';
+  /** git's words, or the error's, for `damaged` and `failed`, and for a repack that failed. */
+  reason?: string;
 }
 
 /**
  * The housekeeping of the archive's tip repository inside a clone (shallow-tip.ts; only on a remote that serves no
- * path reads). A lookup after the archive moved fetches the new tip at depth 1 with the old tip as what it has: the
- * new tip's commit and the trees and files it adds, as loose objects (a fetch of fewer than 1,000 objects is
- * written loose). Lookups that follow each archive run fetch each of its commits, so the repository kept the
- * archive's whole history from the first lookup on, every earlier tip with the trees the later ones replaced.
+ * path reads). Each lookup after the archive moved fetches what the new tip adds, down to the previous tip: the
+ * repository kept the archive's whole history from the first lookup on, every earlier tip with the trees the later
+ * ones replaced, for good.
  *
  * This keeps the tip with its whole tree (what `git rev-list --objects --no-walk` lists: git reads the repository's
  * pack fast, cat-file.ts) and cuts the history there (the tip in the shallow list, under git's lock, before anything
- * goes); removes the other loose objects older than the grace, and the shallow entries of commits that went. The
- * pack of the first fetch (the whole tip at that time) is left as it is. It runs only when the tip is older than the
- * grace, so a lookup still reading the tip before it (another process that has not seen the move) finds what it
- * reads, and a fetch under way writes young objects; and only once per tip. Null when the clone has none.
+ * goes); removes the other loose objects older than the grace, and the shallow entries of commits that went; and,
+ * where there is more than one pack (the first fetch's, the whole tip of its time, and any fetch of 1,000 objects or
+ * more), merges them into one of what the cut history names. It runs only when the tip is older than the grace, so a
+ * lookup still reading the tip before it (another process that has not seen the move) finds what it reads, and a
+ * fetch under way writes young objects; and only once per tip. It never throws: the clone's own prune is what
+ * matters, and this repository is a cache. Null when the clone has none.
  */
 export async function pruneArchiveTip(clone: string, o: { now?: number; graceMs: number; dryRun?: boolean }): Promise<ArchiveTipPruneReport | null> {
   const side = join(clone, TIP_DIR);
@@ -45,8 +53,52 @@ export async function pruneArchiveTip(clone: string, o: { now?: number; graceMs:
   const idle = { removed: 0, removedBytes: 0, bytesBefore: before, bytesAfter: before };
   if (readStamp(side) === tip) return { ...idle, skipped: 'settled' };
   if ((mtimeOf(join(side, TIP_REF)) ?? 0) >= cutoff) return { ...idle, skipped: 'young' };
+  try {
+    const listed = await sideGit(side, ['rev-list', '--objects', '--no-object-names', '--no-walk', tip]);
+    const commit = listed.ok ? await sideGit(side, ['cat-file', 'commit', tip]) : listed;
+    if (!commit.ok) {
+      if (!o.dryRun) removeAll(side);
+      return { ...idle, bytesAfter: o.dryRun ? before : 0, skipped: 'damaged', reason: commit.stderr };
+    }
+    const keep = new Set(objectLines(listed.stdout));
+    const going = oldLoose(side, keep, cutoff);
+    if (o.dryRun) return { ...idle, removed: going.length, removedBytes: going.reduce((sum, g) => sum + g.bytes, 0) };
 
-  const keep = new Set(objectLines((await git(['--git-dir', side, 'rev-list', '--objects', '--no-walk', tip])).stdout));
+    const shallowBefore = await readShallow(side);
+    // The cut first: a crash before the removals leaves a repository git reads as before.
+    if (parentsOf(commit.stdout) > 0) await updateShallow(side, [tip]);
+    let removed = 0;
+    let removedBytes = 0;
+    const goneCommits: string[] = [];
+    for (const g of going) {
+      try {
+        fs.unlinkSync(g.path);
+        removed++;
+        removedBytes += g.bytes;
+        if (shallowBefore.has(g.oid)) goneCommits.push(g.oid);
+      } catch {
+        // Gone meanwhile (another housekeeping run).
+      }
+    }
+    if (goneCommits.length > 0) await updateShallow(side, [], goneCommits);
+    const packs = listDir(join(side, 'objects', 'pack')).filter((n) => n.endsWith('.pack')).length;
+    const repack = packs > 1 ? await sideGit(side, ['repack', '-a', '-d', '-q']) : null;
+    writeStamp(side, tip);
+    return { removed, removedBytes, bytesBefore: before, bytesAfter: objectBytes(side), ...(repack?.ok ? { repacked: packs } : {}), ...(repack && !repack.ok ? { reason: repack.stderr } : {}) };
+  } catch (err) {
+    // git missing or too slow, the shallow list's lock held too long: the next run tries again.
+    return { ...idle, skipped: 'failed', reason: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+/** git in the side repository, in an environment that names no other (a git hook's), its output whole. */
+async function sideGit(side: string, args: string[]): Promise<{ ok: boolean; stdout: string; stderr: string }> {
+  const r = await runGit({ gitPath: 'git', args: ['--git-dir', side, ...args], timeoutMs: LOCAL_GIT_MS, what: `git ${args[0] ?? ''} in the archive's tip repository`, remote: side });
+  return { ok: r.exitCode === 0, stdout: Buffer.from(r.stdout).toString('utf8'), stderr: r.stderr.trim().split('\n').slice(-3).join('\n') || `exit code ${String(r.exitCode)}` };
+}
+
+/** The loose objects not in `keep` whose files are older than `cutoff`. */
+function oldLoose(side: string, keep: ReadonlySet<string>, cutoff: number): { oid: string; path: string; bytes: number }[] {
   const going: { oid: string; path: string; bytes: number }[] = [];
   for (const fan of listDir(join(side, 'objects'))) {
     if (!/^[0-9a-f]{2}$/.test(fan)) continue;
@@ -58,27 +110,18 @@ export async function pruneArchiveTip(clone: string, o: { now?: number; graceMs:
       if (st !== null && st.mtimeMs < cutoff) going.push({ oid, path, bytes: st.size });
     }
   }
-  if (o.dryRun) return { ...idle, removed: going.length, removedBytes: going.reduce((sum, g) => sum + g.bytes, 0) };
+  return going;
+}
 
-  const shallowBefore = await readShallow(side);
-  // The cut first: a crash before the removals leaves a repository git reads as before.
-  if (going.length > 0 && parentsOf((await git(['--git-dir', side, 'cat-file', 'commit', tip])).stdout) > 0) await updateShallow(side, [tip]);
-  let removed = 0;
-  let removedBytes = 0;
-  const goneCommits: string[] = [];
-  for (const g of going) {
-    try {
-      fs.unlinkSync(g.path);
-      removed++;
-      removedBytes += g.bytes;
-      if (shallowBefore.has(g.oid)) goneCommits.push(g.oid);
-    } catch {
-      // Gone meanwhile (another housekeeping run).
-    }
+/** The repository, out of the way at once (renamed), then removed: a lookup starts a new one from the tip. */
+function removeAll(side: string): void {
+  const away = `${side}.removed-${process.pid}-${Date.now().toString(36)}`;
+  try {
+    fs.renameSync(side, away);
+    fs.rmSync(away, { recursive: true, force: true });
+  } catch {
+    // Another run took it, or it cannot be removed: the next lookup reads it as it is.
   }
-  if (goneCommits.length > 0) await updateShallow(side, [], goneCommits);
-  writeStamp(side, tip);
-  return { removed, removedBytes, bytesBefore: before, bytesAfter: objectBytes(side) };
 }
 
 /** How many parents a commit's text names. Pure. */
@@ -87,7 +130,7 @@ export function parentsOf(commit: string): number {
   return [...(end < 0 ? commit : commit.slice(0, end)).matchAll(/^parent [0-9a-f]{40}$/gm)].length;
 }
 
-/** The object ids at the start of git's lines (`rev-list --objects`: an id and a path). Pure. */
+/** The object ids at the start of git's lines (`rev-list --objects`). Pure. */
 export function objectLines(out: string): string[] {
   return out
     .split('\n')

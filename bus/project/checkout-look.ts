@@ -23,22 +23,23 @@ export interface CheckoutLook {
    */
   status: Answer;
   /**
-   * `git config -z --get-regexp` of the branches' `remote` and `merge`, the remotes' URLs and the URL rewrites
-   * (`url.<base>.insteadOf`): empty when none is set.
+   * `git config -z --get-regexp` of the branches' `remote` and `merge`, the remotes' URLs and push URLs and the URL
+   * rewrites (`url.<base>.insteadOf`): empty when none is set.
    */
   config: Answer;
   /** `git log --oneline -5`, when asked for. */
   recent?: Answer;
   /**
-   * `git for-each-ref --points-at=HEAD refs/remotes/`: the remote-tracking refs at HEAD's commit, which say it was on
-   * their remote when this checkout last pushed or fetched (bus/project/resolve.ts then lists no remote). A failure
-   * (no commit yet) is none.
+   * `git for-each-ref --points-at=HEAD refs/remotes/`, each ref with its commit: the remote-tracking refs at HEAD's
+   * commit, which say it was on their remote when this checkout last pushed or fetched (bus/project/resolve.ts then
+   * lists no remote). Read against the commit `status` saw as HEAD (checkout.ts): a commit made between the two
+   * commands is not taken for the one before. A failure (no commit yet) is none.
    */
   tracking: Answer;
 }
 
 /** The configuration a look reads: what `git remote -v` and the branches' upstreams are made of. */
-export const LOOK_CONFIG = '^(branch\\..*\\.(remote|merge)|remote\\..*\\.url|url\\..*\\.insteadof)$';
+export const LOOK_CONFIG = '^(branch\\..*\\.(remote|merge)|remote\\..*\\.(url|pushurl)|url\\..*\\.insteadof)$';
 
 /**
  * Looks at the checkout `dir` is in; null when it is in none (or git is missing, or it is a bare repository). All
@@ -56,7 +57,7 @@ export async function lookAtWorkTree(dir: string, o: { recent: boolean }): Promi
     run(['status', '--porcelain=v2', '--branch', '--no-ahead-behind']),
     // Exit 1: none of it is set.
     run(['config', '-z', '--get-regexp', LOOK_CONFIG], [1]),
-    run(['for-each-ref', '--points-at=HEAD', '--format=%(refname)', 'refs/remotes/']),
+    run(['for-each-ref', '--points-at=HEAD', '--format=%(objectname) %(refname)', 'refs/remotes/']),
     o.recent ? run(['log', '--oneline', '-5']) : undefined,
   ]);
   const root = 'out' in top ? top.out.trim() : '';

@@ -25,6 +25,11 @@ export interface Checkout {
   changes: number;
   /** The remote-tracking refs at HEAD's commit (`refs/remotes/<remote>/<branch>`); absent: not looked at. */
   trackingAtHead?: string[];
+  /**
+   * The remotes with a push URL other than their URL (`remote.<name>.pushurl`, a fork's workflow): a push to them
+   * moves their remote-tracking refs, but the commit went elsewhere than where their URL reads.
+   */
+  pushElsewhere?: string[];
 }
 
 /** The current branch's upstream remote, else `origin`, else the only remote. Pure. */
@@ -97,8 +102,38 @@ export function checkoutOf(look: CheckoutLook | null): Checkout | null {
     upstream,
     head: status.head,
     changes: status.short.length,
-    trackingAtHead: 'out' in look.tracking ? look.tracking.out.split('\n').filter((l) => l.startsWith('refs/remotes/')) : [],
+    trackingAtHead: status.head === null ? [] : refsAt('out' in look.tracking ? look.tracking.out : '', status.head),
+    pushElsewhere: pushElsewhere(config),
   };
+}
+
+/** The refs of `for-each-ref --format='%(objectname) %(refname)'` whose commit is `commit`. Pure. */
+export function refsAt(out: string, commit: string): string[] {
+  const refs: string[] = [];
+  for (const line of out.split('\n')) {
+    const space = line.indexOf(' ');
+    if (space > 0 && line.slice(0, space) === commit && line.startsWith('refs/remotes/', space + 1)) refs.push(line.slice(space + 1));
+  }
+  return refs;
+}
+
+/** The remotes whose `pushurl` differs from their first `url`, from the look's `git config -z` (LOOK_CONFIG). Pure. */
+export function pushElsewhere(out: string): string[] {
+  const urls = new Map<string, string>();
+  const pushes = new Map<string, string[]>();
+  for (const entry of out.split('\0')) {
+    const nl = entry.indexOf('\n');
+    if (nl < 0) continue;
+    const key = entry.slice(0, nl);
+    const value = entry.slice(nl + 1);
+    const m = /^remote\.(.+)\.(url|pushurl)$/.exec(key);
+    if (m === null) continue;
+    const name = m[1] as string;
+    if (m[2] === 'url') {
+      if (!urls.has(name)) urls.set(name, value);
+    } else pushes.set(name, [...(pushes.get(name) ?? []), value]);
+  }
+  return [...pushes].filter(([name, push]) => push.some((p) => p !== urls.get(name))).map(([name]) => name).sort();
 }
 
 function answered(a: Answer): string {

@@ -158,15 +158,23 @@ export async function resolveProject(plan: ProjectPlan, by: ProjectCommand, need
  * commit was on the remote when the checkout last pushed or fetched (`git push` moves the ref), which the check then
  * takes without listing the remote, a network round trip on a git host (a dispatch right after `git push` is the
  * common case). A remote that lost the commit since (a force-push, a deleted branch) fails the task on the worker,
- * where the listing would have refused it here or warned. Null: the remote is listed. Pure.
+ * where the listing would have refused it here, or taken it with a warning from these same refs. Not for a remote
+ * with a push URL of its own, whose refs a push moves for another repository. Null: the remote is listed. Pure.
  */
 export function pushedAsSeen(plan: Pick<ProjectPlan, 'head' | 'base' | 'remoteName' | 'local'>): { base: string; baseCommit: string } | null {
-  const commit = plan.local?.head ?? null;
-  if (!plan.head || plan.base === null || commit === null || plan.remoteName === null) return null;
-  const prefix = `refs/remotes/${plan.remoteName}/`;
-  // The remote's HEAD (refs/remotes/origin/HEAD) is a name for one of its branches, set at clone and not moved by a push.
-  const at = plan.local?.trackingAtHead?.some((ref) => ref.startsWith(prefix) && ref !== `${prefix}HEAD`) ?? false;
-  return at ? { base: plan.base, baseCommit: commit } : null;
+  const local = plan.local;
+  const name = plan.remoteName;
+  if (!plan.head || plan.base === null || local === null || local.head === null || name === null) return null;
+  // A push URL of its own (a fork's workflow): `git push` moved the refs, but the commit went to the fork.
+  if (local.pushElsewhere === undefined || local.pushElsewhere.includes(name)) return null;
+  const prefix = `refs/remotes/${name}/`;
+  // Another remote's refs when its name goes on past this one's (`origin/mirror` beside `origin`).
+  const longer = local.remotes.map((r) => r.name).filter((n) => n.startsWith(`${name}/`));
+  const at = (local.trackingAtHead ?? []).some(
+    // The remote's HEAD (refs/remotes/origin/HEAD) names one of its branches, set at clone and not moved by a push.
+    (ref) => ref.startsWith(prefix) && ref !== `${prefix}HEAD` && !longer.some((n) => ref.startsWith(`refs/remotes/${n}/`)),
+  );
+  return at ? { base: plan.base, baseCommit: local.head } : null;
 }
 
 /**

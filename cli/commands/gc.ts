@@ -42,7 +42,13 @@ function gcText(r: GcResult): string {
   const tip = r.archiveTip;
   if (tip?.skipped === 'settled') lines.push("  the archive's tip repository: pruned at its tip already");
   else if (tip?.skipped === 'young') lines.push(`  the archive's tip repository: its tip is younger than ${span(r.graceMs)}, pruned later`);
-  else if (tip) lines.push(`  the archive's tip repository: ${verb} ${n(tip.removed)} objects of earlier tips (${bytesText(tip.removedBytes)}), ${bytesText(tip.bytesBefore - tip.removedBytes)} left`);
+  else if (tip?.skipped === 'damaged') lines.push(`  the archive's tip repository: git cannot read its tip (${tip.reason ?? ''}): ${r.dryRun ? 'it would be removed' : 'removed'}, the next lookup of an archived task fetches the tip again`);
+  else if (tip?.skipped === 'failed') lines.push(`  the archive's tip repository: not pruned, the next run tries again: ${tip.reason ?? ''}`);
+  else if (tip) {
+    lines.push(`  the archive's tip repository: ${verb} ${n(tip.removed)} objects of earlier tips (${bytesText(tip.removedBytes)}), ${bytesText(tip.bytesBefore - tip.removedBytes)} left`);
+    if (tip.repacked !== undefined) lines.push(`    its ${n(tip.repacked)} packs merged into one: ${bytesText(tip.bytesAfter)} in all`);
+    else if (tip.reason !== undefined) lines.push(`    its packs were left as they are: ${tip.reason}`);
+  }
   if (r.leftovers > 0) lines.push(`  also removed: ${n(r.leftovers)} temp file${r.leftovers === 1 ? '' : 's'} of killed processes`);
   return lines.join('\n');
 }

@@ -1,5 +1,6 @@
 import { describe, it, expect, afterAll, beforeAll } from 'vitest';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gitbus, gitCli, json, neutralCwd, type RunResult } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
@@ -53,7 +54,7 @@ describe('the base check lists the project remote\'s branches and tags, everythi
     expect(r.code, r.stderr).toBe(0);
     expect(json<{ project: { base: string; baseCommit: string } }>(r).project).toMatchObject({ base: 'main', baseCommit: head() });
     expect(listings()).toEqual([]);
-    expect(shim.calls()).toContain('for-each-ref --points-at=HEAD --format=%(refname) refs/remotes/');
+    expect(shim.calls()).toContain('for-each-ref --points-at=HEAD --format=%(objectname) %(refname) refs/remotes/');
     // The same commit detached is the same answer: a tracking ref of the project remote is at it.
     gitCli(['switch', '-q', '--detach'], checkout);
     try {
@@ -63,6 +64,59 @@ describe('the base check lists the project remote\'s branches and tags, everythi
       expect(listings()).toEqual([]);
     } finally {
       gitCli(['switch', '-q', 'main'], checkout);
+    }
+  });
+
+  it('not for a remote with a push URL of its own, nor with refs of another remote named below it: the remote is listed', async () => {
+    // A fork's workflow: `git push origin` goes to the fork and moves refs/remotes/origin/*, which then say nothing of origin's URL.
+    const fork = join(bus.dir, 'fork.git');
+    gitCli(['clone', '-q', '--bare', remote, fork]);
+    gitCli(['remote', 'set-url', '--push', 'origin', fork], checkout);
+    gitCli(['switch', '-q', '-c', 'forked'], checkout);
+    try {
+      commit('only on the fork');
+      gitCli(['push', '-q', '-u', 'origin', 'forked'], checkout);
+      const r = await dispatch(['pushed to the fork'], checkout);
+      expect(listings()).toEqual([SCOPED()]);
+      // Not silent: what vouches for it is said (the tracking refs' warning, as before the shortcut).
+      expect(r.stdout + r.stderr).toContain('last saw it');
+    } finally {
+      gitCli(['remote', 'set-url', '--delete', '--push', 'origin', '.*'], checkout);
+      gitCli(['switch', '-q', 'main'], checkout);
+    }
+    // origin/mirror, a remote of its own: its refs/remotes/origin/mirror/* are not origin's.
+    const mirror = join(bus.dir, 'mirror.git');
+    gitCli(['init', '-q', '--bare', mirror]);
+    gitCli(['remote', 'add', 'origin/mirror', mirror], checkout);
+    gitCli(['switch', '-q', '-c', 'mirrored'], checkout);
+    try {
+      commit('only on the mirror');
+      gitCli(['push', '-q', 'origin/mirror', 'mirrored'], checkout);
+      await dispatch(['pushed to the mirror'], checkout);
+      expect(listings()).toEqual([SCOPED()]);
+    } finally {
+      gitCli(['remote', 'remove', 'origin/mirror'], checkout);
+      gitCli(['switch', '-q', 'main'], checkout);
+    }
+  });
+
+  it('a commit made while the look runs is not taken for the pushed one before it: the refs are read against the HEAD status saw', async () => {
+    const pushed = head();
+    const realGit = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
+    const dir = mkdtempSync(join(bus.dir, 'git-race-'));
+    // status runs after a commit lands; for-each-ref as it answered a moment before it (HEAD still the pushed commit).
+    writeFileSync(
+      join(dir, 'git'),
+      `#!/bin/sh\ncase "$*" in\n*'status --porcelain=v2'*) '${realGit}' -c user.name=a -c user.email=a@b commit -q --allow-empty -m 'committed meanwhile' ;;\n*'for-each-ref --points-at=HEAD'*) exec '${realGit}' for-each-ref --points-at=${pushed} '--format=%(objectname) %(refname)' refs/remotes/ ;;\nesac\nexec '${realGit}' "$@"\n`,
+      { mode: 0o755 },
+    );
+    try {
+      const r = await gitbus(['dispatch', 'while committing', '--json'], { home, cwd: checkout, process: true, env: { PATH: `${dir}:${process.env['PATH'] ?? ''}` } });
+      expect(head()).not.toBe(pushed);
+      expect(r.code, r.stdout).toBe(5);
+      expect(json<{ error: { code: string } }>(r).error.code).toBe('BASE_NOT_PUSHED');
+    } finally {
+      gitCli(['reset', '-q', '--hard', pushed], checkout);
     }
   });
 

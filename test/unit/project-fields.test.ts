@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { planProject, headBase, type PlanInput, type ProjectPlan } from '../../bus/project/fields.js';
-import { chooseRemote, remotesOfConfig, type Checkout } from '../../bus/project/checkout.js';
+import { chooseRemote, pushElsewhere, refsAt, remotesOfConfig, type Checkout } from '../../bus/project/checkout.js';
 import { absoluteRemoteUrl, isLocalPath, localRemotePath, nodeProjectUrls, sameRemote } from '../../bus/project/remote-url.js';
 import { pushCommand } from '../../bus/project/base-check.js';
 import { parseLsRemote, remoteRef } from '../../bus/project/ls-remote.js';
@@ -230,13 +230,13 @@ describe('planProject: which code a task works on', () => {
 });
 
 describe('a HEAD pushed as the checkout saw it (no listing)', () => {
-  const at = (refs: string[], over: Partial<PlanInput> = {}) => pushedAsSeen(project({ checkout: checkout({ trackingAtHead: refs }), ...over }));
+  const at = (refs: string[], over: Partial<PlanInput> = {}, more: Partial<Checkout> = {}) => pushedAsSeen(project({ checkout: checkout({ trackingAtHead: refs, pushElsewhere: [], ...more }), ...over }));
 
   it('is the branch as the remote calls it and HEAD\'s commit when a tracking ref of the project remote is at HEAD', () => {
     expect(at(['refs/remotes/origin/feature'])).toEqual({ base: 'feature', baseCommit: HEAD });
     // Another of its branches at the same commit says the same: the commit was on the remote.
     expect(at(['refs/remotes/origin/other'])).toEqual({ base: 'feature', baseCommit: HEAD });
-    expect(pushedAsSeen(project({ checkout: checkout({ branch: null, upstream: null, trackingAtHead: ['refs/remotes/origin/main'] }) }))).toEqual({ base: HEAD, baseCommit: HEAD });
+    expect(pushedAsSeen(project({ checkout: checkout({ branch: null, upstream: null, trackingAtHead: ['refs/remotes/origin/main'], pushElsewhere: [] }) }))).toEqual({ base: HEAD, baseCommit: HEAD });
   });
 
   it('is not when no tracking ref of the project remote is at HEAD: another remote\'s, the remote\'s HEAD alone, a longer remote name, none, or none looked at', () => {
@@ -245,6 +245,24 @@ describe('a HEAD pushed as the checkout saw it (no listing)', () => {
     expect(at(['refs/remotes/originals/feature'])).toBeNull();
     expect(at([])).toBeNull();
     expect(pushedAsSeen(project())).toBeNull();
+    // origin/mirror is a remote of its own: its refs are not origin's.
+    const remotes = [{ name: 'origin', url: '/srv/proj.git' }, { name: 'origin/mirror', url: '/srv/mirror.git' }];
+    expect(at(['refs/remotes/origin/mirror/feature'], {}, { remotes, remote: remotes[0] ?? null })).toBeNull();
+    expect(at(['refs/remotes/origin/mirror/feature', 'refs/remotes/origin/feature'], {}, { remotes, remote: remotes[0] ?? null })).toEqual({ base: 'feature', baseCommit: HEAD });
+  });
+
+  it('is not for a remote with a push URL of its own (a fork\'s workflow: a push moves the refs, the commit goes to the fork), nor when that was not looked at', () => {
+    expect(at(['refs/remotes/origin/feature'], {}, { pushElsewhere: ['origin'] })).toBeNull();
+    expect(at(['refs/remotes/origin/feature'], {}, { pushElsewhere: ['fork'] })).toEqual({ base: 'feature', baseCommit: HEAD });
+    expect(pushedAsSeen(project({ checkout: checkout({ trackingAtHead: ['refs/remotes/origin/feature'] }) }))).toBeNull();
+  });
+
+  it('reads the refs at the commit status saw, and the remotes that push elsewhere, from the look\'s output', () => {
+    const other = 'b'.repeat(40);
+    expect(refsAt(`${HEAD} refs/remotes/origin/main\n${other} refs/remotes/origin/next\n${HEAD} refs/heads/main\n`, HEAD)).toEqual(['refs/remotes/origin/main']);
+    expect(refsAt('', HEAD)).toEqual([]);
+    const config = ['remote.origin.url\n/srv/up.git', 'remote.origin.pushurl\n/srv/fork.git', 'remote.same.url\n/srv/s.git', 'remote.same.pushurl\n/srv/s.git', 'remote.plain.url\n/srv/p.git', 'branch.main.remote\norigin'].join('\0') + '\0';
+    expect(pushElsewhere(config)).toEqual(['origin']);
   });
 
   it('is not for a base given by flag, even HEAD\'s own branch: the remote says where that branch is now', () => {
