@@ -15,7 +15,7 @@ export interface ArchiveTipPruneReport {
   /** The repository's objects on disk before, and after (the same in a dry run). */
   bytesBefore: number;
   bytesAfter: number;
-  /** Packs merged into one, with what the earlier tips alone named in them left out (`git repack -a -d`). */
+  /** Packs merged into one, with what the earlier tips alone named in them left out (`git repack -A -d`). */
   repacked?: number;
   /**
    * Why nothing was removed: `settled`, the last prune ran at this tip and nothing has become unreachable since;
@@ -82,7 +82,9 @@ export async function pruneArchiveTip(clone: string, o: { now?: number; graceMs:
     }
     if (goneCommits.length > 0) await updateShallow(side, [], goneCommits);
     const packs = listDir(join(side, 'objects', 'pack')).filter((n) => n.endsWith('.pack')).length;
-    const repack = packs > 1 ? await sideGit(side, ['repack', '-a', '-d', '-q']) : null;
+    // -A with an expiry, as git gc repacks: what a pack holds that the tip does not reach is left loose when it is
+    // young (a lookup's fetch moves its pack in before it writes the ref), for the next run to judge by its age.
+    const repack = packs > 1 ? await sideGit(side, ['repack', '-A', '-d', '-q', `--unpack-unreachable=${Math.max(0, Math.round((now - cutoff) / 1000))}.seconds.ago`]) : null;
     writeStamp(side, tip);
     return { removed, removedBytes, bytesBefore: before, bytesAfter: objectBytes(side), ...(repack?.ok ? { repacked: packs } : {}), ...(repack && !repack.ok ? { reason: repack.stderr } : {}) };
   } catch (err) {

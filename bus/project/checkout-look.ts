@@ -24,7 +24,7 @@ export interface CheckoutLook {
   status: Answer;
   /**
    * `git config -z --get-regexp` of the branches' `remote` and `merge`, the remotes' URLs and push URLs and the URL
-   * rewrites (`url.<base>.insteadOf`): empty when none is set.
+   * rewrites (`url.<base>.insteadOf`, `pushInsteadOf`): empty when none is set.
    */
   config: Answer;
   /** `git log --oneline -5`, when asked for. */
@@ -39,7 +39,7 @@ export interface CheckoutLook {
 }
 
 /** The configuration a look reads: what `git remote -v` and the branches' upstreams are made of. */
-export const LOOK_CONFIG = '^(branch\\..*\\.(remote|merge)|remote\\..*\\.(url|pushurl)|url\\..*\\.insteadof)$';
+export const LOOK_CONFIG = '^(branch\\..*\\.(remote|merge)|remote\\..*\\.(url|pushurl)|url\\..*\\.(insteadof|pushinsteadof))$';
 
 /**
  * Looks at the checkout `dir` is in; null when it is in none (or git is missing, or it is a bare repository). All

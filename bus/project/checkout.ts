@@ -117,23 +117,35 @@ export function refsAt(out: string, commit: string): string[] {
   return refs;
 }
 
-/** The remotes whose `pushurl` differs from their first `url`, from the look's `git config -z` (LOOK_CONFIG). Pure. */
+/**
+ * The remotes a push sends elsewhere than their URL, from the look's `git config -z` (LOOK_CONFIG): a `pushurl` other
+ * than their first `url`, or (without a `pushurl`) a `url` a `url.<base>.pushInsteadOf` rewrites for pushes. Pure.
+ */
 export function pushElsewhere(out: string): string[] {
-  const urls = new Map<string, string>();
+  const urls = new Map<string, string[]>();
   const pushes = new Map<string, string[]>();
+  const pushPrefixes: string[] = [];
   for (const entry of out.split('\0')) {
     const nl = entry.indexOf('\n');
     if (nl < 0) continue;
     const key = entry.slice(0, nl);
     const value = entry.slice(nl + 1);
+    if (key.startsWith('url.') && key.endsWith('.pushinsteadof')) {
+      pushPrefixes.push(value);
+      continue;
+    }
     const m = /^remote\.(.+)\.(url|pushurl)$/.exec(key);
     if (m === null) continue;
-    const name = m[1] as string;
-    if (m[2] === 'url') {
-      if (!urls.has(name)) urls.set(name, value);
-    } else pushes.set(name, [...(pushes.get(name) ?? []), value]);
+    const into = m[2] === 'url' ? urls : pushes;
+    into.set(m[1] as string, [...(into.get(m[1] as string) ?? []), value]);
   }
-  return [...pushes].filter(([name, push]) => push.some((p) => p !== urls.get(name))).map(([name]) => name).sort();
+  const elsewhere = (name: string): boolean => {
+    const push = pushes.get(name);
+    const url = urls.get(name) ?? [];
+    if (push !== undefined) return push.some((p) => p !== url[0]);
+    return url.some((u) => pushPrefixes.some((prefix) => u.startsWith(prefix)));
+  };
+  return [...new Set([...urls.keys(), ...pushes.keys()])].filter(elsewhere).sort();
 }
 
 function answered(a: Answer): string {

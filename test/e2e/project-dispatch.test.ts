@@ -73,7 +73,7 @@ describe('dispatch names the code of a project', () => {
 
   it('looks at the checkout once: five git commands read it for the body and the project fields; a HEAD not pushed as the checkout saw it, one more lists the remote\'s branches and tags', async () => {
     const shim = gitShim(dir);
-    const look = ['config -z --get-regexp ^(branch\\..*\\.(remote|merge)|remote\\..*\\.(url|pushurl)|url\\..*\\.insteadof)$', 'for-each-ref --points-at=HEAD --format=%(objectname) %(refname) refs/remotes/', 'log --oneline -5', 'rev-parse --show-toplevel', 'status --porcelain=v2 --branch --no-ahead-behind'];
+    const look = ['config -z --get-regexp ^(branch\\..*\\.(remote|merge)|remote\\..*\\.(url|pushurl)|url\\..*\\.(insteadof|pushinsteadof))$', 'for-each-ref --points-at=HEAD --format=%(objectname) %(refname) refs/remotes/', 'log --oneline -5', 'rev-parse --show-toplevel', 'status --porcelain=v2 --branch --no-ahead-behind'];
     const r = await gitbus(['dispatch', 'counted', '--json'], { home, cwd: join(work, 'sub'), process: true, env: shim.env });
     expect((await handoffOf(r)).baseCommit).toBe(head(work));
     expect(shim.calls().sort()).toEqual(look);

@@ -84,6 +84,19 @@ describe('the base check lists the project remote\'s branches and tags, everythi
       gitCli(['remote', 'set-url', '--delete', '--push', 'origin', '.*'], checkout);
       gitCli(['switch', '-q', 'main'], checkout);
     }
+    // The same through url.<fork>.pushInsteadOf <origin's url>: git pushes origin's branches to the fork.
+    gitCli(['config', `url.${fork}.pushInsteadOf`, remote], checkout);
+    gitCli(['switch', '-q', '-c', 'forked-again'], checkout);
+    try {
+      commit('only on the fork, by pushInsteadOf');
+      gitCli(['push', '-q', '-u', 'origin', 'forked-again'], checkout);
+      const r = await dispatch(['pushed to the fork by a rewrite'], checkout);
+      expect(listings()).toEqual([SCOPED()]);
+      expect(r.stdout + r.stderr).toContain('last saw it');
+    } finally {
+      gitCli(['config', '--unset', `url.${fork}.pushInsteadOf`], checkout);
+      gitCli(['switch', '-q', 'main'], checkout);
+    }
     // origin/mirror, a remote of its own: its refs/remotes/origin/mirror/* are not origin's.
     const mirror = join(bus.dir, 'mirror.git');
     gitCli(['init', '-q', '--bare', mirror]);

@@ -263,6 +263,9 @@ describe('a HEAD pushed as the checkout saw it (no listing)', () => {
     expect(refsAt('', HEAD)).toEqual([]);
     const config = ['remote.origin.url\n/srv/up.git', 'remote.origin.pushurl\n/srv/fork.git', 'remote.same.url\n/srv/s.git', 'remote.same.pushurl\n/srv/s.git', 'remote.plain.url\n/srv/p.git', 'branch.main.remote\norigin'].join('\0') + '\0';
     expect(pushElsewhere(config)).toEqual(['origin']);
+    // url.<base>.pushInsteadOf rewrites a remote's url for pushes (never its pushurl).
+    const rewrites = ['remote.origin.url\nhttps://up.example/p.git', 'remote.other.url\n/srv/o.git', 'remote.pinned.url\nhttps://up.example/q.git', 'remote.pinned.pushurl\nhttps://up.example/q.git', 'url.ssh://fork.example/.pushinsteadof\nhttps://up.example/'].join('\0') + '\0';
+    expect(pushElsewhere(rewrites)).toEqual(['origin']);
   });
 
   it('is not for a base given by flag, even HEAD\'s own branch: the remote says where that branch is now', () => {
