@@ -5,6 +5,9 @@ import { LOCAL_GIT_MS } from '../project/git.js';
 import { runGit } from '../transport/run-git.js';
 import { TIP_DIR, TIP_REF } from './shallow-tip.js';
 
+/** Loose objects the tip reaches from which a prune packs them (with the pack of the first fetch). */
+export const REPACK_LOOSE = 1000;
+
 /** The file in the archive tip's repository that says which tip its last prune left settled. */
 const STAMP = 'gitbus-pruned';
 
@@ -15,7 +18,10 @@ export interface ArchiveTipPruneReport {
   /** The repository's objects on disk before, and after (the same in a dry run). */
   bytesBefore: number;
   bytesAfter: number;
-  /** Packs merged into one, with what the earlier tips alone named in them left out (`git repack -A -d`). */
+  /**
+   * Packs merged into one with the loose objects the tip reaches, what the earlier tips alone named left out (`git
+   * repack -A -d`): how many packs there were.
+   */
   repacked?: number;
   /**
    * Why nothing was removed: `settled`, the last prune ran at this tip and nothing has become unreachable since;
@@ -38,7 +44,8 @@ export interface ArchiveTipPruneReport {
  * pack fast, cat-file.ts) and cuts the history there (the tip in the shallow list, under git's lock, before anything
  * goes); removes the other loose objects older than the grace, and the shallow entries of commits that went; and,
  * where there is more than one pack (the first fetch's, the whole tip of its time, and any fetch of 1,000 objects or
- * more), merges them into one of what the cut history names. It runs only when the tip is older than the grace, so a
+ * more) or REPACK_LOOSE loose objects the tip reaches (the tasks archived since the first lookup), packs what the cut
+ * history names into one. It runs only when the tip is older than the grace, so a
  * lookup still reading the tip before it (another process that has not seen the move) finds what it reads, and a
  * fetch under way writes young objects; and only once per tip. It never throws: the clone's own prune is what
  * matters, and this repository is a cache. Null when the clone has none.
@@ -82,9 +89,11 @@ export async function pruneArchiveTip(clone: string, o: { now?: number; graceMs:
     }
     if (goneCommits.length > 0) await updateShallow(side, [], goneCommits);
     const packs = listDir(join(side, 'objects', 'pack')).filter((n) => n.endsWith('.pack')).length;
+    // What the tip reaches stays: the lookups' fetches leave the new tasks' folders loose, a file (a 4 KiB block) each.
+    const looseLeft = keep.size - [...keep].filter((oid) => !fs.existsSync(join(side, 'objects', oid.slice(0, 2), oid.slice(2)))).length;
     // -A with an expiry, as git gc repacks: what a pack holds that the tip does not reach is left loose when it is
     // young (a lookup's fetch moves its pack in before it writes the ref), for the next run to judge by its age.
-    const repack = packs > 1 ? await sideGit(side, ['repack', '-A', '-d', '-q', `--unpack-unreachable=${Math.max(0, Math.round((now - cutoff) / 1000))}.seconds.ago`]) : null;
+    const repack = packs > 1 || looseLeft >= REPACK_LOOSE ? await sideGit(side, ['repack', '-A', '-d', '-q', `--unpack-unreachable=${Math.max(0, Math.round((now - cutoff) / 1000))}.seconds.ago`]) : null;
     writeStamp(side, tip);
     return { removed, removedBytes, bytesBefore: before, bytesAfter: objectBytes(side), ...(repack?.ok ? { repacked: packs } : {}), ...(repack && !repack.ok ? { reason: repack.stderr } : {}) };
   } catch (err) {

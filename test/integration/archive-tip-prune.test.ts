@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pruneArchiveTip } from '../../bus/archive/tip-prune.js';
+import { pruneArchiveTip, REPACK_LOOSE } from '../../bus/archive/tip-prune.js';
 import { shallowTipSource } from '../../bus/archive/shallow-tip.js';
 import { openBus } from '../../bus/context.js';
 import { LocalTransport } from '../../bus/transport/local.js';
@@ -242,9 +242,12 @@ describe("the archive tip repository's housekeeping", () => {
     expect(existsSync(join(side, 'HEAD'))).toBe(true);
   });
 
-  it('over git upload-pack on an archive of 400 tasks: each lookup after an archive run fetches the few objects it adds, before a prune and after it', async () => {
-    // A plain repository read through git's service (as over SSH), an archive of tasks' folders under shards.
-    const dir = join(bus.dir, 'plain');
+  /**
+   * A plain repository read through git's service (as over SSH): an archive of tasks' folders under 40 shards, each
+   * `run` an archive run of that many tasks dated an hour after the one before, and a node's tip repository it feeds.
+   */
+  const plainArchive = (name: string) => {
+    const dir = join(bus.dir, name);
     const remote = join(dir, 'remote.git');
     const work = join(dir, 'work');
     gitCli(['init', '-q', '--bare', remote]);
@@ -270,22 +273,44 @@ describe("the archive tip repository's housekeeping", () => {
     const repo = { gitdir: clone, transport: new LocalTransport(remote), hasObject: async () => false } as unknown as Parameters<typeof shallowTipSource>[0];
     const count = () => {
       const c = gitCli(['--git-dir', tipRepo, 'count-objects', '-v']);
-      return Number(/^count: (\d+)/m.exec(c)?.[1]) + Number(/^in-pack: (\d+)/m.exec(c)?.[1]);
+      return { loose: Number(/^count: (\d+)/m.exec(c)?.[1]), packed: Number(/^in-pack: (\d+)/m.exec(c)?.[1]), packs: Number(/^packs: (\d+)/m.exec(c)?.[1]) };
     };
+    const total = () => (existsSync(tipRepo) ? count().loose + count().packed : 0);
+    /** A lookup of `tip`: the objects it added. */
     const lookUp = async (tip: string): Promise<number> => {
-      const before = existsSync(tipRepo) ? count() : 0;
+      const before = total();
       (await shallowTipSource(repo, tip)).close();
-      return count() - before;
+      return total() - before;
     };
-    expect(await lookUp(run(400))).toBeGreaterThan(1000);
+    return { run, lookUp, count, clone, tipRepo };
+  };
+
+  it('over git upload-pack on an archive of 400 tasks: each lookup after an archive run fetches the few objects it adds, before a prune and after it', async () => {
+    const a = plainArchive('plain');
+    expect(await a.lookUp(a.run(400))).toBeGreaterThan(1000);
     // Five tasks more: their folders, their files, the shards and the root on their way, the commit (23 objects);
     // at depth 1 the remote sent the whole tip again (1,258).
-    expect(await lookUp(run(5))).toBe(23);
+    expect(await a.lookUp(a.run(5))).toBe(23);
     for (let i = 0; i < 2; i++) {
-      age(tipRepo);
-      expect((await pruneArchiveTip(clone, { graceMs: HOUR }))?.skipped).toBeUndefined();
-      expect(await lookUp(run(5))).toBeLessThan(40);
+      age(a.tipRepo);
+      expect((await pruneArchiveTip(a.clone, { graceMs: HOUR }))?.skipped).toBeUndefined();
+      expect(await a.lookUp(a.run(5))).toBeLessThan(40);
     }
+  });
+
+  it('packs the loose objects the tip reaches once they are REPACK_LOOSE or more: a file (a disk block) each no more', async () => {
+    const a = plainArchive('loose');
+    await a.lookUp(a.run(300));
+    expect(a.count()).toMatchObject({ packs: 0 });
+    expect(a.count().loose).toBeLessThan(REPACK_LOOSE);
+    age(a.tipRepo);
+    expect((await pruneArchiveTip(a.clone, { graceMs: HOUR }))?.repacked).toBeUndefined();
+    await a.lookUp(a.run(40));
+    age(a.tipRepo);
+    expect(a.count().loose).toBeGreaterThanOrEqual(REPACK_LOOSE);
+    expect((await pruneArchiveTip(a.clone, { graceMs: HOUR }))?.repacked).toBe(0);
+    expect(a.count()).toMatchObject({ loose: 0, packs: 1 });
+    gitCli(['--git-dir', a.tipRepo, 'fsck', '--no-dangling', '--no-progress']);
   });
 
   it('gitbus gc prunes it with the clone and says so; a clone without one reports none', async () => {
