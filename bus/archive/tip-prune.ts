@@ -68,7 +68,7 @@ export async function pruneArchiveTip(clone: string, o: { now?: number; graceMs:
       return { ...idle, bytesAfter: o.dryRun ? before : 0, skipped: 'damaged', reason: commit.stderr };
     }
     const keep = new Set(objectLines(listed.stdout));
-    const going = oldLoose(side, keep, cutoff);
+    const { going, keptLoose } = looseObjects(side, keep, cutoff);
     if (o.dryRun) return { ...idle, removed: going.length, removedBytes: going.reduce((sum, g) => sum + g.bytes, 0) };
 
     const shallowBefore = await readShallow(side);
@@ -89,11 +89,9 @@ export async function pruneArchiveTip(clone: string, o: { now?: number; graceMs:
     }
     if (goneCommits.length > 0) await updateShallow(side, [], goneCommits);
     const packs = listDir(join(side, 'objects', 'pack')).filter((n) => n.endsWith('.pack')).length;
-    // What the tip reaches stays: the lookups' fetches leave the new tasks' folders loose, a file (a 4 KiB block) each.
-    const looseLeft = keep.size - [...keep].filter((oid) => !fs.existsSync(join(side, 'objects', oid.slice(0, 2), oid.slice(2)))).length;
     // -A with an expiry, as git gc repacks: what a pack holds that the tip does not reach is left loose when it is
     // young (a lookup's fetch moves its pack in before it writes the ref), for the next run to judge by its age.
-    const repack = packs > 1 || looseLeft >= REPACK_LOOSE ? await sideGit(side, ['repack', '-A', '-d', '-q', `--unpack-unreachable=${Math.max(0, Math.round((now - cutoff) / 1000))}.seconds.ago`]) : null;
+    const repack = packs > 1 || keptLoose >= REPACK_LOOSE ? await sideGit(side, ['repack', '-A', '-d', '-q', `--unpack-unreachable=${Math.max(0, Math.round((now - cutoff) / 1000))}.seconds.ago`]) : null;
     writeStamp(side, tip);
     return { removed, removedBytes, bytesBefore: before, bytesAfter: objectBytes(side), ...(repack?.ok ? { repacked: packs } : {}), ...(repack && !repack.ok ? { reason: repack.stderr } : {}) };
   } catch (err) {
@@ -108,20 +106,28 @@ async function sideGit(side: string, args: string[]): Promise<{ ok: boolean; std
   return { ok: r.exitCode === 0, stdout: Buffer.from(r.stdout).toString('utf8'), stderr: r.stderr.trim().split('\n').slice(-3).join('\n') || `exit code ${String(r.exitCode)}` };
 }
 
-/** The loose objects not in `keep` whose files are older than `cutoff`. */
-function oldLoose(side: string, keep: ReadonlySet<string>, cutoff: number): { oid: string; path: string; bytes: number }[] {
+/**
+ * The loose objects not in `keep` whose files are older than `cutoff`, and how many in `keep` are loose: the lookups'
+ * fetches leave the new tasks' folders loose, a file (and a 4 KiB disk block) each.
+ */
+function looseObjects(side: string, keep: ReadonlySet<string>, cutoff: number): { going: { oid: string; path: string; bytes: number }[]; keptLoose: number } {
   const going: { oid: string; path: string; bytes: number }[] = [];
+  let keptLoose = 0;
   for (const fan of listDir(join(side, 'objects'))) {
     if (!/^[0-9a-f]{2}$/.test(fan)) continue;
     for (const name of listDir(join(side, 'objects', fan))) {
       const oid = fan + name;
-      if (!/^[0-9a-f]{40}$/.test(oid) || keep.has(oid)) continue;
+      if (!/^[0-9a-f]{40}$/.test(oid)) continue;
+      if (keep.has(oid)) {
+        keptLoose++;
+        continue;
+      }
       const path = join(side, 'objects', fan, name);
       const st = statOf(path);
       if (st !== null && st.mtimeMs < cutoff) going.push({ oid, path, bytes: st.size });
     }
   }
-  return going;
+  return { going, keptLoose };
 }
 
 /** The repository, out of the way at once (renamed), then removed: a lookup starts a new one from the tip. */
