@@ -65,17 +65,28 @@ export async function lookAtWorkTree(dir: string, o: { recent: boolean }): Promi
   return { top: root, status, config, tracking, ...(recent !== undefined ? { recent } : {}) };
 }
 
+/**
+ * The entries of `git config -z --get-regexp` (the look's LOOK_CONFIG): each key with its value, null for an entry
+ * without one (`[branch "x"] remote` alone has no newline). Pure.
+ */
+export function configEntries(out: string): { key: string; value: string | null }[] {
+  return out
+    .split('\0')
+    .filter((entry) => entry !== '')
+    .map((entry) => {
+      const nl = entry.indexOf('\n');
+      return nl < 0 ? { key: entry, value: null } : { key: entry.slice(0, nl), value: entry.slice(nl + 1) };
+    });
+}
+
 /** The remote and merge ref set for `branch` (`branch.<name>.remote`, `.merge`), the last value of each as `git config --get` gives it. Pure. */
 export function branchUpstream(configOut: string, branch: string): { remote: string | null; merge: string | null } {
   let remote: string | null = null;
   let merge: string | null = null;
-  for (const entry of configOut.split('\0')) {
-    const nl = entry.indexOf('\n');
-    // An entry without a value (`[branch "x"] remote` alone) has no newline: git --get prints it as empty.
-    const key = nl < 0 ? entry : entry.slice(0, nl);
-    const value = nl < 0 ? '' : entry.slice(nl + 1);
-    if (key === `branch.${branch}.remote`) remote = value.trim();
-    else if (key === `branch.${branch}.merge`) merge = value.trim();
+  for (const { key, value } of configEntries(configOut)) {
+    // An entry without a value: git --get prints it as empty.
+    if (key === `branch.${branch}.remote`) remote = (value ?? '').trim();
+    else if (key === `branch.${branch}.merge`) merge = (value ?? '').trim();
   }
   return { remote: remote === '' ? null : remote, merge: merge === '' ? null : merge };
 }

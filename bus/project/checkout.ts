@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { branchUpstream, lookAtWorkTree, type Answer, type CheckoutLook } from './checkout-look.js';
+import { branchUpstream, configEntries, lookAtWorkTree, type Answer, type CheckoutLook } from './checkout-look.js';
 import { absoluteRemoteUrl } from './remote-url.js';
 import { parseStatusV2 } from './status-v2.js';
 
@@ -58,11 +58,8 @@ export function remotesOfConfig(out: string, top: string): Checkout['remotes'] {
   const urls = new Map<string, string>();
   /** Each base's prefixes, the bases in the order first met (git's list of rewrites). */
   const rewrites = new Map<string, string[]>();
-  for (const entry of out.split('\0')) {
-    const nl = entry.indexOf('\n');
-    if (nl < 0) continue;
-    const key = entry.slice(0, nl);
-    const value = entry.slice(nl + 1);
+  for (const { key, value } of configEntries(out)) {
+    if (value === null) continue;
     if (key.startsWith('remote.') && key.endsWith('.url')) {
       const name = key.slice('remote.'.length, -'.url'.length);
       // git ignores a remote whose name begins with "/" (with a warning): a path is never a remote's name.
@@ -125,11 +122,8 @@ export function pushElsewhere(out: string): string[] {
   const urls = new Map<string, string[]>();
   const pushes = new Map<string, string[]>();
   const pushPrefixes: string[] = [];
-  for (const entry of out.split('\0')) {
-    const nl = entry.indexOf('\n');
-    if (nl < 0) continue;
-    const key = entry.slice(0, nl);
-    const value = entry.slice(nl + 1);
+  for (const { key, value } of configEntries(out)) {
+    if (value === null) continue;
     if (key.startsWith('url.') && key.endsWith('.pushinsteadof')) {
       pushPrefixes.push(value);
       continue;
