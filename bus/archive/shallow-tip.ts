@@ -72,7 +72,13 @@ async function fetchTip(repo: BusRepo, side: string, tip: string, previous: stri
  * then made at depth 1).
  */
 async function sinceFor(side: string, previous: string): Promise<number | null> {
-  const r = await runGit({ gitPath: 'git', args: ['--git-dir', side, 'log', '-1', '--format=%ct', previous], timeoutMs: LOCAL_GIT_MS, what: "dating the archive's previous tip", remote: side }).catch(() => null);
-  const at = r?.exitCode === 0 ? Number(Buffer.from(r.stdout).toString('utf8').trim()) : Number.NaN;
+  const r = await tipGit(side, ['log', '-1', '--format=%ct', previous]).catch(() => null);
+  const at = r?.ok === true ? Number(r.stdout.trim()) : Number.NaN;
   return Number.isFinite(at) && at > 0 ? Math.min(at, Date.now() / 1000) - HISTORY_SKEW_S : null;
+}
+
+/** git in the archive's tip repository `side`, in an environment that names no other (a git hook's), its output whole; its last lines of stderr. Throws only when git cannot run or takes too long. */
+export async function tipGit(side: string, args: string[]): Promise<{ ok: boolean; stdout: string; stderr: string }> {
+  const r = await runGit({ gitPath: 'git', args: ['--git-dir', side, ...args], timeoutMs: LOCAL_GIT_MS, what: `git ${args[0] ?? ''} in the archive's tip repository`, remote: side });
+  return { ok: r.exitCode === 0, stdout: Buffer.from(r.stdout).toString('utf8'), stderr: r.stderr.trim().split('\n').slice(-3).join('\n') || `exit code ${String(r.exitCode)}` };
 }

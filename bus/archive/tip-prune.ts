@@ -1,9 +1,8 @@
 import { fs } from '../node-fs.js';
 import { join } from 'node:path';
 import { readShallow, updateShallow } from '../git/shallow.js';
-import { LOCAL_GIT_MS } from '../project/git.js';
-import { runGit } from '../transport/run-git.js';
-import { TIP_DIR, TIP_REF } from './shallow-tip.js';
+import { listDir, packNames, statOf } from '../store/quiet-fs.js';
+import { TIP_DIR, TIP_REF, tipGit } from './shallow-tip.js';
 
 /** Loose objects the tip reaches from which a prune packs them (with the pack of the first fetch). */
 export const REPACK_LOOSE = 1000;
@@ -59,10 +58,10 @@ export async function pruneArchiveTip(clone: string, o: { now?: number; graceMs:
   const before = objectBytes(side);
   const idle = { removed: 0, removedBytes: 0, bytesBefore: before, bytesAfter: before };
   if (readStamp(side) === tip) return { ...idle, skipped: 'settled' };
-  if ((mtimeOf(join(side, TIP_REF)) ?? 0) >= cutoff) return { ...idle, skipped: 'young' };
+  if ((statOf(join(side, TIP_REF))?.mtimeMs ?? 0) >= cutoff) return { ...idle, skipped: 'young' };
   try {
-    const listed = await sideGit(side, ['rev-list', '--objects', '--no-object-names', '--no-walk', tip]);
-    const commit = listed.ok ? await sideGit(side, ['cat-file', 'commit', tip]) : listed;
+    const listed = await tipGit(side, ['rev-list', '--objects', '--no-object-names', '--no-walk', tip]);
+    const commit = listed.ok ? await tipGit(side, ['cat-file', 'commit', tip]) : listed;
     if (!commit.ok) {
       if (!o.dryRun) removeAll(side);
       return { ...idle, bytesAfter: o.dryRun ? before : 0, skipped: 'damaged', reason: commit.stderr };
@@ -88,22 +87,16 @@ export async function pruneArchiveTip(clone: string, o: { now?: number; graceMs:
       }
     }
     if (goneCommits.length > 0) await updateShallow(side, [], goneCommits);
-    const packs = listDir(join(side, 'objects', 'pack')).filter((n) => n.endsWith('.pack')).length;
+    const packs = packNames(side).length;
     // -A with an expiry, as git gc repacks: what a pack holds that the tip does not reach is left loose when it is
     // young (a lookup's fetch moves its pack in before it writes the ref), for the next run to judge by its age.
-    const repack = packs > 1 || keptLoose >= REPACK_LOOSE ? await sideGit(side, ['repack', '-A', '-d', '-q', `--unpack-unreachable=${Math.max(0, Math.round((now - cutoff) / 1000))}.seconds.ago`]) : null;
+    const repack = packs > 1 || keptLoose >= REPACK_LOOSE ? await tipGit(side, ['repack', '-A', '-d', '-q', `--unpack-unreachable=${Math.max(0, Math.round((now - cutoff) / 1000))}.seconds.ago`]) : null;
     writeStamp(side, tip);
     return { removed, removedBytes, bytesBefore: before, bytesAfter: objectBytes(side), ...(repack?.ok ? { repacked: packs } : {}), ...(repack && !repack.ok ? { reason: repack.stderr } : {}) };
   } catch (err) {
     // git missing or too slow, the shallow list's lock held too long: the next run tries again.
     return { ...idle, skipped: 'failed', reason: err instanceof Error ? err.message : String(err) };
   }
-}
-
-/** git in the side repository, in an environment that names no other (a git hook's), its output whole. */
-async function sideGit(side: string, args: string[]): Promise<{ ok: boolean; stdout: string; stderr: string }> {
-  const r = await runGit({ gitPath: 'git', args: ['--git-dir', side, ...args], timeoutMs: LOCAL_GIT_MS, what: `git ${args[0] ?? ''} in the archive's tip repository`, remote: side });
-  return { ok: r.exitCode === 0, stdout: Buffer.from(r.stdout).toString('utf8'), stderr: r.stderr.trim().split('\n').slice(-3).join('\n') || `exit code ${String(r.exitCode)}` };
 }
 
 /**
@@ -186,35 +179,7 @@ function objectBytes(side: string): number {
   let total = 0;
   for (const dir of listDir(objects)) {
     if (!/^([0-9a-f]{2}|pack)$/.test(dir)) continue;
-    for (const name of listDir(join(objects, dir))) total += sizeOf(join(objects, dir, name)) ?? 0;
+    for (const name of listDir(join(objects, dir))) total += statOf(join(objects, dir, name))?.size ?? 0;
   }
   return total;
-}
-
-function listDir(dir: string): string[] {
-  try {
-    return fs.readdirSync(dir);
-  } catch {
-    return [];
-  }
-}
-
-function sizeOf(path: string): number | null {
-  try {
-    return fs.statSync(path).size;
-  } catch {
-    return null;
-  }
-}
-
-function mtimeOf(path: string): number | null {
-  return statOf(path)?.mtimeMs ?? null;
-}
-
-function statOf(path: string): { mtimeMs: number; size: number } | null {
-  try {
-    return fs.statSync(path);
-  } catch {
-    return null;
-  }
 }

@@ -9,6 +9,7 @@ import { decodeTree } from './encode.js';
 import { readLoose } from './loose-read.js';
 import { HISTORY_SKEW_S, historyToKeep, type CommitFacts } from './prune-plan.js';
 import { committedAt } from './commit-time.js';
+import { listDir, packNames, statOf } from './quiet-fs.js';
 
 /** Loose objects nothing kept names are removed once their file is this old: no command takes so long. */
 export const PRUNE_GRACE_MS = 3600_000;
@@ -141,7 +142,7 @@ export async function pruneClone(gitdir: string, opts: ClonePruneOptions = {}): 
       loose++;
       const oid = fan + name;
       if (named.has(oid)) continue;
-      const mtime = mtimeOf(inFolder(objectDir(gitdir, oid), name));
+      const mtime = statOf(inFolder(objectDir(gitdir, oid), name))?.mtimeMs ?? null;
       if (mtime === null) continue;
       (mtime >= cutoff ? young : old).push(oid);
     }
@@ -208,7 +209,7 @@ function objectReader(gitdir: string, packed: boolean): (oid: string) => Promise
       if (err instanceof ObjectTooLargeError) return { type: 'too-large', content: Buffer.alloc(0), mtimeMs: 0 };
       throw err;
     }
-    if (loose) return { ...loose, mtimeMs: mtimeOf(inFolder(objectDir(gitdir, oid), oid.slice(2))) ?? 0 };
+    if (loose) return { ...loose, mtimeMs: statOf(inFolder(objectDir(gitdir, oid), oid.slice(2)))?.mtimeMs ?? 0 };
     if (!packed) return null;
     try {
       const o = await (await isoGit()).readObject({ fs, gitdir, oid, cache, format: 'content' });
@@ -227,24 +228,4 @@ function targetOf(read: ReadObject): string | undefined {
 
 function turn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
-}
-
-function packNames(gitdir: string): string[] {
-  return listDir(join(gitdir, 'objects', 'pack')).filter((n) => n.endsWith('.pack'));
-}
-
-function listDir(dir: string): string[] {
-  try {
-    return fs.readdirSync(dir);
-  } catch {
-    return [];
-  }
-}
-
-function mtimeOf(path: string): number | null {
-  try {
-    return fs.statSync(path).mtimeMs;
-  } catch {
-    return null;
-  }
 }
