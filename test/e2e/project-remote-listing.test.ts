@@ -68,49 +68,54 @@ describe('the base check lists the project remote\'s branches and tags, everythi
   });
 
   it('not for a remote with a push URL of its own, nor with refs of another remote named below it: the remote is listed', async () => {
+    /**
+     * A commit made on a branch of its own and pushed with `push` after `setUp`, then dispatched: the remote is
+     * listed, and the dispatch's output goes to `check`.
+     */
+    const pushedElsewhere = async (branch: string, setUp: () => void, push: string[], tearDown: () => void, check: (out: string) => void) => {
+      setUp();
+      gitCli(['switch', '-q', '-c', branch], checkout);
+      try {
+        commit(`only on ${branch}`);
+        gitCli(['push', '-q', ...push, branch], checkout);
+        const r = await dispatch([`pushed as ${branch}`], checkout);
+        expect(listings()).toEqual([SCOPED()]);
+        check(r.stdout + r.stderr);
+      } finally {
+        tearDown();
+        gitCli(['switch', '-q', 'main'], checkout);
+      }
+    };
+    // Not silent: what vouches for it is said (the tracking refs' warning, as before the shortcut).
+    const warned = (out: string) => expect(out).toContain('last saw it');
     // A fork's workflow: `git push origin` goes to the fork and moves refs/remotes/origin/*, which then say nothing of origin's URL.
     const fork = join(bus.dir, 'fork.git');
     gitCli(['clone', '-q', '--bare', remote, fork]);
-    gitCli(['remote', 'set-url', '--push', 'origin', fork], checkout);
-    gitCli(['switch', '-q', '-c', 'forked'], checkout);
-    try {
-      commit('only on the fork');
-      gitCli(['push', '-q', '-u', 'origin', 'forked'], checkout);
-      const r = await dispatch(['pushed to the fork'], checkout);
-      expect(listings()).toEqual([SCOPED()]);
-      // Not silent: what vouches for it is said (the tracking refs' warning, as before the shortcut).
-      expect(r.stdout + r.stderr).toContain('last saw it');
-    } finally {
-      gitCli(['remote', 'set-url', '--delete', '--push', 'origin', '.*'], checkout);
-      gitCli(['switch', '-q', 'main'], checkout);
-    }
+    await pushedElsewhere(
+      'forked',
+      () => gitCli(['remote', 'set-url', '--push', 'origin', fork], checkout),
+      ['-u', 'origin'],
+      () => gitCli(['remote', 'set-url', '--delete', '--push', 'origin', '.*'], checkout),
+      warned,
+    );
     // The same through url.<fork>.pushInsteadOf <origin's url>: git pushes origin's branches to the fork.
-    gitCli(['config', `url.${fork}.pushInsteadOf`, remote], checkout);
-    gitCli(['switch', '-q', '-c', 'forked-again'], checkout);
-    try {
-      commit('only on the fork, by pushInsteadOf');
-      gitCli(['push', '-q', '-u', 'origin', 'forked-again'], checkout);
-      const r = await dispatch(['pushed to the fork by a rewrite'], checkout);
-      expect(listings()).toEqual([SCOPED()]);
-      expect(r.stdout + r.stderr).toContain('last saw it');
-    } finally {
-      gitCli(['config', '--unset', `url.${fork}.pushInsteadOf`], checkout);
-      gitCli(['switch', '-q', 'main'], checkout);
-    }
+    await pushedElsewhere(
+      'forked-again',
+      () => gitCli(['config', `url.${fork}.pushInsteadOf`, remote], checkout),
+      ['-u', 'origin'],
+      () => gitCli(['config', '--unset', `url.${fork}.pushInsteadOf`], checkout),
+      warned,
+    );
     // origin/mirror, a remote of its own: its refs/remotes/origin/mirror/* are not origin's.
     const mirror = join(bus.dir, 'mirror.git');
     gitCli(['init', '-q', '--bare', mirror]);
-    gitCli(['remote', 'add', 'origin/mirror', mirror], checkout);
-    gitCli(['switch', '-q', '-c', 'mirrored'], checkout);
-    try {
-      commit('only on the mirror');
-      gitCli(['push', '-q', 'origin/mirror', 'mirrored'], checkout);
-      await dispatch(['pushed to the mirror'], checkout);
-      expect(listings()).toEqual([SCOPED()]);
-    } finally {
-      gitCli(['remote', 'remove', 'origin/mirror'], checkout);
-      gitCli(['switch', '-q', 'main'], checkout);
-    }
+    await pushedElsewhere(
+      'mirrored',
+      () => gitCli(['remote', 'add', 'origin/mirror', mirror], checkout),
+      ['origin/mirror'],
+      () => gitCli(['remote', 'remove', 'origin/mirror'], checkout),
+      () => undefined,
+    );
   });
 
   it('a commit made while the look runs is not taken for the pushed one before it: the refs are read against the HEAD status saw', async () => {
