@@ -19,6 +19,8 @@ interface Case {
   args: string[];
   /** The program run (else Node): the rows of the same git work done with the git CLI. */
   program?: string;
+  /** For such a row: the case whose git work it does (sameGitWorkLines). */
+  gitWorkOf?: Case;
   /** Added to the environment of this case's runs. */
   env?: NodeJS.ProcessEnv;
   /** Written to the process's standard input (else it reads /dev/null). */
@@ -163,11 +165,13 @@ export async function startupBench(lines: string[], runs: number): Promise<void>
   // git state in the body, the checkout's remote, branch and base read). Its HEAD pushed, at origin/main: the remote is
   // not asked (bus/project/resolve.ts pushedAsSeen); in a second checkout, below its tracking tip: it is listed.
   const checkout = projectCheckout(dir);
-  cases.push({ label: 'gitbus dispatch from a project checkout (local bus, 5 tasks)', args: [BIN, 'dispatch', 'start-up probe', '--home', dispatchHome], cwd: checkout, after: keep(dispatchHome) });
+  const fromCheckout: Case = { label: 'gitbus dispatch from a project checkout (local bus, 5 tasks)', args: [BIN, 'dispatch', 'start-up probe', '--home', dispatchHome], cwd: checkout, after: keep(dispatchHome) };
+  cases.push(fromCheckout);
   cases.push({ label: 'gitbus dispatch from a checkout, HEAD below its tracking tip (listed)', args: [BIN, 'dispatch', 'start-up probe', '--home', dispatchHome], cwd: projectCheckoutBelowTip(dir), after: keep(dispatchHome) });
   // The baselines of the rows that do git work Node's start does not: the same work done with the git CLI.
-  cases.push({ label: SAME_GIT_WORK.checkout, program: 'sh', args: ['-c', CHECKOUT_GIT_WORK], cwd: checkout });
-  cases.push({ label: SAME_GIT_WORK.http, program: 'git', args: ['-c', 'protocol.version=0', 'ls-remote', `${host.url}/status-0.git`] });
+  cases.push({ label: 'git CLI: the git work of a dispatch from a checkout (sh)', program: 'sh', args: ['-c', CHECKOUT_GIT_WORK], cwd: checkout, gitWorkOf: fromCheckout });
+  const overHttp = cases.find((c) => c.args[1] === 'status' && c.args[3] === mine.http);
+  cases.push({ label: 'git CLI: git ls-remote of the HTTP remote (protocol v0)', program: 'git', args: ['-c', 'protocol.version=0', 'ls-remote', `${host.url}/status-0.git`], ...(overHttp ? { gitWorkOf: overHttp } : {}) });
 
   cases.push({ label: 'gitbus hook claude user-prompt-submit (Claude Code\'s hook)', args: [BIN, 'hook', 'claude', 'user-prompt-submit', '--home', statusHome], input: hookInput });
   // Where the command cannot start from its code cache (a sandbox's cache folder), which is where it is served unasked.
@@ -235,7 +239,7 @@ export async function startupBench(lines: string[], runs: number): Promise<void>
     lines.push(`${c.label.padEnd(64)} ${fmt(s.median).padStart(5)} ms ${fmt(s.p90).padStart(5)} ms  ${ratio.toFixed(2)}x${cpuCol}${verdict}`);
   });
   lines.push('', `Served by the watcher: status ${servedCount('status')} of ${runs} runs, dispatch ${servedCount('dispatch')} of ${runs}, hook ${servedCount('hook')} of ${runs}, status with the cache folder unusable (served unasked) ${servedCount('nocache')} of ${runs}; by gitbus serve: status ${servedCount('server')} of ${runs} (the others found no standby ready and ran in their own process). Every served row but "status, cache folder unusable, served by the watcher" sets GITBUS_SERVE=1: by default a command that can start from its code cache runs in its own process, which ends sooner (the rows without "served"), and only one that cannot (that row) is served. The watcher's standby (cli/serve/) loads and warms up in the background after each served run; its CPU is not the client's and is not counted, and the next case starts once it is ready${notReady === 0 ? '' : ` (${notReady} times not within ${SETTLE_MS / 1000} s: the next case ran beside it)`}.`);
-  lines.push('', ...sameGitWorkLines(cases.map((c) => c.label), samples, base));
+  lines.push('', ...sameGitWorkLines(cases, samples, base));
   lines.push('', 'The HTTP remote: git http-backend behind a Node HTTP server on 127.0.0.1, in a process of its own (its CPU is not counted); the listing is a request, so the ratio has a network exchange in it that node -e 0 has not.');
   lines.push('', ...bursts);
   if (hasCpu) lines.push('', 'CPU/run: user + system time of the process and what it waited for (git), the mean over the runs, from /proc/self/stat (clock ticks); less sensitive to a busy machine than wall time.');
@@ -256,30 +260,20 @@ const CHECKOUT_GIT_WORK = [
   'wait',
 ].join('\n');
 
-/** The rows of the same git work done with the git CLI, and the gitbus rows each is the baseline of. */
-const SAME_GIT_WORK = {
-  checkout: 'git CLI: the git work of a dispatch from a checkout (sh)',
-  http: 'git CLI: git ls-remote of the HTTP remote (protocol v0)',
-} as const;
-const SAME_GIT_WORK_OF: Record<keyof typeof SAME_GIT_WORK, string> = {
-  checkout: 'gitbus dispatch from a project checkout (local bus, 5 tasks)',
-  http: 'gitbus status (HTTP remote, 5 tasks)',
-};
-
 /**
  * What gitbus adds over git in the rows that do git work (a dispatch from a checkout runs git; a status over HTTP
  * makes a request): the row's median less its baseline's (the same work with the git CLI), against Node's start.
  */
-function sameGitWorkLines(labels: string[], samples: Sample[], node: Sample): string[] {
+function sameGitWorkLines(cases: Case[], samples: Sample[], node: Sample): string[] {
   const out = ['What gitbus adds to the git work of a row (the row less the same work done with the git CLI, against node -e 0):'];
-  for (const key of Object.keys(SAME_GIT_WORK) as (keyof typeof SAME_GIT_WORK)[]) {
-    const row = samples[labels.indexOf(SAME_GIT_WORK_OF[key])];
-    const git = samples[labels.indexOf(SAME_GIT_WORK[key])];
-    if (row === undefined || git === undefined) continue;
+  cases.forEach((c, i) => {
+    const row = c.gitWorkOf === undefined ? undefined : samples[cases.indexOf(c.gitWorkOf)];
+    const git = samples[i];
+    if (c.gitWorkOf === undefined || row === undefined || git === undefined) return;
     const own = row.median - git.median;
     const ratio = own / node.median;
-    out.push(`- ${SAME_GIT_WORK_OF[key]}: ${fmt(row.median)} ms less ${fmt(git.median)} ms = ${fmt(own)} ms, ${ratio.toFixed(2)}x (target <= ${TARGET}x: ${ratio <= TARGET ? 'met' : 'MISSED'})`);
-  }
+    out.push(`- ${c.gitWorkOf.label}: ${fmt(row.median)} ms less ${fmt(git.median)} ms = ${fmt(own)} ms, ${ratio.toFixed(2)}x (target <= ${TARGET}x: ${ratio <= TARGET ? 'met' : 'MISSED'})`);
+  });
   return out;
 }
 
