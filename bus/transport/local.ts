@@ -75,7 +75,10 @@ function checkBareRepo(path: string): void {
   if (!st.isDirectory()) throw new RemoteNotAGitRepositoryError(path, 'not a directory');
   if (existsSync(joinPlain(path, '.git'))) throw new RemoteNotBareError(path);
   for (const required of ['HEAD', 'objects', 'refs']) {
-    if (!existsSync(joinPlain(path, required))) throw new RemoteNotAGitRepositoryError(path, `no ${required}`);
+    if (existsSync(joinPlain(path, required))) continue;
+    // The folder itself renamed away since it was looked at is a remote gone, not one a person must repair.
+    if (!existsSync(path)) throw new RemoteNotFoundError(path);
+    throw new RemoteNotAGitRepositoryError(path, `no ${required}`);
   }
   let config = '';
   try {
@@ -133,20 +136,34 @@ export class LocalTransport implements Transport {
     return this.checked;
   }
 
-  async listRefs(): Promise<Map<string, string>> {
-    await this.stillThere();
-    return readRefsFromDisk(this.path);
+  listRefs(): Promise<Map<string, string>> {
+    return this.whileThere(() => readRefsFromDisk(this.path));
   }
 
   async readRef(ref: string): Promise<string | null> {
-    await this.stillThere();
-    return (await readRefFromDisk(this.path, ref)) ?? null;
+    return (await this.whileThere(() => readRefFromDisk(this.path, ref))) ?? null;
   }
 
-  private async stillThere(): Promise<void> {
+  /** `read` of the remote's files, its failure or an empty answer reported as the remote gone if it vanished meanwhile. */
+  private async whileThere<T>(read: () => Promise<T>): Promise<T> {
     await this.ready();
-    // A remote that vanished after the first check (an unmounted disk, a renamed folder) must not read as an
-    // empty repository: that would look like a bus whose main branch was deleted.
+    let value: T;
+    try {
+      value = await read();
+    } catch (err) {
+      this.stillThere();
+      throw err;
+    }
+    this.stillThere();
+    return value;
+  }
+
+  /**
+   * A remote that vanished after the first check (an unmounted disk, a renamed folder) must not read as an empty
+   * repository: that would look like a bus whose main branch was deleted. Checked after the read, not before: a
+   * folder renamed away between a check and the read would read as one without refs (a CI run saw it).
+   */
+  private stillThere(): void {
     if (!existsSync(join(this.path, 'objects')) || !existsSync(join(this.path, 'HEAD'))) {
       this.checked = undefined;
       throw new RemoteNotFoundError(this.path);

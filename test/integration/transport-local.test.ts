@@ -1,6 +1,7 @@
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import readline from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   FileUrlOtherHostError,
@@ -15,7 +16,21 @@ import { LocalTransport, createBareRepo, parseLocalRemote } from '../../bus/tran
 import { GIT_ENV, TempDirs, cliClone, cliCommit, gitSync, lsRemote } from './transport-fixtures.js';
 
 const dirs = new TempDirs();
-afterEach(() => dirs.cleanup());
+
+/**
+ * A process that, for each line read, waits that many tenths of a millisecond (busy, so the moment varies little
+ * with timers), renames argv[1] to argv[2] and prints a line.
+ */
+const MOVER = `
+const { renameSync } = require('node:fs');
+const [here, away] = process.argv.slice(1);
+require('node:readline').createInterface({ input: process.stdin }).on('line', (line) => {
+  const end = process.hrtime.bigint() + BigInt(Number(line) * 100_000);
+  while (process.hrtime.bigint() < end);
+  renameSync(here, away);
+  process.stdout.write('moved\\n');
+});
+`;afterEach(() => dirs.cleanup());
 
 async function remoteWithHistory(): Promise<{ remote: string; work: string }> {
   const remote = await createBareRepo(join(await dirs.make(), 'bus.git'));
@@ -162,6 +177,42 @@ describe('LocalTransport errors', () => {
     // Lazily too, on first use.
     await expect(new LocalTransport(missing).listRefs()).rejects.toMatchObject({ code: 'REMOTE_NOT_FOUND' });
   });
+
+  it('a remote renamed away while it is read or checked is gone, never a repository without main nor a broken one', async () => {
+    const { remote } = await remoteWithHistory();
+    const away = `${remote}.away`;
+    const main = lsRemote(remote).get('refs/heads/main');
+    const kept = await LocalTransport.open(remote);
+    // Another process renames the folder away at a moment of its choosing in each trial, as a person or an unmount
+    // would; it stays away until the reads have seen it gone, so every read that met it away must say so.
+    const mover = spawn(process.execPath, ['-e', MOVER, remote, away], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const lines = readline.createInterface({ input: mover.stdout });
+    const moved = () => new Promise((resolve) => lines.once('line', resolve));
+    try {
+      const bad: string[] = [];
+      let reads = 0;
+      for (let trial = 0; trial < 60; trial++) {
+        const done = moved();
+        mover.stdin.write(`${trial % 7}\n`);
+        // Half the trials through a transport that checks the repository at first use (a fresh one every read).
+        const fresh = trial % 2 === 1;
+        for (;;) {
+          const t = fresh ? new LocalTransport(remote) : kept;
+          const read = reads++ % 2 === 0 ? t.readRef('refs/heads/main') : t.listRefs().then((refs) => refs.get('refs/heads/main') ?? null);
+          const got = await read.catch((err: unknown) => err);
+          if (got === main) continue;
+          if (!(got instanceof RemoteNotFoundError)) bad.push(`trial ${trial}: ${String(got)}`);
+          break;
+        }
+        await done;
+        renameSync(away, remote);
+      }
+      expect(bad).toEqual([]);
+    } finally {
+      mover.kill();
+      if (!existsSync(remote) && existsSync(away)) renameSync(away, remote);
+    }
+  }, 60_000);
 
   it('says when the path is not a git repository', async () => {
     const dir = await dirs.make();
