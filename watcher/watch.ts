@@ -20,6 +20,7 @@ import { standingProblems } from './standing-problems.js';
 import { pollTimer, type PollTimer } from './poll-timer.js';
 import { remoteHealth } from './remote-health.js';
 import { wakeOnChange } from './wake-on-change.js';
+import { busyHousekeeping } from './busy-housekeeping.js';
 import { RUNNERS } from './run-task.js';
 import { dropAllReservations } from './outbox.js';
 import { resultDelivery } from './result-delivery.js';
@@ -243,7 +244,12 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
     claiming: () => claims.claiming,
     env,
   });
-  const keepHouse = house.keep;
+  // A wake while a drain runs keeps house at most every BUSY_HOUSE_MS (watcher/busy-housekeeping.ts).
+  const busyHouse = busyHousekeeping(() => void house.keep());
+  const keepHouse = (): Promise<boolean> => {
+    busyHouse.started();
+    return house.keep();
+  };
 
   // Each claimed task's run, to its result or, stopped by the shutdown, its claim given back (watcher/claimed-run.ts).
   // A project remote out of reach at a task's start: fetched again --retry apart (doubling up to --retry-max) for up
@@ -271,9 +277,11 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
   let wakeAgain: WakeReason | null = null;
   const wake = (why: WakeReason): Promise<void> => {
     if (!mayLook(why)) return draining ?? Promise.resolve();
-    // Housekeeping (cancels above all) runs on every wake, even while all slots are busy and the drain is
-    // waiting for a run to end: a cancel pushed to a local remote is acted on within moments, not at the next beat.
-    void keepHouse();
+    // Housekeeping (cancels above all) runs at every wake, even while all slots are busy and the drain is waiting
+    // for a run to end: a cancel pushed to a local remote is acted on within moments, not at the next beat. While a
+    // drain runs, at most every BUSY_HOUSE_MS: a bus pushed to many times a second is not looked at for each push.
+    if (draining) busyHouse.wake();
+    else void keepHouse();
     if (draining) {
       // A remembered change outranks a freed slot: it may have woken the other watchers too.
       wakeAgain = wakeAgain === 'change' || wakeAgain === 'tick' ? wakeAgain : why;
@@ -371,6 +379,7 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
     await ending.finish();
     return finished;
   } finally {
+    busyHouse.stop();
     beats.stop();
     job?.stop();
     clearInterval(logPruning);

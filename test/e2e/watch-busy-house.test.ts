@@ -1,0 +1,69 @@
+import { watch, type FSWatcher } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { makeBus } from '../helpers/bus.js';
+import { cancelInProcess } from '../helpers/in-process.js';
+import { startWatcher } from '../helpers/watcher-process.js';
+import { until } from '../helpers/wait.js';
+import { BUSY_HOUSE_MS } from '../../watcher/busy-housekeeping.js';
+
+/**
+ * A watcher busy with a run on a bus pushed to many times a second (issue 14, "no herd"): it looks at the remote a
+ * few times a second, not at every push of the others, and still stops a cancelled run within moments.
+ */
+const children: ChildProcess[] = [];
+/** The pace of the other nodes' pushes: several within each BUSY_HOUSE_MS. */
+const PACE_MS = 75;
+const cleanups: (() => Promise<void>)[] = [];
+afterAll(async () => {
+  for (const c of children) c.kill('SIGKILL');
+  for (const c of cleanups) await c();
+});
+
+describe('a busy watcher on a busy bus', () => {
+  it('looks at the remote at most every BUSY_HOUSE_MS while it runs, and still stops a cancelled run', async () => {
+    const bus = await makeBus({ node: 'boss' });
+    cleanups.push(bus.cleanup);
+    const home = await bus.addNode('worker', [], ['--runner', 'shell']);
+    // A node with no watcher running, for the other work.
+    await bus.addNode('idle', [], ['--runner', 'shell']);
+    const w = startWatcher(home, ['--poll', '10m'], children);
+    await until('the watcher to start', () => w.events().some((e) => e.type === 'started'), 60_000, w.stderr);
+    const id = await bus.dispatch('boss', ['a long run', '--command', 'sleep 60', '--to', 'worker']);
+    await until('the run to start', () => w.events().some((e) => e.type === 'claimed' && e.id === id), 30_000, w.stderr);
+
+    // Each look that finds main moved writes the node's clone's main: counted as it is renamed into place.
+    let looks = 0;
+    const refs: FSWatcher = watch(join(home, 'clone.git', 'refs', 'heads'), (_event, name) => {
+      if (name === 'main') looks++;
+    });
+    let pushes = 0;
+    const t0 = Date.now();
+    try {
+      // Other work on the bus (for a node whose watcher is off), a push every PACE_MS for a few seconds: spread out,
+      // as other nodes' pushes come, rather than in one burst that a single look would take in anyway.
+      while (pushes < 40) {
+        await bus.dispatch('boss', [`other work ${pushes}`, '--command', 'true', '--to', 'idle']);
+        pushes++;
+        await new Promise((resolve) => setTimeout(resolve, PACE_MS));
+      }
+      const spanMs = Date.now() - t0;
+      // The trailing look after the last push, then nothing more to see.
+      await until('the last push looked at', () => Date.now() - t0 > spanMs + 3 * BUSY_HOUSE_MS, 10_000);
+      const bound = Math.ceil((spanMs + 3 * BUSY_HOUSE_MS) / BUSY_HOUSE_MS) + 2;
+      expect(looks, `${looks} looks for ${pushes} pushes in ${spanMs} ms`).toBeLessThanOrEqual(Math.min(bound, pushes - 5));
+      expect(looks).toBeGreaterThan(0);
+    } finally {
+      refs.close();
+    }
+
+    // A cancel is still acted on while the run goes on: within moments, not at the next poll (ten minutes).
+    await cancelInProcess(bus.home('boss'), id, 'enough');
+    await until('the run stopped', () => w.events().some((e) => e.type === 'finished' && e.id === id), 20_000, w.stderr);
+    expect(w.events().find((e) => e.type === 'finished' && e.id === id)?.status).toBe('cancelled');
+    expect(w.events().filter((e) => e.type === 'error')).toEqual([]);
+    w.child.kill('SIGTERM');
+    expect(await w.exited).toBe(0);
+  }, 120_000);
+});

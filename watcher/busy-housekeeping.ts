@@ -1,0 +1,46 @@
+import { monotonicMs } from '../bus/monotonic.js';
+
+/**
+ * How often, at most, a watcher whose drain is running keeps house for a wake (a push of another node, a tick): its
+ * cancels are then seen within a second, and a bus pushed to many times a second is looked at once a second, not at
+ * every push. Eight watchers of no-op tasks on one remote made ~30 pushes a second, each looked at by every watcher;
+ * a quarter of a second kept more of that cost than a second did (issue 14, docs/PERFORMANCE.md "What an added
+ * watcher costs, session 61").
+ */
+export const BUSY_HOUSE_MS = 1_000;
+
+export interface BusyHousekeeping {
+  /** A wake while the drain runs: housekeeping now if none started within the interval, else once at its end. */
+  wake: () => void;
+  /** Housekeeping started another way (the drain's own): the interval counts from now. */
+  started: () => void;
+  stop: () => void;
+}
+
+/** `keep` (the watcher's housekeeping) at most once per `everyMs` for the wakes that arrive while a drain runs. */
+export function busyHousekeeping(keep: () => void, everyMs = BUSY_HOUSE_MS, now: () => number = monotonicMs): BusyHousekeeping {
+  let last = Number.NEGATIVE_INFINITY;
+  let timer: NodeJS.Timeout | null = null;
+  const run = () => {
+    timer = null;
+    last = now();
+    keep();
+  };
+  return {
+    wake: () => {
+      if (timer) return;
+      const wait = last + everyMs - now();
+      if (wait <= 0) return run();
+      // Trailing: the change that arrived within the interval is looked at when it ends, not left to the next push.
+      timer = setTimeout(run, wait);
+      timer.unref();
+    },
+    started: () => {
+      last = now();
+    },
+    stop: () => {
+      if (timer) clearTimeout(timer);
+      timer = null;
+    },
+  };
+}
