@@ -245,7 +245,11 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
     env,
   });
   // A wake while a drain runs keeps house at most every BUSY_HOUSE_MS (watcher/busy-housekeeping.ts).
-  const busyHouse = busyHousekeeping(() => void house.keep());
+  // Its round at the end of a second is a wake too: none once the watcher stops, or while the remote is down (then
+  // only the retry timer looks, watcher/remote-health.ts).
+  const busyHouse = busyHousekeeping(() => {
+    if (!opts.stop.aborted && !health.isDown) void house.keep();
+  });
   const keepHouse = (): Promise<boolean> => {
     busyHouse.started();
     return house.keep();
