@@ -75,10 +75,24 @@ export async function fullRefName(base: string, dir: string): Promise<string | n
   return r.code === 0 && name.startsWith('refs/') ? name : null;
 }
 
-/** The remote-tracking tips of `remote` in the checkout: where the remote's branches were when last seen. */
-export async function trackingTips(remote: string, dir: string): Promise<string[]> {
-  const r = await git(['for-each-ref', '--format=%(objectname)', `refs/remotes/${remote}/`], { cwd: dir });
-  return r.stdout.split('\n').filter((l) => l !== '');
+/**
+ * The remote-tracking tips of `remote` in the checkout: where the remote's branches were when last seen. Not those of
+ * the remotes `below` it (`origin/mirror` beside `origin`: git keeps them under `refs/remotes/origin/mirror/`).
+ */
+export async function trackingTips(remote: string, dir: string, below: readonly string[] = []): Promise<string[]> {
+  const r = await git(['for-each-ref', '--format=%(objectname) %(refname)', `refs/remotes/${remote}/`], { cwd: dir });
+  const tips: string[] = [];
+  for (const line of r.stdout.split('\n')) {
+    const [oid, ref] = [line.slice(0, line.indexOf(' ')), line.slice(line.indexOf(' ') + 1)];
+    if (oid === '' || below.some((name) => ref.startsWith(`refs/remotes/${name}/`))) continue;
+    tips.push(oid);
+  }
+  return tips;
+}
+
+/** The remotes of a checkout named below `name` (`origin/mirror` for `origin`), whose refs sit among its own. Pure. */
+export function remotesBelow(remotes: readonly { name: string }[], name: string): string[] {
+  return remotes.map((r) => r.name).filter((n) => n.startsWith(`${name}/`));
 }
 
 /** What the base is in the dispatcher's checkout, for the command that pushes it. */

@@ -20,13 +20,20 @@ const PLAIN: Record<ProjectCommand, string> = {
 /** The base commit is not on the project remote: the worker could not fetch it. */
 export class BaseNotPushedError extends GitbusError {
   readonly code = 'BASE_NOT_PUSHED';
-  /** `unlisted`: why the remote's refs other than branches and tags could not be listed (a pull request's may hold it). */
-  constructor(d: { commit: string; base: string; remote: string; url: string; command: string; dir: string; unlisted?: string }, by: ProjectCommand) {
+  /**
+   * `unlisted`: why the remote's refs other than branches and tags could not be listed (a pull request's may hold it).
+   * `elsewhere`: the checkout's pushes to `remote` go to another repository (a push URL, a pushInsteadOf), so its
+   * remote-tracking refs could not vouch for the commit, and `command` pushes to the URL the task reads.
+   */
+  constructor(d: { commit: string; base: string; remote: string; url: string; command: string; dir: string; unlisted?: string; elsewhere?: boolean }, by: ProjectCommand) {
     const named = d.base === d.commit ? d.commit : `${d.commit} (${d.base})`;
     const unlisted = d.unlisted !== undefined ? ` (on no branch or tag of it; its other refs could not be listed: ${d.unlisted})` : '';
+    const elsewhere = d.elsewhere ? `; "git push ${d.remote}" goes to another repository (a push URL or url.*.pushInsteadOf in its git config), not to ${d.url}, which the task reads` : '';
     super(
-      `the base commit ${named} is not on the project remote ${d.remote === d.url ? d.url : `${d.remote} (${d.url})`}${unlisted}: a worker could not fetch it`,
-      `push it: run "${d.command}"${d.dir ? ` in ${d.dir}` : ''}, then ${AGAIN[by]}${PLAIN[by]}`,
+      `the base commit ${named} is not on the project remote ${d.remote === d.url ? d.url : `${d.remote} (${d.url})`}${unlisted}: a worker could not fetch it${elsewhere}`,
+      d.elsewhere
+        ? `push it to ${d.url}: run "${d.command}"${d.dir ? ` in ${d.dir}` : ''} (a url.*.pushInsteadOf that matches ${d.url} rewrites that push too: run it where that rule does not apply), or give --repo the repository you push to; then ${AGAIN[by]}${PLAIN[by]}`
+        : `push it: run "${d.command}"${d.dir ? ` in ${d.dir}` : ''}, then ${AGAIN[by]}${PLAIN[by]}`,
       d,
     );
   }

@@ -1,6 +1,6 @@
 import { COMMIT_RE } from '../../schemas/project.js';
 import { BaseNotFoundError, BaseNotPushedError, ProjectRemoteError, type ProjectCommand } from './base-errors.js';
-import { fullRefName, localBranch, onRemote, pushCommand, reachableFrom, resolveLocally, tagTooWarning, trackingTips, type BaseSource } from './base-check.js';
+import { fullRefName, localBranch, onRemote, pushCommand, reachableFrom, remotesBelow, resolveLocally, tagTooWarning, trackingTips, type BaseSource } from './base-check.js';
 import { checkoutOf, readCheckout } from './checkout.js';
 import type { CheckoutLook } from './checkout-look.js';
 import { publishableRepo } from './remote-url.js';
@@ -118,7 +118,11 @@ export async function resolveProject(plan: ProjectPlan, by: ProjectCommand, need
     // The remote-tracking refs say what the remote had when this checkout last fetched or pushed: a commit they
     // reach was on it. Only a checkout with a name for the remote has them.
     const mine = dir !== null && plan.remoteName !== null ? { dir, name: plan.remoteName } : null;
-    const tracked = async (): Promise<boolean> => mine !== null && (await reachableFrom(commit, await trackingTips(mine.name, mine.dir), mine.dir));
+    // Not those of a remote whose pushes go elsewhere (a push URL, a pushInsteadOf: a fork's workflow): a push moved
+    // them for another repository, where the commit went; nor another remote's named below it (`origin/mirror`).
+    const elsewhere = mine !== null && (plan.local?.pushElsewhere ?? []).includes(mine.name);
+    const tracked = async (): Promise<boolean> =>
+      mine !== null && !elsewhere && (await reachableFrom(commit, await trackingTips(mine.name, mine.dir, remotesBelow(plan.local?.remotes ?? [], mine.name)), mine.dir));
     if (listing !== null) {
       let on = await onRemote(commit, listing, dir);
       let vouched: boolean | undefined;
@@ -141,7 +145,7 @@ export async function resolveProject(plan: ProjectPlan, by: ProjectCommand, need
       if (!on) {
         // The remote's branches moved on past what this checkout has (someone else pushed): their tips are unknown
         // here, so they cannot say. The remote-tracking refs can.
-        if (mine === null || !(vouched ?? (await tracked()))) throw await notPushed(plan, base, commit, remote, shown, by, unlisted);
+        if (mine === null || !(vouched ?? (await tracked()))) throw await notPushed(plan, base, commit, remote, shown, by, unlisted, elsewhere);
         warnings.push(`${mine.name} has commits ${mine.dir} has not fetched; ${commit.slice(0, 12)} is on it as ${mine.dir} last saw it (git fetch ${shellWord(mine.name)} to update)`);
       }
     } else if (mine !== null && (await tracked())) {
@@ -169,7 +173,7 @@ export function pushedAsSeen(plan: Pick<ProjectPlan, 'head' | 'base' | 'remoteNa
   if (local.pushElsewhere === undefined || local.pushElsewhere.includes(name)) return null;
   const prefix = `refs/remotes/${name}/`;
   // Another remote's refs when its name goes on past this one's (`origin/mirror` beside `origin`).
-  const longer = local.remotes.map((r) => r.name).filter((n) => n.startsWith(`${name}/`));
+  const longer = remotesBelow(local.remotes, name);
   const at = (local.trackingAtHead ?? []).some(
     // The remote's HEAD (refs/remotes/origin/HEAD) names one of its branches, set at clone and not moved by a push.
     (ref) => ref.startsWith(prefix) && ref !== `${prefix}HEAD` && !longer.some((n) => ref.startsWith(`refs/remotes/${n}/`)),
@@ -217,19 +221,21 @@ async function wholeListing(url: string, by: ProjectCommand, dir: string | null,
   }
 }
 
-async function notPushed(plan: ProjectPlan, base: string, commit: string, remote: string, shown: string, by: ProjectCommand, unlisted?: string): Promise<BaseNotPushedError> {
+/** `elsewhere`: the remote's pushes go to another repository; the command then pushes to the URL the task reads. */
+async function notPushed(plan: ProjectPlan, base: string, commit: string, remote: string, shown: string, by: ProjectCommand, unlisted?: string, elsewhere = false): Promise<BaseNotPushedError> {
   const local = plan.local;
   let source: BaseSource = { kind: 'commit' };
   if (local !== null) {
     const ref = plan.head ? (local.branch !== null ? `refs/heads/${local.branch}` : null) : await fullRefName(base, local.top);
     if (ref?.startsWith('refs/heads/')) {
       const branch = ref.slice('refs/heads/'.length);
-      source = branch === local.branch ? { kind: 'current-branch', branch, upstream: local.upstream } : { kind: 'branch', branch };
+      source = branch === local.branch && !elsewhere ? { kind: 'current-branch', branch, upstream: local.upstream } : { kind: 'branch', branch };
     } else if (ref?.startsWith('refs/tags/')) {
       source = { kind: 'tag', tag: ref.slice('refs/tags/'.length) };
     }
   }
-  return new BaseNotPushedError({ commit, base, remote, url: shown, command: pushCommand(remote, commit, source), dir: local?.top ?? '', ...(unlisted !== undefined ? { unlisted } : {}) }, by);
+  const command = pushCommand(elsewhere ? shown : remote, commit, source);
+  return new BaseNotPushedError({ commit, base, remote, url: shown, command, dir: local?.top ?? '', ...(unlisted !== undefined ? { unlisted } : {}), ...(elsewhere ? { elsewhere } : {}) }, by);
 }
 
 /**

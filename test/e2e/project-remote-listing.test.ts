@@ -67,28 +67,44 @@ describe('the base check lists the project remote\'s branches and tags, everythi
     }
   });
 
-  it('not for a remote with a push URL of its own, nor with refs of another remote named below it: the remote is listed', async () => {
+  it('not for a remote with a push URL of its own, nor with refs of another remote named below it: the remote is listed, and the commit it lacks refused with the push that fixes it', async () => {
+    type Refusal = { code: string; message: string; fix: string; data: { command: string; commit: string; elsewhere?: boolean } };
     /**
      * A commit made on a branch of its own and pushed with `push` after `setUp`, then dispatched: the remote is
-     * listed, and the dispatch's output goes to `check`.
+     * listed (wholly), the dispatch refused (the commit is not where origin's URL reads, whatever origin's tracking refs say),
+     * and the command the refusal gives puts it there.
      */
-    const pushedElsewhere = async (branch: string, setUp: () => void, push: string[], tearDown: () => void, check: (out: string) => void) => {
+    const pushedElsewhere = async (branch: string, setUp: () => void, push: string[], tearDown: () => void, command: string, elsewhere: boolean) => {
       setUp();
       gitCli(['switch', '-q', '-c', branch], checkout);
+      let undone = false;
       try {
         commit(`only on ${branch}`);
         gitCli(['push', '-q', ...push, branch], checkout);
         const r = await dispatch([`pushed as ${branch}`], checkout);
-        expect(listings()).toEqual([SCOPED()]);
-        check(r.stdout + r.stderr);
-      } finally {
+        // On no branch or tag of it, and vouched for by nothing: looked for among its other refs (a pull request's).
+        expect(listings()).toEqual([SCOPED(), FULL()]);
+        expect(r.code, r.stdout + r.stderr).toBe(5);
+        const error = json<{ error: Refusal }>(r).error;
+        expect(error).toMatchObject({ code: 'BASE_NOT_PUSHED', data: { command, commit: head() } });
+        expect(error.data.elsewhere === true).toBe(elsewhere);
+        if (elsewhere) expect(`${error.message} ${error.fix}`).toMatch(/goes to another repository.*give --repo/s);
+        // The command, where the rule that sent the push elsewhere does not apply (a pushInsteadOf rewrites it too).
         tearDown();
+        undone = true;
+        execFileSync('sh', ['-c', error.data.command], { cwd: checkout, stdio: 'ignore' });
+        const again = await dispatch([`pushed as ${branch}, then as the refusal said`], checkout);
+        expect(again.code, again.stdout + again.stderr).toBe(0);
+        expect(json<{ project: { baseCommit: string } }>(again).project.baseCommit).toBe(head());
+      } finally {
+        if (!undone) tearDown();
         gitCli(['switch', '-q', 'main'], checkout);
+        // Not left on the remote for the tests after (their commits would be on its branches), if it got there.
+        if (gitCli(['ls-remote', '--heads', remote, branch], checkout).trim() !== '') gitCli(['push', '-q', remote, '--delete', branch], checkout);
       }
     };
-    // Not silent: what vouches for it is said (the tracking refs' warning, as before the shortcut).
-    const warned = (out: string) => expect(out).toContain('last saw it');
-    // A fork's workflow: `git push origin` goes to the fork and moves refs/remotes/origin/*, which then say nothing of origin's URL.
+    // A fork's workflow: `git push origin` goes to the fork and moves refs/remotes/origin/*, which then say nothing of
+    // origin's URL; the fix pushes to that URL.
     const fork = join(bus.dir, 'fork.git');
     gitCli(['clone', '-q', '--bare', remote, fork]);
     await pushedElsewhere(
@@ -96,7 +112,8 @@ describe('the base check lists the project remote\'s branches and tags, everythi
       () => gitCli(['remote', 'set-url', '--push', 'origin', fork], checkout),
       ['-u', 'origin'],
       () => gitCli(['remote', 'set-url', '--delete', '--push', 'origin', '.*'], checkout),
-      warned,
+      `git push ${remote} forked`,
+      true,
     );
     // The same through url.<fork>.pushInsteadOf <origin's url>: git pushes origin's branches to the fork.
     await pushedElsewhere(
@@ -104,7 +121,8 @@ describe('the base check lists the project remote\'s branches and tags, everythi
       () => gitCli(['config', `url.${fork}.pushInsteadOf`, remote], checkout),
       ['-u', 'origin'],
       () => gitCli(['config', '--unset', `url.${fork}.pushInsteadOf`], checkout),
-      warned,
+      `git push ${remote} forked-again`,
+      true,
     );
     // origin/mirror, a remote of its own: its refs/remotes/origin/mirror/* are not origin's.
     const mirror = join(bus.dir, 'mirror.git');
@@ -112,9 +130,11 @@ describe('the base check lists the project remote\'s branches and tags, everythi
     await pushedElsewhere(
       'mirrored',
       () => gitCli(['remote', 'add', 'origin/mirror', mirror], checkout),
+      // Not -u: the branch would then track origin/mirror, and the project be the mirror.
       ['origin/mirror'],
       () => gitCli(['remote', 'remove', 'origin/mirror'], checkout),
-      () => undefined,
+      'git push -u origin HEAD:mirrored',
+      false,
     );
   });
 
