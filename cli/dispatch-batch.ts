@@ -110,7 +110,7 @@ export async function dispatchFromFile(ctx: BusContext, file: string, opts: Batc
   };
   // Once for the batch: one look at the checkout, one check that the base is on the project remote.
   // One look at the checkout for the project fields and the bodies' git state.
-  const look = opts.git ? await lookAtWorkTree(process.cwd(), { recent: true }) : null;
+  const look = opts.git ? await lookAtWorkTree(process.cwd(), { recent: true, tracking: opts.repo !== false && opts.base === undefined }) : null;
   const project = await projectFromFlags(ctx, opts, { implicit: opts.git, readCheckout: opts.git, by: 'dispatch', look }).catch(fileProblemsFirst);
   if (fileProblems.length === 0) reportProject(project, json);
   const git = gitContextOf(look);

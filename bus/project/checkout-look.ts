@@ -11,7 +11,8 @@ export type Answer = { out: string } | { failed: unknown };
  * failures are errors). Five git processes, started together; it was twelve, each reader asking on its own
  * (issue 14: a dispatch from a checkout took 4.1x Node's start), then five with `git remote -v` (session 57: its
  * answer is read from the configuration, with the URL rewrites git applies, checkout.ts remotesOfConfig), four, and
- * five again with the remote-tracking refs at HEAD (session 60: they spare the project remote's listing).
+ * five again with the remote-tracking refs at HEAD (session 60: they spare the project remote's listing), which a
+ * dispatch that takes no base from HEAD does not ask for (session 61).
  */
 export interface CheckoutLook {
   /** The top of the work tree. */
@@ -33,9 +34,10 @@ export interface CheckoutLook {
    * `git for-each-ref --points-at=HEAD refs/remotes/`, each ref with its commit: the remote-tracking refs at HEAD's
    * commit, which say it was on their remote when this checkout last pushed or fetched (bus/project/resolve.ts then
    * lists no remote). Read against the commit `status` saw as HEAD (checkout.ts): a commit made between the two
-   * commands is not taken for the one before. A failure (no commit yet) is none.
+   * commands is not taken for the one before. A failure (no commit yet) is none. Absent: not asked for (a dispatch
+   * with `--no-repo` or `--base` takes no base from HEAD).
    */
-  tracking: Answer;
+  tracking?: Answer;
 }
 
 /** The configuration a look reads: what `git remote -v` and the branches' upstreams are made of. */
@@ -44,8 +46,9 @@ export const LOOK_CONFIG = '^(branch\\..*\\.(remote|merge)|remote\\..*\\.(url|pu
 /**
  * Looks at the checkout `dir` is in; null when it is in none (or git is missing, or it is a bare repository). All
  * its commands start at once: outside a work tree the first says so and the others' failures are not read.
+ * `tracking: false`: without the remote-tracking refs at HEAD, for a caller that takes no base from HEAD.
  */
-export async function lookAtWorkTree(dir: string, o: { recent: boolean }): Promise<CheckoutLook | null> {
+export async function lookAtWorkTree(dir: string, o: { recent: boolean; tracking?: boolean }): Promise<CheckoutLook | null> {
   if (!mayBeInWorkTree(dir)) return null;
   const run = (args: string[], okCodes: number[] = []): Promise<Answer> =>
     gitQuick(args, { cwd: dir, okCodes }).then(
@@ -57,12 +60,12 @@ export async function lookAtWorkTree(dir: string, o: { recent: boolean }): Promi
     run(['status', '--porcelain=v2', '--branch', '--no-ahead-behind']),
     // Exit 1: none of it is set.
     run(['config', '-z', '--get-regexp', LOOK_CONFIG], [1]),
-    run(['for-each-ref', '--points-at=HEAD', '--format=%(objectname) %(refname)', 'refs/remotes/']),
+    o.tracking === false ? undefined : run(['for-each-ref', '--points-at=HEAD', '--format=%(objectname) %(refname)', 'refs/remotes/']),
     o.recent ? run(['log', '--oneline', '-5']) : undefined,
   ]);
   const root = 'out' in top ? top.out.trim() : '';
   if (root === '') return null;
-  return { top: root, status, config, tracking, ...(recent !== undefined ? { recent } : {}) };
+  return { top: root, status, config, ...(tracking !== undefined ? { tracking } : {}), ...(recent !== undefined ? { recent } : {}) };
 }
 
 /**

@@ -99,7 +99,7 @@ export function checkoutOf(look: CheckoutLook | null): Checkout | null {
     upstream,
     head: status.head,
     changes: status.short.length,
-    trackingAtHead: status.head === null ? [] : refsAt('out' in look.tracking ? look.tracking.out : '', status.head),
+    ...(look.tracking === undefined ? {} : { trackingAtHead: status.head === null ? [] : refsAt('out' in look.tracking ? look.tracking.out : '', status.head) }),
     pushElsewhere: pushElsewhere(config),
   };
 }

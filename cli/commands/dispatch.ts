@@ -94,7 +94,8 @@ export function register(program: Command): void {
       if (title === undefined) throw new InputError('dispatch needs a TITLE, or --from FILE for many tasks', 'gitbus dispatch "Run the tests" --command "make test"', { flag: 'TITLE' });
       const task = opts.bodyFile !== undefined ? readBodyFile(opts.bodyFile) : title;
       // One look at the checkout for the body's git state and the project fields.
-      const look = opts.git ? await lookAtWorkTree(process.cwd(), { recent: true }) : null;
+      // The tracking refs at HEAD only for a base taken from HEAD (bus/project/resolve.ts pushedAsSeen).
+      const look = opts.git ? await lookAtWorkTree(process.cwd(), { recent: true, tracking: opts.repo !== false && opts.base === undefined }) : null;
       const git = gitContextOf(look);
       const body = handoffBody({ task, ...(opts.context ? { context: opts.context } : {}), ...(opts.instructions ? { instructions: opts.instructions } : {}), git });
       const handoff: Omit<Handoff, 'id' | 'from' | 'created'> = { title };

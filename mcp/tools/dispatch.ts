@@ -79,7 +79,7 @@ export const dispatchTool = defineTool({
     const cwd = a.cwd === undefined ? null : resolve(env.cwd, a.cwd);
     if (cwd !== null && !isDirectory(cwd)) throw new InputError(`cwd: ${cwd} is not a directory`, 'give a directory inside a git checkout of the project, or leave cwd out for a plain task', { field: 'cwd', value: cwd });
     // One look at the checkout for the body's git state and the project fields.
-    const look = cwd === null ? null : await lookAtWorkTree(cwd, { recent: true });
+    const look = cwd === null ? null : await lookAtWorkTree(cwd, { recent: true, tracking: a.base === undefined });
     const git = gitContextOf(look);
     const body = handoffBody({ task: a.body ?? a.title, ...(a.context ? { context: a.context } : {}), ...(a.instructions ? { instructions: a.instructions } : {}), git });
     const handoff: Omit<Handoff, 'id' | 'from' | 'created'> = { title: a.title };

@@ -71,7 +71,7 @@ describe('dispatch names the code of a project', () => {
     expect(human.stderr).toContain(`gitbus: project work on ${remote} from main (${head(work).slice(0, 12)}); results go to branch gitbus/${human.stdout.trim()}`);
   });
 
-  it('looks at the checkout once: five git commands read it for the body and the project fields; a HEAD not pushed as the checkout saw it, one more lists the remote\'s branches and tags', async () => {
+  it('looks at the checkout once: five git commands read it for the body and the project fields; a HEAD not pushed as the checkout saw it, one more lists the remote\'s branches and tags; four without a base from HEAD', async () => {
     const shim = gitShim(dir);
     const look = ['config -z --get-regexp ^(branch\\..*\\.(remote|merge)|remote\\..*\\.(url|pushurl)|url\\..*\\.(insteadof|pushinsteadof))$', 'for-each-ref --points-at=HEAD --format=%(objectname) %(refname) refs/remotes/', 'log --oneline -5', 'rev-parse --show-toplevel', 'status --porcelain=v2 --branch --no-ahead-behind'];
     const r = await gitbus(['dispatch', 'counted', '--json'], { home, cwd: join(work, 'sub'), process: true, env: shim.env });
@@ -88,6 +88,18 @@ describe('dispatch names the code of a project', () => {
     } finally {
       gitCli(['fetch', '-q', 'origin'], work);
     }
+    // A base not taken from HEAD (--base), or no project at all (--no-repo): the tracking refs at HEAD are not asked for.
+    const withoutTracking = look.filter((c) => !c.startsWith('for-each-ref'));
+    shim.reset();
+    const based = await gitbus(['dispatch', 'from main', '--base', 'main', '--json'], { home, cwd: join(work, 'sub'), process: true, env: shim.env });
+    expect((await handoffOf(based)).baseCommit).toBe(head(work));
+    // (--base reads the ref it names with commands of its own.)
+    expect(shim.calls()).toEqual(expect.arrayContaining(withoutTracking));
+    expect(shim.calls()).not.toContain(look[1]);
+    shim.reset();
+    const plain = await gitbus(['dispatch', 'no project', '--no-repo', '--json'], { home, cwd: join(work, 'sub'), process: true, env: shim.env });
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(shim.calls().sort()).toEqual(withoutTracking);
   });
 
   it('--repo, --base and --branch override the checkout; outside one, --repo alone starts from the remote default branch', async () => {
