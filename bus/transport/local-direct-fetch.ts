@@ -10,6 +10,7 @@ import { decodeTree } from '../store/encode.js';
 import { treeDiff } from '../store/tree-diff.js';
 import type { TreeEntry } from '../store/objects.js';
 import { objectFile } from '../git/object-path.js';
+import { parentsFirst } from '../git/parents-first.js';
 
 // The fetch half of the direct path for a local remote (bus/transport/local-direct.ts has why, and the push half).
 
@@ -37,9 +38,9 @@ export interface HistorySince {
  * need not read them again, and decodes only what it reads (a derived status: the entries of a few tasks).
  */
 export async function directFetch(remote: string, local: string, want: string, has: (oid: string) => Promise<boolean>, kept?: (oid: string, bytes: Buffer) => void, history?: HistorySince): Promise<boolean> {
-  // The new commits, found newest first by following parents until known ones; written oldest first, so a
-  // commit is only ever present together with its history.
-  const chain: { oid: string; raw: Buffer; tree: string; parent: string | null }[] = [];
+  // The new commits, found newest first by following parents until known ones; written parents first
+  // (bus/git/parents-first.ts), so a commit is only ever present together with its history.
+  const chain: { oid: string; raw: Buffer; tree: string; parent: string | null; parents: string[] }[] = [];
   const seen = new Set<string>();
   const stack = [want];
   // Commits read to see their time (history.since), kept for when the walk reaches them.
@@ -55,7 +56,7 @@ export async function directFetch(remote: string, local: string, want: string, h
     const tree = /^tree ([0-9a-f]{40})/m.exec(head)?.[1];
     if (!tree) return false;
     const parents = [...head.matchAll(/^parent ([0-9a-f]{40})/gm)].map((m) => m[1] as string);
-    chain.push({ oid, raw: obj.raw, tree, parent: parents[0] ?? null });
+    chain.push({ oid, raw: obj.raw, tree, parent: parents[0] ?? null, parents });
     let cut = false;
     for (const p of parents) {
       if (history && !seen.has(p) && !(await has(p))) {
@@ -123,7 +124,7 @@ export async function directFetch(remote: string, local: string, want: string, h
     return true;
   };
   const treeOf = new Map(chain.map((c) => [c.oid, c.tree]));
-  for (const commit of chain.reverse()) {
+  for (const commit of parentsFirst(chain)) {
     const parentTree = commit.parent === null ? null : (treeOf.get(commit.parent) ?? (await localCommitTree(local, commit.parent)));
     if (!(await copyTree(commit.tree, false, parentTree))) return false;
     writeObjectFile(fs, local, commit.oid, commit.raw);

@@ -186,6 +186,54 @@ describe('a direct fetch from a local bare remote (no git process)', () => {
     expect(existsSync(objectFile(local, two))).toBe(false);
   });
 
+  it('writes a merge\'s commits parents first: a fetch that fails half way leaves no commit without its history', async () => {
+    const { dir, remote, local } = await setup();
+    const work = join(dir, 'work');
+    gitCli(['clone', '-q', remote, work]);
+    const objectFile = (gitdir: string, oid: string) => join(gitdir, 'objects', oid.slice(0, 2), oid.slice(2));
+    const has = async (oid: string) => existsSync(objectFile(local, oid));
+    const rev = (r: string) => gitCli(['rev-parse', r], work).trim();
+    const commitFile = (name: string) => {
+      writeFileSync(join(work, name), name);
+      gitCli(['add', '-A'], work);
+      gitCli(['commit', '-q', '-m', name], work);
+      return rev('HEAD');
+    };
+    commitFile('base.md');
+    gitCli(['push', '-q', 'origin', 'HEAD:main'], work);
+    expect(await directFetch(remote, local, rev('HEAD'), has)).toBe(true);
+    // X, then two lines from it, merged: a walk from the merge meets the second line (and X) before the first.
+    let x = commitFile('shared.md');
+    // X's fan-out folder is one the clone does not have yet (another message until so), to be blocked below.
+    for (let i = 0; existsSync(join(local, 'objects', x.slice(0, 2))); i++) {
+      gitCli(['commit', '-q', '--amend', '-m', `shared ${i}`], work);
+      x = rev('HEAD');
+    }
+    gitCli(['branch', '-q', 'two'], work);
+    const p1 = commitFile('one.md');
+    gitCli(['switch', '-q', 'two'], work);
+    const p2 = commitFile('two.md');
+    gitCli(['switch', '-q', 'main'], work);
+    gitCli(['merge', '-q', '--no-ff', '-m', 'merge', 'two'], work);
+    const merge = rev('HEAD');
+    gitCli(['push', '-q', 'origin', 'HEAD:main'], work);
+
+    // A file where X's fan-out folder goes: its write fails (as a kill or a full disk would stop the fetch there).
+    const block = join(local, 'objects', x.slice(0, 2));
+    writeFileSync(block, '');
+    await expect(directFetch(remote, local, merge, has)).rejects.toThrow();
+    const parentsOf: Record<string, string[]> = { [x]: [], [p1]: [x], [p2]: [x], [merge]: [p1, p2] };
+    for (const [commit, parents] of Object.entries(parentsOf)) {
+      if (!(await has(commit))) continue;
+      for (const p of parents) expect(await has(p), `${commit} is in the clone without its parent ${p}`).toBe(true);
+    }
+    expect(await has(x)).toBe(false);
+    rmSync(block);
+    expect(await directFetch(remote, local, merge, has)).toBe(true);
+    gitCli(['--git-dir', local, 'update-ref', 'refs/heads/main', merge]);
+    expect(() => gitCli(['--git-dir', local, 'fsck', '--strict', '--no-progress'])).not.toThrow();
+  });
+
   it("a commit or tree whose file is not git's encoding of what its name says is not copied, however its content hashes", async () => {
     const { remote, local } = await setup();
     const sha = (b: Buffer) => createHash('sha1').update(b).digest('hex');
