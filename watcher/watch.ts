@@ -284,7 +284,9 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
     // Housekeeping (cancels above all) runs at every wake, even while all slots are busy and the drain is waiting
     // for a run to end: a cancel pushed to a local remote is acted on within moments, not at the next beat. While a
     // drain runs, at most every BUSY_HOUSE_MS: a bus pushed to many times a second is not looked at for each push.
-    if (draining) busyHouse.wake();
+    // During an outage no: mayLook lets through only the retry timer, a beat and one early look per wait, and each
+    // must look, or the outage is never seen to end while a run holds the slots.
+    if (draining && !health.isDown) busyHouse.wake();
     else void keepHouse();
     if (draining) {
       // A remembered change outranks a freed slot: it may have woken the other watchers too.

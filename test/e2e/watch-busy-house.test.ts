@@ -1,10 +1,11 @@
-import { watch, type FSWatcher } from 'node:fs';
+import { renameSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeBus } from '../helpers/bus.js';
 import { cancelInProcess } from '../helpers/in-process.js';
 import { startWatcher } from '../helpers/watcher-process.js';
+import { gitCli } from '../helpers/cli.js';
 import { until } from '../helpers/wait.js';
 import { BUSY_HOUSE_MS } from '../../watcher/busy-housekeeping.js';
 
@@ -63,6 +64,31 @@ describe('a busy watcher on a busy bus', () => {
     await until('the run stopped', () => w.events().some((e) => e.type === 'finished' && e.id === id), 20_000, w.stderr);
     expect(w.events().find((e) => e.type === 'finished' && e.id === id)?.status).toBe('cancelled');
     expect(w.events().filter((e) => e.type === 'error')).toEqual([]);
+    w.child.kill('SIGTERM');
+    expect(await w.exited).toBe(0);
+  }, 120_000);
+
+  it('a busy watcher whose remote goes away and comes back sees it back at its retries, and stops a cancelled run', async () => {
+    const bus = await makeBus({ node: 'boss', initArgs: ['--heartbeat', '2m', '--lease', '10m'] });
+    cleanups.push(bus.cleanup);
+    const home = await bus.addNode('worker', [], ['--runner', 'shell']);
+    // A poll of 2 s: file watching of a remote renamed away and back is not what this test is about.
+    const w = startWatcher(home, ['--poll', '2s', '--retry', '300ms', '--retry-max', '300ms'], children);
+    await until('the watcher to start', () => w.events().some((e) => e.type === 'started'), 60_000, w.stderr);
+    const id = await bus.dispatch('boss', ['a long run', '--command', 'sleep 120', '--to', 'worker']);
+    await until('the run to start', () => w.events().some((e) => e.type === 'claimed' && e.id === id), 30_000, w.stderr);
+    const away = `${bus.remote}.away`;
+    renameSync(bus.remote, away);
+    // A file event (the remote's refs/heads, still watched under its new name) wakes the watcher: its look fails.
+    const main = gitCli(['--git-dir', away, 'rev-parse', 'main']).trim();
+    writeFileSync(join(away, 'refs', 'heads', 'poke'), `${main}\n`);
+    await until('the remote-down event', () => w.events().some((e) => e.type === 'remote-down'), 10_000, w.stderr);
+    renameSync(away, bus.remote);
+    // Retries every 300 ms while the run goes on: back within moments, not when the run ends (two minutes).
+    await until('the remote-up event', () => w.events().some((e) => e.type === 'remote-up'), 15_000, w.stderr);
+    await cancelInProcess(bus.home('boss'), id, 'enough');
+    await until('the run stopped', () => w.events().some((e) => e.type === 'finished' && e.id === id), 20_000, w.stderr);
+    expect(w.events().find((e) => e.type === 'finished' && e.id === id)?.status).toBe('cancelled');
     w.child.kill('SIGTERM');
     expect(await w.exited).toBe(0);
   }, 120_000);
