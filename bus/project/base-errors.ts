@@ -22,13 +22,13 @@ export class BaseNotPushedError extends GitbusError {
   readonly code = 'BASE_NOT_PUSHED';
   /**
    * `unlisted`: why the remote's refs other than branches and tags could not be listed (a pull request's may hold it).
-   * `elsewhere`: the checkout's pushes to `remote` go to another repository (a push URL, a pushInsteadOf), so its
-   * remote-tracking refs could not vouch for the commit, and `command` pushes to the URL the task reads.
+   * `elsewhere`: the checkout's pushes to `remote` go to another URL (a push URL, a pushInsteadOf), perhaps another
+   * repository, so `command` pushes to the URL the task reads.
    */
   constructor(d: { commit: string; base: string; remote: string; url: string; command: string; dir: string; unlisted?: string; elsewhere?: boolean }, by: ProjectCommand) {
     const named = d.base === d.commit ? d.commit : `${d.commit} (${d.base})`;
     const unlisted = d.unlisted !== undefined ? ` (on no branch or tag of it; its other refs could not be listed: ${d.unlisted})` : '';
-    const elsewhere = d.elsewhere ? `; "git push ${d.remote}" goes to another repository (a push URL or url.*.pushInsteadOf in its git config), not to ${d.url}, which the task reads` : '';
+    const elsewhere = d.elsewhere ? `; "git push ${d.remote}" goes to another URL (a push URL or url.*.pushInsteadOf in its git config) than ${d.url}, which the task reads` : '';
     super(
       `the base commit ${named} is not on the project remote ${d.remote === d.url ? d.url : `${d.remote} (${d.url})`}${unlisted}: a worker could not fetch it${elsewhere}`,
       d.elsewhere

@@ -118,11 +118,13 @@ export async function resolveProject(plan: ProjectPlan, by: ProjectCommand, need
     // The remote-tracking refs say what the remote had when this checkout last fetched or pushed: a commit they
     // reach was on it. Only a checkout with a name for the remote has them.
     const mine = dir !== null && plan.remoteName !== null ? { dir, name: plan.remoteName } : null;
-    // Not those of a remote whose pushes go elsewhere (a push URL, a pushInsteadOf: a fork's workflow): a push moved
-    // them for another repository, where the commit went; nor another remote's named below it (`origin/mirror`).
+    // Not those of another remote named below it (`origin/mirror`). A remote whose pushes go to another URL (a push
+    // URL, a pushInsteadOf) still counts: most such are the same repository over ssh, and only a fork's would say
+    // what the fork has; the warning says so, and a refusal's push goes to the URL the task reads.
     const elsewhere = mine !== null && (plan.local?.pushElsewhere ?? []).includes(mine.name);
     const tracked = async (): Promise<boolean> =>
-      mine !== null && !elsewhere && (await reachableFrom(commit, await trackingTips(mine.name, mine.dir, remotesBelow(plan.local?.remotes ?? [], mine.name)), mine.dir));
+      mine !== null && (await reachableFrom(commit, await trackingTips(mine.name, mine.dir, remotesBelow(plan.local?.remotes ?? [], mine.name)), mine.dir));
+    const pushedTo = elsewhere && mine !== null ? `; ${mine.name}'s pushes go to another URL than ${shown} (a push URL or url.*.pushInsteadOf): if that is another repository (a fork), the commit may be there alone, and the task then fails to fetch it from ${shown}` : '';
     if (listing !== null) {
       let on = await onRemote(commit, listing, dir);
       let vouched: boolean | undefined;
@@ -146,10 +148,10 @@ export async function resolveProject(plan: ProjectPlan, by: ProjectCommand, need
         // The remote's branches moved on past what this checkout has (someone else pushed): their tips are unknown
         // here, so they cannot say. The remote-tracking refs can.
         if (mine === null || !(vouched ?? (await tracked()))) throw await notPushed(plan, base, commit, remote, shown, by, unlisted, elsewhere);
-        warnings.push(`${mine.name} has commits ${mine.dir} has not fetched; ${commit.slice(0, 12)} is on it as ${mine.dir} last saw it (git fetch ${shellWord(mine.name)} to update)`);
+        warnings.push(`${mine.name} has commits ${mine.dir} has not fetched; ${commit.slice(0, 12)} is on it as ${mine.dir} last saw it (git fetch ${shellWord(mine.name)} to update)${pushedTo}`);
       }
     } else if (mine !== null && (await tracked())) {
-      warnings.push(`the project remote cannot be reached (${String(outage?.data['message'] ?? '')}); ${commit.slice(0, 12)} is on ${mine.name} as ${mine.dir} last saw it`);
+      warnings.push(`the project remote cannot be reached (${String(outage?.data['message'] ?? '')}); ${commit.slice(0, 12)} is on ${mine.name} as ${mine.dir} last saw it${pushedTo}`);
     } else {
       throw outage ?? new BaseNotFoundError(base, shown, 'here');
     }
@@ -221,7 +223,7 @@ async function wholeListing(url: string, by: ProjectCommand, dir: string | null,
   }
 }
 
-/** `elsewhere`: the remote's pushes go to another repository; the command then pushes to the URL the task reads. */
+/** `elsewhere`: the remote's pushes go to another URL; the command then pushes to the URL the task reads. */
 async function notPushed(plan: ProjectPlan, base: string, commit: string, remote: string, shown: string, by: ProjectCommand, unlisted?: string, elsewhere = false): Promise<BaseNotPushedError> {
   const local = plan.local;
   let source: BaseSource = { kind: 'commit' };

@@ -67,64 +67,36 @@ describe('the base check lists the project remote\'s branches and tags, everythi
     }
   });
 
-  it('not for a remote with a push URL of its own, nor with refs of another remote named below it: the remote is listed, and the commit it lacks refused with the push that fixes it', async () => {
+  it('not for a remote with a push URL of its own, nor with refs of another remote named below it: the remote is listed; the first vouched for with a warning of where pushes go, the second refused with the push that fixes it', async () => {
     type Refusal = { code: string; message: string; fix: string; data: { command: string; commit: string; elsewhere?: boolean } };
-    /**
-     * A commit made on a branch of its own and pushed with `push` after `setUp`, then dispatched: the remote is
-     * listed (wholly), the dispatch refused (the commit is not where origin's URL reads, whatever origin's tracking refs say),
-     * and the command the refusal gives puts it there.
-     */
-    const pushedElsewhere = async (branch: string, setUp: () => void, push: string[], tearDown: () => void, command: string, elsewhere: boolean) => {
+    /** A commit made on a branch of its own and pushed with `push` after `setUp`, then dispatched: `check` has the result. */
+    const pushedElsewhere = async (branch: string, setUp: () => void, push: string[], tearDown: () => void, check: (r: RunResult) => Promise<void>) => {
       setUp();
       gitCli(['switch', '-q', '-c', branch], checkout);
-      let undone = false;
       try {
         commit(`only on ${branch}`);
         gitCli(['push', '-q', ...push, branch], checkout);
-        const r = await dispatch([`pushed as ${branch}`], checkout);
-        // On no branch or tag of it, and vouched for by nothing: looked for among its other refs (a pull request's).
-        expect(listings()).toEqual([SCOPED(), FULL()]);
-        expect(r.code, r.stdout + r.stderr).toBe(5);
-        const error = json<{ error: Refusal }>(r).error;
-        expect(error).toMatchObject({ code: 'BASE_NOT_PUSHED', data: { command, commit: head() } });
-        expect(error.data.elsewhere === true).toBe(elsewhere);
-        if (elsewhere) expect(`${error.message} ${error.fix}`).toMatch(/goes to another repository.*give --repo/s);
-        // The command, where the rule that sent the push elsewhere does not apply (a pushInsteadOf rewrites it too).
-        tearDown();
-        undone = true;
-        execFileSync('sh', ['-c', error.data.command], { cwd: checkout, stdio: 'ignore' });
-        const again = await dispatch([`pushed as ${branch}, then as the refusal said`], checkout);
-        expect(again.code, again.stdout + again.stderr).toBe(0);
-        expect(json<{ project: { baseCommit: string } }>(again).project.baseCommit).toBe(head());
+        await check(await dispatch([`pushed as ${branch}`], checkout));
       } finally {
-        if (!undone) tearDown();
+        tearDown();
         gitCli(['switch', '-q', 'main'], checkout);
         // Not left on the remote for the tests after (their commits would be on its branches), if it got there.
         if (gitCli(['ls-remote', '--heads', remote, branch], checkout).trim() !== '') gitCli(['push', '-q', remote, '--delete', branch], checkout);
       }
     };
-    // A fork's workflow: `git push origin` goes to the fork and moves refs/remotes/origin/*, which then say nothing of
-    // origin's URL; the fix pushes to that URL.
+    // A fork's workflow: `git push origin` goes to the fork and moves refs/remotes/origin/*. They vouch as before (most
+    // push URLs are the same repository over ssh), and the warning says where pushes went.
+    const vouchedWithWarning = async (r: RunResult) => {
+      expect(listings()).toEqual([SCOPED()]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout + r.stderr).toMatch(/last saw it.*pushes go to another URL than .*a fork/s);
+    };
     const fork = join(bus.dir, 'fork.git');
     gitCli(['clone', '-q', '--bare', remote, fork]);
-    await pushedElsewhere(
-      'forked',
-      () => gitCli(['remote', 'set-url', '--push', 'origin', fork], checkout),
-      ['-u', 'origin'],
-      () => gitCli(['remote', 'set-url', '--delete', '--push', 'origin', '.*'], checkout),
-      `git push ${remote} forked`,
-      true,
-    );
+    await pushedElsewhere('forked', () => gitCli(['remote', 'set-url', '--push', 'origin', fork], checkout), ['-u', 'origin'], () => gitCli(['remote', 'set-url', '--delete', '--push', 'origin', '.*'], checkout), vouchedWithWarning);
     // The same through url.<fork>.pushInsteadOf <origin's url>: git pushes origin's branches to the fork.
-    await pushedElsewhere(
-      'forked-again',
-      () => gitCli(['config', `url.${fork}.pushInsteadOf`, remote], checkout),
-      ['-u', 'origin'],
-      () => gitCli(['config', '--unset', `url.${fork}.pushInsteadOf`], checkout),
-      `git push ${remote} forked-again`,
-      true,
-    );
-    // origin/mirror, a remote of its own: its refs/remotes/origin/mirror/* are not origin's.
+    await pushedElsewhere('forked-again', () => gitCli(['config', `url.${fork}.pushInsteadOf`, remote], checkout), ['-u', 'origin'], () => gitCli(['config', '--unset', `url.${fork}.pushInsteadOf`], checkout), vouchedWithWarning);
+    // origin/mirror, a remote of its own: its refs/remotes/origin/mirror/* are not origin's, and vouch for nothing.
     const mirror = join(bus.dir, 'mirror.git');
     gitCli(['init', '-q', '--bare', mirror]);
     await pushedElsewhere(
@@ -133,9 +105,42 @@ describe('the base check lists the project remote\'s branches and tags, everythi
       // Not -u: the branch would then track origin/mirror, and the project be the mirror.
       ['origin/mirror'],
       () => gitCli(['remote', 'remove', 'origin/mirror'], checkout),
-      'git push -u origin HEAD:mirrored',
-      false,
+      async (r) => {
+        // On no branch or tag of origin, and vouched for by nothing: looked for among its other refs (a pull request's).
+        expect(listings()).toEqual([SCOPED(), FULL()]);
+        expect(r.code, r.stdout + r.stderr).toBe(5);
+        const error = json<{ error: Refusal }>(r).error;
+        expect(error).toMatchObject({ code: 'BASE_NOT_PUSHED', data: { command: 'git push -u origin HEAD:mirrored', commit: head() } });
+        expect(error.data.elsewhere).toBeUndefined();
+        execFileSync('sh', ['-c', error.data.command], { cwd: checkout, stdio: 'ignore' });
+        const again = await dispatch(['pushed as mirrored, then as the refusal said'], checkout);
+        expect(again.code, again.stdout + again.stderr).toBe(0);
+        expect(json<{ project: { baseCommit: string } }>(again).project.baseCommit).toBe(head());
+      },
     );
+  });
+
+  it('a commit on no ref of a remote whose pushes go to another URL is refused with a push to the URL the task reads', async () => {
+    const fork = join(bus.dir, 'fork-two.git');
+    gitCli(['clone', '-q', '--bare', remote, fork]);
+    gitCli(['remote', 'set-url', '--push', 'origin', fork], checkout);
+    gitCli(['switch', '-q', '-c', 'unpushed'], checkout);
+    try {
+      commit('pushed nowhere');
+      const r = await dispatch(['not pushed'], checkout);
+      expect(r.code, r.stdout + r.stderr).toBe(5);
+      const error = json<{ error: { message: string; fix: string; data: { command: string; elsewhere?: boolean } } }>(r).error;
+      expect(error.data).toMatchObject({ command: `git push ${remote} unpushed`, elsewhere: true });
+      expect(`${error.message} ${error.fix}`).toMatch(/goes to another URL.*give --repo/s);
+      // `git push origin` would go to the fork: the command goes where the task reads.
+      execFileSync('sh', ['-c', error.data.command], { cwd: checkout, stdio: 'ignore' });
+      const again = await dispatch(['pushed where the task reads'], checkout);
+      expect(again.code, again.stdout + again.stderr).toBe(0);
+    } finally {
+      gitCli(['remote', 'set-url', '--delete', '--push', 'origin', '.*'], checkout);
+      gitCli(['switch', '-q', 'main'], checkout);
+      if (gitCli(['ls-remote', '--heads', remote, 'unpushed'], checkout).trim() !== '') gitCli(['push', '-q', remote, '--delete', 'unpushed'], checkout);
+    }
   });
 
   it('a commit made while the look runs is not taken for the pushed one before it: the refs are read against the HEAD status saw', async () => {
