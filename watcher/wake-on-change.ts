@@ -38,3 +38,39 @@ export async function wakeOnChange(paths: { clone: string; remote: string | null
   });
   return w;
 }
+
+/** File watching that can be made anew (FileWatch.again) once a local remote is back from an outage. */
+export interface FileWatch {
+  /** Watches the folders of the remote and the clone anew: the file watching let go of the remote's when they went. */
+  again: () => void;
+  close: () => Promise<void>;
+}
+
+/**
+ * wakeOnChange, made anew when `again` is called (a remote back from an outage: a mount back, a folder renamed away
+ * and back; and one that was away when the watcher started was never watched). Resolves once the first is in place.
+ */
+export async function fileWatch(paths: { clone: string; remote: string | null }, wake: () => void, report: (err: unknown) => void): Promise<FileWatch> {
+  let files: FSWatcher | null = await wakeOnChange(paths, wake);
+  let renewing: Promise<void> | null = null;
+  let closed = false;
+  return {
+    again: () => {
+      if (closed || renewing !== null) return;
+      renewing = (async () => {
+        const fresh = await wakeOnChange(paths, wake);
+        await files?.close();
+        files = fresh;
+        if (closed) await fresh.close();
+      })()
+        .catch(report)
+        .finally(() => (renewing = null));
+    },
+    close: async () => {
+      closed = true;
+      await renewing;
+      await files?.close();
+      files = null;
+    },
+  };
+}

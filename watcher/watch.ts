@@ -19,7 +19,7 @@ import { sweepLeftovers } from '../bus/leftovers.js';
 import { standingProblems } from './standing-problems.js';
 import { pollTimer, type PollTimer } from './poll-timer.js';
 import { remoteHealth } from './remote-health.js';
-import { wakeOnChange } from './wake-on-change.js';
+import { fileWatch } from './wake-on-change.js';
 import { busyHousekeeping } from './busy-housekeeping.js';
 import { RUNNERS } from './run-task.js';
 import { dropAllReservations } from './outbox.js';
@@ -125,13 +125,18 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
   let maxAttempts = settings.maxAttempts;
 
   // The remote's health (watcher/remote-health.ts): one report per outage, wakes backed off until one gets through.
+  /** Set once file watching is in place (below): watches the remote's folders anew when it is back. */
+  let watchAgain: () => void = () => undefined;
   const health = remoteHealth({
     remote: ctx.repo.transport.display,
     pollMs,
     retryMs: opts.retryMs,
     retryMaxMs: opts.retryMaxMs,
     once: opts.once,
-    onEvent: opts.onEvent,
+    onEvent: (e) => {
+      opts.onEvent(e);
+      if (e.type === 'remote-up') watchAgain();
+    },
     report,
     retry: () => void wake('retry'),
     pushes: () => ctx.repo.pushes,
@@ -373,7 +378,8 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
       await ending.finish();
       return finished;
     }
-    const files = opts.watchFiles === false ? null : await wakeOnChange({ clone: ctx.paths.clone, remote: ctx.repo.localRemotePath() }, () => void wake('change'));
+    const files = opts.watchFiles === false ? null : await fileWatch({ clone: ctx.paths.clone, remote: ctx.repo.localRemotePath() }, () => void wake('change'), report);
+    watchAgain = () => files?.again();
     await wake('tick');
     await stopped;
     health.cancelRetry();

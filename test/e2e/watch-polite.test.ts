@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { renameSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { BIN, tempDir } from '../helpers/cli.js';
+import { BIN, gitCli, tempDir } from '../helpers/cli.js';
 import { claimInProcess, dispatchInProcess, initNode, joinNode, showInProcess } from '../helpers/in-process.js';
 import { makeBus } from '../helpers/bus.js';
 import { startGitHttpServer, type GitHttpServer } from '../helpers/git-http-server.js';
@@ -171,6 +171,33 @@ describe('polite polling', () => {
     await until('the remote-up event', () => watcher.events().some((e) => e.type === 'remote-up'), 10_000);
     const id = await bus.dispatch('boss', ['after the outage', '--command', 'echo back']);
     await until('the task to be done', () => watcher.events().some((e) => e.type === 'finished' && e.id === id), 30_000);
+    expect(watcher.events().filter((e) => e.type === 'error')).toEqual([]);
+    watcher.child.kill('SIGTERM');
+    expect(await watcher.exited).toBe(0);
+  }, 120_000);
+
+  it.concurrent('a local remote renamed away and back is watched again: a task dispatched after is claimed at once, not at the next poll', async () => {
+    const bus = await makeBus({ node: 'boss' });
+    cleanups.push(bus.cleanup);
+    const w = await bus.addNode('worker', [], ['--runner', 'shell']);
+    // Polls ten minutes apart: only file watching can wake the watcher within the test's bounds.
+    const watcher = startWatcher(w, ['--poll', '10m', '--retry', '300ms', '--retry-max', '300ms']);
+    await until('the watcher to start', () => watcher.events().some((e) => e.type === 'started'), 60_000, watcher.stderr);
+    const away = `${bus.remote}.away`;
+    renameSync(bus.remote, away);
+    // A file event (the remote's refs/heads, still watched under its new name) wakes the watcher: its look fails.
+    writeFileSync(join(away, 'refs', 'heads', 'poke'), `${gitCli(['--git-dir', away, 'rev-parse', 'main']).trim()}\n`);
+    await until('the remote-down event', () => watcher.events().some((e) => e.type === 'remote-down'), 10_000, watcher.stderr);
+    renameSync(away, bus.remote);
+    await until('the remote-up event', () => watcher.events().some((e) => e.type === 'remote-up'), 15_000, watcher.stderr);
+    // The new watch is in place once its first scan is done, which no event says: a task is dispatched at each check
+    // (a push each) until one is claimed, at most 20.
+    const ids: string[] = [];
+    await until('a task dispatched after the outage to be claimed', async () => {
+      if (watcher.events().some((e) => e.type === 'claimed' && ids.includes(e.id ?? ''))) return true;
+      if (ids.length < 20) ids.push(await bus.dispatch('boss', [`after the rename ${ids.length}`, '--command', 'true', '--to', 'worker']));
+      return false;
+    }, 15_000, watcher.stderr);
     expect(watcher.events().filter((e) => e.type === 'error')).toEqual([]);
     watcher.child.kill('SIGTERM');
     expect(await watcher.exited).toBe(0);
