@@ -95,6 +95,14 @@ export function remotesBelow(remotes: readonly { name: string }[], name: string)
   return remotes.map((r) => r.name).filter((n) => n.startsWith(`${name}/`));
 }
 
+/**
+ * Whether another remote of the checkout is named above `name` (`origin` for `origin/a`): its branches' refs (origin's
+ * `a/x` is `refs/remotes/origin/a/x`) sit among `name`'s, and cannot be told from them by their names. Pure.
+ */
+export function remoteAbove(remotes: readonly { name: string }[], name: string): boolean {
+  return remotes.some((r) => name.startsWith(`${r.name}/`));
+}
+
 /** What the base is in the dispatcher's checkout, for the command that pushes it. */
 export type BaseSource =
   | { kind: 'current-branch'; branch: string; upstream: { remote: string; branch: string } | null }

@@ -1,6 +1,6 @@
 import { COMMIT_RE } from '../../schemas/project.js';
 import { BaseNotFoundError, BaseNotPushedError, ProjectRemoteError, type ProjectCommand } from './base-errors.js';
-import { fullRefName, localBranch, onRemote, pushCommand, reachableFrom, remotesBelow, resolveLocally, tagTooWarning, trackingTips, type BaseSource } from './base-check.js';
+import { fullRefName, localBranch, onRemote, pushCommand, reachableFrom, remoteAbove, remotesBelow, resolveLocally, tagTooWarning, trackingTips, type BaseSource } from './base-check.js';
 import { checkoutOf, readCheckout } from './checkout.js';
 import type { CheckoutLook } from './checkout-look.js';
 import { publishableRepo } from './remote-url.js';
@@ -118,12 +118,14 @@ export async function resolveProject(plan: ProjectPlan, by: ProjectCommand, need
     // The remote-tracking refs say what the remote had when this checkout last fetched or pushed: a commit they
     // reach was on it. Only a checkout with a name for the remote has them.
     const mine = dir !== null && plan.remoteName !== null ? { dir, name: plan.remoteName } : null;
-    // Not those of another remote named below it (`origin/mirror`). A remote whose pushes go to another URL (a push
+    // Not those of another remote named below it (`origin/mirror`), nor any when one is named above it (`origin` for
+    // `origin/a`: its refs sit among them). A remote whose pushes go to another URL (a push
     // URL, a pushInsteadOf) still counts: most such are the same repository over ssh, and only a fork's would say
     // what the fork has; the warning says so, and a refusal's push goes to the URL the task reads.
     const elsewhere = mine !== null && (plan.local?.pushElsewhere ?? []).includes(mine.name);
+    const remotes = plan.local?.remotes ?? [];
     const tracked = async (): Promise<boolean> =>
-      mine !== null && (await reachableFrom(commit, await trackingTips(mine.name, mine.dir, remotesBelow(plan.local?.remotes ?? [], mine.name)), mine.dir));
+      mine !== null && !remoteAbove(remotes, mine.name) && (await reachableFrom(commit, await trackingTips(mine.name, mine.dir, remotesBelow(remotes, mine.name)), mine.dir));
     const pushedTo = elsewhere && mine !== null ? `; ${mine.name}'s pushes go to another URL than ${shown} (a push URL or url.*.pushInsteadOf): if that is another repository (a fork), the commit may be there alone, and the task then fails to fetch it from ${shown}` : '';
     if (listing !== null) {
       let on = await onRemote(commit, listing, dir);
@@ -173,6 +175,8 @@ export function pushedAsSeen(plan: Pick<ProjectPlan, 'head' | 'base' | 'remoteNa
   if (!plan.head || plan.base === null || local === null || local.head === null || name === null) return null;
   // A push URL of its own (a fork's workflow): `git push` moved the refs, but the commit went to the fork.
   if (local.pushElsewhere === undefined || local.pushElsewhere.includes(name)) return null;
+  // Refs of a remote named above this one (`origin` for `origin/a`) may sit among its own: none is taken then.
+  if (remoteAbove(local.remotes, name)) return null;
   const prefix = `refs/remotes/${name}/`;
   // Another remote's refs when its name goes on past this one's (`origin/mirror` beside `origin`).
   const longer = remotesBelow(local.remotes, name);

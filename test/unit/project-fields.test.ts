@@ -249,6 +249,9 @@ describe('a HEAD pushed as the checkout saw it (no listing)', () => {
     const remotes = [{ name: 'origin', url: '/srv/proj.git' }, { name: 'origin/mirror', url: '/srv/mirror.git' }];
     expect(at(['refs/remotes/origin/mirror/feature'], {}, { remotes, remote: remotes[0] ?? null })).toBeNull();
     expect(at(['refs/remotes/origin/mirror/feature', 'refs/remotes/origin/feature'], {}, { remotes, remote: remotes[0] ?? null })).toEqual({ base: 'feature', baseCommit: HEAD });
+    // The project remote origin/mirror, beside origin: origin's branch mirror/feature is refs/remotes/origin/mirror/feature
+    // too, so no ref under it says what origin/mirror has.
+    expect(at(['refs/remotes/origin/mirror/feature'], {}, { remotes, remote: remotes[1] ?? null, upstream: null })).toBeNull();
   });
 
   it('is not for a remote with a push URL of its own (a fork\'s workflow: a push moves the refs, the commit goes to the fork), nor when that was not looked at', () => {
