@@ -252,12 +252,11 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
   // A wake while a drain runs keeps house at most every BUSY_HOUSE_MS (watcher/busy-housekeeping.ts).
   // Its round at the end of a second is a wake too: none once the watcher stops, or while the remote is down (then
   // only the retry timer looks, watcher/remote-health.ts).
-  const busyHouse = busyHousekeeping(() => {
-    if (!opts.stop.aborted && !health.isDown) void house.keep();
-  });
+  const busyHouse = busyHousekeeping(() => (!opts.stop.aborted && !health.isDown ? house.keep() : null));
   const keepHouse = (): Promise<boolean> => {
-    busyHouse.started();
-    return house.keep();
+    const round = house.keep();
+    busyHouse.started(round);
+    return round;
   };
 
   // Each claimed task's run, to its result or, stopped by the shutdown, its claim given back (watcher/claimed-run.ts).
