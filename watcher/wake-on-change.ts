@@ -59,9 +59,9 @@ export async function fileWatch(paths: { clone: string; remote: string | null },
       if (closed || renewing !== null) return;
       renewing = (async () => {
         const fresh = await wakeOnChange(paths, wake);
+        // Closed meanwhile: close() closes what `files` holds once this ends, the new watch here.
         await files?.close();
         files = fresh;
-        if (closed) await fresh.close();
       })()
         .catch(report)
         .finally(() => (renewing = null));

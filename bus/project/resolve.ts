@@ -119,9 +119,9 @@ export async function resolveProject(plan: ProjectPlan, by: ProjectCommand, need
     // reach was on it. Only a checkout with a name for the remote has them.
     const mine = dir !== null && plan.remoteName !== null ? { dir, name: plan.remoteName } : null;
     // Not those of another remote named below it (`origin/mirror`), nor any when one is named above it (`origin` for
-    // `origin/a`: its refs sit among them). A remote whose pushes go to another URL (a push
-    // URL, a pushInsteadOf) still counts: most such are the same repository over ssh, and only a fork's would say
-    // what the fork has; the warning says so, and a refusal's push goes to the URL the task reads.
+    // `origin/a`: its refs sit among them). A remote whose pushes go to another URL (a push URL, a pushInsteadOf)
+    // still counts: most such are the same repository over ssh, and only a fork's would say what the fork has; the
+    // warning says so, and a refusal's push goes to the URL the task reads.
     const elsewhere = mine !== null && (plan.local?.pushElsewhere ?? []).includes(mine.name);
     const remotes = plan.local?.remotes ?? [];
     const tracked = async (): Promise<boolean> =>
