@@ -28,11 +28,11 @@ export class FileUrlOtherHostError extends GitbusError {
 }
 
 /** Where a missing repository was looked for: a local path (the default), an http(s) URL, or a path on an SSH host. */
-export type NotFoundVia = 'local' | 'http' | { ssh: { host: string; path: string; said: string } };
+export type NotFoundVia = 'local' | 'empty' | 'http' | { ssh: { host: string; path: string; said: string } };
 
 /**
- * A local remote path that does not exist, an http(s) remote answering 404, or an SSH host whose git found no
- * repository at the path. `path` is the remote as node.yaml names it, alone: what the server said goes apart.
+ * A local remote path that does not exist or is an empty folder (a mount point without its disk: an outage, not a
+ * repository to repair), an http(s) remote answering 404, or an SSH host whose git found no repository at the path. `path` is the remote as node.yaml names it, alone: what the server said goes apart.
  */
 export class RemoteNotFoundError extends GitbusError {
   readonly code = 'REMOTE_NOT_FOUND';
@@ -43,6 +43,9 @@ export class RemoteNotFoundError extends GitbusError {
         'check the URL (it usually ends in .git); some hosts answer 404 instead of 401 for private repositories, so also check the token (GITBUS_TOKEN or credentials.yaml in the bus home)',
         { path, status: 404 },
       );
+    } else if (via === 'empty') {
+      // An empty folder where the repository is named: most often the mount point of a shared disk not mounted.
+      super(`the remote repository ${path} is an empty folder`, 'is the shared disk mounted there? check the path; for a new bus, give `gitbus init --remote` a path that does not exist yet: it creates the repository there', { path, empty: true });
     } else if (via === 'local') {
       // An empty repository made by hand is no bus either (NOT_A_BUS): init makes the repository and the bus in one.
       super(`the remote repository ${path} does not exist`, `check the path (is the shared disk mounted?); to make a new bus there, \`gitbus init --remote ${shellWord(path)}\` creates the repository`, { path });

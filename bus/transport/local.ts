@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import { appendFile } from '../node-fs-async.js';
 import { isAbsolute, join, resolve as resolvePath } from 'node:path';
@@ -78,6 +78,8 @@ function checkBareRepo(path: string): void {
     if (existsSync(joinPlain(path, required))) continue;
     // The folder itself renamed away since it was looked at is a remote gone, not one a person must repair.
     if (!existsSync(path)) throw new RemoteNotFoundError(path);
+    // An empty folder (a mount point without its disk) is an outage too.
+    if (isEmptyFolder(path)) throw new RemoteNotFoundError(path, 'empty');
     throw new RemoteNotAGitRepositoryError(path, `no ${required}`);
   }
   let config = '';
@@ -87,6 +89,15 @@ function checkBareRepo(path: string): void {
     // git tolerates a missing config; so do we.
   }
   if (saysNotBare(config)) throw new RemoteNotBareError(path);
+}
+
+/** Whether `path` holds nothing (read once a check found it lacks what a repository has: no cost on the usual path). */
+function isEmptyFolder(path: string): boolean {
+  try {
+    return readdirSync(path).length === 0;
+  } catch {
+    return false;
+  }
 }
 
 /**

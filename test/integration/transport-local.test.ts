@@ -214,11 +214,13 @@ describe('LocalTransport errors', () => {
     }
   }, 60_000);
 
-  it('says when the path is not a git repository', async () => {
+  it('says when the path is not a git repository, and when it is an empty folder (a disk not mounted there) that it is not there', async () => {
     const dir = await dirs.make();
+    // Empty: a mount point without its disk, most often; the remote is not there (an outage), not broken.
+    await expect(LocalTransport.open(dir)).rejects.toMatchObject({ code: 'REMOTE_NOT_FOUND', message: expect.stringContaining('is an empty folder'), fix: expect.stringContaining('mounted') });
+    writeFileSync(join(dir, 'notes.txt'), 'x');
     await expect(LocalTransport.open(dir)).rejects.toBeInstanceOf(RemoteNotAGitRepositoryError);
-    const file = join(dir, 'file');
-    writeFileSync(file, 'x');
+    const file = join(dir, 'notes.txt');
     await expect(LocalTransport.open(file)).rejects.toMatchObject({ code: 'REMOTE_NOT_A_REPOSITORY' });
   });
 
