@@ -125,8 +125,7 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
   let maxAttempts = settings.maxAttempts;
 
   // The remote's health (watcher/remote-health.ts): one report per outage, wakes backed off until one gets through.
-  /** Set once file watching is in place (below): watches the remote's folders anew when it is back. */
-  let watchAgain: () => void = () => undefined;
+  let watchAgain: () => void = () => undefined; // with file watching (below): the remote's folders watched anew
   const health = remoteHealth({
     remote: ctx.repo.transport.display,
     pollMs,
