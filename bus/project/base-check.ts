@@ -83,9 +83,9 @@ export async function trackingTips(remote: string, dir: string, below: readonly 
   const r = await git(['for-each-ref', '--format=%(objectname) %(refname)', `refs/remotes/${remote}/`], { cwd: dir });
   const tips: string[] = [];
   for (const line of r.stdout.split('\n')) {
-    const [oid, ref] = [line.slice(0, line.indexOf(' ')), line.slice(line.indexOf(' ') + 1)];
-    if (oid === '' || below.some((name) => ref.startsWith(`refs/remotes/${name}/`))) continue;
-    tips.push(oid);
+    const space = line.indexOf(' ');
+    if (space <= 0 || below.some((name) => line.startsWith(`refs/remotes/${name}/`, space + 1))) continue;
+    tips.push(line.slice(0, space));
   }
   return tips;
 }

@@ -26,8 +26,9 @@ export interface Checkout {
   /** The remote-tracking refs at HEAD's commit (`refs/remotes/<remote>/<branch>`); absent: not looked at. */
   trackingAtHead?: string[];
   /**
-   * The remotes with a push URL other than their URL (`remote.<name>.pushurl`, a fork's workflow): a push to them
-   * moves their remote-tracking refs, but the commit went elsewhere than where their URL reads.
+   * The remotes whose pushes go to another URL than theirs (`remote.<name>.pushurl`, `url.<base>.pushInsteadOf`): a
+   * push to them moves their remote-tracking refs, for a commit that went there, a fork's or the same repository's
+   * under another URL (ssh for an https remote), which their names cannot tell.
    */
   pushElsewhere?: string[];
 }

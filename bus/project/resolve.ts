@@ -29,8 +29,8 @@ export interface ProjectOutcome {
 
 /**
  * Resolves a plan into fields: the base commit, checked to be on the project remote: HEAD at a tip of the remote's
- * tracking refs without asking it (pushedAsSeen), unless the caller `needsListing` (a fan-out: its group's branches). One `git ls-remote` of its
- * branches and tags (of every ref when the base needs them, listingScope), and of every ref after it only when the
+ * tracking refs without asking it (pushedAsSeen), unless the caller `needsListing` (a fan-out: its group's
+ * branches). One `git ls-remote` of its branches and tags (of every ref when the base needs them, listingScope), and of every ref after it only when the
  * commit is on none of them and the checkout's remote-tracking refs do not reach it either; when the remote cannot
  * be reached, a checkout of the project answers from its remote-tracking refs (what it last saw of the remote,
  * updated by every push and fetch) with a warning, and otherwise the outage is the answer.

@@ -32,7 +32,8 @@ export type NotFoundVia = 'local' | 'empty' | 'http' | { ssh: { host: string; pa
 
 /**
  * A local remote path that does not exist or is an empty folder (a mount point without its disk: an outage, not a
- * repository to repair), an http(s) remote answering 404, or an SSH host whose git found no repository at the path. `path` is the remote as node.yaml names it, alone: what the server said goes apart.
+ * repository to repair), an http(s) remote answering 404, or an SSH host whose git found no repository at the path.
+ * `path` is the remote as node.yaml names it, alone: what the server said goes apart.
  */
 export class RemoteNotFoundError extends GitbusError {
   readonly code = 'REMOTE_NOT_FOUND';
