@@ -149,7 +149,10 @@ export function claimer(deps: ClaimerDeps): Claimer {
     // the ones it would race, and when they are all busy this node is first anyway. --once claims at once.
     const ready = why === undefined || opts.once ? undefined : ranking.ready;
     for (let round = 0; ; round++) {
-      let claimable = !health.isDown && (round === 0 || (await deps.look()) !== null);
+      // After a run ends its slot is usually taken again already, by the claim that rode with its result: a look
+      // then would find nothing to fill (on a busy bus, one look a task of a whole snapshot's cost).
+      const full = running.size + reserved >= ctx.config.parallel;
+      let claimable = !health.isDown && (round === 0 || full || (await deps.look()) !== null);
       while (claimable && !opts.stop.aborted && running.size + reserved < ctx.config.parallel) {
         try {
           // Every free slot in one claim, one push (docs/PROTOCOL.md §5, "Claiming several at once"). A daily spend cap
