@@ -90,6 +90,11 @@ export async function directPush(
 
 async function pushNow(remote: string, args: Parameters<typeof directPush>[1], judge: StaleLockJudge): Promise<void> {
   const { ref, oldOid, newOid } = args;
+  // A push decided from a main that has moved since is refused before anything is written: on a busy bus most lost
+  // races are lost by then, and their objects would be files in the remote that nothing names. The check that
+  // decides is the one under the lock, below.
+  const before = (await readRefFromDisk(remote, ref)) ?? ZERO_OID;
+  if (before !== oldOid) throw stale(ref, remote, `${ref} is at ${before} but expected ${oldOid}`);
   // Objects first: once the ref moves, everything it names must already be there.
   for (const o of args.objects) {
     if (o.loose) writeObjectFile(fs, remote, o.loose.oid, o.loose.deflated);

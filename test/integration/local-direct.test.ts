@@ -11,6 +11,7 @@ import { gitCli } from '../helpers/cli.js';
 import { barePairPerTest } from '../helpers/bare-pair.js';
 import { until } from '../helpers/wait.js';
 import { StaleLockJudge } from '../../bus/stale-lock.js';
+import { objectFile } from '../../bus/git/object-path.js';
 
 const ZERO = '0'.repeat(40);
 const author = { name: 't', email: 't@x.invalid' };
@@ -46,6 +47,9 @@ describe('direct access to a local bare remote (no git process)', () => {
     const err = await directPush(remote, { ref: 'refs/heads/main', oldOid: c1.oid, newOid: late.oid, objects: late.objects }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PushRejectedError);
     expect((err as PushRejectedError).data['kind']).toBe('stale');
+    // Refused before anything was written: a lost race leaves no objects in the remote that nothing names.
+    for (const o of late.objects) if (o.loose) expect(existsSync(objectFile(remote, o.loose.oid)), `${o.type} ${o.loose.oid}`).toBe(false);
+    expect(existsSync(objectFile(remote, late.oid))).toBe(false);
     expect(gitCli(['--git-dir', remote, 'rev-parse', 'main']).trim()).toBe(c2.oid);
     expect(() => gitCli(['--git-dir', remote, 'fsck', '--strict', '--no-progress'])).not.toThrow();
     expect(gitCli(['--git-dir', remote, 'log', '--format=%s', 'main'])).toBe('two\none\n');
