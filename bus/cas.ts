@@ -93,6 +93,9 @@ export async function transact<T>(ctx: BusContext, op: string, decide: (snap: Sn
         checkProtocol(ctx, ref, snap);
         const decision = same ? same.decision : await decide(snap, attempt);
         if (!decision.commit) return { done: true as const, result: decision.result, commit: null };
+        // Lost already (another push landed while this one decided): the next round decides again, and nothing
+        // is written that could never be pushed.
+        if (await ctx.repo.movedFrom(ref, head)) return { done: false as const };
         const built = await buildCommit(ctx.repo.store, {
           parent: head,
           changes: await signNodeChanges(ctx, snap, decision.commit.changes),
