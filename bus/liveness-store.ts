@@ -15,43 +15,57 @@ import { joinPlain } from './join-plain.js';
 export function updateObservations(home: string, refs: ReadonlyMap<string, string>, listedAt: number, leaseMs: number, holding?: ReadonlyMap<string, readonly string[]>): Observations {
   const path = joinPlain(home, 'liveness.json');
   if (listedAt <= 0) return readObservations(home); // nothing listed yet
-  // Most calls fold in what the file holds already: a watcher's wake asks with one listing for its reaping, its
-  // claims and its ranking. That is decided from a read without the lock (the file is replaced whole, so the read
-  // is of one version), and nothing is written: a lock and a write per ask were most of an idle watcher's wake on a
-  // busy bus (issue 14).
-  const seen = foldInto(readObservationsText(home), refs, listedAt, leaseMs, holding);
-  if (seen.text === null) return seen.next;
+  // Decided from a read without the lock (the file is replaced whole, so the read is of one version), and written
+  // at most once a listingLag: a watcher on a busy bus lists the remote several times a wake, main moves at each,
+  // and a lock and a write for each were a file system's worth of work in every claim's decision (issue 14).
+  // Meanwhile this process folds into what it holds (`held`), so it counts every move it saw.
+  const text = readObservationsText(home);
+  const { base, fileListedAt } = baseOf(path, text);
+  const next = observe(base, refs, listedAt, leaseMs, holding);
+  if (next === base) return next;
+  const behind = fileListedAt === null || next.listedAt === null ? Number.POSITIVE_INFINITY : next.listedAt - fileListedAt;
+  if (behind >= 0 && behind < listingLagMs(leaseMs)) {
+    held.set(path, { text, fileListedAt, obs: next });
+    return next;
+  }
   return withLocalLockSync(`${path}.lock`, () => {
-    const { next, text } = foldInto(readObservationsText(home), refs, listedAt, leaseMs, holding);
-    if (text === null) return next;
+    const fresh = readObservationsText(home);
+    // Another process wrote since the read: its file is folded into, and what this one held alone is dropped.
+    const again = fresh === text ? next : observe(baseOf(path, fresh).base, refs, listedAt, leaseMs, holding);
+    const out = JSON.stringify(again);
     try {
-      writeFileAtomicSync(path, text);
+      if (out !== fresh) writeFileAtomicSync(path, out);
+      held.set(path, { text: out, fileListedAt: again.listedAt, obs: again });
     } catch (err) {
       // A full disk must not stop a node from reading the bus; unsaved first sightings are simply made again
       // later, which only delays an expiry (the safe direction).
       if (!isDiskFull(err)) throw err;
     }
-    return next;
+    return again;
   });
 }
 
 /**
- * The observations with one listing folded in, and their text to write: null when the file holds them already, or
- * differs only by a listing time a moment older (listingLag): the caller decides from `next` all the same.
+ * What this process folded in and has not written (a listingLag at most), by the file's path, with the text of the
+ * file it was folded onto: used while the file is still that text. Every process folds its own listings in, so
+ * another that reads the file a moment older sees a heartbeat or claim that moved since as first seen later, which
+ * only delays an expiry (the safe direction); what is lost with a process that ends, or when another writes first,
+ * is a few seconds of counted pushes (the budget report's, never a decision's).
  */
-function foldInto(file: string | null, refs: ReadonlyMap<string, string>, listedAt: number, leaseMs: number, holding?: ReadonlyMap<string, readonly string[]>): { next: Observations; text: string | null } {
-  const prev = parseObservations(file);
-  const next = observe(prev, refs, listedAt, leaseMs, holding);
-  if (next === prev) return { next, text: null };
-  const text = JSON.stringify(next);
-  if (text === file) return { next, text: null };
-  const lag = prev.listedAt === null || next.listedAt === null ? Number.POSITIVE_INFINITY : next.listedAt - prev.listedAt;
-  if (lag >= 0 && lag < listingLagMs(leaseMs) && JSON.stringify({ ...next, listedAt: prev.listedAt }) === file) return { next, text: null };
-  return { next, text };
+const held = new Map<string, { text: string | null; fileListedAt: number | null; obs: Observations }>();
+
+/** What a fold starts from: what this process holds over the file's `text`, else the file; and the file's listing time. */
+function baseOf(path: string, text: string | null): { base: Observations; fileListedAt: number | null } {
+  const h = held.get(path);
+  if (h && h.text === text) return { base: h.obs, fileListedAt: h.fileListedAt };
+  const base = parseObservations(text);
+  return { base, fileListedAt: base.listedAt };
 }
 
+/** The observations as this process last folded them: the file, or what it holds over it and has not written yet. */
 export function readObservations(home: string): Observations {
-  return parseObservations(readObservationsText(home));
+  const path = joinPlain(home, 'liveness.json');
+  return baseOf(path, readObservationsText(home)).base;
 }
 
 function readObservationsText(home: string): string | null {

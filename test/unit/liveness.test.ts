@@ -1,10 +1,11 @@
 import { describe, it, expect } from 'vitest';
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readObservations, updateObservations } from '../../bus/liveness-store.js';
 import { beatFacts } from '../../bus/ops/heartbeat.js';
 import { cardlessNodes, strayHeartbeatRefs, heartbeatRef, listingLagMs, livenessOf, NO_OBSERVATIONS, observe, observationGapMs, observedPushes, shownLiveness, type Observations } from '../../bus/model/liveness.js';
+import { OBSERVED_WINDOW_MS } from '../../bus/model/budget.js';
 
 const refs = (entries: Record<string, string>) => new Map(Object.entries(entries).map(([n, oid]) => [heartbeatRef(n), oid]));
 const LEASE = 6_000;
@@ -84,34 +85,65 @@ describe('an outage is not a death', () => {
     }
   });
 
-  it('liveness.json is written only when a listing changes what it holds beyond a moment of its listing time', () => {
+  it('liveness.json is written at most once a listingLag, and this process reads and counts what it holds meanwhile', () => {
     const home = mkdtempSync(join(tmpdir(), 'gitbus-liveness-'));
     const file = join(home, 'liveness.json');
     const stamp = () => statSync(file, { bigint: true }).ino;
     const withMain = (beats: Record<string, string>, main: string) => new Map([...refs(beats), ['refs/heads/main', main]]);
+    const lag = listingLagMs(LEASE);
     try {
       const first = updateObservations(home, withMain({ a: 'x1' }, 'm1'), 50_000, LEASE);
       const written = stamp();
+      expect(readObservations(home)).toEqual(first);
       // The same listing again (a wake's reaping, claims and ranking each ask): nothing is written, the same answer.
       expect(updateObservations(home, withMain({ a: 'x1' }, 'm1'), 50_000, LEASE)).toEqual(first);
       expect(stamp()).toBe(written);
-      // A later listing that changes nothing else: the caller gets it, the file keeps the older time, no lock is left.
-      const soon = updateObservations(home, withMain({ a: 'x1' }, 'm1'), 50_000 + listingLagMs(LEASE) - 1, LEASE);
-      expect(soon.listedAt).toBe(50_000 + listingLagMs(LEASE) - 1);
-      expect(stamp()).toBe(written);
-      expect(readObservations(home).listedAt).toBe(50_000);
-      expect(existsSync(`${file}.lock`)).toBe(false);
-      // main moved (a push to count against the budget), a heartbeat moved, or the time drifted as far as the lag: written.
-      const moved = updateObservations(home, withMain({ a: 'x1' }, 'm2'), 51_000, LEASE);
-      expect(readObservations(home)).toEqual(moved);
-      expect(moved.main?.changes).toEqual([51_000]);
-      const beat = updateObservations(home, withMain({ a: 'x2' }, 'm2'), 52_000, LEASE);
+      // Within the lag, main moves (pushes to count against the budget) and a heartbeat moves: this process
+      // answers and reads with them, the file keeps the state of 50 s, and no lock is left.
+      let t = 50_000;
+      for (const m of ['m2', 'm3', 'm4']) updateObservations(home, withMain({ a: 'x1' }, m), (t += lag / 5), LEASE);
+      const beat = updateObservations(home, withMain({ a: 'x2' }, 'm4'), (t += lag / 5), LEASE);
+      expect(beat.nodes['a']?.oid).toBe('x2');
       expect(readObservations(home)).toEqual(beat);
-      const late = updateObservations(home, withMain({ a: 'x2' }, 'm2'), 52_000 + listingLagMs(LEASE), LEASE);
-      expect(readObservations(home)).toEqual(late);
+      expect(stamp()).toBe(written);
+      expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual(first);
+      expect(existsSync(`${file}.lock`)).toBe(false);
+      // A listing a lag after the file's: written, with every move this process counted meanwhile.
+      const late = updateObservations(home, withMain({ a: 'x2' }, 'm4'), 50_000 + lag, LEASE);
+      expect(stamp()).not.toBe(written);
+      expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual(late);
+      expect(observedPushes(late, late.listedAt ?? 0).pushes).toBe(4); // three moves of main, one beat
+      // Another process wrote meanwhile: its file is what the next fold starts from.
+      updateObservations(home, withMain({ a: 'x2' }, 'm5'), 50_000 + lag + 10, LEASE);
+      writeFileSync(file, JSON.stringify({ ...late, listedAt: 50_000 + lag + 20 }));
+      const after = updateObservations(home, withMain({ a: 'x2' }, 'm5'), 50_000 + lag + 30, LEASE);
+      expect(after.main?.oid).toBe('m5');
+      expect(readObservations(home)).toEqual(after);
     } finally {
       rmSync(home, { recursive: true, force: true });
     }
+  });
+
+  it("main's moves are kept as counts of MOVE_BUCKET_MS, however many a second, and an older file's times are read as moves", () => {
+    const r = (m: string) => new Map([...refs({ a: 'x' }), ['refs/heads/main', m]]);
+    let obs = observe(NO_OBSERVATIONS, r('m0'), 1_000_000, 60_000);
+    // 25 pushes a second for the whole window, a listing at each.
+    const end = 1_000_000 + OBSERVED_WINDOW_MS;
+    let n = 0;
+    for (let t = 1_000_040; t <= end; t += 40) obs = observe(obs, r(`m${++n}`), t, 60_000);
+    expect(obs.main?.moves?.length).toBeLessThanOrEqual(61);
+    expect(JSON.stringify(obs).length).toBeLessThan(2_000);
+    expect(observedPushes(obs, end).pushes).toBeCloseTo(n, -2);
+    expect(observedPushes(obs, end).pushes).toBeLessThanOrEqual(n);
+    // A file an older gitbus wrote: every move's time.
+    const older = { listedAt: 30_000, nodes: {}, watchedSince: 0, main: { oid: 'm1', changes: [10_000, 20_000, 25_000] } } as unknown as Observations;
+    expect(observedPushes(older, 30_000).pushes).toBe(3);
+    const folded = observe(older, r('m2'), 31_000, 60_000);
+    expect(folded.main?.moves).toEqual([[10_000, 1], [20_000, 2], [30_000, 1]]);
+    // Entries no gitbus writes (a file edited by hand) count for nothing, and break nothing.
+    const odd = { listedAt: 30_000, nodes: {}, watchedSince: 0, main: { oid: 'm1', moves: [[20_000, 'x'], 'y', [20_000, 2]] } } as unknown as Observations;
+    expect(observedPushes(odd, 30_000).pushes).toBe(2);
+    expect(observe(odd, r('m2'), 31_000, 60_000).main?.moves).toEqual([[20_000, 2], [30_000, 1]]);
   });
 
   it('the listing time in liveness.json lags by far less than the gap that restarts the clocks', () => {
