@@ -1,6 +1,9 @@
+import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openBus, type BusContext } from '../../bus/context.js';
 import { transact } from '../../bus/cas.js';
+import { gitObjectId } from '../../bus/git/loose-object.js';
+import { objectFile } from '../../bus/git/object-path.js';
 import { readLooseRef } from '../../bus/store/local-ref.js';
 import { makeBus } from '../helpers/bus.js';
 import { gitCli } from '../helpers/cli.js';
@@ -9,7 +12,7 @@ import { gitCli } from '../helpers/cli.js';
  * A transaction's sync does not write the fetched main into the clone before its push (bus/repo.ts `deferRef`): the
  * pushed commit is written instead, which carries it, and a transaction that pushes nothing, or fails, writes the
  * fetched main at its end. Meanwhile this process reads the fetched main (issue 14: the rename of the ref after a
- * fetch took ~1.7 ms of a dispatch on a main other nodes moved).
+ * fetch took ~1.7 ms of a dispatch on a main other nodes moved). A round lost while it decided writes nothing at all.
  */
 describe("a transaction's fetched main, written once", () => {
   let bus: Awaited<ReturnType<typeof makeBus>>;
@@ -89,5 +92,25 @@ describe("a transaction's fetched main, written once", () => {
     });
     expect(seen).toBe(moved);
     expect(cloneMain()).toBe(moved);
+  });
+
+  it('writes nothing of a round whose main moved while it decided: the next round decides again and pushes', async () => {
+    // bus/repo.ts movedFrom, where the remote is a path: on a bus pushed to many times a second most lost rounds are
+    // lost by then, and each wrote a commit, its trees and blobs into the clone that nothing would name (issue 14).
+    const first = 'written by the round that lost\n';
+    const second = 'written by the round that won\n';
+    const decided: (string | null)[] = [];
+    const r = await transact(ctx, 'test', async (snap, attempt) => {
+      decided.push(snap.commit);
+      // Another node pushes while this round decides.
+      if (attempt === 1) await bus.dispatch('beta', ['pushed meanwhile', '--to', 'beta']);
+      return { result: {}, commit: { changes: [{ path: 'notes/lost-early.md', content: attempt === 1 ? first : second }], message: `test: attempt ${attempt}` } };
+    });
+    expect(r.attempts).toBe(2);
+    expect(decided[1]).not.toBe(decided[0]);
+    expect(gitCli(['--git-dir', bus.remote, 'show', 'main:notes/lost-early.md'])).toBe(second);
+    const blob = (text: string) => objectFile(ctx.paths.clone, gitObjectId('blob', Buffer.from(text)));
+    expect(existsSync(blob(second))).toBe(true);
+    expect(existsSync(blob(first)), 'the lost round wrote its blob into the clone').toBe(false);
   });
 });
