@@ -111,11 +111,11 @@ export function observationGapMs(leaseMs: number): number {
 }
 
 /**
- * How far behind this observer's latest listing the listing time in its file may be, when nothing else changed: a
+ * How far behind this observer's latest listing the listing time in its file may be, when no heartbeat moved: a
  * watcher lists the remote several times a wake on a busy bus, and writing the file for each listing was most of a
- * wake that had nothing to do (issue 14). Far inside the gap (observationGapMs): a later listing is taken for a gap
- * at most this much sooner than it would be, which only restarts clocks (a later expiry, the safe direction), and a
- * reader of the file judges a silence at most this much later. What `status` shows of when a heartbeat was written
+ * wake that had nothing to do (issue 14). Far inside the gap (observationGapMs): another process of the node, which
+ * reads the file, takes a later listing for a gap at most this much sooner than it would be, which only restarts
+ * clocks (a later expiry, the safe direction), and judges a silence at most this much later. What `status` shows of when a heartbeat was written
  * (a new value's `after`) may start up to this much earlier: shown, never decided on. Pure.
  */
 export function listingLagMs(leaseMs: number): number {
@@ -181,9 +181,10 @@ function recentMoves(main: Observations['main'], at: number): MainMoves {
  */
 function movesOf(main: Observations['main']): MainMoves {
   const num = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
-  if (Array.isArray(main?.moves)) return main.moves.filter((m): m is [number, number] => Array.isArray(m) && num(m[0]) && num(m[1]));
+  const count = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) > 0;
+  if (Array.isArray(main?.moves)) return main.moves.filter((m): m is [number, number] => Array.isArray(m) && num(m[0]) && count(m[1]));
   const out: MainMoves = [];
-  if (Array.isArray(main?.changes)) for (const t of main.changes) if (num(t)) countMove(out, t);
+  if (Array.isArray(main?.changes)) for (const t of main.changes.filter(num).sort((a, b) => a - b)) countMove(out, t);
   return out;
 }
 
@@ -199,9 +200,14 @@ export function observedPushes(obs: Observations, now: number): { pushes: number
   if (obs.listedAt === null) return { pushes: 0, watchedMs: 0 };
   const from = Math.max(now - OBSERVED_WINDOW_MS, obs.watchedSince ?? obs.listedAt);
   const inWindow = (times: number[] | undefined) => (times ?? []).filter((t) => t > from).length;
-  // A bucket that began before `from` counts for the part of it after.
+  // A bucket that began before `from` counts for its share after it, of the part this observer watched (it saw
+  // nothing before watchedSince: a bucket that began before that holds only moves seen after).
   let pushes = 0;
-  for (const [start, n] of movesOf(obs.main)) pushes += n * Math.min(1, Math.max(0, (start + MOVE_BUCKET_MS - from) / MOVE_BUCKET_MS));
+  for (const [start, n] of movesOf(obs.main)) {
+    const end = start + MOVE_BUCKET_MS;
+    const watched = end - Math.max(start, obs.watchedSince ?? start);
+    pushes += watched <= 0 ? 0 : n * Math.min(1, Math.max(0, (end - from) / watched));
+  }
   for (const o of Object.values(obs.nodes)) pushes += inWindow(o.changes);
   return { pushes, watchedMs: Math.max(0, Math.min(now, obs.listedAt) - from) };
 }

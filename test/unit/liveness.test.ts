@@ -6,6 +6,7 @@ import { readObservations, updateObservations } from '../../bus/liveness-store.j
 import { beatFacts } from '../../bus/ops/heartbeat.js';
 import { cardlessNodes, strayHeartbeatRefs, heartbeatRef, listingLagMs, livenessOf, NO_OBSERVATIONS, observe, observationGapMs, observedPushes, shownLiveness, type Observations } from '../../bus/model/liveness.js';
 import { OBSERVED_WINDOW_MS } from '../../bus/model/budget.js';
+import { MOVE_BUCKET_MS } from '../../bus/model/liveness.js';
 
 const refs = (entries: Record<string, string>) => new Map(Object.entries(entries).map(([n, oid]) => [heartbeatRef(n), oid]));
 const LEASE = 6_000;
@@ -85,10 +86,11 @@ describe('an outage is not a death', () => {
     }
   });
 
-  it('liveness.json is written at most once a listingLag, and this process reads and counts what it holds meanwhile', () => {
+  it('liveness.json: main moves and claims are written at most once a listingLag, a heartbeat that moves at once', () => {
     const home = mkdtempSync(join(tmpdir(), 'gitbus-liveness-'));
     const file = join(home, 'liveness.json');
     const stamp = () => statSync(file, { bigint: true }).ino;
+    const onDisk = () => JSON.parse(readFileSync(file, 'utf8')) as Observations;
     const withMain = (beats: Record<string, string>, main: string) => new Map([...refs(beats), ['refs/heads/main', main]]);
     const lag = listingLagMs(LEASE);
     try {
@@ -98,27 +100,62 @@ describe('an outage is not a death', () => {
       // The same listing again (a wake's reaping, claims and ranking each ask): nothing is written, the same answer.
       expect(updateObservations(home, withMain({ a: 'x1' }, 'm1'), 50_000, LEASE)).toEqual(first);
       expect(stamp()).toBe(written);
-      // Within the lag, main moves (pushes to count against the budget) and a heartbeat moves: this process
+      // Within the lag, main moves (pushes to count against the budget) and a node takes a claim: this process
       // answers and reads with them, the file keeps the state of 50 s, and no lock is left.
       let t = 50_000;
-      for (const m of ['m2', 'm3', 'm4']) updateObservations(home, withMain({ a: 'x1' }, m), (t += lag / 5), LEASE);
-      const beat = updateObservations(home, withMain({ a: 'x2' }, 'm4'), (t += lag / 5), LEASE);
-      expect(beat.nodes['a']?.oid).toBe('x2');
-      expect(readObservations(home)).toEqual(beat);
+      for (const m of ['m2', 'm3', 'm4']) updateObservations(home, withMain({ a: 'x1' }, m), (t += lag / 6), LEASE);
+      const claimed = updateObservations(home, withMain({ a: 'x1' }, 'm4'), (t += lag / 6), LEASE, new Map([['a', ['t1.1']]]));
+      expect(claimed.nodes['a']?.holding).toEqual({ claims: ['t1.1'], since: t });
+      expect(readObservations(home)).toEqual(claimed);
       expect(stamp()).toBe(written);
-      expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual(first);
+      expect(onDisk()).toEqual(first);
       expect(existsSync(`${file}.lock`)).toBe(false);
-      // A listing a lag after the file's: written, with every move this process counted meanwhile.
-      const late = updateObservations(home, withMain({ a: 'x2' }, 'm4'), 50_000 + lag, LEASE);
+      // A heartbeat that moved is written at once, with all that was held: another process that then folds an older
+      // listing changes nothing, rather than judge the node from before its beat.
+      const beat = updateObservations(home, withMain({ a: 'x2' }, 'm4'), (t += lag / 6), LEASE);
       expect(stamp()).not.toBe(written);
-      expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual(late);
-      expect(observedPushes(late, late.listedAt ?? 0).pushes).toBe(4); // three moves of main, one beat
+      expect(onDisk()).toEqual(beat);
+      expect(onDisk().nodes['a']?.holding?.claims).toEqual(['t1.1']);
+      expect(observedPushes(beat, t).pushes).toBe(4); // three moves of main, one beat
+      // A listing a lag after the file's is written too; one from a clock set back, at once.
+      const rewritten = stamp();
+      updateObservations(home, withMain({ a: 'x2' }, 'm5'), t + lag / 5, LEASE);
+      expect(stamp()).toBe(rewritten);
+      const late = updateObservations(home, withMain({ a: 'x2' }, 'm5'), t + lag, LEASE);
+      expect(onDisk()).toEqual(late);
+      const back = updateObservations(home, withMain({ a: 'x2' }, 'm6'), 1_000, LEASE);
+      expect(onDisk()).toEqual(back);
       // Another process wrote meanwhile: its file is what the next fold starts from.
-      updateObservations(home, withMain({ a: 'x2' }, 'm5'), 50_000 + lag + 10, LEASE);
-      writeFileSync(file, JSON.stringify({ ...late, listedAt: 50_000 + lag + 20 }));
-      const after = updateObservations(home, withMain({ a: 'x2' }, 'm5'), 50_000 + lag + 30, LEASE);
-      expect(after.main?.oid).toBe('m5');
+      updateObservations(home, withMain({ a: 'x2' }, 'm7'), 1_000 + lag / 5, LEASE);
+      writeFileSync(file, JSON.stringify({ ...back, listedAt: 1_000 + lag / 4 }));
+      const after = updateObservations(home, withMain({ a: 'x2' }, 'm7'), 1_000 + lag / 3, LEASE);
+      expect(after.main?.oid).toBe('m7');
+      expect(after.listedAt).toBe(1_000 + lag / 3);
       expect(readObservations(home)).toEqual(after);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+
+  it('a liveness.json damaged or edited by hand ends nothing in an error: what is not as written is left out', () => {
+    const home = mkdtempSync(join(tmpdir(), 'gitbus-liveness-'));
+    const file = join(home, 'liveness.json');
+    const r = new Map([...refs({ a: 'x1', b: 'y1' }), ['refs/heads/main', 'm1']]);
+    try {
+      for (const text of [
+        '{"listedAt":1,"nodes":null}',
+        '{"listedAt":"soon","nodes":{}}',
+        '{"listedAt":1,"nodes":{"a":{"oid":"x1","since":1,"counted":1,"changes":"often"},"b":5}}',
+        '{"listedAt":1,"nodes":{"a":{"oid":"x1","since":1,"counted":1,"holding":{"claims":5,"since":1}}}}',
+        '{"listedAt":1,"nodes":{},"main":{"oid":"m0","moves":"many"}}',
+        '{"listedAt":1,"nodes":{},"main":{"oid":"m0","moves":[[0,-1000],[0,1e308],"x"]}}',
+      ]) {
+        writeFileSync(file, text);
+        const obs = updateObservations(home, r, 2_000, LEASE, new Map([['a', ['t.1']]]));
+        expect(Object.keys(obs.nodes).sort(), text).toEqual(['a', 'b']);
+        expect(observedPushes(readObservations(home), 2_000).pushes, text).toBeGreaterThanOrEqual(0);
+        expect(Number.isFinite(observedPushes(readObservations(home), 2_000).pushes), text).toBe(true);
+      }
     } finally {
       rmSync(home, { recursive: true, force: true });
     }
@@ -144,6 +181,28 @@ describe('an outage is not a death', () => {
     const odd = { listedAt: 30_000, nodes: {}, watchedSince: 0, main: { oid: 'm1', moves: [[20_000, 'x'], 'y', [20_000, 2]] } } as unknown as Observations;
     expect(observedPushes(odd, 30_000).pushes).toBe(2);
     expect(observe(odd, r('m2'), 31_000, 60_000).main?.moves).toEqual([[20_000, 2], [30_000, 1]]);
+    // Counts that no gitbus writes: not pushes.
+    const wild = { listedAt: 30_000, nodes: {}, watchedSince: 0, main: { oid: 'm1', moves: [[20_000, -1000], [20_000, 1e308], [20_000, 1.5]] } } as unknown as Observations;
+    expect(observedPushes(wild, 30_000).pushes).toBe(0);
+  });
+
+  it("main's moves older than the window are let go, a gap forgets them all, and a watch begun inside a bucket counts its moves whole", () => {
+    const r = (m: string) => new Map([...refs({ a: 'x' }), ['refs/heads/main', m]]);
+    let obs = observe(NO_OBSERVATIONS, r('m0'), 0, 600_000);
+    let n = 0;
+    for (let t = 1_000; t <= 2 * OBSERVED_WINDOW_MS; t += 1_000) obs = observe(obs, r(`m${++n}`), t, 600_000);
+    // One window's buckets (and the one it began in), not two windows'.
+    expect(obs.main?.moves?.length).toBeLessThanOrEqual(61);
+    expect(obs.main?.moves?.[0]?.[0]).toBeGreaterThanOrEqual(OBSERVED_WINDOW_MS - MOVE_BUCKET_MS);
+    expect(Math.abs(observedPushes(obs, 2 * OBSERVED_WINDOW_MS).pushes - OBSERVED_WINDOW_MS / 1_000)).toBeLessThanOrEqual(1);
+    // A gap (more than half the lease without a listing): nothing counted before it is kept.
+    const after = observe(obs, r('m-after'), 2 * OBSERVED_WINDOW_MS + 400_000, 600_000);
+    expect(after.main?.moves).toEqual([]);
+    // Watching begins half way into a bucket: the ten moves seen after count ten.
+    const mid = 1_000_005_000;
+    let w = observe(NO_OBSERVATIONS, r('n0'), mid, 60_000);
+    for (let i = 1; i <= 10; i++) w = observe(w, r(`n${i}`), mid + i * 100, 60_000);
+    expect(observedPushes(w, mid + 1_000).pushes).toBe(10);
   });
 
   it('the listing time in liveness.json lags by far less than the gap that restarts the clocks', () => {
