@@ -44,6 +44,13 @@ interface DiskCache {
   facts?: { tree: string; map: Map<string, CachedFacts> | null };
   /** Folders this process has looked up on disk (or decided not to) since the in-process parse cache was last emptied. */
   looked: Set<string>;
+  /**
+   * Per folder, the last look at its entries that wrote nothing: parsedFromBlobs then, how many were new to the disk
+   * (`fresh`), and against which file's entries (`onDisk`). Until enough blobs were parsed since to make a file worth
+   * writing, saveParsed need not look again: an entry becomes new to the disk only by being parsed (issue 14: a watcher
+   * on a busy bus looked at every entry of its folders, a live task each, at every decision).
+   */
+  scanned: Map<string, { parsed: number; fresh: number; onDisk: Map<string, string> | undefined }>;
 }
 const diskCaches = new Map<string, DiskCache>();
 /**
@@ -83,7 +90,7 @@ export function worthSaving(fresh: number, entries: number): boolean {
 function diskCacheOf(store: ObjectStore): DiskCache {
   let d = diskCaches.get(store.gitdir);
   if (!d) {
-    d = { dir: parseCacheDir(store.gitdir), seen: new Set(), onDisk: new Map(), checked: new Map(), loaded: new Set(), generation: parseCacheGeneration(), looked: new Set() };
+    d = { dir: parseCacheDir(store.gitdir), seen: new Set(), onDisk: new Map(), checked: new Map(), loaded: new Set(), generation: parseCacheGeneration(), looked: new Set(), scanned: new Map() };
     diskCaches.set(store.gitdir, d);
   }
   return d;
@@ -161,6 +168,8 @@ export function saveParsedToDisk(store: ObjectStore, folderTrees: FolderTrees, l
     disk.checked.set(folder, at);
     const { tree, entries } = listing;
     const onDisk = disk.onDisk.get(folder);
+    const last = disk.scanned.get(folder);
+    if (last && last.onDisk === onDisk && !worthSaving(last.fresh + parsedIn(folder) - last.parsed, entries.length)) continue;
     const known: CachedEntry[] = [];
     let fresh = 0;
     for (const e of entries) {
@@ -171,7 +180,10 @@ export function saveParsedToDisk(store: ObjectStore, folderTrees: FolderTrees, l
       known.push({ name: e.path, oid: e.oid, parsed });
       if (onDisk?.get(e.oid) !== e.path) fresh++;
     }
-    if (!worthSaving(fresh, entries.length)) continue;
+    if (!worthSaving(fresh, entries.length)) {
+      disk.scanned.set(folder, { parsed: parsedIn(folder), fresh, onDisk });
+      continue;
+    }
     if (disk.dir.save(folder, tree, known, disk.seen)) disk.onDisk.set(folder, new Map(known.map((k) => [k.oid, k.name])));
   }
 }
