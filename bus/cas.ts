@@ -93,9 +93,7 @@ export async function transact<T>(ctx: BusContext, op: string, decide: (snap: Sn
         checkProtocol(ctx, ref, snap);
         const decision = same ? same.decision : await decide(snap, attempt);
         if (!decision.commit) return { done: true as const, result: decision.result, commit: null };
-        // Lost already (another push landed while this one decided): the next round decides again, and nothing
-        // is written that could never be pushed.
-        if (await ctx.repo.movedFrom(ref, head)) return { done: false as const };
+        // Built without writing, until it is known the round may push it (below).
         const built = await buildCommit(ctx.repo.store, {
           parent: head,
           changes: await signNodeChanges(ctx, snap, decision.commit.changes),
@@ -104,12 +102,17 @@ export async function transact<T>(ctx: BusContext, op: string, decide: (snap: Sn
           // A task's files on main are written once (PROTOCOL.md §1); only one this node ignores as forged is replaced
           // by the real one (PROTOCOL.md §12).
           ...(ref === MAIN ? { writeOnce: writtenOnce(snap) } : {}),
+          deferWrites: true,
         });
         const also = decision.commit.alsoRefs ?? [];
         // Nothing changed (an idempotent step repeated): there is nothing to push, but the other refs, which move
         // only while `ref` is still the commit they were decided from.
         const unchanged = head !== null && built.tree === (await ctx.repo.store.readCommitTree(head));
         if (unchanged && also.length === 0) return { done: true as const, result: decision.result, commit: null };
+        // Lost already (another push landed while this one decided): the next round decides again, and nothing was
+        // written that could never be pushed (a commit, its trees and blobs, in the clone and in the remote).
+        if (!unchanged && (await ctx.repo.movedFrom(ref, head))) return { done: false as const };
+        if (!unchanged) built.writeObjects?.();
         await opts.beforeWrite?.();
         try {
           if (unchanged) await ctx.repo.pushOthers(ref, head, also);

@@ -43,6 +43,14 @@ export async function writeLooseObjectIfNew(fs: typeof NodeFs, gitdir: string, t
 }
 
 /**
+ * A loose object's file bytes (zlib of "<type> <size>\0<content>"), for a caller that writes them later
+ * (writeObjectFile) or not at all: a compare-and-swap round lost before it would push (bus/cas.ts).
+ */
+export function looseBytes(type: GitObjectType, content: Uint8Array): Buffer {
+  return deflateObject(Buffer.concat([Buffer.from(`${type} ${content.length}\0`, 'latin1'), content]), type);
+}
+
+/**
  * Writes the file of the loose object `oid` as `bytes` (its deflated form, as made here or copied as another repository
  * stores it), unless it is there already: objects are immutable, same name, same content.
  */

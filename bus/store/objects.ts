@@ -1,6 +1,7 @@
 import { PathOccupiedError, WrittenOnceError } from '../errors.js';
 import { fs } from '../node-fs.js';
-import { gitObjectId, writeLooseObjectIfNew } from '../git/loose-object.js';
+import { freshenObjectFile, gitObjectId, looseBytes, writeLooseObjectIfNew, writeObjectFile } from '../git/loose-object.js';
+import { objectFile } from '../git/object-path.js';
 import { decodeTree, encodeCommit, encodeTree, treeBytesOf, type GitObject } from './encode.js';
 import { editableTree } from './editable-tree.js';
 import { isOid } from '../git/oid.js';
@@ -255,18 +256,41 @@ export interface BuiltCommit {
   newOids: string[];
   /** Their contents, in the same order, for packing without reading them back. */
   objects: GitObject[];
+  /** Built with `deferWrites`: writes the objects into the clone, which nothing did yet. */
+  writeObjects?: () => void;
 }
 
 /** Collects the objects one commit writes. */
 class Writer {
   readonly oids: string[] = [];
   readonly objects: GitObject[] = [];
-  constructor(private readonly gitdir: string) {}
+  /** With `defer`: the objects to write into the clone at flush(), with their file's bytes when new there. */
+  private readonly held: { oid: string; deflated?: Buffer }[] = [];
+  constructor(
+    private readonly gitdir: string,
+    private readonly defer = false,
+  ) {}
   async write(obj: GitObject): Promise<string> {
-    const { oid, deflated } = await writeLooseObjectIfNew(fs, this.gitdir, obj.type, obj.content);
+    let oid: string;
+    let deflated: Buffer | undefined;
+    if (this.defer) {
+      oid = gitObjectId(obj.type, obj.content);
+      // New only the first time one build writes it, as when written at once; one the clone holds is freshened.
+      if (!this.seen.has(oid) && !fs.existsSync(objectFile(this.gitdir, oid))) deflated = looseBytes(obj.type, obj.content);
+      this.seen.add(oid);
+      this.held.push(deflated ? { oid, deflated } : { oid });
+    } else ({ oid, deflated } = await writeLooseObjectIfNew(fs, this.gitdir, obj.type, obj.content));
     this.oids.push(oid);
     this.objects.push(deflated ? { ...obj, loose: { oid, deflated } } : obj);
     return oid;
+  }
+  private readonly seen = new Set<string>();
+  /** Writes what was held (new objects; those found in the clone freshened). */
+  flush(): void {
+    for (const h of this.held.splice(0)) {
+      if (h.deflated) writeObjectFile(fs, this.gitdir, h.oid, h.deflated);
+      else freshenObjectFile(fs, objectFile(this.gitdir, h.oid));
+    }
   }
 }
 
@@ -275,9 +299,9 @@ class Writer {
  */
 export async function buildCommit(
   store: ObjectStore,
-  opts: { parent: string | null; changes: FileChange[]; message: string; author: Identity; now?: Date; writeOnce?: (path: string) => boolean },
+  opts: { parent: string | null; changes: FileChange[]; message: string; author: Identity; now?: Date; writeOnce?: (path: string) => boolean; deferWrites?: boolean },
 ): Promise<BuiltCommit> {
-  const w = new Writer(store.gitdir);
+  const w = new Writer(store.gitdir, opts.deferWrites === true);
   const baseTree = opts.parent ? await store.readCommitTree(opts.parent) : null;
   const root = await applyChanges(store, baseTree, opts.changes.map((c) => ({ parts: c.path.split('/'), content: c.content })), w, '', opts.writeOnce);
   const treeOid = root ?? (await w.write({ type: 'tree', content: encodeTree([]) }));
@@ -285,7 +309,7 @@ export async function buildCommit(
   const message = opts.message.endsWith('\n') ? opts.message : `${opts.message}\n`;
   const content = encodeCommit({ tree: treeOid, parents: opts.parent ? [opts.parent] : [], author: { ...opts.author, timestamp: Math.floor(when.getTime() / 1000) }, message });
   const oid = await w.write({ type: 'commit', content });
-  return { oid, tree: treeOid, newOids: w.oids, objects: w.objects };
+  return { oid, tree: treeOid, newOids: w.oids, objects: w.objects, ...(opts.deferWrites === true ? { writeObjects: () => w.flush() } : {}) };
 }
 
 interface PendingChange {

@@ -113,4 +113,16 @@ describe("a transaction's fetched main, written once", () => {
     expect(existsSync(blob(second))).toBe(true);
     expect(existsSync(blob(first)), 'the lost round wrote its blob into the clone').toBe(false);
   });
+
+  it('an idempotent step (the same bytes again) ends in one round however main moves meanwhile, and writes nothing', async () => {
+    const same = gitCli(['--git-dir', bus.remote, 'show', 'main:gitbus.yaml']);
+    let rounds = 0;
+    const r = await transact(ctx, 'test', async () => {
+      rounds++;
+      await bus.dispatch('beta', [`pushed during round ${rounds}`, '--to', 'beta']);
+      return { result: {}, commit: { changes: [{ path: 'gitbus.yaml', content: same }], message: 'test: nothing new' } };
+    });
+    expect(rounds).toBe(1);
+    expect(r).toMatchObject({ attempts: 1, commit: null });
+  });
 });
