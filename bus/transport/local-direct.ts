@@ -94,7 +94,11 @@ async function pushNow(remote: string, args: Parameters<typeof directPush>[1], j
   // races are lost by then, and their objects would be files in the remote that nothing names. The check that
   // decides is the one under the lock, below.
   const before = (await readRefFromDisk(remote, ref)) ?? ZERO_OID;
-  if (before !== oldOid) throw stale(ref, remote, `${ref} is at ${before} but expected ${oldOid}`);
+  if (before !== oldOid) {
+    // A remote gone since directPush looked reads as one without the ref: an outage, not a lost race.
+    if (!fs.existsSync(joinPlain(remote, 'objects'))) throw new RemoteNotFoundError(remote);
+    throw stale(ref, remote, `${ref} is at ${before} but expected ${oldOid}`);
+  }
   // Objects first: once the ref moves, everything it names must already be there.
   for (const o of args.objects) {
     if (o.loose) writeObjectFile(fs, remote, o.loose.oid, o.loose.deflated);

@@ -3,7 +3,8 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { existsSync, linkSync, mkdirSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { createRequire } from 'node:module';
 import { directAccessBlocker, directPush, sweepRefLockMarks, whileRemoteExists } from '../../bus/transport/local-direct.js';
 import { PushRejectedError } from '../../bus/git/push-errors.js';
 import { buildCommit } from '../../bus/store/objects.js';
@@ -53,6 +54,34 @@ describe('direct access to a local bare remote (no git process)', () => {
     expect(gitCli(['--git-dir', remote, 'rev-parse', 'main']).trim()).toBe(c2.oid);
     expect(() => gitCli(['--git-dir', remote, 'fsck', '--strict', '--no-progress'])).not.toThrow();
     expect(gitCli(['--git-dir', remote, 'log', '--format=%s', 'main'])).toBe('two\none\n');
+  });
+
+  it('a remote renamed away just before the push reads its ref is gone (REMOTE_NOT_FOUND), not a lost race', async () => {
+    const { remote, store } = await setup();
+    const c1 = await buildCommit(store, { parent: null, changes: [{ path: 'a.md', content: 'a' }], message: 'one', author });
+    await directPush(remote, { ref: 'refs/heads/main', oldOid: ZERO, newOid: c1.oid, objects: c1.objects });
+    const c2 = await buildCommit(store, { parent: c1.oid, changes: [{ path: 'b.md', content: 'b' }], message: 'two', author });
+    // node:fs as gitbus holds it (bus/node-fs.ts): its existsSync renames the remote away once directPush has seen
+    // the remote's HEAD there, as another process (a rename, an unmount) could just then.
+    const nodeFs = createRequire(import.meta.url)('node:fs') as typeof fs;
+    const real = nodeFs.existsSync;
+    let moved = false;
+    nodeFs.existsSync = (p: fs.PathLike) => {
+      const there = real(p);
+      if (!moved && there && resolve(String(p)) === resolve(remote, 'HEAD')) {
+        moved = true;
+        fs.renameSync(remote, `${remote}-away`);
+      }
+      return there;
+    };
+    let err: unknown;
+    try {
+      err = await directPush(remote, { ref: 'refs/heads/main', oldOid: c1.oid, newOid: c2.oid, objects: c2.objects }).catch((e: unknown) => e);
+    } finally {
+      nodeFs.existsSync = real;
+    }
+    expect(moved).toBe(true);
+    expect((err as { code?: string }).code).toBe('REMOTE_NOT_FOUND');
   });
 
   it('lets exactly one of many concurrent pushes from the same parent win', async () => {
