@@ -150,8 +150,9 @@ export function claimer(deps: ClaimerDeps): Claimer {
     const ready = why === undefined || opts.once ? undefined : ranking.ready;
     for (let round = 0; ; round++) {
       // After a run ends its slot is usually taken again already, by the claim that rode with its result: a look
-      // then would find nothing to fill (on a busy bus, one look a task of a whole snapshot's cost).
-      const full = running.size + reserved >= ctx.config.parallel;
+      // then would find nothing to fill (on a busy bus, one look a task of a whole snapshot's cost). Only runs count
+      // here: slots a riding claim may still fill are looked for, lest it fill fewer and nothing wake the drain.
+      const full = running.size >= ctx.config.parallel;
       let claimable = !health.isDown && (round === 0 || full || (await deps.look()) !== null);
       while (claimable && !opts.stop.aborted && running.size + reserved < ctx.config.parallel) {
         try {

@@ -12,7 +12,7 @@ import { makeBus } from '../helpers/bus.js';
  * that can fill nothing cost a whole snapshot a task (issue 14: on a bus pushed to many times a second, the look
  * fetches and reads every other node's pushes). Counted as the transport's ref listings, each look's first step.
  */
-const TASKS = 30;
+const TASKS = 40;
 let bus: Awaited<ReturnType<typeof makeBus>>;
 let home: string;
 let ctx: BusContext;
@@ -73,8 +73,8 @@ describe('a busy watcher', () => {
     expect(events.filter((e) => e.type === 'error'), JSON.stringify(events.filter((e) => e.type === 'error'))).toEqual([]);
     expect(finished).toBe(TASKS);
     // One listing a task for the result and the next claim riding with it, plus about ten at the start (recovery,
-    // the node card, the first beat and wake) and the housekeeping while runs go (a round a second and one trailing
-    // it); a look after every run as well made it two a task.
-    expect(listings, `${listings} listings for ${TASKS} tasks in ${seconds} s`).toBeLessThanOrEqual(TASKS + 12 + 2 * seconds);
+    // the node card, the first beat and wake) and the housekeeping while runs go (a round a second, and now and then
+    // one owed to a wake during a round); a look after every run as well made it two a task.
+    expect(listings, `${listings} listings for ${TASKS} tasks in ${seconds} s`).toBeLessThanOrEqual(TASKS + 12 + 1.5 * seconds);
   }, 120_000);
 });
