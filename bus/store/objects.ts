@@ -265,7 +265,7 @@ class Writer {
   readonly oids: string[] = [];
   readonly objects: GitObject[] = [];
   /** With `defer`: the objects to write into the clone at flush(), with their file's bytes when new there. */
-  private readonly held: { oid: string; deflated?: Buffer }[] = [];
+  private readonly held: { obj: GitObject; oid: string; deflated?: Buffer }[] = [];
   constructor(
     private readonly gitdir: string,
     private readonly defer = false,
@@ -278,24 +278,29 @@ class Writer {
       // New only the first time one build writes it, as when written at once; one the clone holds is freshened.
       if (!this.seen.has(oid) && !fs.existsSync(objectFile(this.gitdir, oid))) deflated = looseBytes(obj.type, obj.content);
       this.seen.add(oid);
-      this.held.push(deflated ? { oid, deflated } : { oid });
+      this.held.push(deflated ? { obj, oid, deflated } : { obj, oid });
     } else ({ oid, deflated } = await writeLooseObjectIfNew(fs, this.gitdir, obj.type, obj.content));
     this.oids.push(oid);
     this.objects.push(deflated ? { ...obj, loose: { oid, deflated } } : obj);
     return oid;
   }
   private readonly seen = new Set<string>();
-  /** Writes what was held (new objects; those found in the clone freshened). */
+  /** Writes what was held, children first as built: new objects, and those found in the clone freshened. */
   flush(): void {
     for (const h of this.held.splice(0)) {
+      const path = objectFile(this.gitdir, h.oid);
       if (h.deflated) writeObjectFile(fs, this.gitdir, h.oid, h.deflated);
-      else freshenObjectFile(fs, objectFile(this.gitdir, h.oid));
+      else if (fs.existsSync(path)) freshenObjectFile(fs, path);
+      // Found at build time, but the clone's prune (another process) may have taken it since, as old and unnamed.
+      else writeObjectFile(fs, this.gitdir, h.oid, looseBytes(h.obj.type, h.obj.content));
     }
   }
 }
 
 /**
- * Writes a commit whose tree is `baseTree` with `changes` applied, rewriting only the trees on changed paths.
+ * Writes a commit whose tree is `baseTree` with `changes` applied, rewriting only the trees on changed paths. With
+ * `deferWrites`, builds it in memory: nothing is in the clone until `writeObjects` (bus/cas.ts, which may find the
+ * round lost first).
  */
 export async function buildCommit(
   store: ObjectStore,

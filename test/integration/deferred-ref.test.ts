@@ -6,6 +6,7 @@ import { gitObjectId } from '../../bus/git/loose-object.js';
 import { objectFile } from '../../bus/git/object-path.js';
 import { readLooseRef } from '../../bus/store/local-ref.js';
 import { makeBus } from '../helpers/bus.js';
+import { looseObjects } from '../helpers/clone-objects.js';
 import { gitCli } from '../helpers/cli.js';
 
 /**
@@ -116,6 +117,7 @@ describe("a transaction's fetched main, written once", () => {
 
   it('an idempotent step (the same bytes again) ends in one round however main moves meanwhile, and writes nothing', async () => {
     const same = gitCli(['--git-dir', bus.remote, 'show', 'main:gitbus.yaml']);
+    const before = new Set(looseObjects(ctx.paths.clone));
     let rounds = 0;
     const r = await transact(ctx, 'test', async () => {
       rounds++;
@@ -124,5 +126,9 @@ describe("a transaction's fetched main, written once", () => {
     });
     expect(rounds).toBe(1);
     expect(r).toMatchObject({ attempts: 1, commit: null });
+    // Not even its commit went into the clone: every loose object there is one main names or had before.
+    const named = new Set(gitCli(['--git-dir', ctx.paths.clone, 'rev-list', '--objects', '--all']).split('\n').map((l) => l.split(' ')[0]));
+    const stray = looseObjects(ctx.paths.clone).filter((o) => !named.has(o) && !before.has(o));
+    expect(stray).toEqual([]);
   });
 });
