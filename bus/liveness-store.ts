@@ -16,12 +16,12 @@ export function updateObservations(home: string, refs: ReadonlyMap<string, strin
   const path = joinPlain(home, 'liveness.json');
   if (listedAt <= 0) return readObservations(home); // nothing listed yet
   // Decided from a read without the lock (the file is replaced whole, so the read is of one version). A heartbeat
-  // that moved (or a node that came or went) is written at once, as every fold was before: another process of the
-  // node that then folds a listing older than this one's changes nothing, rather than judging the node from before its
-  // beat. The rest (main's moves, the listing time, which claims a node holds) at most once a listingLag: a watcher on
-  // a busy bus lists the remote several times a wake, main moves at each, and a lock and a write for each were a
-  // file system's worth of work in every claim's decision (issue 14). Meanwhile this process folds into what it
-  // holds (`held`), so it counts every move it saw.
+  // that moved (or a node that came or went) is written at once: another process of the node that then folds a
+  // listing older than this one's changes nothing, rather than judge the node from before its beat. The rest (main's
+  // moves, the listing time, which claims a node holds) at most once a listingLag: a watcher on a busy bus lists the
+  // remote several times a wake, main moves at each, and a lock and a write for each were a file system's worth of
+  // work in every claim's decision (issue 14). Meanwhile this process folds into what it holds (`held`), so it counts
+  // every move it saw.
   const text = readObservationsText(home);
   const { base, fileListedAt } = baseOf(path, text);
   const next = observe(base, refs, listedAt, leaseMs, holding);

@@ -115,8 +115,9 @@ export function observationGapMs(leaseMs: number): number {
  * watcher lists the remote several times a wake on a busy bus, and writing the file for each listing was most of a
  * wake that had nothing to do (issue 14). Far inside the gap (observationGapMs): another process of the node, which
  * reads the file, takes a later listing for a gap at most this much sooner than it would be, which only restarts
- * clocks (a later expiry, the safe direction), and judges a silence at most this much later. What `status` shows of when a heartbeat was written
- * (a new value's `after`) may start up to this much earlier: shown, never decided on. Pure.
+ * clocks (a later expiry, the safe direction), and judges a silence at most this much later. What `status` shows of
+ * when a heartbeat was written (a new value's `after`) may start up to this much earlier: shown, never decided on.
+ * Pure.
  */
 export function listingLagMs(leaseMs: number): number {
   return Math.min(observationGapMs(leaseMs) / 8, 5_000);
