@@ -266,6 +266,7 @@ class Writer {
   readonly objects: GitObject[] = [];
   /** With `defer`: the objects to write into the clone at flush(), with their file's bytes when new there. */
   private readonly held: { obj: GitObject; oid: string; deflated?: Buffer }[] = [];
+  private readonly seen = new Set<string>();
   constructor(
     private readonly gitdir: string,
     private readonly defer = false,
@@ -284,7 +285,6 @@ class Writer {
     this.objects.push(deflated ? { ...obj, loose: { oid, deflated } } : obj);
     return oid;
   }
-  private readonly seen = new Set<string>();
   /** Writes what was held, children first as built: new objects, and those found in the clone freshened. */
   flush(): void {
     for (const h of this.held.splice(0)) {
