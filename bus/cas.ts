@@ -109,10 +109,12 @@ export async function transact<T>(ctx: BusContext, op: string, decide: (snap: Sn
         // only while `ref` is still the commit they were decided from.
         const unchanged = head !== null && built.tree === (await ctx.repo.store.readCommitTree(head));
         if (unchanged && also.length === 0) return { done: true as const, result: decision.result, commit: null };
-        // Lost already (another push landed while this one decided): the next round decides again, and nothing was
-        // written that could never be pushed (a commit, its trees and blobs, in the clone and in the remote).
-        if (!unchanged && (await ctx.repo.movedFrom(ref, head))) return { done: false as const };
-        if (!unchanged) built.writeObjects?.();
+        if (!unchanged) {
+          // Lost already (another push landed while this one decided): the next round decides again, and nothing was
+          // written that could never be pushed (a commit, its trees and blobs, in the clone and in the remote).
+          if (await movedFrom(ctx, ref, head)) return { done: false as const };
+          built.writeObjects?.();
+        }
         await opts.beforeWrite?.();
         try {
           if (unchanged) await ctx.repo.pushOthers(ref, head, also);
@@ -140,6 +142,15 @@ export async function transact<T>(ctx: BusContext, op: string, decide: (snap: Sn
       // The next sync writes it.
     }
   }
+}
+
+/**
+ * Whether the remote's `ref` is other than `head` already, where asking costs a file read (a remote written
+ * directly); false elsewhere, and when the read fails: the push then says what is wrong.
+ */
+async function movedFrom(ctx: BusContext, ref: string, head: string | null): Promise<boolean> {
+  if ((await ctx.repo.directRemote()) === null) return false;
+  return (await ctx.repo.remoteRef(ref).catch(() => head)) !== head;
 }
 
 /** Lost races before a transaction past its deadline gives up (ContentionError). */

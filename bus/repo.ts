@@ -18,7 +18,6 @@ import { PushRejectedError } from './git/push-errors.js';
 import { markPushFailure } from './remote-failure.js';
 import { looseHere, mayHavePackedObjects } from './store/object-presence.js';
 import { joinPlain } from './join-plain.js';
-import { readRefFromDisk } from './transport/read-refs.js';
 
 export const MAIN = 'refs/heads/main';
 export const ARCHIVE = 'refs/heads/archive';
@@ -108,21 +107,6 @@ export class BusRepo {
     const oid = await this.transport.readRef(ref);
     this.recordContact();
     return oid;
-  }
-
-  /**
-   * Whether the remote's `ref` is known to be other than `expected` already, where that costs a file read (a remote
-   * written directly); false where it would cost a round trip (the push says so instead). Lets a compare-and-swap
-   * that has lost its race skip writing a commit that could never be pushed.
-   */
-  async movedFrom(ref: string, expected: string | null): Promise<boolean> {
-    const direct = await this.directRemote();
-    if (direct === null) return false;
-    try {
-      return ((await readRefFromDisk(direct, ref)) ?? null) !== expected;
-    } catch {
-      return false; // the push reports what is wrong with the remote
-    }
   }
 
   /**

@@ -96,7 +96,7 @@ describe("a transaction's fetched main, written once", () => {
   });
 
   it('writes nothing of a round whose main moved while it decided: the next round decides again and pushes', async () => {
-    // bus/repo.ts movedFrom, where the remote is a path: on a bus pushed to many times a second most lost rounds are
+    // bus/cas.ts movedFrom, where the remote is a path: on a bus pushed to many times a second most lost rounds are
     // lost by then, and each wrote a commit, its trees and blobs into the clone that nothing would name (issue 14).
     const first = 'written by the round that lost\n';
     const second = 'written by the round that won\n';
