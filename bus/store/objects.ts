@@ -1,7 +1,7 @@
 import { PathOccupiedError, WrittenOnceError } from '../errors.js';
 import { fs } from '../node-fs.js';
-import { freshenObjectFile, gitObjectId, looseBytes, writeLooseObjectIfNew, writeObjectFile } from '../git/loose-object.js';
-import { objectFile } from '../git/object-path.js';
+import { gitObjectId } from '../git/loose-object.js';
+import { CommitWriter } from './commit-writer.js';
 import { decodeTree, encodeCommit, encodeTree, treeBytesOf, type GitObject } from './encode.js';
 import { editableTree } from './editable-tree.js';
 import { isOid } from '../git/oid.js';
@@ -260,43 +260,6 @@ export interface BuiltCommit {
   writeObjects?: () => void;
 }
 
-/** Collects the objects one commit writes. */
-class Writer {
-  readonly oids: string[] = [];
-  readonly objects: GitObject[] = [];
-  /** With `defer`: the objects to write into the clone at flush(), with their file's bytes when new there. */
-  private readonly held: { obj: GitObject; oid: string; deflated?: Buffer }[] = [];
-  private readonly seen = new Set<string>();
-  constructor(
-    private readonly gitdir: string,
-    private readonly defer = false,
-  ) {}
-  async write(obj: GitObject): Promise<string> {
-    let oid: string;
-    let deflated: Buffer | undefined;
-    if (this.defer) {
-      oid = gitObjectId(obj.type, obj.content);
-      // New only the first time one build writes it, as when written at once; one the clone holds is freshened.
-      if (!this.seen.has(oid) && !fs.existsSync(objectFile(this.gitdir, oid))) deflated = looseBytes(obj.type, obj.content);
-      this.seen.add(oid);
-      this.held.push(deflated ? { obj, oid, deflated } : { obj, oid });
-    } else ({ oid, deflated } = await writeLooseObjectIfNew(fs, this.gitdir, obj.type, obj.content));
-    this.oids.push(oid);
-    this.objects.push(deflated ? { ...obj, loose: { oid, deflated } } : obj);
-    return oid;
-  }
-  /** Writes what was held, children first as built: new objects, and those found in the clone freshened. */
-  flush(): void {
-    for (const h of this.held.splice(0)) {
-      const path = objectFile(this.gitdir, h.oid);
-      if (h.deflated) writeObjectFile(fs, this.gitdir, h.oid, h.deflated);
-      else if (fs.existsSync(path)) freshenObjectFile(fs, path);
-      // Found at build time, but the clone's prune (another process) may have taken it since, as old and unnamed.
-      else writeObjectFile(fs, this.gitdir, h.oid, looseBytes(h.obj.type, h.obj.content));
-    }
-  }
-}
-
 /**
  * Writes a commit whose tree is `baseTree` with `changes` applied, rewriting only the trees on changed paths. With
  * `deferWrites`, builds it in memory: nothing is in the clone until `writeObjects` (bus/cas.ts, which may find the
@@ -306,7 +269,7 @@ export async function buildCommit(
   store: ObjectStore,
   opts: { parent: string | null; changes: FileChange[]; message: string; author: Identity; now?: Date; writeOnce?: (path: string) => boolean; deferWrites?: boolean },
 ): Promise<BuiltCommit> {
-  const w = new Writer(store.gitdir, opts.deferWrites === true);
+  const w = new CommitWriter(store.gitdir, opts.deferWrites === true);
   const baseTree = opts.parent ? await store.readCommitTree(opts.parent) : null;
   const root = await applyChanges(store, baseTree, opts.changes.map((c) => ({ parts: c.path.split('/'), content: c.content })), w, '', opts.writeOnce);
   const treeOid = root ?? (await w.write({ type: 'tree', content: encodeTree([]) }));
@@ -327,7 +290,7 @@ interface PendingChange {
  * this tree is, for errors. A file is never written over a folder, link or submodule, nor a folder over a file:
  * nothing gitbus writes replaces what a person put there (PathOccupiedError).
  */
-async function applyChanges(store: ObjectStore, treeOid: string | null, changes: PendingChange[], w: Writer, prefix: string, writeOnce?: (path: string) => boolean): Promise<string | null> {
+async function applyChanges(store: ObjectStore, treeOid: string | null, changes: PendingChange[], w: CommitWriter, prefix: string, writeOnce?: (path: string) => boolean): Promise<string | null> {
   const entries = await editableTree(store, treeOid, changes.flatMap((c) => c.parts.slice(0, 1)));
   const byChild = new Map<string, PendingChange[]>();
   for (const change of changes) {
