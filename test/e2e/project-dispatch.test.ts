@@ -5,8 +5,7 @@ import { join } from 'node:path';
 import { gitbus, gitCli, json, neutralCwd, tempDir, type RunResult } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
 import { showInProcess } from '../helpers/in-process.js';
-import { editNode, gitShim } from '../helpers/project.js';
-import { parseBusFile } from '../../schemas/bus-file.js';
+import { dispatchedFile, dispatchedHandoff, editNode, gitShim } from '../helpers/project.js';
 import type { Handoff } from '../../schemas/handoff.js';
 import { openBus } from '../../bus/context.js';
 import { dispatchDue } from '../../bus/ops/schedule.js';
@@ -29,20 +28,8 @@ describe('dispatch names the code of a project', () => {
   const commit = (cwd: string, message: string) => gitCli(['commit', '-q', '--allow-empty', '-m', message], cwd);
   const dispatchIn = (cwd: string, args: string[]): Promise<RunResult> => gitbus(['dispatch', ...args, '--json'], { home, cwd });
 
-  async function handoffOf(r: RunResult): Promise<Handoff> {
-    const file = await handoffFile(r);
-    const parsed = parseBusFile(file.path, file.text);
-    if (!parsed.ok) throw new Error(`the handoff does not parse: ${JSON.stringify(parsed.problems)}`);
-    return parsed.file.data as Handoff;
-  }
-
-  /** The handoff file the dispatch wrote, read back in the test's process (test/helpers/in-process.ts): the dispatches are what these tests are about. */
-  async function handoffFile(r: RunResult): Promise<{ path: string; text: string }> {
-    expect(r.code, r.stderr + r.stdout).toBe(0);
-    const id = json<{ id: string }>(r).id;
-    const shown = await showInProcess<{ files: { path: string; text: string }[] }>(home, id);
-    return shown.files.find((f) => f.path === `handoffs/${id}.md`) ?? { path: `handoffs/${id}.md`, text: '' };
-  }
+  const handoffOf = (r: RunResult): Promise<Handoff> => dispatchedHandoff(home, r);
+  const handoffFile = (r: RunResult): Promise<{ path: string; text: string }> => dispatchedFile(home, r);
 
   beforeAll(async () => {
     bus = await makeBus({ node: 'laptop' });

@@ -2,7 +2,11 @@ import { readFileSync, writeFileSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { parse, stringify } from 'yaml';
-import { gitbus, gitCli } from './cli.js';
+import { expect } from 'vitest';
+import { gitbus, gitCli, json, type RunResult } from './cli.js';
+import { showInProcess } from './in-process.js';
+import { parseBusFile } from '../../schemas/bus-file.js';
+import type { Handoff } from '../../schemas/handoff.js';
 
 /**
  * A project repository for project-work tests: a bare remote (`remote`) with `main` holding a few files, and a
@@ -145,4 +149,20 @@ export function gitShim(dir: string, fail?: { when: string; stderr: string; code
         .map((l) => l.replace(/^(-c \S+ )+/, '')),
     reset: () => writeFileSync(log, ''),
   };
+}
+
+/** The handoff a `gitbus dispatch --json` (`r`) from `home` wrote, parsed; the dispatch must have succeeded. */
+export async function dispatchedHandoff(home: string, r: RunResult): Promise<Handoff> {
+  const file = await dispatchedFile(home, r);
+  const parsed = parseBusFile(file.path, file.text);
+  if (!parsed.ok) throw new Error(`the handoff does not parse: ${JSON.stringify(parsed.problems)}`);
+  return parsed.file.data as Handoff;
+}
+
+/** The handoff file that dispatch wrote, read back in the test's process (test/helpers/in-process.ts). */
+export async function dispatchedFile(home: string, r: RunResult): Promise<{ path: string; text: string }> {
+  expect(r.code, r.stderr + r.stdout).toBe(0);
+  const id = json<{ id: string }>(r).id;
+  const shown = await showInProcess<{ files: { path: string; text: string }[] }>(home, id);
+  return shown.files.find((f) => f.path === `handoffs/${id}.md`) ?? { path: `handoffs/${id}.md`, text: '' };
 }
