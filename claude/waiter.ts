@@ -1,8 +1,7 @@
 import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import type { FSWatcher } from 'chokidar';
 import { LocalTransport } from '../bus/transport/local.js';
-import { wakeOnChange } from '../watcher/wake-on-change.js';
+import { wakeOnChange, type ChangeWatch } from '../watcher/wake-on-change.js';
 import type { BusContext } from '../bus/context.js';
 import { isAlive } from '../bus/lock.js';
 import { localSnapshot } from '../bus/ops/query.js';
@@ -68,7 +67,7 @@ async function waitLoop(ctx: BusContext, home: string, session: string, opts: Wa
   let wake: () => void = () => undefined;
   // A local remote is watched too (as the watcher does): a push there wakes the waiter, whose sync is then a file read.
   const localRemote = ctx.repo.transport instanceof LocalTransport ? ctx.repo.transport.path : null;
-  let watcher: FSWatcher | null = null;
+  let watcher: ChangeWatch | null = null;
   try {
     watcher = await wakeOnChange({ clone: ctx.paths.clone, remote: localRemote }, () => wake());
   } catch {

@@ -1,10 +1,9 @@
-import type { FSWatcher } from 'chokidar';
 import type { BusContext } from '../bus/context.js';
 import { HEARTBEAT_PREFIX } from '../bus/model/liveness.js';
 import { outageCode } from '../bus/remote-failure.js';
 import { MAIN } from '../bus/repo.js';
 import { firstLine } from '../schemas/errors.js';
-import { wakeOnChange } from '../watcher/wake-on-change.js';
+import { wakeOnChange, type ChangeWatch } from '../watcher/wake-on-change.js';
 
 /** What the pages are told: the bus moved (main, or some nodes' heartbeats), or the remote went away or came back. */
 export type BusEvent =
@@ -33,7 +32,7 @@ export class BusChanges {
   private checking: Promise<void> | null = null;
   private again = false;
   private timer: NodeJS.Timeout | null = null;
-  private files: FSWatcher | null = null;
+  private files: ChangeWatch | null = null;
   private debounce: NodeJS.Timeout | null = null;
 
   constructor(

@@ -93,10 +93,10 @@ describe('CLI start-up: what a command loads', () => {
   }
 
   /** The run of `watch --json` (the daemon) under the hook until it has started, then SIGTERM: what it loaded. */
-  async function tracedDaemon(home: string, build: Build): Promise<{ code: number | null; loaded: Loaded }> {
+  async function tracedDaemon(home: string, build: Build, extraEnv: Record<string, string> = {}): Promise<{ code: number | null; loaded: Loaded }> {
     const log = join(dir.path, `modules-${runs++}.log`);
     writeFileSync(log, '');
-    const env = { NODE_OPTIONS: `--import=${join(dir.path, 'register.mjs')}`, GITBUS_TEST_MODULE_LOG: log, XDG_CACHE_HOME: TEST_CACHE_HOME, ...(build === 'esm' ? { GITBUS_CODE_CACHE: '0' } : {}) };
+    const env = { NODE_OPTIONS: `--import=${join(dir.path, 'register.mjs')}`, GITBUS_TEST_MODULE_LOG: log, XDG_CACHE_HOME: TEST_CACHE_HOME, ...(build === 'esm' ? { GITBUS_CODE_CACHE: '0' } : {}), ...extraEnv };
     const w = startWatcher(home, ['--poll', '1h'], children, env);
     await until('the watcher to start', () => w.events().some((e) => e.type === 'started'), 30_000, () => w.stderr());
     w.child.kill('SIGTERM');
@@ -264,9 +264,14 @@ describe('CLI start-up: what a command loads', () => {
       expect(code).toBe(0);
       if (build === 'esm') expect(loaded.modules).toContain('bus/preload.js');
       // The bundle loads them from node_modules, isomorphic-git by import() from the compiled script (the loader
-      // gives it Node's own import()); chokidar for the file events of a local remote.
-      expect(loaded.packages).toEqual(expect.arrayContaining(['isomorphic-git', 'cron', 'chokidar']));
+      // gives it Node's own import()). A local remote's file events come from node:fs: no chokidar.
+      expect(loaded.packages).toEqual(expect.arrayContaining(['isomorphic-git', 'cron']));
+      expect(loaded.packages).not.toContain('chokidar');
     }
+    // A network mount delivers no kernel events: polled (GITBUS_WATCH_POLL=1), by chokidar, loaded at the start too.
+    const polled = await tracedDaemon(bus.home('worker'), 'default', { GITBUS_WATCH_POLL: '1' });
+    expect(polled.code).toBe(0);
+    expect(polled.loaded.packages).toEqual(expect.arrayContaining(['isomorphic-git', 'cron', 'chokidar']));
   });
 
   it('watch --once on a local bus loads none of them: it sets no timer, waits for no file event and outlives no upgrade', async () => {

@@ -1,0 +1,129 @@
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { wakeOnChange, type ChangeWatch } from '../../watcher/wake-on-change.js';
+import { barePairPerTest } from '../helpers/bare-pair.js';
+import { gitCli } from '../helpers/cli.js';
+import { until } from '../helpers/wait.js';
+
+/**
+ * A watcher's file events (watcher/wake-on-change.ts): a push to a local remote, or a commit in the node's clone,
+ * wakes it; git's lock files and the remote's other files do not. Kernel events of one process arrive in order, so
+ * a file moved in after the one that must not wake is the sentinel: once it has woken the watch, a wake of the first
+ * would have come already.
+ */
+describe('wakeOnChange', () => {
+  const pair = barePairPerTest();
+
+  /** A watch on the pair that counts its wakes. */
+  async function counted(paths: { clone: string; remote: string | null }): Promise<{ wakes: () => number; watch: ChangeWatch }> {
+    let n = 0;
+    const watch = await wakeOnChange(paths, () => n++);
+    return { wakes: () => n, watch };
+  }
+
+  /** A file made elsewhere and moved in: one kernel event (git puts a ref in place the same way). */
+  function moveIn(dir: string, folder: string, name: string): void {
+    const spare = join(dir, `spare-${name}`);
+    writeFileSync(spare, '0000000000000000000000000000000000000000\n');
+    renameSync(spare, join(folder, name));
+  }
+
+  /** A work clone of `remote` with one commit, pushed to its main. */
+  function push(dir: string, remote: string, what: string): void {
+    const work = join(dir, 'work');
+    gitCli(['init', '-q', '-b', 'main', work]);
+    writeFileSync(join(work, 'f.md'), what);
+    gitCli(['-C', work, 'add', 'f.md']);
+    gitCli(['-C', work, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '-m', what]);
+    gitCli(['-C', work, 'push', '-q', remote, 'HEAD:main']);
+  }
+
+  it('a push to the local remote wakes it, and so does a ref put in place in the clone', async () => {
+    const { dir, remote, local } = await pair();
+    const { wakes, watch } = await counted({ clone: local, remote });
+    try {
+      push(dir, remote, 'one');
+      await until('the push to wake the watch', () => wakes() > 0, 10_000);
+      const before = wakes();
+      moveIn(dir, join(local, 'refs', 'heads'), 'main');
+      await until('the clone ref to wake the watch', () => wakes() > before, 10_000);
+    } finally {
+      await watch.close();
+    }
+  });
+
+  it("git's lock file alone does not wake it; the ref renamed into place does, once", async () => {
+    const { dir, remote, local } = await pair();
+    const { wakes, watch } = await counted({ clone: local, remote });
+    try {
+      writeFileSync(join(remote, 'refs', 'heads', 'main.lock'), 'half-written\n');
+      rmSync(join(remote, 'refs', 'heads', 'main.lock'));
+      moveIn(dir, join(remote, 'refs', 'heads'), 'main');
+      await until('the ref to wake the watch', () => wakes() > 0, 10_000);
+      expect(wakes()).toBe(1);
+    } finally {
+      await watch.close();
+    }
+  });
+
+  it("of the remote's own folder only packed-refs wakes it (git pack-refs), not its other files", async () => {
+    const { dir, remote, local } = await pair();
+    const { wakes, watch } = await counted({ clone: local, remote });
+    try {
+      writeFileSync(join(remote, 'description'), 'a bus\n');
+      moveIn(dir, remote, 'FETCH_HEAD');
+      moveIn(dir, remote, 'packed-refs');
+      await until('packed-refs to wake the watch', () => wakes() > 0, 10_000);
+      expect(wakes()).toBe(1);
+    } finally {
+      await watch.close();
+    }
+  });
+
+  it('a closed watch wakes nothing more', async () => {
+    const { dir, remote, local } = await pair();
+    const closed = await counted({ clone: local, remote });
+    const open = await counted({ clone: local, remote });
+    try {
+      await closed.watch.close();
+      push(dir, remote, 'after the close');
+      await until('the open watch to wake', () => open.wakes() > 0, 10_000);
+      expect(closed.wakes()).toBe(0);
+    } finally {
+      await open.watch.close();
+    }
+  });
+
+  it('a remote with no refs folder yet is left out without an error; the clone still wakes it', async () => {
+    const { dir, local } = await pair();
+    const bare = join(dir, 'not-yet');
+    mkdirSync(bare);
+    const { wakes, watch } = await counted({ clone: local, remote: bare });
+    try {
+      moveIn(dir, join(local, 'refs', 'heads'), 'main');
+      await until('the clone ref to wake the watch', () => wakes() > 0, 10_000);
+    } finally {
+      await watch.close();
+    }
+  });
+
+  it('polled (GITBUS_WATCH_POLL=1, a network mount without kernel events), a push wakes it too', async () => {
+    const { dir, remote, local } = await pair();
+    const was = process.env['GITBUS_WATCH_POLL'];
+    process.env['GITBUS_WATCH_POLL'] = '1';
+    let polled: Awaited<ReturnType<typeof counted>>;
+    try {
+      polled = await counted({ clone: local, remote });
+    } finally {
+      if (was === undefined) delete process.env['GITBUS_WATCH_POLL'];
+      else process.env['GITBUS_WATCH_POLL'] = was;
+    }
+    try {
+      push(dir, remote, 'polled');
+      await until('the push to wake the polled watch', () => polled.wakes() > 0, 10_000);
+    } finally {
+      await polled.watch.close();
+    }
+  });
+});
