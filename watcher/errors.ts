@@ -38,3 +38,17 @@ export class RunnersMissingError extends GitbusError {
     );
   }
 }
+
+/** A folder the watcher would wake on could not be watched (watcher/wake-on-change.ts): its changes wait for the poll. */
+export class FileEventsUnavailableError extends GitbusError {
+  readonly code = 'FILE_EVENTS_UNAVAILABLE';
+  constructor(folder: string, why: string) {
+    super(
+      `file events for ${folder} are not available (${why}): the watcher sees its changes at the next poll instead of at once`,
+      why === 'ENOSPC' || why === 'EMFILE'
+        ? 'raise the kernel\'s limits on file watches (sysctl fs.inotify.max_user_watches and fs.inotify.max_user_instances) and restart the watcher, or set GITBUS_WATCH_POLL=1 to poll the refs'
+        : 'check that the folder is readable by this user, or set GITBUS_WATCH_POLL=1 to poll the refs',
+      { folder, why },
+    );
+  }
+}

@@ -1,5 +1,6 @@
-import { existsSync, watch, type FSWatcher } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { basename, join } from 'node:path';
+import { FileEventsUnavailableError } from './errors.js';
 
 /**
  * Wakes the watcher the moment something changes locally, instead of at the next poll: a push to a local bare
@@ -9,7 +10,7 @@ import { join } from 'node:path';
  * The folders are watched with the kernel's file events (node:fs `watch`, inotify on Linux): each event is a wake
  * and nothing more. chokidar, which reads a watched folder again and stats its entries at every event to say what
  * changed, did that in every watcher process at every push of every node (eight watchers of no-op tasks on one remote:
- * 60-66 ms of CPU a task against 50-53 without it, issue 14, docs/PERFORMANCE.md "File events without chokidar").
+ * 68-85 ms of CPU a task against 52-72 without it, issue 14, docs/PERFORMANCE.md "File events without chokidar").
  * The refs gitbus reads are `refs/heads/main` and `refs/heads/archive`, entries of the folder itself, so nothing
  * below it is watched. Network mounts deliver no kernel events: GITBUS_WATCH_POLL=1 polls them with chokidar, loaded
  * only then. Every command but the daemon, the web view's change feed and the Claude waiter waits for no file event.
@@ -18,6 +19,17 @@ import { join } from 'node:path';
 /** Watching that wakeOnChange set up: closed when its owner stops. */
 export interface ChangeWatch {
   close: () => Promise<void>;
+}
+
+/** What a watch tells its owner besides wakes. */
+export interface WatchHooks {
+  /** A folder could not be watched for a reason other than its absence (the kernel's limit on watches). */
+  onError?: (err: FileEventsUnavailableError) => void;
+  /**
+   * A watched folder was deleted, or moved away and another put in its place (a remote replaced by a copy): the
+   * watch follows the folder it was made on, so the owner watches the path anew (FileWatch.again).
+   */
+  onGone?: () => void;
 }
 
 /** How long the first look waits for chokidar's polling to be in place. */
@@ -32,29 +44,12 @@ function targets(paths: { clone: string; remote: string | null }): { dir: string
   return out;
 }
 
-export async function wakeOnChange(paths: { clone: string; remote: string | null }, wake: () => void): Promise<ChangeWatch> {
+export async function wakeOnChange(paths: { clone: string; remote: string | null }, wake: () => void, hooks: WatchHooks = {}): Promise<ChangeWatch> {
   if (process.env['GITBUS_WATCH_POLL'] === '1') return pollForChanges(paths, wake);
   const watches: FSWatcher[] = [];
   for (const { dir, wakes } of targets(paths)) {
-    // A folder that is not there (a remote away at the start) is watched once it is back: FileWatch.again.
-    if (!existsSync(dir)) continue;
-    let w: FSWatcher;
-    try {
-      // In place when watch() returns: a push after this is seen, so the first look need not wait for anything.
-      w = watch(dir, (_event, name) => {
-        // No name (a platform that does not say): something changed all the same.
-        if (name === null || wakes(String(name))) wake();
-      });
-    } catch {
-      // Gone between the check and the watch, or not a folder: the poll and FileWatch.again cover it.
-      continue;
-    }
-    // The folder went away under the watch (an unmounted share): the watch ends; a look, which sees the outage, now.
-    w.on('error', () => {
-      w.close();
-      wake();
-    });
-    watches.push(w);
+    const w = watchFolder(dir, wakes, wake, hooks);
+    if (w) watches.push(w);
   }
   return {
     close: async () => {
@@ -63,14 +58,56 @@ export async function wakeOnChange(paths: { clone: string; remote: string | null
   };
 }
 
+/** One folder's watch, or null when it is not there (a remote away at the start: FileWatch.again watches it later). */
+function watchFolder(dir: string, wakes: (name: string) => boolean, wake: () => void, hooks: WatchHooks): FSWatcher | null {
+  let ino: number;
+  let w: FSWatcher;
+  try {
+    ino = statSync(dir).ino;
+    // In place when watch() returns: a push after this is seen, so the first look need not wait for anything.
+    w = watch(dir, (_event, name) => {
+      // The folder itself deleted or moved away is reported under its own name: a wake (the look sees an outage),
+      // and the path watched anew when what is there now is another folder or none.
+      if (name !== null && String(name) === basename(dir) && !sameFolder(dir, ino)) {
+        hooks.onGone?.();
+        wake();
+        return;
+      }
+      // No name (a platform that does not say): something changed all the same.
+      if (name === null || wakes(String(name))) wake();
+    });
+  } catch (err) {
+    // Gone between the check and the watch, or not a folder: the poll and FileWatch.again cover it. Any other
+    // failure (ENOSPC: the kernel's limit on watches) leaves this folder to the poll, and is said.
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT' && code !== 'ENOTDIR') hooks.onError?.(new FileEventsUnavailableError(dir, code ?? String(err)));
+    return null;
+  }
+  // Not expected on Linux, where a deleted folder is an event under its own name; elsewhere the watch ends here.
+  w.on('error', () => {
+    w.close();
+    hooks.onGone?.();
+    wake();
+  });
+  return w;
+}
+
+/** Whether `dir` is still the folder (by inode) a watch was made on. */
+function sameFolder(dir: string, ino: number): boolean {
+  try {
+    return statSync(dir).ino === ino;
+  } catch {
+    return false;
+  }
+}
+
 /** wakeOnChange by polling (GITBUS_WATCH_POLL=1): chokidar stats the refs at its interval. */
 async function pollForChanges(paths: { clone: string; remote: string | null }, wake: () => void): Promise<ChangeWatch> {
   const { watch: watchFiles } = await import('chokidar');
-  const dirs = targets(paths).map((t) => (t.dir === paths.remote ? join(t.dir, 'packed-refs') : t.dir));
-  const w = watchFiles(
-    dirs.filter((d) => d.startsWith(paths.clone) || existsSync(d)),
-    { ignoreInitial: true, depth: 0, ignored: (path: string) => path.endsWith('.lock'), usePolling: true },
-  );
+  // Of the remote, only what is there: chokidar given a path that is not polls none of the others. A packed-refs
+  // made later (git pack-refs, gc) deletes the loose ref it packs, which wakes all the same.
+  const polled = targets(paths).map((t) => (t.dir === paths.remote ? join(t.dir, 'packed-refs') : t.dir));
+  const w = watchFiles(polled.filter((p) => p.startsWith(join(paths.clone, 'refs')) || existsSync(p)), { ignoreInitial: true, depth: 0, ignored: (path: string) => path.endsWith('.lock'), usePolling: true });
   for (const event of ['add', 'change', 'unlink'] as const) w.on(event, () => wake());
   // Until chokidar's first scan is done its watches are not all in place: a push then is missed until the next poll
   // (minutes) unless the watcher's first look comes after it. So the first look waits for the scan (bounded: a slow
@@ -88,31 +125,35 @@ async function pollForChanges(paths: { clone: string; remote: string | null }, w
 
 /** File watching that can be made anew (FileWatch.again) once a local remote is back from an outage. */
 export interface FileWatch {
-  /** Watches the folders of the remote and the clone anew: the file watching let go of the remote's when they went. */
+  /** Watches the folders of the remote and the clone anew: a folder replaced, or away when last watched. */
   again: () => void;
   close: () => Promise<void>;
 }
 
 /**
  * wakeOnChange, made anew when `again` is called (a remote back from an outage: a mount back, a folder renamed away
- * and back; and one that was away when the watcher started was never watched). Resolves once the first is in place.
+ * and back; and one that was away when the watcher started was never watched) and when a watched folder is gone or
+ * replaced. Resolves once the first is in place. A folder that cannot be watched is reported (`report`), and left to
+ * the poll.
  */
 export async function fileWatch(paths: { clone: string; remote: string | null }, wake: () => void, report: (err: unknown) => void): Promise<FileWatch> {
-  let files: ChangeWatch | null = await wakeOnChange(paths, wake);
   let renewing: Promise<void> | null = null;
   let closed = false;
+  const again = () => {
+    if (closed || renewing !== null) return;
+    renewing = (async () => {
+      const fresh = await wakeOnChange(paths, wake, hooks);
+      // Closed meanwhile: close() closes what `files` holds once this ends, the new watch here.
+      await files?.close();
+      files = fresh;
+    })()
+      .catch(report)
+      .finally(() => (renewing = null));
+  };
+  const hooks: WatchHooks = { onError: report, onGone: again };
+  let files: ChangeWatch | null = await wakeOnChange(paths, wake, hooks);
   return {
-    again: () => {
-      if (closed || renewing !== null) return;
-      renewing = (async () => {
-        const fresh = await wakeOnChange(paths, wake);
-        // Closed meanwhile: close() closes what `files` holds once this ends, the new watch here.
-        await files?.close();
-        files = fresh;
-      })()
-        .catch(report)
-        .finally(() => (renewing = null));
-    },
+    again,
     close: async () => {
       closed = true;
       await renewing;

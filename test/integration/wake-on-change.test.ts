@@ -1,7 +1,9 @@
+import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { wakeOnChange, type ChangeWatch } from '../../watcher/wake-on-change.js';
+import { GitbusError } from '../../schemas/errors.js';
+import { fileWatch, wakeOnChange, type ChangeWatch } from '../../watcher/wake-on-change.js';
 import { barePairPerTest } from '../helpers/bare-pair.js';
 import { gitCli } from '../helpers/cli.js';
 import { until } from '../helpers/wait.js';
@@ -124,6 +126,109 @@ describe('wakeOnChange', () => {
       await until('the push to wake the polled watch', () => polled.wakes() > 0, 10_000);
     } finally {
       await polled.watch.close();
+    }
+  });
+});
+
+/**
+ * FileWatch (the watcher's): watched anew when told (a remote back from an outage) and when a watched folder is
+ * replaced under it; a folder that cannot be watched is said, and the others still wake it.
+ */
+describe('fileWatch', () => {
+  const pair = barePairPerTest();
+
+  /** A commit pushed to `remote`'s main from a fresh work repository each time. */
+  let pushes = 0;
+  function push(dir: string, remote: string): void {
+    const work = join(dir, `work-${++pushes}`);
+    gitCli(['init', '-q', '-b', 'main', work]);
+    writeFileSync(join(work, 'f.md'), String(pushes));
+    gitCli(['-C', work, 'add', 'f.md']);
+    gitCli(['-C', work, 'commit', '-q', '-m', String(pushes)]);
+    gitCli(['-C', work, 'push', '-q', '--force', remote, 'HEAD:main']);
+  }
+
+  /** The clone's sentinel: a ref moved into the clone's refs/heads, whose wake comes after every earlier event. */
+  async function settled(dir: string, local: string, wakes: () => number): Promise<number> {
+    const before = wakes();
+    const spare = join(dir, `spare-${pushes}-${before}`);
+    writeFileSync(spare, '0000000000000000000000000000000000000000\n');
+    renameSync(spare, join(local, 'refs', 'heads', `sentinel-${before}`));
+    await until('the sentinel to wake the watch', () => wakes() > before, 10_000);
+    return wakes();
+  }
+
+  it('again() watches a remote that was deleted and made anew: a push to it wakes the watch', async () => {
+    const { dir, remote, local } = await pair();
+    let n = 0;
+    const errors: unknown[] = [];
+    const files = await fileWatch({ clone: local, remote }, () => n++, (e) => errors.push(e));
+    try {
+      rmSync(remote, { recursive: true, force: true });
+      gitCli(['init', '-q', '--bare', '-b', 'main', remote]);
+      const before = await settled(dir, local, () => n);
+      files.again();
+      // Pushed until one wakes it: again() watches anew in the background.
+      await until('a push to the new remote to wake the watch', () => {
+        push(dir, remote);
+        return n > before;
+      }, 10_000);
+      expect(errors).toEqual([]);
+    } finally {
+      await files.close();
+    }
+  });
+
+  it('a remote replaced by a copy moved into its place is watched anew without being told', async () => {
+    const { dir, remote, local } = await pair();
+    push(dir, remote);
+    let n = 0;
+    const files = await fileWatch({ clone: local, remote }, () => n++, () => undefined);
+    try {
+      gitCli(['clone', '-q', '--bare', remote, `${remote}.new`]);
+      renameSync(remote, `${remote}.old`);
+      renameSync(`${remote}.new`, remote);
+      const before = await settled(dir, local, () => n);
+      await until('a push to the copy to wake the watch', () => {
+        push(dir, remote);
+        return n > before;
+      }, 10_000);
+    } finally {
+      await files.close();
+    }
+  });
+
+  it("a folder the kernel will not watch (ENOSPC, its limit on watches) is reported with the fix; the remote's still wake it", async () => {
+    const { dir, remote, local } = await pair();
+    const nodeFs = createRequire(import.meta.url)('node:fs') as typeof import('node:fs');
+    const real = nodeFs.watch;
+    const refused = join(local, 'refs', 'heads');
+    (nodeFs as { watch: unknown }).watch = (path: string, ...rest: unknown[]) => {
+      if (path === refused) throw Object.assign(new Error(`ENOSPC: System limit for number of file watchers reached, watch '${path}'`), { code: 'ENOSPC' });
+      return (real as (...args: unknown[]) => unknown)(path, ...rest);
+    };
+    syncBuiltinESMExports();
+    let n = 0;
+    const errors: unknown[] = [];
+    let files: Awaited<ReturnType<typeof fileWatch>>;
+    try {
+      files = await fileWatch({ clone: local, remote }, () => n++, (e) => errors.push(e));
+    } finally {
+      (nodeFs as { watch: unknown }).watch = real;
+      syncBuiltinESMExports();
+    }
+    try {
+      expect(errors).toHaveLength(1);
+      const err = errors[0] as GitbusError;
+      expect(err).toBeInstanceOf(GitbusError);
+      expect(err.code).toBe('FILE_EVENTS_UNAVAILABLE');
+      expect(err.message).toContain(refused);
+      expect(err.fix).toContain('fs.inotify.max_user_watches');
+      expect(err.fix).toContain('GITBUS_WATCH_POLL=1');
+      push(dir, remote);
+      await until('the push to wake the watch', () => n > 0, 10_000);
+    } finally {
+      await files.close();
     }
   });
 });
