@@ -8,6 +8,17 @@ import { barePairPerTest } from '../helpers/bare-pair.js';
 import { gitCli } from '../helpers/cli.js';
 import { until } from '../helpers/wait.js';
 
+/** A commit pushed to `remote`'s main, from a work repository of its own each time (the git CLI, as a person pushes). */
+let pushes = 0;
+function push(dir: string, remote: string): void {
+  const work = join(dir, `work-${++pushes}`);
+  gitCli(['init', '-q', '-b', 'main', work]);
+  writeFileSync(join(work, 'f.md'), String(pushes));
+  gitCli(['-C', work, 'add', 'f.md']);
+  gitCli(['-C', work, 'commit', '-q', '-m', String(pushes)]);
+  gitCli(['-C', work, 'push', '-q', '--force', remote, 'HEAD:main']);
+}
+
 /**
  * A watcher's file events (watcher/wake-on-change.ts): a push to a local remote, or a commit in the node's clone,
  * wakes it; git's lock files and the remote's other files do not. Kernel events of one process arrive in order, so
@@ -31,21 +42,11 @@ describe('wakeOnChange', () => {
     renameSync(spare, join(folder, name));
   }
 
-  /** A work clone of `remote` with one commit, pushed to its main. */
-  function push(dir: string, remote: string, what: string): void {
-    const work = join(dir, 'work');
-    gitCli(['init', '-q', '-b', 'main', work]);
-    writeFileSync(join(work, 'f.md'), what);
-    gitCli(['-C', work, 'add', 'f.md']);
-    gitCli(['-C', work, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '-m', what]);
-    gitCli(['-C', work, 'push', '-q', remote, 'HEAD:main']);
-  }
-
   it('a push to the local remote wakes it, and so does a ref put in place in the clone', async () => {
     const { dir, remote, local } = await pair();
     const { wakes, watch } = await counted({ clone: local, remote });
     try {
-      push(dir, remote, 'one');
+      push(dir, remote);
       await until('the push to wake the watch', () => wakes() > 0, 10_000);
       const before = wakes();
       moveIn(dir, join(local, 'refs', 'heads'), 'main');
@@ -89,7 +90,7 @@ describe('wakeOnChange', () => {
     const open = await counted({ clone: local, remote });
     try {
       await closed.watch.close();
-      push(dir, remote, 'after the close');
+      push(dir, remote);
       await until('the open watch to wake', () => open.wakes() > 0, 10_000);
       expect(closed.wakes()).toBe(0);
     } finally {
@@ -122,7 +123,7 @@ describe('wakeOnChange', () => {
       else process.env['GITBUS_WATCH_POLL'] = was;
     }
     try {
-      push(dir, remote, 'polled');
+      push(dir, remote);
       await until('the push to wake the polled watch', () => polled.wakes() > 0, 10_000);
     } finally {
       await polled.watch.close();
@@ -136,17 +137,6 @@ describe('wakeOnChange', () => {
  */
 describe('fileWatch', () => {
   const pair = barePairPerTest();
-
-  /** A commit pushed to `remote`'s main from a fresh work repository each time. */
-  let pushes = 0;
-  function push(dir: string, remote: string): void {
-    const work = join(dir, `work-${++pushes}`);
-    gitCli(['init', '-q', '-b', 'main', work]);
-    writeFileSync(join(work, 'f.md'), String(pushes));
-    gitCli(['-C', work, 'add', 'f.md']);
-    gitCli(['-C', work, 'commit', '-q', '-m', String(pushes)]);
-    gitCli(['-C', work, 'push', '-q', '--force', remote, 'HEAD:main']);
-  }
 
   /** The clone's sentinel: a ref moved into the clone's refs/heads, whose wake comes after every earlier event. */
   async function settled(dir: string, local: string, wakes: () => number): Promise<number> {
