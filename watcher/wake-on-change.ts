@@ -1,6 +1,7 @@
-import { existsSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { existsSync, watch, type FSWatcher } from 'node:fs';
 import { basename, join } from 'node:path';
 import { FileEventsUnavailableError } from './errors.js';
+import type { WatchEvent } from './watch-events.js';
 
 /**
  * Wakes the watcher the moment something changes locally, instead of at the next poll: a push to a local bare
@@ -19,6 +20,8 @@ import { FileEventsUnavailableError } from './errors.js';
 /** Watching that wakeOnChange set up: closed when its owner stops. */
 export interface ChangeWatch {
   close: () => Promise<void>;
+  /** The folders it would watch that were not there (a remote away): FileWatch.recheck watches them once they are. */
+  missing: readonly string[];
 }
 
 /** What a watch tells its owner besides wakes. */
@@ -26,8 +29,8 @@ export interface WatchHooks {
   /** A folder could not be watched for a reason other than its absence (the kernel's limit on watches). */
   onError?: (err: FileEventsUnavailableError) => void;
   /**
-   * A watched folder was deleted, or moved away and another put in its place (a remote replaced by a copy): the
-   * watch follows the folder it was made on, so the owner watches the path anew (FileWatch.again).
+   * A watched folder was deleted or moved away (a remote replaced by a copy, or made anew): the watch follows the
+   * folder it was made on, so the owner watches the path anew (FileWatch.again).
    */
   onGone?: () => void;
 }
@@ -47,11 +50,14 @@ function targets(paths: { clone: string; remote: string | null }): { dir: string
 export async function wakeOnChange(paths: { clone: string; remote: string | null }, wake: () => void, hooks: WatchHooks = {}): Promise<ChangeWatch> {
   if (process.env['GITBUS_WATCH_POLL'] === '1') return pollForChanges(paths, wake);
   const watches: FSWatcher[] = [];
+  const missing: string[] = [];
   for (const { dir, wakes } of targets(paths)) {
     const w = watchFolder(dir, wakes, wake, hooks);
     if (w) watches.push(w);
+    else if (!existsSync(dir)) missing.push(dir);
   }
   return {
+    missing,
     close: async () => {
       for (const w of watches) w.close();
     },
@@ -60,15 +66,14 @@ export async function wakeOnChange(paths: { clone: string; remote: string | null
 
 /** One folder's watch, or null when it is not there (a remote away at the start: FileWatch.again watches it later). */
 function watchFolder(dir: string, wakes: (name: string) => boolean, wake: () => void, hooks: WatchHooks): FSWatcher | null {
-  let ino: number;
   let w: FSWatcher;
   try {
-    ino = statSync(dir).ino;
     // In place when watch() returns: a push after this is seen, so the first look need not wait for anything.
     w = watch(dir, (_event, name) => {
       // The folder itself deleted or moved away is reported under its own name: a wake (the look sees an outage),
-      // and the path watched anew when what is there now is another folder or none.
-      if (name !== null && String(name) === basename(dir) && !sameFolder(dir, ino)) {
+      // and the path watched anew, whatever is there now (a folder made anew may have the old one's inode number).
+      // An entry of the same name (a branch called "heads") costs one renewal more, which makes no event.
+      if (name !== null && String(name) === basename(dir)) {
         hooks.onGone?.();
         wake();
         return;
@@ -92,15 +97,6 @@ function watchFolder(dir: string, wakes: (name: string) => boolean, wake: () => 
   return w;
 }
 
-/** Whether `dir` is still the folder (by inode) a watch was made on. */
-function sameFolder(dir: string, ino: number): boolean {
-  try {
-    return statSync(dir).ino === ino;
-  } catch {
-    return false;
-  }
-}
-
 /** wakeOnChange by polling (GITBUS_WATCH_POLL=1): chokidar stats the refs at its interval. */
 async function pollForChanges(paths: { clone: string; remote: string | null }, wake: () => void): Promise<ChangeWatch> {
   const { watch: watchFiles } = await import('chokidar');
@@ -120,40 +116,71 @@ async function pollForChanges(paths: { clone: string; remote: string | null }, w
       resolve();
     });
   });
-  return { close: () => w.close() };
+  return { close: () => w.close(), missing: [] };
 }
 
 /** File watching that can be made anew (FileWatch.again) once a local remote is back from an outage. */
 export interface FileWatch {
   /** Watches the folders of the remote and the clone anew: a folder replaced, or away when last watched. */
   again: () => void;
+  /** After a look that reached the remote: watches anew when a folder that was not there when last watched is now. */
+  recheck: () => void;
   close: () => Promise<void>;
 }
 
 /**
  * wakeOnChange, made anew when `again` is called (a remote back from an outage: a mount back, a folder renamed away
- * and back; and one that was away when the watcher started was never watched) and when a watched folder is gone or
- * replaced. Resolves once the first is in place. A folder that cannot be watched is reported (`report`), and left to
- * the poll.
+ * and back; and one that was away when the watcher started was never watched), when a watched folder is gone, and
+ * at `recheck` when one that was away is back. Resolves once the first is in place. A folder that cannot be watched
+ * is said once (`unavailable`) until it is watched again, and left to the poll.
  */
-export async function fileWatch(paths: { clone: string; remote: string | null }, wake: () => void, report: (err: unknown) => void): Promise<FileWatch> {
+export async function fileWatch(paths: { clone: string; remote: string | null }, wake: () => void, report: (err: unknown) => void, unavailable: (err: FileEventsUnavailableError) => void = report): Promise<FileWatch> {
   let renewing: Promise<void> | null = null;
+  /** Asked for while a renewal ran (a poll's first scan takes a while): one more renewal after it. */
+  let pending = false;
   let closed = false;
-  const again = () => {
-    if (closed || renewing !== null) return;
+  /** What was said unavailable, by folder and why: said again only after that folder was watched. */
+  let said = new Set<string>();
+  const renew = async (): Promise<ChangeWatch> => {
+    const now = new Set<string>();
+    const fresh = await wakeOnChange(paths, wake, {
+      onGone: again,
+      onError: (err) => {
+        const key = `${String(err.data['folder'])}\0${String(err.data['why'])}`;
+        now.add(key);
+        if (!said.has(key)) unavailable(err);
+      },
+    });
+    said = now;
+    return fresh;
+  };
+  function again(): void {
+    if (closed) return;
+    if (renewing !== null) {
+      pending = true;
+      return;
+    }
     renewing = (async () => {
-      const fresh = await wakeOnChange(paths, wake, hooks);
+      const fresh = await renew();
       // Closed meanwhile: close() closes what `files` holds once this ends, the new watch here.
       await files?.close();
       files = fresh;
     })()
       .catch(report)
-      .finally(() => (renewing = null));
-  };
-  const hooks: WatchHooks = { onError: report, onGone: again };
-  let files: ChangeWatch | null = await wakeOnChange(paths, wake, hooks);
+      .finally(() => {
+        renewing = null;
+        if (pending) {
+          pending = false;
+          again();
+        }
+      });
+  }
+  let files: ChangeWatch | null = await renew();
   return {
     again,
+    recheck: () => {
+      if (files?.missing.some((dir) => existsSync(dir))) again();
+    },
     close: async () => {
       closed = true;
       await renewing;
@@ -161,4 +188,9 @@ export async function fileWatch(paths: { clone: string; remote: string | null },
       files = null;
     },
   };
+}
+
+/** The watcher's event for a folder it could not watch (printed as a warning with its fix). */
+export function unavailableEvent(err: FileEventsUnavailableError): Extract<WatchEvent, { type: 'file-events-unavailable' }> {
+  return { type: 'file-events-unavailable', folder: String(err.data['folder']), why: String(err.data['why']), message: err.message, fix: err.fix };
 }

@@ -14,6 +14,11 @@ export type WatchEvent =
    */
   | { type: 'runner-missing'; runner: string; binary: string; fix: string }
   /**
+   * A folder the watcher wakes on could not be watched (the kernel's limit on file watches): its changes are seen at
+   * the next poll. Said once until that folder is watched again (watcher/wake-on-change.ts).
+   */
+  | { type: 'file-events-unavailable'; folder: string; why: string; message: string; fix: string }
+  /**
    * A repo list of this node's policy (`policy.repos` with the URLs of the projects it admits, or `projectsOnly`)
    * has more than `max` entries, the most a node card lists (one fewer than it may hold, so that no reader takes
    * it for a list an earlier build cut): the card leaves it out (bus/node-policy.ts CARD_LIST_PUBLISHED), so `dispatch --to` checks no task's repo against it and only this node judges, when it claims.

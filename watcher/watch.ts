@@ -19,7 +19,7 @@ import { sweepLeftovers } from '../bus/leftovers.js';
 import { standingProblems } from './standing-problems.js';
 import { pollTimer, type PollTimer } from './poll-timer.js';
 import { remoteHealth } from './remote-health.js';
-import { fileWatch } from './wake-on-change.js';
+import { fileWatch, unavailableEvent, type FileWatch } from './wake-on-change.js';
 import { busyHousekeeping } from './busy-housekeeping.js';
 import { RUNNERS } from './run-task.js';
 import { dropAllReservations } from './outbox.js';
@@ -125,7 +125,7 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
   let maxAttempts = settings.maxAttempts;
 
   // The remote's health (watcher/remote-health.ts): one report per outage, wakes backed off until one gets through.
-  let watchAgain: () => void = () => undefined; // with file watching (below): the remote's folders watched anew
+  let files: FileWatch | null = null; // file watching (below): made anew when the remote or a folder of it is back
   const health = remoteHealth({
     remote: ctx.repo.transport.display,
     pollMs,
@@ -134,7 +134,7 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
     once: opts.once,
     onEvent: (e) => {
       opts.onEvent(e);
-      if (e.type === 'remote-up') watchAgain();
+      if (e.type === 'remote-up') files?.again();
     },
     report,
     retry: () => void wake('retry'),
@@ -159,6 +159,7 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
       checkIsBus(ctx, snap);
       ranking.looked(Date.now() - started);
       remoteUp();
+      files?.recheck();
       leaseMs = snap.settings.leaseMs;
       maxAttempts = snap.settings.maxAttempts;
       const holders = await claimHolders(snap);
@@ -376,8 +377,7 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
       await ending.finish();
       return finished;
     }
-    const files = opts.watchFiles === false ? null : await fileWatch({ clone: ctx.paths.clone, remote: ctx.repo.localRemotePath() }, () => void wake('change'), report);
-    watchAgain = () => files?.again();
+    files = opts.watchFiles === false ? null : await fileWatch({ clone: ctx.paths.clone, remote: ctx.repo.localRemotePath() }, () => void wake('change'), report, (err) => opts.onEvent(unavailableEvent(err)));
     await wake('tick');
     await stopped;
     health.cancelRetry();

@@ -46,6 +46,8 @@ function eventLine(e: WatchEvent): string | null {
       return `watching as ${e.node}: ${e.runners.length ? `runners ${e.runners.join(', ')}, ${e.parallel} at a time` : 'no runners (keeping environment profiles in step only)'}${e.pollMs ? `, checking every ${e.pollMs / 1000}s` : ''}, heartbeat every ${e.heartbeatMs / 1000}s`;
     case 'runner-missing':
       return `runner ${e.runner} left out: "${e.binary}" is not on PATH, so this node claims no ${e.runner} task and does not offer it\n  fix: ${e.fix}`;
+    case 'file-events-unavailable':
+      return `warning: ${e.message}\n  fix: ${e.fix}`;
     case 'card-list-left-out':
       return `warning: node card leaves out ${e.field}: ${e.count} entries, more than the ${e.max} a card lists, so dispatch --to checks no task's repo against it; this node judges each when it claims\n  fix: ${e.fix}`;
     case 'settings':

@@ -169,7 +169,7 @@ describe('fileWatch', () => {
     }
   });
 
-  it('a remote replaced by a copy moved into its place is watched anew without being told', async () => {
+  it('a remote moved away is watched anew at once (nothing there yet), and its copy moved into its place after the next look (recheck)', async () => {
     const { dir, remote, local } = await pair();
     push(dir, remote);
     let n = 0;
@@ -177,9 +177,29 @@ describe('fileWatch', () => {
     try {
       gitCli(['clone', '-q', '--bare', remote, `${remote}.new`]);
       renameSync(remote, `${remote}.old`);
+      // The move is an event under the folder's own name: watched anew, with nothing at the path, and a wake.
+      const moved = await settled(dir, local, () => n);
       renameSync(`${remote}.new`, remote);
-      const before = await settled(dir, local, () => n);
+      // What a look that reached the remote does (watcher/watch.ts): the folders that were away are watched now.
       await until('a push to the copy to wake the watch', () => {
+        files.recheck();
+        push(dir, remote);
+        return n > moved;
+      }, 10_000);
+    } finally {
+      await files.close();
+    }
+  });
+
+  it('a remote deleted and made anew at once (ext4 gives it the old inode numbers) is watched anew without being told', async () => {
+    const { dir, remote, local } = await pair();
+    let n = 0;
+    const files = await fileWatch({ clone: local, remote }, () => n++, () => undefined);
+    try {
+      rmSync(remote, { recursive: true, force: true });
+      gitCli(['init', '-q', '--bare', '-b', 'main', remote]);
+      const before = await settled(dir, local, () => n);
+      await until('a push to the new remote to wake the watch', () => {
         push(dir, remote);
         return n > before;
       }, 10_000);
@@ -188,26 +208,50 @@ describe('fileWatch', () => {
     }
   });
 
-  it("a folder the kernel will not watch (ENOSPC, its limit on watches) is reported with the fix; the remote's still wake it", async () => {
+  it('polled, again() polls a remote that was not there when the watch began', async () => {
+    const { dir, remote, local } = await pair();
+    rmSync(remote, { recursive: true, force: true });
+    const was = process.env['GITBUS_WATCH_POLL'];
+    process.env['GITBUS_WATCH_POLL'] = '1';
+    let n = 0;
+    let files: Awaited<ReturnType<typeof fileWatch>> | undefined;
+    try {
+      files = await fileWatch({ clone: local, remote }, () => n++, () => undefined);
+      gitCli(['init', '-q', '--bare', '-b', 'main', remote]);
+      files.again();
+      await until('a push to the remote made meanwhile to wake the polled watch', () => {
+        push(dir, remote);
+        return n > 0;
+      }, 10_000);
+    } finally {
+      if (was === undefined) delete process.env['GITBUS_WATCH_POLL'];
+      else process.env['GITBUS_WATCH_POLL'] = was;
+      await files?.close();
+    }
+  });
+
+  it("a folder the kernel will not watch (ENOSPC, its limit on watches) is reported with the fix, once while it lasts; the remote's still wake it", async () => {
     const { dir, remote, local } = await pair();
     const nodeFs = createRequire(import.meta.url)('node:fs') as typeof import('node:fs');
     const real = nodeFs.watch;
     const refused = join(local, 'refs', 'heads');
+    let tries = 0;
     (nodeFs as { watch: unknown }).watch = (path: string, ...rest: unknown[]) => {
-      if (path === refused) throw Object.assign(new Error(`ENOSPC: System limit for number of file watchers reached, watch '${path}'`), { code: 'ENOSPC' });
-      return (real as (...args: unknown[]) => unknown)(path, ...rest);
+      if (path !== refused) return (real as (...args: unknown[]) => unknown)(path, ...rest);
+      tries++;
+      throw Object.assign(new Error(`ENOSPC: System limit for number of file watchers reached, watch '${path}'`), { code: 'ENOSPC' });
     };
     syncBuiltinESMExports();
     let n = 0;
     const errors: unknown[] = [];
-    let files: Awaited<ReturnType<typeof fileWatch>>;
+    let files: Awaited<ReturnType<typeof fileWatch>> | undefined;
     try {
       files = await fileWatch({ clone: local, remote }, () => n++, (e) => errors.push(e));
-    } finally {
-      (nodeFs as { watch: unknown }).watch = real;
-      syncBuiltinESMExports();
-    }
-    try {
+      // Watched anew twice (a remote back from two outages) with the limit still reached: said once, not each time.
+      for (const renewal of [2, 3]) {
+        files.again();
+        await until(`renewal ${renewal - 1} to try the folder again`, () => tries >= renewal, 10_000);
+      }
       expect(errors).toHaveLength(1);
       const err = errors[0] as GitbusError;
       expect(err).toBeInstanceOf(GitbusError);
@@ -218,7 +262,9 @@ describe('fileWatch', () => {
       push(dir, remote);
       await until('the push to wake the watch', () => n > 0, 10_000);
     } finally {
-      await files.close();
+      (nodeFs as { watch: unknown }).watch = real;
+      syncBuiltinESMExports();
+      await files?.close();
     }
   });
 });
