@@ -53,8 +53,8 @@ export async function wakeOnChange(paths: { clone: string; remote: string | null
   const missing: string[] = [];
   for (const { dir, wakes } of targets(paths)) {
     const w = watchFolder(dir, wakes, wake, hooks);
-    if (w) watches.push(w);
-    else if (!existsSync(dir)) missing.push(dir);
+    if (w === 'missing') missing.push(dir);
+    else if (w) watches.push(w);
   }
   return {
     missing,
@@ -64,8 +64,12 @@ export async function wakeOnChange(paths: { clone: string; remote: string | null
   };
 }
 
-/** One folder's watch, or null when it is not there (a remote away at the start: FileWatch.again watches it later). */
-function watchFolder(dir: string, wakes: (name: string) => boolean, wake: () => void, hooks: WatchHooks): FSWatcher | null {
+/**
+ * One folder's watch; 'missing' when it is not there (a remote away: FileWatch.recheck and again watch it later), as
+ * the watch itself found, not a check after it that a folder moved in meanwhile would answer otherwise; null when
+ * it could not be watched for another reason (said through `onError`).
+ */
+function watchFolder(dir: string, wakes: (name: string) => boolean, wake: () => void, hooks: WatchHooks): FSWatcher | 'missing' | null {
   let w: FSWatcher;
   try {
     // In place when watch() returns: a push after this is seen, so the first look need not wait for anything.
@@ -85,7 +89,8 @@ function watchFolder(dir: string, wakes: (name: string) => boolean, wake: () => 
     // Gone between the check and the watch, or not a folder: the poll and FileWatch.again cover it. Any other
     // failure (ENOSPC: the kernel's limit on watches) leaves this folder to the poll, and is said.
     const code = (err as NodeJS.ErrnoException).code;
-    if (code !== 'ENOENT' && code !== 'ENOTDIR') hooks.onError?.(new FileEventsUnavailableError(dir, code ?? String(err)));
+    if (code === 'ENOENT' || code === 'ENOTDIR') return 'missing';
+    hooks.onError?.(new FileEventsUnavailableError(dir, code ?? String(err)));
     return null;
   }
   // Not expected on Linux, where a deleted folder is an event under its own name; elsewhere the watch ends here.
@@ -139,18 +144,20 @@ export async function fileWatch(paths: { clone: string; remote: string | null },
   /** Asked for while a renewal ran (a poll's first scan takes a while): one more renewal after it. */
   let pending = false;
   let closed = false;
-  /** What was said unavailable, by folder and why: said again only after that folder was watched. */
-  let said = new Set<string>();
+  /** What was said unavailable, by folder and why: said again only after that folder was watched (not merely away). */
+  let said = new Map<string, string>();
   const renew = async (): Promise<ChangeWatch> => {
-    const now = new Set<string>();
+    const now = new Map<string, string>();
     const fresh = await wakeOnChange(paths, wake, {
       onGone: again,
       onError: (err) => {
-        const key = `${String(err.data['folder'])}\0${String(err.data['why'])}`;
-        now.add(key);
+        const folder = String(err.data['folder']);
+        const key = `${folder}\0${String(err.data['why'])}`;
+        now.set(key, folder);
         if (!said.has(key)) unavailable(err);
       },
     });
+    for (const [key, folder] of said) if (fresh.missing.includes(folder)) now.set(key, folder);
     said = now;
     return fresh;
   };
@@ -179,7 +186,9 @@ export async function fileWatch(paths: { clone: string; remote: string | null },
   return {
     again,
     recheck: () => {
-      if (files?.missing.some((dir) => existsSync(dir))) again();
+      // A renewal under way may have looked before the folder came back: one more after it.
+      if (renewing !== null) pending = true;
+      else if (files?.missing.some((dir) => existsSync(dir))) again();
     },
     close: async () => {
       closed = true;

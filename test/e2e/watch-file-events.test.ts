@@ -37,7 +37,9 @@ describe('watch: file events of a local remote', () => {
     const w = await bus.addNode('worker', [], ['--runner', 'shell']);
     const watcher = startWatcher(w, ['--poll', '10m', '--retry', '300ms', '--retry-max', '300ms'], children);
     await until('the watcher to start', () => watcher.events().some((e) => e.type === 'started'), 60_000, watcher.stderr);
-    // As a person would: a copy made, the old one moved aside and the copy moved into its place, in a shell.
+    // As a person would: a copy made, the old one moved aside and the copy moved into its place, in a shell. The
+    // watcher gets there whichever way the events fall: the move re-watches the path, a look that finds it away is an
+    // outage whose end re-watches it; test/integration/wake-on-change.test.ts pins each way alone.
     const r = bus.remote;
     await promisify(execFile)('sh', ['-c', `git clone -q --bare "${r}" "${r}.new" && mv "${r}" "${r}.old" && mv "${r}.new" "${r}"`]);
     await claimedSoon(bus, watcher, 'worker', 'after the copy');

@@ -267,4 +267,34 @@ describe('fileWatch', () => {
       await files?.close();
     }
   });
+
+  it('a folder the kernel will not watch that goes away and comes back, still unwatchable, is not said again', async () => {
+    const { remote, local } = await pair();
+    const nodeFs = createRequire(import.meta.url)('node:fs') as typeof import('node:fs');
+    const real = nodeFs.watch;
+    const refused = join(remote, 'refs', 'heads');
+    let tries = 0;
+    (nodeFs as { watch: unknown }).watch = (path: string, ...rest: unknown[]) => {
+      if (path === refused) tries++;
+      // Away, it is missing (the real watch says ENOENT); there, the kernel will not watch it.
+      if (path === refused && nodeFs.existsSync(path)) throw Object.assign(new Error(`ENOSPC: System limit for number of file watchers reached, watch '${path}'`), { code: 'ENOSPC' });
+      return (real as (...args: unknown[]) => unknown)(path, ...rest);
+    };
+    syncBuiltinESMExports();
+    const errors: unknown[] = [];
+    let files: Awaited<ReturnType<typeof fileWatch>> | undefined;
+    try {
+      files = await fileWatch({ clone: local, remote }, () => undefined, (e) => errors.push(e));
+      rmSync(remote, { recursive: true, force: true });
+      files.again();
+      await until('the renewal with the remote away', () => tries >= 2, 10_000);
+      gitCli(['init', '-q', '--bare', '-b', 'main', remote]);
+      await until('the renewal with the remote back', () => (files?.recheck(), tries >= 3), 10_000);
+      expect(errors).toHaveLength(1);
+    } finally {
+      (nodeFs as { watch: unknown }).watch = real;
+      syncBuiltinESMExports();
+      await files?.close();
+    }
+  });
 });
