@@ -26,7 +26,6 @@ export async function writeLooseObject(fs: typeof NodeFs, gitdir: string, type: 
  * bytes (`deflated`): a push to a local remote copies them rather than deflate the object a second time.
  */
 export async function writeLooseObjectIfNew(fs: typeof NodeFs, gitdir: string, type: GitObjectType, content: Uint8Array): Promise<{ oid: string; created: boolean; deflated?: Buffer }> {
-  const header = Buffer.from(`${type} ${content.length}\0`, 'latin1');
   const oid = gitObjectId(type, content);
   const dir = objectDir(gitdir, oid);
   const path = objectFile(gitdir, oid);
@@ -37,7 +36,7 @@ export async function writeLooseObjectIfNew(fs: typeof NodeFs, gitdir: string, t
     freshenObjectFile(fs, path);
     return { oid, created: false };
   }
-  const bytes = deflateObject(Buffer.concat([header, content]), type);
+  const bytes = looseBytes(type, content);
   putObjectFile(fs, dir, path, bytes);
   return { oid, created: true, deflated: bytes };
 }
