@@ -20,6 +20,41 @@ function push(dir: string, remote: string): void {
 }
 
 /**
+ * node:fs's watch refusing `folder` as the kernel does past its limit on watches (ENOSPC) while it is there (away, the
+ * real watch's ENOENT), until `restore`; `tries`: how many times it was asked to watch it, what a test waits on.
+ */
+function refuseWatch(folder: string): { tries: () => number; restore: () => void } {
+  const nodeFs = createRequire(import.meta.url)('node:fs') as typeof import('node:fs');
+  const real = nodeFs.watch;
+  let tries = 0;
+  (nodeFs as { watch: unknown }).watch = (path: string, ...rest: unknown[]) => {
+    if (path === folder) tries++;
+    if (path === folder && nodeFs.existsSync(path)) throw Object.assign(new Error(`ENOSPC: System limit for number of file watchers reached, watch '${path}'`), { code: 'ENOSPC' });
+    return (real as (...args: unknown[]) => unknown)(path, ...rest);
+  };
+  syncBuiltinESMExports();
+  return {
+    tries: () => tries,
+    restore: () => {
+      (nodeFs as { watch: unknown }).watch = real;
+      syncBuiltinESMExports();
+    },
+  };
+}
+
+/** `make` run with GITBUS_WATCH_POLL=1 (a network mount without kernel events), the variable as it was after. */
+async function polled<T>(make: () => Promise<T>): Promise<T> {
+  const was = process.env['GITBUS_WATCH_POLL'];
+  process.env['GITBUS_WATCH_POLL'] = '1';
+  try {
+    return await make();
+  } finally {
+    if (was === undefined) delete process.env['GITBUS_WATCH_POLL'];
+    else process.env['GITBUS_WATCH_POLL'] = was;
+  }
+}
+
+/**
  * A watcher's file events (watcher/wake-on-change.ts): a push to a local remote, or a commit in the node's clone,
  * wakes it; git's lock files and the remote's other files do not. Kernel events of one process arrive in order, so
  * a file moved in after the one that must not wake is the sentinel: once it has woken the watch, a wake of the first
@@ -113,20 +148,12 @@ describe('wakeOnChange', () => {
 
   it('polled (GITBUS_WATCH_POLL=1, a network mount without kernel events), a push wakes it too', async () => {
     const { dir, remote, local } = await pair();
-    const was = process.env['GITBUS_WATCH_POLL'];
-    process.env['GITBUS_WATCH_POLL'] = '1';
-    let polled: Awaited<ReturnType<typeof counted>>;
-    try {
-      polled = await counted({ clone: local, remote });
-    } finally {
-      if (was === undefined) delete process.env['GITBUS_WATCH_POLL'];
-      else process.env['GITBUS_WATCH_POLL'] = was;
-    }
+    const watch = await polled(() => counted({ clone: local, remote }));
     try {
       push(dir, remote);
-      await until('the push to wake the polled watch', () => polled.wakes() > 0, 10_000);
+      await until('the push to wake the polled watch', () => watch.wakes() > 0, 10_000);
     } finally {
-      await polled.watch.close();
+      await watch.watch.close();
     }
   });
 });
@@ -211,37 +238,28 @@ describe('fileWatch', () => {
   it('polled, again() polls a remote that was not there when the watch began', async () => {
     const { dir, remote, local } = await pair();
     rmSync(remote, { recursive: true, force: true });
-    const was = process.env['GITBUS_WATCH_POLL'];
-    process.env['GITBUS_WATCH_POLL'] = '1';
     let n = 0;
     let files: Awaited<ReturnType<typeof fileWatch>> | undefined;
-    try {
-      files = await fileWatch({ clone: local, remote }, () => n++, () => undefined);
-      gitCli(['init', '-q', '--bare', '-b', 'main', remote]);
-      files.again();
-      await until('a push to the remote made meanwhile to wake the polled watch', () => {
-        push(dir, remote);
-        return n > 0;
-      }, 10_000);
-    } finally {
-      if (was === undefined) delete process.env['GITBUS_WATCH_POLL'];
-      else process.env['GITBUS_WATCH_POLL'] = was;
-      await files?.close();
-    }
+    // Polled throughout: a renewal reads the variable too.
+    await polled(async () => {
+      try {
+        files = await fileWatch({ clone: local, remote }, () => n++, () => undefined);
+        gitCli(['init', '-q', '--bare', '-b', 'main', remote]);
+        files.again();
+        await until('a push to the remote made meanwhile to wake the polled watch', () => {
+          push(dir, remote);
+          return n > 0;
+        }, 10_000);
+      } finally {
+        await files?.close();
+      }
+    });
   });
 
   it("a folder the kernel will not watch (ENOSPC, its limit on watches) is reported with the fix, once while it lasts; the remote's still wake it", async () => {
     const { dir, remote, local } = await pair();
-    const nodeFs = createRequire(import.meta.url)('node:fs') as typeof import('node:fs');
-    const real = nodeFs.watch;
     const refused = join(local, 'refs', 'heads');
-    let tries = 0;
-    (nodeFs as { watch: unknown }).watch = (path: string, ...rest: unknown[]) => {
-      if (path !== refused) return (real as (...args: unknown[]) => unknown)(path, ...rest);
-      tries++;
-      throw Object.assign(new Error(`ENOSPC: System limit for number of file watchers reached, watch '${path}'`), { code: 'ENOSPC' });
-    };
-    syncBuiltinESMExports();
+    const kernel = refuseWatch(refused);
     let n = 0;
     const errors: unknown[] = [];
     let files: Awaited<ReturnType<typeof fileWatch>> | undefined;
@@ -250,7 +268,7 @@ describe('fileWatch', () => {
       // Watched anew twice (a remote back from two outages) with the limit still reached: said once, not each time.
       for (const renewal of [2, 3]) {
         files.again();
-        await until(`renewal ${renewal - 1} to try the folder again`, () => tries >= renewal, 10_000);
+        await until(`renewal ${renewal - 1} to try the folder again`, () => kernel.tries() >= renewal, 10_000);
       }
       expect(errors).toHaveLength(1);
       const err = errors[0] as GitbusError;
@@ -262,38 +280,26 @@ describe('fileWatch', () => {
       push(dir, remote);
       await until('the push to wake the watch', () => n > 0, 10_000);
     } finally {
-      (nodeFs as { watch: unknown }).watch = real;
-      syncBuiltinESMExports();
+      kernel.restore();
       await files?.close();
     }
   });
 
   it('a folder the kernel will not watch that goes away and comes back, still unwatchable, is not said again', async () => {
     const { remote, local } = await pair();
-    const nodeFs = createRequire(import.meta.url)('node:fs') as typeof import('node:fs');
-    const real = nodeFs.watch;
-    const refused = join(remote, 'refs', 'heads');
-    let tries = 0;
-    (nodeFs as { watch: unknown }).watch = (path: string, ...rest: unknown[]) => {
-      if (path === refused) tries++;
-      // Away, it is missing (the real watch says ENOENT); there, the kernel will not watch it.
-      if (path === refused && nodeFs.existsSync(path)) throw Object.assign(new Error(`ENOSPC: System limit for number of file watchers reached, watch '${path}'`), { code: 'ENOSPC' });
-      return (real as (...args: unknown[]) => unknown)(path, ...rest);
-    };
-    syncBuiltinESMExports();
+    const kernel = refuseWatch(join(remote, 'refs', 'heads'));
     const errors: unknown[] = [];
     let files: Awaited<ReturnType<typeof fileWatch>> | undefined;
     try {
       files = await fileWatch({ clone: local, remote }, () => undefined, (e) => errors.push(e));
       rmSync(remote, { recursive: true, force: true });
       files.again();
-      await until('the renewal with the remote away', () => tries >= 2, 10_000);
+      await until('the renewal with the remote away', () => kernel.tries() >= 2, 10_000);
       gitCli(['init', '-q', '--bare', '-b', 'main', remote]);
-      await until('the renewal with the remote back', () => (files?.recheck(), tries >= 3), 10_000);
+      await until('the renewal with the remote back', () => (files?.recheck(), kernel.tries() >= 3), 10_000);
       expect(errors).toHaveLength(1);
     } finally {
-      (nodeFs as { watch: unknown }).watch = real;
-      syncBuiltinESMExports();
+      kernel.restore();
       await files?.close();
     }
   });
