@@ -21,6 +21,7 @@ import { pollTimer, type PollTimer } from './poll-timer.js';
 import { remoteHealth } from './remote-health.js';
 import { fileWatch, unavailableEvent, type FileWatch } from './wake-on-change.js';
 import { busyHousekeeping } from './busy-housekeeping.js';
+import { wakeRounds } from './wake-rounds.js';
 import { RUNNERS } from './run-task.js';
 import { dropAllReservations } from './outbox.js';
 import { resultDelivery } from './result-delivery.js';
@@ -96,7 +97,6 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
   const running = new Map<string, Running>();
   const kill = new AbortController();
   const stopped = stoppedBy(opts.stop);
-  let draining: Promise<void> | null = null;
   // Something in the way of the watcher's writes is said once, not at every wake, until it changes.
   const standing = standingProblems();
   const report = (raw: unknown) => {
@@ -266,49 +266,19 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
     const firstMs = opts.retryMs ?? DEFAULT_FETCH_WAIT.policy.firstMs;
     return { policy: { firstMs, maxMs: Math.max(firstMs, opts.retryMaxMs ?? DEFAULT_FETCH_WAIT.policy.maxMs) }, holdMs: leaseMs };
   };
-  const { start } = claimedRuns({ ctx, opts, running, kill: kill.signal, finished, spendCap, showsSpend, early, delivery, report, wake: (why) => void wake(why), fetchWait, maxAttempts: () => maxAttempts, stepAside: (id) => ranking.stepAside(id, Date.now() + leaseMs) });
+  let starts = 0;
+  const { start: startRun } = claimedRuns({ ctx, opts, running, kill: kill.signal, finished, spendCap, showsSpend, early, delivery, report, wake: (why) => void wake(why), fetchWait, maxAttempts: () => maxAttempts, stepAside: (id) => ranking.stepAside(id, Date.now() + leaseMs) });
+  const start: typeof startRun = (task) => {
+    starts++;
+    return startRun(task);
+  };
 
   // The drain's claims and those riding with results (watcher/claims.ts).
   const claims = claimer({ ctx, opts, runners, health, ranking, spendCap, running, look, peek, stopped, recovered: () => house.recovered, beatBeforeClaim, start, report });
 
-  /**
-   * Whether a wake may look at the remote now. While it is down only the retry timer may, plus one early look
-   * per wait when there is a sign of life (a file changed; a heartbeat got through), so that file events cannot
-   * turn the backoff into a busy loop.
-   */
-  const mayLook = (why: WakeReason): boolean => {
-    if (opts.stop.aborted) return false;
-    if (!health.isDown || why === 'retry' || why === 'beat') return true;
-    return why === 'change' && health.earlyLook();
-  };
-  // A wake that arrives while a drain runs is remembered and served when it ends, so no change is missed.
-  let wakeAgain: WakeReason | null = null;
-  const wake = (why: WakeReason): Promise<void> => {
-    if (!mayLook(why)) return draining ?? Promise.resolve();
-    // Housekeeping (cancels above all) runs at every wake, even while all slots are busy and the drain is waiting
-    // for a run to end: a cancel pushed to a local remote is acted on within moments, not at the next beat. While a
-    // drain runs, at most every BUSY_HOUSE_MS: a bus pushed to many times a second is not looked at for each push.
-    // During an outage no: mayLook lets through only the retry timer, a beat and one early look per wait, and each
-    // must look, or the outage is never seen to end while a run holds the slots.
-    if (draining && !health.isDown) busyHouse.wake();
-    else void keepHouse();
-    if (draining) {
-      // A remembered change outranks a freed slot: it may have woken the other watchers too.
-      wakeAgain = wakeAgain === 'change' || wakeAgain === 'tick' ? wakeAgain : why;
-      return draining;
-    }
-    draining = (async () => {
-      let reason: WakeReason | null = why;
-      do {
-        const now: WakeReason = reason ?? why;
-        wakeAgain = null;
-        if (!(await keepHouse())) break;
-        await claims.drain(false, now);
-        reason = wakeAgain;
-      } while (wakeAgain && !opts.stop.aborted && !health.isDown);
-    })().finally(() => (draining = null));
-    return draining;
-  };
+  // Wakes (watcher/wake-rounds.ts): a round of housekeeping and claims, joined, remembered, or held while idle.
+  const rounds = wakeRounds({ stop: opts.stop, health, keepHouse, busyWake: () => busyHouse.wake(), drain: (why) => claims.drain(false, why), starts: () => starts, runs: () => running.size });
+  const wake = (why: WakeReason): Promise<void> => rounds.wake(why);
 
   // Claims nothing more, runs get the grace period, then the goodbye (watcher/shutdown.ts).
   const ending = shutdown({ opts, running, kill, delivery, goodbye: () => beats.goodbye(), report });
@@ -384,11 +354,12 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
     ranking.stop();
     job?.stop();
     await files?.close();
-    await draining;
+    await rounds.draining;
     await ending.endRuns();
     await ending.finish();
     return finished;
   } finally {
+    rounds.stop();
     busyHouse.stop();
     beats.stop();
     job?.stop();

@@ -1,0 +1,60 @@
+import { monotonicMs } from '../bus/monotonic.js';
+
+/**
+ * How often, at most, an idle watcher that found nothing to do looks at the remote for the pushes of other nodes.
+ * A node whose labels, runners or address take none of a busy bus's work looked at every push (a fetch, a snapshot,
+ * a claim decision that found nothing), about 10 ms of CPU each on the bench machine: seven such watchers beside one
+ * that worked cost three times its CPU and cut its throughput by three quarters (issue 14, "no herd";
+ * docs/PERFORMANCE.md "An idle watcher on a busy bus, session 64"). A quarter of a second is the longest a new task
+ * for such a node waits for its look, and only while the bus is pushed to more often than that; a quiet bus is
+ * looked at as each push comes.
+ */
+export const IDLE_LOOK_MS = 250;
+
+export interface IdleLooks {
+  /**
+   * A wake for a push of another node, while no round runs: true when it is held, because the last round found
+   * nothing to do and began less than the interval ago; a single wake then comes at the interval's end, which looks
+   * at every push held meanwhile.
+   */
+  hold: () => boolean;
+  /** A round of the watcher began (a look, its housekeeping, its claims). */
+  began: () => void;
+  /** That round ended; `idle`: it started no run, and none is going. */
+  ended: (idle: boolean) => void;
+  stop: () => void;
+}
+
+/** The wakes an idle watcher's rounds may hold (IDLE_LOOK_MS), and the one `wake` made for them at the interval's end. */
+export function idleLooks(wake: () => void, everyMs = IDLE_LOOK_MS, now: () => number = monotonicMs): IdleLooks {
+  let began = Number.NEGATIVE_INFINITY;
+  let idle = false;
+  let timer: NodeJS.Timeout | null = null;
+  let stopped = false;
+  return {
+    hold: () => {
+      if (!idle || stopped) return false;
+      const wait = began + everyMs - now();
+      if (wait <= 0) return false;
+      if (!timer) {
+        timer = setTimeout(() => {
+          timer = null;
+          if (!stopped) wake();
+        }, wait);
+        timer.unref();
+      }
+      return true;
+    },
+    began: () => {
+      began = now();
+    },
+    ended: (wasIdle) => {
+      idle = wasIdle;
+    },
+    stop: () => {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      timer = null;
+    },
+  };
+}

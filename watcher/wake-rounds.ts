@@ -1,0 +1,88 @@
+import type { RemoteHealth } from './remote-health.js';
+import type { WakeReason } from './wake-reason.js';
+import { idleLooks, type IdleLooks } from './idle-looks.js';
+
+export interface WakeRoundsDeps {
+  stop: AbortSignal;
+  health: Pick<RemoteHealth, 'isDown' | 'earlyLook'>;
+  /** A round of housekeeping (watcher/housekeeping.ts); false when it could not reach the remote. */
+  keepHouse: () => Promise<boolean>;
+  /** A wake while a drain runs: housekeeping at most every BUSY_HOUSE_MS (watcher/busy-housekeeping.ts). */
+  busyWake: () => void;
+  /** The claims of a wake (watcher/claims.ts `drain`). */
+  drain: (why: WakeReason) => Promise<void>;
+  /** How many runs this watcher has started so far. */
+  starts: () => number;
+  /** Runs going on now. */
+  runs: () => number;
+  /** The idle rounds' holding of wakes (watcher/idle-looks.ts); made here by default. */
+  idle?: (wake: () => void) => IdleLooks;
+}
+
+export interface WakeRounds {
+  /** A reason to look at the remote: served now, joined to the round under way, or (idle-looks.ts) held briefly. */
+  wake: (why: WakeReason) => Promise<void>;
+  /** The round under way, if any. */
+  readonly draining: Promise<void> | null;
+  stop: () => void;
+}
+
+/**
+ * The watcher's wakes (watcher/watch.ts): each starts a round (housekeeping, then claims) unless one runs, in which
+ * case it is remembered and served when that ends, so no change is missed. While the remote is down only the retry
+ * timer, a heartbeat that got through and one early look per wait may look, so that file events cannot turn the
+ * backoff into a busy loop. A push of another node that finds the watcher idle after a round that found nothing
+ * waits for the end of IDLE_LOOK_MS (watcher/idle-looks.ts).
+ */
+export function wakeRounds(deps: WakeRoundsDeps): WakeRounds {
+  const { stop, health, keepHouse, busyWake, drain, starts, runs } = deps;
+  let draining: Promise<void> | null = null;
+  const mayLook = (why: WakeReason): boolean => {
+    if (stop.aborted) return false;
+    if (!health.isDown || why === 'retry' || why === 'beat') return true;
+    return why === 'change' && health.earlyLook();
+  };
+  let wakeAgain: WakeReason | null = null;
+  // Its one wake comes from a timer, once `wake` below exists.
+  const idle = (deps.idle ?? idleLooks)(() => void wake('change'));
+  const wake = (why: WakeReason): Promise<void> => {
+    // Only pushes are held: a tick, a freed slot, a rank's deadline, a retry or a beat is served as it comes.
+    if (why === 'change' && draining === null && !health.isDown && idle.hold()) return Promise.resolve();
+    if (!mayLook(why)) return draining ?? Promise.resolve();
+    // Housekeeping (cancels above all) runs at every wake, even while all slots are busy and the drain is waiting
+    // for a run to end: a cancel pushed to a local remote is acted on within moments, not at the next beat. While a
+    // drain runs, at most every BUSY_HOUSE_MS: a bus pushed to many times a second is not looked at for each push.
+    // During an outage no: mayLook lets through only the retry timer, a beat and one early look per wait, and each
+    // must look, or the outage is never seen to end while a run holds the slots.
+    if (draining && !health.isDown) busyWake();
+    else void keepHouse();
+    if (draining) {
+      // A remembered change outranks a freed slot: it may have woken the other watchers too.
+      wakeAgain = wakeAgain === 'change' || wakeAgain === 'tick' ? wakeAgain : why;
+      return draining;
+    }
+    const startsBefore = starts();
+    idle.began();
+    draining = (async () => {
+      let reason: WakeReason | null = why;
+      do {
+        const now: WakeReason = reason ?? why;
+        wakeAgain = null;
+        if (!(await keepHouse())) break;
+        await drain(now);
+        reason = wakeAgain;
+      } while (wakeAgain && !stop.aborted && !health.isDown);
+    })().finally(() => {
+      idle.ended(starts() === startsBefore && runs() === 0);
+      draining = null;
+    });
+    return draining;
+  };
+  return {
+    wake,
+    get draining() {
+      return draining;
+    },
+    stop: () => idle.stop(),
+  };
+}
