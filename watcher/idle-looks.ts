@@ -6,8 +6,9 @@ import { monotonicMs } from '../bus/monotonic.js';
  * a claim decision that found nothing), about 10 ms of CPU each on the bench machine: seven such watchers beside one
  * that worked cost three times its CPU and cut its throughput by three quarters (issue 14, "no herd";
  * docs/PERFORMANCE.md "An idle watcher on a busy bus, session 64"). A quarter of a second is the longest a new task
- * for such a node waits for its look, and only while the bus is pushed to more often than that; a quiet bus is
- * looked at as each push comes.
+ * for such a node waits for its look, and only while the bus is pushed to more often than that: a push that comes a
+ * quarter of a second after the last round began is looked at at once. (A look that fetched writes the clone's
+ * `main`, itself a file event, so a push right after one is held even on a quiet bus: for at most that quarter.)
  */
 export const IDLE_LOOK_MS = 250;
 
@@ -20,7 +21,7 @@ export interface IdleLooks {
   hold: () => boolean;
   /** A round of the watcher began (a look, its housekeeping, its claims). */
   began: () => void;
-  /** That round ended; `idle`: it started no run, and none is going. */
+  /** That round ended; `idle`: it started no run (wake-rounds.ts holds nothing while one goes). */
   ended: (idle: boolean) => void;
   stop: () => void;
 }

@@ -46,8 +46,9 @@ export function wakeRounds(deps: WakeRoundsDeps): WakeRounds {
   // Its one wake comes from a timer, once `wake` below exists.
   const idle = (deps.idle ?? idleLooks)(() => void wake('change'));
   const wake = (why: WakeReason): Promise<void> => {
-    // Only pushes are held: a tick, a freed slot, a rank's deadline, a retry or a beat is served as it comes.
-    if (why === 'change' && draining === null && !health.isDown && idle.hold()) return Promise.resolve();
+    // Only pushes are held: a tick, a freed slot, a rank's deadline, a retry or a beat is served as it comes; and
+    // not while a run goes, though no round started it (a claim that rode with a result): the push may cancel it.
+    if (why === 'change' && draining === null && !health.isDown && runs() === 0 && idle.hold()) return Promise.resolve();
     if (!mayLook(why)) return draining ?? Promise.resolve();
     // Housekeeping (cancels above all) runs at every wake, even while all slots are busy and the drain is waiting
     // for a run to end: a cancel pushed to a local remote is acted on within moments, not at the next beat. While a
@@ -73,7 +74,7 @@ export function wakeRounds(deps: WakeRoundsDeps): WakeRounds {
         reason = wakeAgain;
       } while (wakeAgain && !stop.aborted && !health.isDown);
     })().finally(() => {
-      idle.ended(starts() === startsBefore && runs() === 0);
+      idle.ended(starts() === startsBefore);
       draining = null;
     });
     return draining;

@@ -5,6 +5,9 @@ import type { WakeReason } from '../../watcher/wake-reason.js';
 
 /** A watcher's wakes against a clock of the test's: each round's housekeeping noted with its time and reason. */
 function rig(opts: { claims?: (why: WakeReason) => number } = {}) {
+  let early = 0;
+  let gate: (() => void) | null = null;
+  let slow = false;
   let now = 0;
   let starts = 0;
   let runs = 0;
@@ -19,13 +22,17 @@ function rig(opts: { claims?: (why: WakeReason) => number } = {}) {
       get isDown() {
         return down;
       },
-      earlyLook: () => false,
+      earlyLook: () => {
+        early++;
+        return false;
+      },
     },
     // As house.keep() does, a call while a round of it runs joins that round.
     keepHouse: () => {
       if (current) return current;
       looks.push({ at: now, why });
-      current = Promise.resolve(true).finally(() => (current = null));
+      const round = slow ? new Promise<boolean>((resolve) => (gate = () => resolve(true))) : Promise.resolve(true);
+      current = round.finally(() => (current = null));
       return current;
     },
     busyWake: () => undefined,
@@ -60,6 +67,19 @@ function rig(opts: { claims?: (why: WakeReason) => number } = {}) {
     },
     endRuns: () => (runs = 0),
     setDown: (d: boolean) => (down = d),
+    /** A run started outside any round (a claim that rode with a result). */
+    startRun: () => {
+      starts++;
+      runs++;
+    },
+    earlyLooks: () => early,
+    /** The next round stays in its look until `release`. */
+    slowNext: () => (slow = true),
+    release: () => {
+      slow = false;
+      gate?.();
+      gate = null;
+    },
   };
 }
 
@@ -87,15 +107,15 @@ describe("an idle watcher's wakes (watcher/wake-rounds.ts, watcher/idle-looks.ts
     r.rounds.stop();
   });
 
-  it('holds nothing after a round that started a run or left one going, and never a tick, a freed slot, a rank deadline, a retry or a beat', async () => {
-    // The first round takes a task; the run is still going at the next push.
+  it('holds nothing after a round that started a run, even one already ended, and never a tick, a freed slot, a rank deadline, a retry or a beat', async () => {
+    // The first round takes a task, whose run (a quick one) has ended by the next push: there may be more work.
     let first = true;
     const r = rig({ claims: () => (first ? ((first = false), 1) : 0) });
     await r.wake('tick', 0);
+    r.endRuns();
     await r.wake('change', 10);
     expect(r.looks.map((l) => l.at)).toEqual([0, 10]);
-    // The run ended: the round at 10 started none and none goes, so a push 20 ms after it is held...
-    r.endRuns();
+    // The round at 10 started none and none goes, so a push 20 ms after the next such round is held...
     await r.wake('slot', 20);
     await r.wake('change', 30);
     expect(r.looks.map((l) => l.at)).toEqual([0, 10, 20]);
@@ -108,18 +128,53 @@ describe("an idle watcher's wakes (watcher/wake-rounds.ts, watcher/idle-looks.ts
     r.rounds.stop();
   });
 
-  it('holds nothing while the remote is down, and stop() drops the held wake', async () => {
+  it('holds nothing after a round that left a run going, nor while a run goes that no round started (a claim riding with a result)', async () => {
+    const r = rig({ claims: (why) => (why === 'tick' ? 1 : 0) });
+    await r.wake('tick', 0);
+    // The round at 0 started a run; one at 10 starts none, but the run still goes.
+    await r.wake('slot', 10);
+    await r.wake('change', 20);
+    expect(r.looks.map((l) => l.at)).toEqual([0, 10, 20]);
+    // Idle again at 30 (the run ended)...
+    r.endRuns();
+    await r.wake('slot', 30);
+    // ...then a claim rides with a result, outside any round: the next push (its cancel, perhaps) is not held.
+    r.startRun();
+    await r.wake('change', 40);
+    expect(r.looks.map((l) => l.at)).toEqual([0, 10, 20, 30, 40]);
+    r.rounds.stop();
+  });
+
+  it('a push during a round is served by that round at once, not held', async () => {
+    const r = rig();
+    await r.wake('tick', 0);
+    await r.until(300);
+    r.slowNext();
+    const round = r.rounds.wake('tick');
+    await r.until(310);
+    void r.rounds.wake('change');
+    await r.until(320);
+    r.release();
+    await round;
+    await vi.advanceTimersByTimeAsync(0);
+    expect(r.looks.map((l) => l.at)).toEqual([0, 300, 320]);
+    r.rounds.stop();
+  });
+
+  it('holds nothing while the remote is down (a push asks for its early look at once), and stop() drops the held wake', async () => {
     const r = rig();
     await r.wake('tick', 0);
     r.setDown(true);
     // Down: the outage's own rules decide (here no early look is due), not the idle interval.
-    await r.wake('retry', 10);
-    expect(r.looks.map((l) => l.at)).toEqual([0, 10]);
+    await r.wake('change', 10);
+    expect(r.earlyLooks()).toBe(1);
+    await r.wake('retry', 20);
+    expect(r.looks.map((l) => l.at)).toEqual([0, 20]);
     r.setDown(false);
-    await r.wake('change', 20);
-    expect(r.looks.map((l) => l.at)).toEqual([0, 10]);
+    await r.wake('change', 30);
+    expect(r.looks.map((l) => l.at)).toEqual([0, 20]);
     r.rounds.stop();
     await r.until(1_000);
-    expect(r.looks.map((l) => l.at)).toEqual([0, 10]);
+    expect(r.looks.map((l) => l.at)).toEqual([0, 20]);
   });
 });
