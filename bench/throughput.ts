@@ -63,13 +63,15 @@ function cpuMs(pid: number | undefined): number {
  * `watchers` watcher processes (each running `parallel` tasks at once) and a pool of `tasks` shell tasks running
  * `command`, pushed in one commit; the clock starts at that push and stops when the last response is on main.
  */
-export async function throughput(tasks: number, watchers: number, opts: { parallel?: number; command?: string } = {}): Promise<Throughput> {
+export async function throughput(tasks: number, watchers: number, opts: { parallel?: number; command?: string; able?: number } = {}): Promise<Throughput> {
   const dir = tmp('gitbus-bench-throughput-');
   const remote = join(dir, 'remote.git');
   await initBus(join(dir, 'boss'), { remote, node: 'boss' });
   const procs: Counted[] = [];
   for (let i = 0; i < watchers; i++) {
-    await joinBus(join(dir, `w${i}`), remote, { node: `w${i}`, runners: ['shell'], parallel: opts.parallel ?? 1 });
+    // `able`: only the first watchers have the label the pool's tasks need; the others watch work not theirs.
+    const labels = opts.able !== undefined && i < opts.able ? ['pool'] : [];
+    await joinBus(join(dir, `w${i}`), remote, { node: `w${i}`, runners: ['shell'], parallel: opts.parallel ?? 1, labels });
     procs.push(startWatcher(join(dir, `w${i}`)));
   }
   // Start-up and the first heartbeats are not part of the measurement.
@@ -78,7 +80,8 @@ export async function throughput(tasks: number, watchers: number, opts: { parall
   git(['clone', '-q', remote, work]);
   mkdirSync(join(work, 'handoffs'), { recursive: true });
   const command = JSON.stringify(opts.command ?? 'true');
-  for (let i = 0; i < tasks; i++) writeFileSync(join(work, 'handoffs', `task-${String(i).padStart(4, '0')}.md`), `---\ntitle: task ${i}\ncommand: ${command}\n---\n`);
+  const labels = opts.able !== undefined ? 'labels: [pool]\n' : '';
+  for (let i = 0; i < tasks; i++) writeFileSync(join(work, 'handoffs', `task-${String(i).padStart(4, '0')}.md`), `---\ntitle: task ${i}\ncommand: ${command}\n${labels}---\n`);
   git(['add', '-A'], work);
   git(['commit', '-q', '-m', 'pool'], work);
   const cpu0 = procs.reduce((s, p) => s + cpuMs(p.child.pid), 0);
@@ -120,6 +123,12 @@ export async function throughputBench(lines: string[]): Promise<void> {
   lines.push(`  8 watchers against 4: ${(eight.perSecond / four.perSecond).toFixed(2)}x (target >= 1: ${eight.perSecond >= four.perSecond ? 'met' : 'MISSED'})`);
   lines.push(`  ${noOpCeiling(one)}`);
   lines.push(`  ${addedWatcherCost(four, eight)}`);
+  // Seven watchers whose labels take none of the work beside the one that does it (issue 14, "no herd"): what
+  // watchers with nothing to do cost the one working, against that one alone (watcher/idle-looks.ts).
+  const alone = await throughput(n, 1, { able: 1 });
+  const watched = await throughput(n, 8, { able: 1 });
+  lines.push(line('1 watcher, labelled', alone, alone));
+  lines.push(line('+ 7 idle (labels not theirs)', watched, alone));
   // Tasks that take real time, so that the work and not the ref is what watchers share; enough for ~10-20 s a row.
   const per = Number(process.env['BENCH_WORK_TASKS'] ?? 24);
   const command = process.env['BENCH_WORK_COMMAND'] ?? 'sleep 0.5';
