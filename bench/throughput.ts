@@ -127,8 +127,10 @@ export async function throughputBench(lines: string[]): Promise<void> {
   // watchers with nothing to do cost the one working, against that one alone (watcher/idle-looks.ts).
   const alone = await throughput(n, 1, { able: 1 });
   const watched = await throughput(n, 8, { able: 1 });
-  lines.push(line('1 watcher, labelled', alone, alone));
-  lines.push(line('+ 7 idle (labels not theirs)', watched, alone));
+  lines.push(`throughput, ${n} no-op tasks for one label, one watcher with it, alone and beside 7 watchers without it (idle on a busy bus):`);
+  lines.push(line('1 watcher with the label', alone, alone));
+  lines.push(line('+ 7 without it', watched, alone));
+  lines.push(`  the 7 idle watchers cost the working one ${(watched.perSecond / alone.perSecond).toFixed(2)}x its throughput alone, ${(watched.cpuMsPerTask - alone.cpuMsPerTask).toFixed(0)} ms of CPU a task between them`);
   // Tasks that take real time, so that the work and not the ref is what watchers share; enough for ~10-20 s a row.
   const per = Number(process.env['BENCH_WORK_TASKS'] ?? 24);
   const command = process.env['BENCH_WORK_COMMAND'] ?? 'sleep 0.5';
