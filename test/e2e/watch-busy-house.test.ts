@@ -1,4 +1,4 @@
-import { renameSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -7,6 +7,7 @@ import { cancelInProcess } from '../helpers/in-process.js';
 import { startWatcher } from '../helpers/watcher-process.js';
 import { gitCli } from '../helpers/cli.js';
 import { until } from '../helpers/wait.js';
+import { countLooks, pushesAtPace } from '../helpers/look-count.js';
 import { BUSY_HOUSE_MS } from '../../watcher/busy-housekeeping.js';
 
 /**
@@ -34,28 +35,18 @@ describe('a busy watcher on a busy bus', () => {
     const id = await bus.dispatch('boss', ['a long run', '--command', 'sleep 60', '--to', 'worker']);
     await until('the run to start', () => w.events().some((e) => e.type === 'claimed' && e.id === id), 30_000, w.stderr);
 
-    // Each look that finds main moved writes the node's clone's main: counted as it is renamed into place.
-    let looks = 0;
-    const refs: FSWatcher = watch(join(home, 'clone.git', 'refs', 'heads'), (_event, name) => {
-      if (name === 'main') looks++;
-    });
-    let pushes = 0;
-    const t0 = Date.now();
+    const counted = countLooks(home);
+    const pushes = 40;
     try {
-      // Other work on the bus (for a node whose watcher is off), a push every PACE_MS for a few seconds: spread out,
-      // as other nodes' pushes come, rather than in one burst that a single look would take in anyway.
-      while (pushes < 40) {
-        await bus.dispatch('boss', [`other work ${pushes}`, '--command', 'true', '--to', 'idle']);
-        pushes++;
-        await new Promise((resolve) => setTimeout(resolve, PACE_MS));
-      }
-      const spanMs = Date.now() - t0;
+      // Other work on the bus (for a node whose watcher is off), a push every PACE_MS for a few seconds.
+      const spanMs = await pushesAtPace(pushes, PACE_MS, (i) => bus.dispatch('boss', [`other work ${i}`, '--command', 'true', '--to', 'idle']));
+      const looks = counted.looks();
       // A look a second while the pushes came (the code before looked at each), and a trailing one or two.
       const bound = Math.ceil(spanMs / BUSY_HOUSE_MS) + 3;
       expect(looks, `${looks} looks for ${pushes} pushes in ${spanMs} ms`).toBeLessThanOrEqual(Math.min(bound, pushes - 5));
       expect(looks).toBeGreaterThan(0);
     } finally {
-      refs.close();
+      counted.close();
     }
 
     // A cancel is still acted on while the run goes on: within moments, not at the next poll (ten minutes).

@@ -1,4 +1,3 @@
-import { watch, type FSWatcher } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -6,6 +5,7 @@ import { makeBus } from '../helpers/bus.js';
 import { startWatcher } from '../helpers/watcher-process.js';
 import { gitCli } from '../helpers/cli.js';
 import { until } from '../helpers/wait.js';
+import { countLooks, pushesAtPace } from '../helpers/look-count.js';
 import { IDLE_LOOK_MS } from '../../watcher/idle-looks.js';
 
 /**
@@ -36,29 +36,21 @@ describe('an idle watcher on a busy bus', () => {
     // Its first rounds done: the watcher's clone holds main as the remote has it.
     await until('the first look', () => cloneMain() === remoteMain(), 15_000, w.stderr);
 
-    // Each look that finds main moved writes the node's clone's main: counted as it is renamed into place.
-    let looks = 0;
-    const refs: FSWatcher = watch(join(home, 'clone.git', 'refs', 'heads'), (_event, name) => {
-      if (name === 'main') looks++;
-    });
-    let pushes = 0;
+    const counted = countLooks(home);
+    const pushes = 40;
     const t0 = Date.now();
     try {
-      while (pushes < 40) {
-        await bus.dispatch('boss', [`other work ${pushes}`, '--command', 'true', '--to', 'other']);
-        pushes++;
-        await new Promise((resolve) => setTimeout(resolve, PACE_MS));
-      }
-      const spanMs = Date.now() - t0;
+      const spanMs = await pushesAtPace(pushes, PACE_MS, (i) => bus.dispatch('boss', [`other work ${i}`, '--command', 'true', '--to', 'other']));
       // The last push is looked at (the held wake at the interval's end), not left to the poll ten minutes away.
       const last = remoteMain();
       await until('the last push looked at', () => cloneMain() === last, 10_000, w.stderr);
+      const looks = counted.looks();
       // A look a quarter of a second while the pushes came (the code before looked at each), and a trailing one or two.
       const bound = Math.ceil((Date.now() - t0) / IDLE_LOOK_MS) + 3;
       expect(looks, `${looks} looks for ${pushes} pushes in ${spanMs} ms`).toBeLessThanOrEqual(Math.min(bound, pushes - 10));
       expect(looks).toBeGreaterThan(0);
     } finally {
-      refs.close();
+      counted.close();
     }
 
     // Work for it is still claimed at its next look, and run.
