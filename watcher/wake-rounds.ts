@@ -15,6 +15,8 @@ export interface WakeRoundsDeps {
   starts: () => number;
   /** Runs going on now. */
   runs: () => number;
+  /** How many looks so far found main moved by others (a fetch), not where this node's own writes left it. */
+  fetched: () => number;
   /** The idle rounds' holding of wakes (watcher/idle-looks.ts); made here by default. */
   idle?: (wake: () => void) => IdleLooks;
 }
@@ -31,11 +33,11 @@ export interface WakeRounds {
  * The watcher's wakes (watcher/watch.ts): each starts a round (housekeeping, then claims) unless one runs, in which
  * case it is remembered and served when that ends, so no change is missed. While the remote is down only the retry
  * timer, a heartbeat that got through and one early look per wait may look, so that file events cannot turn the
- * backoff into a busy loop. A push of another node that finds the watcher idle after a round that found nothing
- * waits for the end of IDLE_LOOK_MS (watcher/idle-looks.ts).
+ * backoff into a busy loop. A push that finds the watcher idle after a round that found others' pushes and nothing
+ * for it waits for the end of IDLE_LOOK_MS (watcher/idle-looks.ts).
  */
 export function wakeRounds(deps: WakeRoundsDeps): WakeRounds {
-  const { stop, health, keepHouse, busyWake, drain, starts, runs } = deps;
+  const { stop, health, keepHouse, busyWake, drain, starts, runs, fetched } = deps;
   let draining: Promise<void> | null = null;
   const mayLook = (why: WakeReason): boolean => {
     if (stop.aborted) return false;
@@ -50,6 +52,9 @@ export function wakeRounds(deps: WakeRoundsDeps): WakeRounds {
     // not while a run goes, though no round started it (a claim that rode with a result): the push may cancel it.
     if (why === 'change' && draining === null && !health.isDown && runs() === 0 && idle.hold()) return Promise.resolve();
     if (!mayLook(why)) return draining ?? Promise.resolve();
+    // Counted before the housekeeping below starts this round's look.
+    const startsBefore = starts();
+    const fetchedBefore = fetched();
     // Housekeeping (cancels above all) runs at every wake, even while all slots are busy and the drain is waiting
     // for a run to end: a cancel pushed to a local remote is acted on within moments, not at the next beat. While a
     // drain runs, at most every BUSY_HOUSE_MS: a bus pushed to many times a second is not looked at for each push.
@@ -62,7 +67,6 @@ export function wakeRounds(deps: WakeRoundsDeps): WakeRounds {
       wakeAgain = wakeAgain === 'change' || wakeAgain === 'tick' ? wakeAgain : why;
       return draining;
     }
-    const startsBefore = starts();
     idle.began();
     draining = (async () => {
       let reason: WakeReason | null = why;
@@ -74,7 +78,10 @@ export function wakeRounds(deps: WakeRoundsDeps): WakeRounds {
         reason = wakeAgain;
       } while (wakeAgain && !stop.aborted && !health.isDown);
     })().finally(() => {
-      idle.ended(starts() === startsBefore);
+      // Idle on a busy bus: others' pushes came, and none was work for this node. A round that found main where this
+      // node left it (after its own answer: its push, then its own write of the clone's main, each a file event) says
+      // nothing of the bus's pace, and the next push, perhaps its next task, is looked at at once.
+      idle.ended(starts() === startsBefore && fetched() > fetchedBefore);
       draining = null;
     });
     return draining;

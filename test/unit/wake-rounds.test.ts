@@ -8,6 +8,9 @@ function rig(opts: { claims?: (why: WakeReason) => number } = {}) {
   let early = 0;
   let gate: (() => void) | null = null;
   let slow = false;
+  /** Each look finds main moved by others unless told otherwise (`quiet`). */
+  let fetched = 0;
+  let quiet = false;
   let now = 0;
   let starts = 0;
   let runs = 0;
@@ -31,6 +34,7 @@ function rig(opts: { claims?: (why: WakeReason) => number } = {}) {
     keepHouse: () => {
       if (current) return current;
       looks.push({ at: now, why });
+      if (!quiet) fetched++;
       const round = slow ? new Promise<boolean>((resolve) => (gate = () => resolve(true))) : Promise.resolve(true);
       current = round.finally(() => (current = null));
       return current;
@@ -44,6 +48,7 @@ function rig(opts: { claims?: (why: WakeReason) => number } = {}) {
     },
     starts: () => starts,
     runs: () => runs,
+    fetched: () => fetched,
     idle: (wake) => idleLooks(wake, 250, () => now),
   });
   return {
@@ -73,6 +78,8 @@ function rig(opts: { claims?: (why: WakeReason) => number } = {}) {
       runs++;
     },
     earlyLooks: () => early,
+    /** Whether the next looks find main where this node left it. */
+    setQuiet: (q: boolean) => (quiet = q),
     /** The next round stays in its look until `release`. */
     slowNext: () => (slow = true),
     release: () => {
@@ -158,6 +165,23 @@ describe("an idle watcher's wakes (watcher/wake-rounds.ts, watcher/idle-looks.ts
     await round;
     await vi.advanceTimersByTimeAsync(0);
     expect(r.looks.map((l) => l.at)).toEqual([0, 300, 320]);
+    r.rounds.stop();
+  });
+
+  it("holds nothing after a round that found main where this node left it (its own answer's push, its own write of the clone's main)", async () => {
+    const r = rig();
+    // Others pushed: the round at 0 finds main moved and nothing to do, so the push at 10 is held...
+    await r.wake('change', 0);
+    await r.wake('change', 10);
+    expect(r.looks.map((l) => l.at)).toEqual([0]);
+    // ...and served at 250 by a look that finds main unmoved (nobody else pushed): the bus is not busy after all.
+    r.setQuiet(true);
+    await r.until(250);
+    expect(r.looks.map((l) => l.at)).toEqual([0, 250]);
+    // So a push right after it (a task for this node) is looked at at once, not a quarter second later.
+    r.setQuiet(false);
+    await r.wake('change', 260);
+    expect(r.looks.map((l) => l.at)).toEqual([0, 250, 260]);
     r.rounds.stop();
   });
 
