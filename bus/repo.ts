@@ -175,6 +175,7 @@ export class BusRepo {
       if (maxAgeMs > 0) return this.syncOnce(ref, 0, oneRef, deferRef);
       throw new RemoteMainRewoundError(this.transport.display, this.gitdir, local, tip);
     }
+    if (ref === MAIN) this.mainMoves++;
     if (deferRef) {
       // Written by the push that follows, or at the transaction's end: a ref renamed over the clone's after a fetch
       // took ~1.7 ms (ext4 writes the new file's data out first), one a dispatch on a moving main paid each time.
@@ -281,6 +282,12 @@ export class BusRepo {
    * may read but not write) ends that outage only when this grows (watcher/remote-health.ts).
    */
   pushes = 0;
+
+  /**
+   * Syncs in this process that found main moved elsewhere than the clone held it (by other nodes, or by another process
+   * of this node that did not write the clone's ref): an idle watcher tells a busy bus by them (watcher/wake-rounds.ts).
+   */
+  mainMoves = 0;
 
   /**
    * After a push whose answer never came: whether the remote's `ref` is now `oid`, or a commit that carries it

@@ -38,9 +38,10 @@ export function idleLooks(wake: () => void, everyMs = IDLE_LOOK_MS, now: () => n
       const wait = began + everyMs - now();
       if (wait <= 0) return false;
       if (!timer) {
+        // stop() clears it.
         timer = setTimeout(() => {
           timer = null;
-          if (!stopped) wake();
+          wake();
         }, wait);
         timer.unref();
       }

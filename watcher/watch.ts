@@ -146,17 +146,13 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
 
   /** The last look found open claims in this node's name on the bus. */
   let heldOnBus = false;
-  /** Looks that found main moved by others (fetched), not where this node's own pushes and commands left it. */
-  let fetched = 0;
   /** Set once the timers exist (below); before that a look has nothing to reschedule. */
   let applySettings: (next: Snapshot['settings']) => void = () => undefined;
   /** One look at the remote: a ref listing, a fetch only if main moved. Null (and the failure noted) when it fails. */
   const look = async (): Promise<Snapshot | null> => {
     try {
       const started = Date.now();
-      const before = await ctx.repo.localHead(MAIN);
       const snap = await currentSnapshot(ctx);
-      if (snap.commit !== before) fetched++;
       // A first look (`watch --once`, a watcher's start) reads a few tasks: the claim holders, those it may take.
       snap.useLean(true);
       // Nothing on a main that is not a bus is run (bus/cas.ts refuses to write on it as well).
@@ -281,7 +277,7 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
   const claims = claimer({ ctx, opts, runners, health, ranking, spendCap, running, look, peek, stopped, recovered: () => house.recovered, beatBeforeClaim, start, report });
 
   // Wakes (watcher/wake-rounds.ts): a round of housekeeping and claims, joined, remembered, or held while idle.
-  const rounds = wakeRounds({ stop: opts.stop, health, keepHouse, busyWake: () => busyHouse.wake(), drain: (why) => claims.drain(false, why), starts: () => starts, runs: () => running.size, fetched: () => fetched });
+  const rounds = wakeRounds({ stop: opts.stop, health, keepHouse, busyWake: () => busyHouse.wake(), drain: (why) => claims.drain(false, why), starts: () => starts, runs: () => running.size, fetched: () => ctx.repo.mainMoves });
   const wake = (why: WakeReason): Promise<void> => rounds.wake(why);
 
   // Claims nothing more, runs get the grace period, then the goodbye (watcher/shutdown.ts).
