@@ -80,8 +80,8 @@ export async function throughput(tasks: number, watchers: number, opts: { parall
   git(['clone', '-q', remote, work]);
   mkdirSync(join(work, 'handoffs'), { recursive: true });
   const command = JSON.stringify(opts.command ?? 'true');
-  const labels = opts.able !== undefined ? 'labels: [pool]\n' : '';
-  for (let i = 0; i < tasks; i++) writeFileSync(join(work, 'handoffs', `task-${String(i).padStart(4, '0')}.md`), `---\ntitle: task ${i}\ncommand: ${command}\n${labels}---\n`);
+  const labelLine = opts.able !== undefined ? 'labels: [pool]\n' : '';
+  for (let i = 0; i < tasks; i++) writeFileSync(join(work, 'handoffs', `task-${String(i).padStart(4, '0')}.md`), `---\ntitle: task ${i}\ncommand: ${command}\n${labelLine}---\n`);
   git(['add', '-A'], work);
   git(['commit', '-q', '-m', 'pool'], work);
   const cpu0 = procs.reduce((s, p) => s + cpuMs(p.child.pid), 0);
