@@ -41,7 +41,7 @@ describe("following a task's output on this node's log", () => {
       bytes += d.length;
     });
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
     return { pid: child.pid, bytes: () => bytes, stdout: () => Buffer.concat(out).toString(), stderr: () => err, exited };
   }
 

@@ -128,7 +128,7 @@ describe.skipIf(!hasTmux)('the tmux runner', () => {
     children.push(w);
     let out = '';
     w.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-    const exited = new Promise<number | null>((r) => w.on('exit', (code) => r(code)));
+    const exited = new Promise<number | null>((r) => w.on('close', (code) => r(code)));
 
     await until('the session to show the output', () => hasSession(id) && tmux(['capture-pane', '-p', '-t', `=gitbus-${id}:`]).stdout.includes('watch me'));
     // The pid a restarted watcher would stop is the pane's.

@@ -83,7 +83,7 @@ syncBuiltinESMExports();
     let out = '';
     human.stdout?.on('data', (d: Buffer) => (out += d.toString()));
     human.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-    const exited = new Promise<number | null>((r) => human.on('exit', (code) => r(code)));
+    const exited = new Promise<number | null>((r) => human.on('close', (code) => r(code)));
     await until('the warning to be printed', () => out.includes('watching as worker') && out.includes('fix: raise'), 60_000, () => out);
     human.kill('SIGTERM');
     expect(await exited).toBe(0);

@@ -31,7 +31,8 @@ function startWatcher(home: string, args: string[]): { child: ChildProcess; even
   let err = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  // 'close', not 'exit': at 'exit' the child's last lines may still be in the pipe, unread (Node's child_process docs).
+  const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
   return { child, events: () => out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Event), stderr: () => err, exited };
 }
 

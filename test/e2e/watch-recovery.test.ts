@@ -26,7 +26,8 @@ function startWatcher(home: string, args: string[] = []): { child: ChildProcess;
   const started = Date.now();
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  // 'close', not 'exit': at 'exit' the child's last lines may still be in the pipe, unread (Node's child_process docs).
+  const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
   // What the watcher said, for a timeout's message: its events and its stderr.
   const explain = () => `watcher ${home} (started ${Date.now() - started} ms ago):\n${out.slice(-6000)}\nstderr:\n${err.slice(-3000)}`;
   return { child, lines: () => out.split('\n').filter(Boolean), explain, exited };

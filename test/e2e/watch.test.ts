@@ -13,7 +13,8 @@ function startWatcher(home: string, args: string[] = []): { child: ChildProcess;
   const child = spawn(process.execPath, [BIN, 'watch', '--json', '--poll', '1s', ...args], { env: { ...process.env, GITBUS_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  // 'close', not 'exit': at 'exit' the child's last lines may still be in the pipe, unread (Node's child_process docs).
+  const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
   return { child, lines: () => out.split('\n').filter(Boolean), exited };
 }
 
@@ -225,7 +226,7 @@ describe.concurrent('gitbus watch', () => {
     let out = '';
     child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
     await until('the task to start', () => existsSync(begun), 30_000);
     child.kill('SIGTERM');
     expect(await exited, out).toBe(0);

@@ -37,7 +37,8 @@ export function startEventProcess(home: string, args: string[], children: ChildP
     for (const l of lines) out += l.startsWith('{') && l.endsWith('}') ? `${l.slice(0, -1)},"_at":${Date.now() - t0}}\n` : `${l}\n`;
   });
   child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  // 'close', not 'exit': at 'exit' the child's last lines may still be in the pipe, unread (Node's child_process docs).
+  const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
   const events = () =>
     out
       .split('\n')
