@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { initBus } from '../bus/ops/init.js';
 import { joinBus } from '../bus/ops/join.js';
 import { addedWatcherCost, noOpCeiling } from './ceiling.js';
+import { cpuShares, type CpuShare } from './cpu-share.js';
 import { git, tmp } from './fixtures.js';
 
 // BENCH_CLI: another build's CLI, for a before/after of a watcher change (its rows against this build's).
@@ -32,8 +33,13 @@ interface Counted {
   rejected: () => number;
 }
 
-function startWatcher(home: string): Counted {
-  const child = spawn(process.execPath, [CLI, 'watch', '--json', '--poll', '5s'], { env: { ...process.env, GITBUS_HOME: home }, stdio: ['ignore', 'pipe', 'inherit'] });
+function startWatcher(home: string, share?: CpuShare): Counted {
+  const args = [CLI, 'watch', '--json', '--poll', '5s'];
+  const env = { ...process.env, GITBUS_HOME: home };
+  // In its group from its first instruction: the shell joins it, then becomes the watcher (the same pid).
+  const child = share
+    ? spawn('/bin/sh', ['-c', 'echo $$ > "$0" && exec "$@"', share.procs, process.execPath, ...args], { env, stdio: ['ignore', 'pipe', 'inherit'] })
+    : spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
   let lost = 0;
   let rejected = 0;
   let partial = '';
@@ -63,7 +69,7 @@ function cpuMs(pid: number | undefined): number {
  * `watchers` watcher processes (each running `parallel` tasks at once) and a pool of `tasks` shell tasks running
  * `command`, pushed in one commit; the clock starts at that push and stops when the last response is on main.
  */
-export async function throughput(tasks: number, watchers: number, opts: { parallel?: number; command?: string; able?: number } = {}): Promise<Throughput> {
+export async function throughput(tasks: number, watchers: number, opts: { parallel?: number; command?: string; able?: number; shares?: readonly CpuShare[] } = {}): Promise<Throughput> {
   const dir = tmp('gitbus-bench-throughput-');
   const remote = join(dir, 'remote.git');
   await initBus(join(dir, 'boss'), { remote, node: 'boss' });
@@ -72,7 +78,7 @@ export async function throughput(tasks: number, watchers: number, opts: { parall
     // `able`: only the first watchers have the label the pool's tasks need; the others watch work not theirs.
     const labels = opts.able !== undefined && i < opts.able ? ['pool'] : [];
     await joinBus(join(dir, `w${i}`), remote, { node: `w${i}`, runners: ['shell'], parallel: opts.parallel ?? 1, labels });
-    procs.push(startWatcher(join(dir, `w${i}`)));
+    procs.push(startWatcher(join(dir, `w${i}`), opts.shares?.[i]));
   }
   // Start-up and the first heartbeats are not part of the measurement.
   await new Promise((r) => setTimeout(r, 1500 + 150 * watchers));
@@ -131,6 +137,7 @@ export async function throughputBench(lines: string[]): Promise<void> {
   lines.push(line('1 watcher with the label', alone, alone));
   lines.push(line('+ 7 without it', watched, alone));
   lines.push(`  the 7 idle watchers cost the working one ${(watched.perSecond / alone.perSecond).toFixed(2)}x its throughput alone, ${(watched.cpuMsPerTask - alone.cpuMsPerTask).toFixed(0)} ms of CPU a task between them`);
+  await cpuShareRows(lines, n);
   // Tasks that take real time, so that the work and not the ref is what watchers share; enough for ~10-20 s a row.
   const per = Number(process.env['BENCH_WORK_TASKS'] ?? 24);
   const command = process.env['BENCH_WORK_COMMAND'] ?? 'sleep 0.5';
@@ -144,4 +151,36 @@ export async function throughputBench(lines: string[]): Promise<void> {
   const met = w8.perSecond >= 2 * w1.perSecond && w8.perSecond >= w4.perSecond;
   lines.push(`  target 8 watchers >= 2x one and >= 4 watchers: ${met ? 'met' : 'MISSED'} (8/1 ${(w8.perSecond / w1.perSecond).toFixed(2)}x, 8/4 ${(w8.perSecond / w4.perSecond).toFixed(2)}x)`);
   lines.push(`load average after the throughput rows: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+}
+
+/**
+ * The no-op rows again with each watcher on a CPU share of its own (bench/cpu-share.ts), as a fleet's nodes each have
+ * their own machine: a watcher added brings its CPU instead of taking the others'. BENCH_SHARE: the share of a core
+ * each (default 0.2, so that 8 watchers use at most 1.6 of two cores).
+ */
+async function cpuShareRows(lines: string[], n: number): Promise<void> {
+  const share = Number(process.env['BENCH_SHARE'] ?? 0.2);
+  const groups = cpuShares(8, share);
+  if (typeof groups === 'string') {
+    lines.push(`throughput with a CPU share of its own for each watcher: skipped (${groups})`);
+    return;
+  }
+  try {
+    const one = await throughput(n, 1, { shares: groups.shares });
+    lines.push(`throughput, ${n} no-op tasks, each watcher on ${share} of a core of its own (a cgroup's CPU quota: a fleet's nodes, each on its machine):`);
+    lines.push(line('1 watcher', one, one));
+    const four = await throughput(n, 4, { shares: groups.shares });
+    lines.push(line('4 watchers', four, one));
+    const eight = await throughput(n, 8, { shares: groups.shares });
+    lines.push(line('8 watchers', eight, one));
+    const met = eight.perSecond >= 2 * one.perSecond && eight.perSecond >= four.perSecond;
+    lines.push(`  target 8 watchers >= 2x one and >= 4 watchers: ${met ? 'met' : 'MISSED'} (8/1 ${(eight.perSecond / one.perSecond).toFixed(2)}x, 8/4 ${(eight.perSecond / four.perSecond).toFixed(2)}x)`);
+    // Where the rows stop: not the cores (each watcher has its own share) but main, which takes one push at a time,
+    // each decided from the commit before it; a push that costs a task more pushes costs the row tasks.
+    const rate = (t: Throughput) => (t.perSecond * t.pushesPerTask).toFixed(1);
+    const used = (t: Throughput) => ((t.perSecond * t.cpuMsPerTask) / 1000).toFixed(2);
+    lines.push(`  pushes main took a second: 1 watcher ${rate(one)}, 4 watchers ${rate(four)}, 8 watchers ${rate(eight)}; cores in use ${used(one)}, ${used(four)}, ${used(eight)} of the ${(8 * share).toFixed(1)} the 8 shares allow`);
+  } finally {
+    groups.close();
+  }
 }
