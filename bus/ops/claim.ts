@@ -117,6 +117,8 @@ export function claimDecider(ctx: BusContext, target: ClaimTarget, limits: Batch
   const untrustedJudge = policyJudge(ctx.paths.home, ctx.config, opts.signerOf);
   /** Whether an earlier decision of this claim's compare-and-swap (its peek, or a round whose push was refused) picked something. */
   let pickedBefore = false;
+  /** What the last decision that picked anything picked (ids), for the next round to keep while it may (keptPicks). */
+  let lastPicks: string[] = [];
   const { onLostRace } = opts;
   const decide = async (snap: Snapshot, round: number): Promise<Decision<{ claims: ClaimResult[] }>> => {
     // On a bus whose trust root this node pinned, only handoffs signed by an allowed signer are acted on.
@@ -145,6 +147,15 @@ export function claimDecider(ctx: BusContext, target: ClaimTarget, limits: Batch
     // The task named, or those the kept answer names and those changed since, are looked up, not every live task
     // indexed (a command in a process of its own, right after another node's push: issue 14).
     snap.useLean(true);
+    // A round after one that picked (its push refused, or its peek's main moved) first tries the same tasks again,
+    // reading only them: still pending, this node may still claim them. Those are claimed as they are, without the
+    // holders' liveness, every live task's view or the ranking, so the round's window (from reading main to the push)
+    // stays short on a busy bus. Anything else (one of them taken, blocked, refused now) decides anew below.
+    const kept = 'next' in target && lastPicks.length > 0 ? await keptPicks(snap, lastPicks, target, judgeFor, claimNothing === null) : null;
+    if (kept) {
+      judge = kept.judge;
+      return claimsOf(snap, kept.views, new Set(), judge);
+    }
     const expired = holdersToTakeOver(trust, ctx.config.node, await expiredHolders(ctx, snap));
     let picked: TaskView[];
     if ('id' in target) {
@@ -189,7 +200,12 @@ export function claimDecider(ctx: BusContext, target: ClaimTarget, limits: Batch
         throw new NothingClaimableError(ctx.config.node, candidates, refused);
       }
     }
+    return claimsOf(snap, picked, expired, judge);
+  };
+  /** The claims of `picked`, in one commit; remembered for the next round (keptPicks). */
+  const claimsOf = (snap: Snapshot, picked: readonly TaskView[], expired: ReadonlySet<string>, judge: ReturnType<typeof policyJudge>): Decision<{ claims: ClaimResult[] }> => {
     pickedBefore = true;
+    lastPicks = picked.map((v) => v.id);
     const claims: ClaimResult[] = [];
     const changes: FileChange[] = [];
     for (const view of picked) {
@@ -202,6 +218,20 @@ export function claimDecider(ctx: BusContext, target: ClaimTarget, limits: Batch
       result: { claims },
       commit: { changes, message: `gitbus: claim ${what} by ${ctx.config.node}${claims.length > 1 ? `\n\n${claims.map((c) => `${c.id} attempt ${c.attempt}`).join('\n')}` : ''}` },
     };
+  };
+  /**
+   * The views of `ids` when every one is still pending and claimable here in `snap` (eligibility, as claimQueue
+   * judges the whole queue: state, dependencies, attempts, labels and runners, this node's policy and trust), else
+   * null. A task that was claimed by a node gone silent is not kept: its takeover needs the holders' liveness.
+   */
+  const keptPicks = async (snap: Snapshot, ids: readonly string[], target: Extract<ClaimTarget, { next: true }>, judgeFor: (ids: string[]) => Promise<ReturnType<typeof policyJudge>>, mayAnswerRefusals: boolean): Promise<{ views: TaskView[]; judge: ReturnType<typeof policyJudge> } | null> => {
+    const open = (f: TaskFiles | undefined) => f !== undefined && !f.response && !f.cancel && openAttempt(f) === null;
+    if (!ids.every((id) => open(snap.filesOf(id)))) return null;
+    const views = await snap.viewsOf([...ids], (missing) => archivedStates(ctx, missing));
+    if (views.length !== ids.length) return null;
+    const judge = await judgeFor([...ids]);
+    const facts: NodeFacts = { node: ctx.config.node, labels: ctx.config.labels, ...(judge ? { policy: judge } : {}), ...(target.runners ? { runners: target.runners } : {}), ...(target.answerRefusals && mayAnswerRefusals ? { answerRefusals: true } : {}) };
+    return views.every((v) => v.state === 'pending' && eligibility(v, facts, snap.settings.maxAttempts).ok) ? { views, judge } : null;
   };
   return decide;
 }
