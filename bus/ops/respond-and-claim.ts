@@ -4,8 +4,13 @@ import type { FileChange } from '../store/objects.js';
 import { claimDecider, type BatchLimits, type ClaimOptions, type ClaimResult, type ClaimTarget } from './claim.js';
 import { decideResponses, type BatchResponse, type RespondInput } from './respond.js';
 
-/** Rounds of the compare-and-swap in which the claims ride along; later rounds push the results alone. */
-export const CLAIM_ROUNDS = 2;
+/**
+ * Rounds of the compare-and-swap in which the claims ride along; later rounds push the results alone. A round after
+ * one that picked only checks that its picks may still be claimed (bus/ops/claim.ts keptPicks), so riding along
+ * costs that round little; sending the results alone would cost the claim a push of its own, on a main busy enough
+ * to have refused this one several times (docs/PERFORMANCE.md "Each watcher on a CPU share of its own").
+ */
+export const CLAIM_ROUNDS = 8;
 
 /** The claim that rides along with a node's results: what `claimBatch` would be asked for the slots they free. */
 export interface NextClaim {
@@ -28,7 +33,7 @@ export interface RespondAndClaimResult {
  * commit"): a busy watcher whose run ends answers it and takes the next task with one push instead of two. Both
  * are decided from the same snapshot exactly as `respondBatch` and `claimBatch` decide them alone, and the commit
  * is won or lost as a whole. The results come first: when nothing may be claimed (an empty queue, tasks left for
- * nodes ranked before this one, any claim error, or a third round after two refused pushes) they go alone, and
+ * nodes ranked before this one, any claim error, or a round after CLAIM_ROUNDS refused pushes) they go alone, and
  * the caller's ordinary claim decides again and reports why. No claim goes without a result to carry it: with no
  * result left to write, nothing is pushed.
  */
@@ -46,8 +51,8 @@ export async function respondAndClaim(ctx: BusContext, inputs: readonly RespondI
       if (!answered.commit) return { result: { responses: answered.responses, claims: [] } };
       let claims: ClaimResult[] = [];
       let claimChanges: FileChange[] = [];
-      // A claim decision widens the window in which main can move under the push: after two refusals the results
-      // go alone, and the watcher's own claim follows them.
+      // A claim decision widens the window in which main can move under the push: after CLAIM_ROUNDS refusals the
+      // results go alone, and the watcher's own claim follows them.
       if (round <= CLAIM_ROUNDS) {
         try {
           const d = await decideClaim(snap, round);

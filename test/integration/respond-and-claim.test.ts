@@ -72,4 +72,23 @@ describe('answering and claiming in one commit', () => {
     // d is still pending for whoever ranks first.
     expect((await claim(ctx, { next: true })).id).toBe(d);
   });
+
+  it('keeps the claim riding with the result past two refused pushes: on a busy main the claim costs no push of its own', async () => {
+    const e = await bus.dispatch('alpha', ['e', '--command', 'true']);
+    const f = await bus.dispatch('alpha', ['f', '--command', 'true']);
+    const held = await claim(ctx, { id: e });
+    let moved = 0;
+    const r = await respondAndClaim(ctx, [{ id: held.id, status: 'succeeded' }], {
+      target: { next: true },
+      limits: { max: 1 },
+      // Just before each of the first three pushes another dispatch lands on main, so each is refused.
+      beforeWrite: async () => {
+        if (moved < 3) await bus.dispatch('alpha', [`lands first ${++moved}`, '--command', 'true']);
+      },
+    });
+    expect(moved).toBe(3);
+    expect(r.attempts).toBe(4);
+    expect(r.claims.map((c) => c.id)).toEqual([f]);
+    expect(subject()).toBe(`gitbus: respond ${e} succeeded and claim ${f} attempt 1 by alpha`);
+  });
 });
