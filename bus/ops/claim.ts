@@ -87,7 +87,8 @@ export interface BatchLimits {
    * Which of the node's claimable tasks (its queue, best first) it may claim now; the rest are left for nodes
    * ranked before it (the watcher's rendezvous ranking, bus/model/claim-rank.ts). `pending`: every pending task
    * of the snapshot in queue order, whoever may claim it (the ranking orders the fleet's claimers by them).
-   * Applied at every decision of the compare-and-swap, retries too, before the picks. Absent: all of them.
+   * Applied at every decision of the compare-and-swap that picks anew, retries too, before the picks (a round that
+   * keeps its last picks, keptPicks, does not rank them again). Absent: all of them.
    */
   ready?: (queue: readonly TaskView[], snap: Snapshot, pending: readonly TaskView[]) => Promise<readonly TaskView[]>;
 }
@@ -113,14 +114,15 @@ async function claimInOneCommit(ctx: BusContext, target: ClaimTarget, limits: Ba
  * does (NothingClaimableError when nothing may be claimed); `opts.onLostRace('taken')` when a later decision finds
  * nothing left of what an earlier one picked.
  */
-export function claimDecider(ctx: BusContext, target: ClaimTarget, limits: BatchLimits, now: () => Date, opts: Pick<ClaimOptions, 'signerOf' | 'onLostRace'> = {}): (snap: Snapshot, round: number) => Promise<Decision<{ claims: ClaimResult[] }>> {
+export function claimDecider(ctx: BusContext, target: ClaimTarget, limits: BatchLimits, now: () => Date, opts: Pick<ClaimOptions, 'signerOf' | 'onLostRace'> = {}): (snap: Snapshot, round: number, keptOnly?: boolean) => Promise<Decision<{ claims: ClaimResult[] }>> {
   const untrustedJudge = policyJudge(ctx.paths.home, ctx.config, opts.signerOf);
   /** Whether an earlier decision of this claim's compare-and-swap (its peek, or a round whose push was refused) picked something. */
   let pickedBefore = false;
   /** What the last decision that picked anything picked (ids), for the next round to keep while it may (keptPicks). */
   let lastPicks: string[] = [];
   const { onLostRace } = opts;
-  const decide = async (snap: Snapshot, round: number): Promise<Decision<{ claims: ClaimResult[] }>> => {
+  /** `keptOnly`: claim only the last picks, kept (keptPicks); when they may not be, claim nothing instead of deciding anew. */
+  const decide = async (snap: Snapshot, round: number, keptOnly = false): Promise<Decision<{ claims: ClaimResult[] }>> => {
     // On a bus whose trust root this node pinned, only handoffs signed by an allowed signer are acted on.
     const trust = await enforcedTrust(snap, ctx.paths.home, ctx.config);
     const target_ = { name: ctx.config.node, labels: ctx.config.labels };
@@ -153,9 +155,13 @@ export function claimDecider(ctx: BusContext, target: ClaimTarget, limits: Batch
     // stays short on a busy bus. Anything else (one of them taken, blocked, refused now) decides anew below.
     const kept = 'next' in target && lastPicks.length > 0 ? await keptPicks(snap, lastPicks, target, judgeFor, claimNothing === null) : null;
     if (kept) {
+      // What main's moves and the heartbeats say is still folded in (doctor's observed pushes count every move), without
+      // the claim holders a takeover needs, which a kept pick is not.
+      updateObservations(ctx.paths.home, ctx.repo.lastRefs, ctx.repo.listedAt, snap.settings.leaseMs);
       judge = kept.judge;
       return claimsOf(snap, kept.views, new Set(), judge);
     }
+    if (keptOnly) return { result: { claims: [] } };
     const expired = holdersToTakeOver(trust, ctx.config.node, await expiredHolders(ctx, snap));
     let picked: TaskView[];
     if ('id' in target) {

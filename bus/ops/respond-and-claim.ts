@@ -5,12 +5,14 @@ import { claimDecider, type BatchLimits, type ClaimOptions, type ClaimResult, ty
 import { decideResponses, type BatchResponse, type RespondInput } from './respond.js';
 
 /**
- * Rounds of the compare-and-swap in which the claims ride along; later rounds push the results alone. A round after
- * one that picked only checks that its picks may still be claimed (bus/ops/claim.ts keptPicks), so riding along
- * costs that round little; sending the results alone would cost the claim a push of its own, on a main busy enough
- * to have refused this one several times (docs/PERFORMANCE.md "Each watcher on a CPU share of its own").
+ * Rounds of the compare-and-swap in which the claims ride along; later rounds push the results alone. Past the
+ * first DECIDED_CLAIM_ROUNDS a claim rides only with the tasks the last round picked, still claimable (bus/ops/claim.ts
+ * keptPicks): checking them costs a round little, where sending the results alone would cost the claim a push of its
+ * own on a main that has just refused this one (docs/PERFORMANCE.md "Each watcher on a CPU share of its own").
  */
 export const CLAIM_ROUNDS = 8;
+/** Rounds in which a riding claim may be decided anew from the whole queue: that decision widens the round's window. */
+export const DECIDED_CLAIM_ROUNDS = 2;
 
 /** The claim that rides along with a node's results: what `claimBatch` would be asked for the slots they free. */
 export interface NextClaim {
@@ -51,11 +53,11 @@ export async function respondAndClaim(ctx: BusContext, inputs: readonly RespondI
       if (!answered.commit) return { result: { responses: answered.responses, claims: [] } };
       let claims: ClaimResult[] = [];
       let claimChanges: FileChange[] = [];
-      // A claim decision widens the window in which main can move under the push: after CLAIM_ROUNDS refusals the
-      // results go alone, and the watcher's own claim follows them.
+      // A claim decision widens the window in which main can move under the push: after DECIDED_CLAIM_ROUNDS refusals
+      // only kept picks ride, after CLAIM_ROUNDS none, and the watcher's own claim follows the results.
       if (round <= CLAIM_ROUNDS) {
         try {
-          const d = await decideClaim(snap, round);
+          const d = await decideClaim(snap, round, round > DECIDED_CLAIM_ROUNDS);
           if (d.commit) {
             claims = d.result.claims;
             claimChanges = d.commit.changes;

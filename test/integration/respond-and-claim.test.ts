@@ -91,4 +91,34 @@ describe('answering and claiming in one commit', () => {
     expect(r.claims.map((c) => c.id)).toEqual([f]);
     expect(subject()).toBe(`gitbus: respond ${e} succeeded and claim ${f} attempt 1 by alpha`);
   });
+
+  it('past two refused pushes rides only with its kept picks: when another node took them, the result goes alone', async () => {
+    await bus.addNode('beta');
+    const beta = await openBus(bus.home('beta'));
+    try {
+      const g = await bus.dispatch('alpha', ['g', '--command', 'true']);
+      // The queue's head, so that round 1 picks it.
+      const h = await bus.dispatch('alpha', ['h', '--command', 'true', '--priority', '9']);
+      const held = await claim(ctx, { id: g });
+      const picked: string[] = [];
+      let round = 0;
+      const r = await respondAndClaim(ctx, [{ id: held.id, status: 'succeeded' }], {
+        target: { next: true },
+        limits: { max: 1 },
+        // Round 1's push is refused by a dispatch landing first; round 2's by beta claiming what alpha picked.
+        beforeWrite: async () => {
+          round++;
+          if (round === 1) await bus.dispatch('alpha', ['lands before round 1', '--command', 'true']);
+          if (round === 2) picked.push((await claim(beta, { id: h })).id);
+        },
+      });
+      expect(picked).toEqual([h]);
+      // Round 3 may not decide anew (another task is pending): its result goes alone.
+      expect(r.attempts).toBe(3);
+      expect(r.claims).toEqual([]);
+      expect(subject()).toBe(`gitbus: respond ${g} succeeded by alpha`);
+    } finally {
+      await beta.repo.close();
+    }
+  });
 });
