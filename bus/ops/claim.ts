@@ -121,7 +121,7 @@ export function claimDecider(ctx: BusContext, target: ClaimTarget, limits: Batch
   /** What the last decision that picked anything picked (ids), for the next round to keep while it may (keptPicks). */
   let lastPicks: string[] = [];
   const { onLostRace } = opts;
-  /** `keptOnly`: claim only the last picks, kept (keptPicks); when they may not be, claim nothing instead of deciding anew. */
+  /** `keptOnly`: claim only the last picks, kept (keptPicks); when they may not be, claim nothing, decide nothing. */
   const decide = async (snap: Snapshot, round: number, keptOnly = false): Promise<Decision<{ claims: ClaimResult[] }>> => {
     // On a bus whose trust root this node pinned, only handoffs signed by an allowed signer are acted on.
     const trust = await enforcedTrust(snap, ctx.paths.home, ctx.config);
@@ -155,8 +155,8 @@ export function claimDecider(ctx: BusContext, target: ClaimTarget, limits: Batch
     // stays short on a busy bus. Anything else (one of them taken, blocked, refused now) decides anew below.
     const kept = 'next' in target && lastPicks.length > 0 ? await keptPicks(snap, lastPicks, target, judgeFor, claimNothing === null) : null;
     if (kept) {
-      // What main's moves and the heartbeats say is still folded in (doctor's observed pushes count every move), without
-      // the claim holders a takeover needs, which a kept pick is not.
+      // What main's moves and the heartbeats say is still folded in (doctor's observed pushes count every move),
+      // without the claim holders a takeover needs, which a kept pick is not.
       updateObservations(ctx.paths.home, ctx.repo.lastRefs, ctx.repo.listedAt, snap.settings.leaseMs);
       judge = kept.judge;
       return claimsOf(snap, kept.views, new Set(), judge);
