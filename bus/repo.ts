@@ -17,11 +17,10 @@ import { fetchSince, keepCut, reachesFetchingRest, type HistorySource } from './
 import { PushRejectedError } from './git/push-errors.js';
 import { markPushFailure } from './remote-failure.js';
 import { looseHere, mayHavePackedObjects } from './store/object-presence.js';
-import { joinPlain } from './join-plain.js';
+import { lastContact, recordContact } from './remote-contact.js';
 
 export const MAIN = 'refs/heads/main';
 export const ARCHIVE = 'refs/heads/archive';
-const CONTACT_FILE = 'gitbus-last-contact';
 /** Commits looked through for a push whose answer was lost: the pushes of others that may have landed on it since. */
 const LANDED_WALK = 1000;
 
@@ -93,7 +92,7 @@ export class BusRepo {
     if (maxAgeMs > 0 && Date.now() - this.listedAt <= maxAgeMs) return this.lastRefs.get(ref) ?? null;
     this.lastRefs = await this.transport.listRefs();
     this.listedAt = Date.now();
-    this.recordContact();
+    recordContact(this.gitdir);
     return this.lastRefs.get(ref) ?? null;
   }
 
@@ -105,7 +104,7 @@ export class BusRepo {
   async remoteRef(ref: string): Promise<string | null> {
     if (!this.transport.readRef) return this.remoteHead(ref);
     const oid = await this.transport.readRef(ref);
-    this.recordContact();
+    recordContact(this.gitdir);
     return oid;
   }
 
@@ -322,30 +321,9 @@ export class BusRepo {
     this.pushes++;
   }
 
-  /**
-   * When this node last heard from the remote (any process of it), for showing the age of what it knows while
-   * the remote cannot be reached. Kept as a file's mtime: one utimes call per listing, no clock but this machine's.
-   */
+  /** When this node last heard from the remote (any process of it): bus/remote-contact.ts. */
   lastContact(): Date | null {
-    try {
-      return fs.statSync(joinPlain(this.gitdir, CONTACT_FILE)).mtime;
-    } catch {
-      return null;
-    }
-  }
-
-  private recordContact(): void {
-    const path = joinPlain(this.gitdir, CONTACT_FILE);
-    const now = new Date();
-    try {
-      fs.utimesSync(path, now, now);
-    } catch {
-      try {
-        fs.writeFileSync(path, '');
-      } catch {
-        // A clone that cannot be written is reported by the operation that writes it; this is only a hint.
-      }
-    }
+    return lastContact(this.gitdir);
   }
 
   /** The remote's path when it is on this machine's file system (to watch its refs), else null. */
