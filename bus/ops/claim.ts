@@ -153,7 +153,7 @@ export function claimDecider(ctx: BusContext, target: ClaimTarget, limits: Batch
     // reading only them: still pending, this node may still claim them. Those are claimed as they are, without the
     // holders' liveness, every live task's view or the ranking, so the round's window (from reading main to the push)
     // stays short on a busy bus. Anything else (one of them taken, blocked, refused now) decides anew below.
-    const kept = 'next' in target && lastPicks.length > 0 ? await keptPicks(snap, lastPicks, target, judgeFor, claimNothing === null) : null;
+    const kept = 'next' in target && lastPicks.length > 0 ? await keptPicks(snap, lastPicks, judgeFor, (judge) => nextFacts(target, judge, claimNothing === null)) : null;
     if (kept) {
       // What main's moves and the heartbeats say is still folded in (doctor's observed pushes count every move),
       // without the claim holders a takeover needs, which a kept pick is not.
@@ -182,13 +182,12 @@ export function claimDecider(ctx: BusContext, target: ClaimTarget, limits: Batch
       // its handoff rules it out before its view (and its dependencies, and its trust verdict) is worked out.
       const self = { node: ctx.config.node, labels: ctx.config.labels, ...(target.runners ? { runners: target.runners } : {}) };
       const forThisNode = await snap.handoffIdsWhere(`claim ${JSON.stringify([self.node, self.labels, self.runners ?? null])}`, (h) => mayEverClaim(h, self), true);
-      const open = (f: TaskFiles | undefined) => f !== undefined && !f.response && !f.cancel && (openAttempt(f) === null || expired.size > 0);
+      const open = (f: TaskFiles | undefined) => openToClaim(f, expired.size > 0);
       const possible = forThisNode.filter((id) => open(snap.filesOf(id)));
       const views = (await snap.viewsOf(possible, (missing) => archivedStates(ctx, missing))).map((v) => reclaimable(v, expired));
       snap.saveParsed();
       judge = await judgeFor(views.map((v) => v.id));
-      const who: NodeFacts = { node: ctx.config.node, labels: ctx.config.labels, ...(judge ? { policy: judge } : {}) };
-      const facts: NodeFacts = { ...who, ...(target.runners ? { runners: target.runners } : {}), ...(target.answerRefusals && claimNothing === null ? { answerRefusals: true } : {}) };
+      const facts = nextFacts(target, judge, claimNothing === null);
       const eligible = claimQueue(views, facts, snap.settings.maxAttempts);
       const queue = limits.ready ? [...(await limits.ready(eligible, snap, sortQueue(views.filter((v) => v.state === 'pending'))))] : eligible;
       // A spread order is this node's own and the same at every round: a retry takes its next preference as it is.
@@ -225,21 +224,36 @@ export function claimDecider(ctx: BusContext, target: ClaimTarget, limits: Batch
       commit: { changes, message: `gitbus: claim ${what} by ${ctx.config.node}${claims.length > 1 ? `\n\n${claims.map((c) => `${c.id} attempt ${c.attempt}`).join('\n')}` : ''}` },
     };
   };
+  /** This node as a decision of its next tasks judges it; `mayAnswerRefusals`: its key is one the trust version lists. */
+  const nextFacts = (target: Extract<ClaimTarget, { next: true }>, judge: ReturnType<typeof policyJudge>, mayAnswerRefusals: boolean): NodeFacts => ({
+    node: ctx.config.node,
+    labels: ctx.config.labels,
+    ...(judge ? { policy: judge } : {}),
+    ...(target.runners ? { runners: target.runners } : {}),
+    ...(target.answerRefusals && mayAnswerRefusals ? { answerRefusals: true } : {}),
+  });
   /**
    * The views of `ids` when every one is still pending and claimable here in `snap` (eligibility, as claimQueue
    * judges the whole queue: state, dependencies, attempts, labels and runners, this node's policy and trust), else
    * null. A task that was claimed by a node gone silent is not kept: its takeover needs the holders' liveness.
    */
-  const keptPicks = async (snap: Snapshot, ids: readonly string[], target: Extract<ClaimTarget, { next: true }>, judgeFor: (ids: string[]) => Promise<ReturnType<typeof policyJudge>>, mayAnswerRefusals: boolean): Promise<{ views: TaskView[]; judge: ReturnType<typeof policyJudge> } | null> => {
-    const open = (f: TaskFiles | undefined) => f !== undefined && !f.response && !f.cancel && openAttempt(f) === null;
-    if (!ids.every((id) => open(snap.filesOf(id)))) return null;
+  const keptPicks = async (snap: Snapshot, ids: readonly string[], judgeFor: (ids: string[]) => Promise<ReturnType<typeof policyJudge>>, factsOf: (judge: ReturnType<typeof policyJudge>) => NodeFacts): Promise<{ views: TaskView[]; judge: ReturnType<typeof policyJudge> } | null> => {
+    if (!ids.every((id) => openToClaim(snap.filesOf(id), false))) return null;
     const views = await snap.viewsOf([...ids], (missing) => archivedStates(ctx, missing));
     if (views.length !== ids.length) return null;
     const judge = await judgeFor([...ids]);
-    const facts: NodeFacts = { node: ctx.config.node, labels: ctx.config.labels, ...(judge ? { policy: judge } : {}), ...(target.runners ? { runners: target.runners } : {}), ...(target.answerRefusals && mayAnswerRefusals ? { answerRefusals: true } : {}) };
+    const facts = factsOf(judge);
     return views.every((v) => v.state === 'pending' && eligibility(v, facts, snap.settings.maxAttempts).ok) ? { views, judge } : null;
   };
   return decide;
+}
+
+/**
+ * Whether a task's files leave it open to a claim: neither answered nor cancelled, and no open attempt, unless
+ * `takeovers` (a holder gone silent, whose claim the next one takes over).
+ */
+function openToClaim(f: TaskFiles | undefined, takeovers: boolean): boolean {
+  return f !== undefined && !f.response && !f.cancel && (openAttempt(f) === null || takeovers);
 }
 
 /** The claim file of one picked task and what its claimer needs to run it. */
