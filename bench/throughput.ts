@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,6 +7,7 @@ import { initBus } from '../bus/ops/init.js';
 import { joinBus } from '../bus/ops/join.js';
 import { addedWatcherCost, noOpCeiling } from './ceiling.js';
 import { cpuShares, type CpuShare } from './cpu-share.js';
+import { cpuMs } from './process-cpu.js';
 import { git, tmp } from './fixtures.js';
 
 // BENCH_CLI: another build's CLI, for a before/after of a watcher change (its rows against this build's).
@@ -53,16 +54,6 @@ function startWatcher(home: string, share?: CpuShare): Counted {
     }
   });
   return { child, lost: () => lost, rejected: () => rejected };
-}
-
-/** CPU a process and its waited-for children used, in ms (Linux clock ticks of 1/100 s); 0 once it is gone. */
-function cpuMs(pid: number | undefined): number {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) * 10;
-  } catch {
-    return 0;
-  }
 }
 
 /**

@@ -2,12 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpuShares } from '../../bench/cpu-share.js';
-
-/** CPU a process used so far, in ms (Linux clock ticks of 1/100 s), read before it is reaped. */
-function cpuMs(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return (Number(f[11]) + Number(f[12])) * 10;
-}
+import { cpuMs } from '../../bench/process-cpu.js';
 
 // The throughput bench's rows with a CPU share per watcher (bench/cpu-share.ts) mean something only if the share
 // holds: a process that would use a whole core gets no more than its quota. Needs a cgroup the bench may make (root).
