@@ -15,8 +15,8 @@ export const IDLE_LOOK_MS = 250;
 export interface IdleLooks {
   /**
    * A wake for a push of another node, while no round runs: true when it is held, because the last round found
-   * others' pushes and nothing to do, and began less than the interval ago; a single wake then comes at the interval's end, which looks
-   * at every push held meanwhile.
+   * others' pushes and nothing to do, and began less than the interval ago; a single wake then comes at the
+   * interval's end, which looks at every push held meanwhile.
    */
   hold: () => boolean;
   /** A round of the watcher began (a look, its housekeeping, its claims). */
