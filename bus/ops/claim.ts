@@ -114,15 +114,14 @@ async function claimInOneCommit(ctx: BusContext, target: ClaimTarget, limits: Ba
  * does (NothingClaimableError when nothing may be claimed); `opts.onLostRace('taken')` when a later decision finds
  * nothing left of what an earlier one picked.
  */
-export function claimDecider(ctx: BusContext, target: ClaimTarget, limits: BatchLimits, now: () => Date, opts: Pick<ClaimOptions, 'signerOf' | 'onLostRace'> = {}): (snap: Snapshot, round: number, keptOnly?: boolean) => Promise<Decision<{ claims: ClaimResult[] }>> {
+export function claimDecider(ctx: BusContext, target: ClaimTarget, limits: BatchLimits, now: () => Date, opts: Pick<ClaimOptions, 'signerOf' | 'onLostRace'> = {}): (snap: Snapshot, round: number) => Promise<Decision<{ claims: ClaimResult[] }>> {
   const untrustedJudge = policyJudge(ctx.paths.home, ctx.config, opts.signerOf);
   /** Whether an earlier decision of this claim's compare-and-swap (its peek, or a round whose push was refused) picked something. */
   let pickedBefore = false;
   /** What the last decision that picked anything picked (ids), for the next round to keep while it may (keptPicks). */
   let lastPicks: string[] = [];
   const { onLostRace } = opts;
-  /** `keptOnly`: claim only the last picks, kept (keptPicks); when they may not be, claim nothing, decide nothing. */
-  const decide = async (snap: Snapshot, round: number, keptOnly = false): Promise<Decision<{ claims: ClaimResult[] }>> => {
+  const decide = async (snap: Snapshot, round: number): Promise<Decision<{ claims: ClaimResult[] }>> => {
     // On a bus whose trust root this node pinned, only handoffs signed by an allowed signer are acted on.
     const trust = await enforcedTrust(snap, ctx.paths.home, ctx.config);
     const target_ = { name: ctx.config.node, labels: ctx.config.labels };
@@ -161,7 +160,6 @@ export function claimDecider(ctx: BusContext, target: ClaimTarget, limits: Batch
       judge = kept.judge;
       return claimsOf(snap, kept.views, new Set(), judge);
     }
-    if (keptOnly) return { result: { claims: [] } };
     const expired = holdersToTakeOver(trust, ctx.config.node, await expiredHolders(ctx, snap));
     let picked: TaskView[];
     if ('id' in target) {

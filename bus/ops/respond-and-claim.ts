@@ -4,16 +4,6 @@ import type { FileChange } from '../store/objects.js';
 import { claimDecider, type BatchLimits, type ClaimOptions, type ClaimResult, type ClaimTarget } from './claim.js';
 import { decideResponses, type BatchResponse, type RespondInput } from './respond.js';
 
-/**
- * Rounds of the compare-and-swap in which the claims ride along; later rounds push the results alone. Past the
- * first DECIDED_CLAIM_ROUNDS a claim rides only with the tasks the last round picked, still claimable (bus/ops/claim.ts
- * keptPicks): checking them costs a round little, where sending the results alone would cost the claim a push of its
- * own on a main that has just refused this one (docs/PERFORMANCE.md "Each watcher on a CPU share of its own").
- */
-export const CLAIM_ROUNDS = 8;
-/** Rounds in which a riding claim may be decided anew from the whole queue: that decision widens the round's window. */
-export const DECIDED_CLAIM_ROUNDS = 2;
-
 /** The claim that rides along with a node's results: what `claimBatch` would be asked for the slots they free. */
 export interface NextClaim {
   target: Extract<ClaimTarget, { next: true }>;
@@ -35,9 +25,11 @@ export interface RespondAndClaimResult {
  * commit"): a busy watcher whose run ends answers it and takes the next task with one push instead of two. Both
  * are decided from the same snapshot exactly as `respondBatch` and `claimBatch` decide them alone, and the commit
  * is won or lost as a whole. The results come first: when nothing may be claimed (an empty queue, tasks left for
- * nodes ranked before this one, any claim error, or a round after CLAIM_ROUNDS refused pushes) they go alone, and
- * the caller's ordinary claim decides again and reports why. No claim goes without a result to carry it: with no
- * result left to write, nothing is pushed.
+ * nodes ranked before this one, any claim error) they go alone, and the caller's ordinary claim decides again and
+ * reports why. The claim rides in every round: a round after a refused push first keeps the tasks the last one
+ * picked (bus/ops/claim.ts keptPicks), which costs it little, where results sent alone would cost the claim a push
+ * of its own on a main that has just refused this one (docs/PERFORMANCE.md "Claims that ride every round, session
+ * 66"). No claim goes without a result to carry it: with no result left to write, nothing is pushed.
  */
 export async function respondAndClaim(ctx: BusContext, inputs: readonly RespondInput[], next: NextClaim): Promise<RespondAndClaimResult & TransactStats> {
   const decideClaim = claimDecider(ctx, next.target, next.limits, next.now ?? (() => new Date()), next.opts ?? {});
@@ -53,19 +45,15 @@ export async function respondAndClaim(ctx: BusContext, inputs: readonly RespondI
       if (!answered.commit) return { result: { responses: answered.responses, claims: [] } };
       let claims: ClaimResult[] = [];
       let claimChanges: FileChange[] = [];
-      // A claim decision widens the window in which main can move under the push: after DECIDED_CLAIM_ROUNDS refusals
-      // only kept picks ride, after CLAIM_ROUNDS none, and the watcher's own claim follows the results.
-      if (round <= CLAIM_ROUNDS) {
-        try {
-          const d = await decideClaim(snap, round, round > DECIDED_CLAIM_ROUNDS);
-          if (d.commit) {
-            claims = d.result.claims;
-            claimChanges = d.commit.changes;
-          }
-        } catch {
-          // Nothing claimable now, or a claim that may not be made: the results must not wait for it, and the
-          // watcher's own claim after them decides again and says why.
+      try {
+        const d = await decideClaim(snap, round);
+        if (d.commit) {
+          claims = d.result.claims;
+          claimChanges = d.commit.changes;
         }
+      } catch {
+        // Nothing claimable now, or a claim that may not be made: the results must not wait for it, and the
+        // watcher's own claim after them decides again and says why.
       }
       claiming = claims.length > 0;
       return {
