@@ -7,6 +7,7 @@ import { initBus } from '../bus/ops/init.js';
 import { joinBus } from '../bus/ops/join.js';
 import { addedWatcherCost, noOpCeiling } from './ceiling.js';
 import { cpuShares, type CpuShare } from './cpu-share.js';
+import { fileWriteMicros } from './file-write-probe.js';
 import { cpuMs } from './process-cpu.js';
 import { git, tmp } from './fixtures.js';
 
@@ -25,6 +26,8 @@ export interface Throughput {
   rejectedPerTask: number;
   /** CPU the watcher processes and what they ran spent, per task, from the pool's push to the last response. */
   cpuMsPerTask: number;
+  /** The machine's minute before and after the row: µs to write a small file (bench/file-write-probe.ts). */
+  fileMicros: [number, number];
 }
 
 /** A watcher process whose `--json` events are counted: lost races. */
@@ -81,6 +84,7 @@ export async function throughput(tasks: number, watchers: number, opts: { parall
   for (let i = 0; i < tasks; i++) writeFileSync(join(work, 'handoffs', `task-${String(i).padStart(4, '0')}.md`), `---\ntitle: task ${i}\ncommand: ${command}\n${labelLine}---\n`);
   git(['add', '-A'], work);
   git(['commit', '-q', '-m', 'pool'], work);
+  const before = fileWriteMicros();
   const cpu0 = procs.reduce((s, p) => s + cpuMs(p.child.pid), 0);
   const t0 = performance.now();
   git(['push', '-q', 'origin', 'HEAD:main'], work);
@@ -93,16 +97,17 @@ export async function throughput(tasks: number, watchers: number, opts: { parall
   }
   const seconds = (performance.now() - t0) / 1000;
   const cpu = procs.reduce((s, p) => s + cpuMs(p.child.pid), 0) - cpu0;
+  const after = fileWriteMicros();
   for (const p of procs) p.child.kill('SIGTERM');
   await Promise.all(procs.map((p) => new Promise((r) => (p.child.exitCode !== null ? r(null) : p.child.on('exit', r)))));
   const pushes = Number(git(['--git-dir', remote, 'rev-list', '--count', `${pool}..main`]).trim());
   const lost = procs.reduce((s, p) => s + p.lost(), 0);
   const rejected = procs.reduce((s, p) => s + p.rejected(), 0);
-  return { tasks, seconds, perSecond: tasks / seconds, pushesPerTask: pushes / tasks, lostPerTask: lost / tasks, rejectedPerTask: rejected / tasks, cpuMsPerTask: cpu / tasks };
+  return { tasks, seconds, perSecond: tasks / seconds, pushesPerTask: pushes / tasks, lostPerTask: lost / tasks, rejectedPerTask: rejected / tasks, cpuMsPerTask: cpu / tasks, fileMicros: [before, after] };
 }
 
 function line(label: string, t: Throughput, one: Throughput): string {
-  return `  ${label.padEnd(26)} ${String(t.tasks).padStart(4)} tasks ${t.seconds.toFixed(1).padStart(6)} s  ${t.perSecond.toFixed(1).padStart(6)} tasks/s  ${(t.perSecond / one.perSecond).toFixed(2)}x one watcher  ${t.pushesPerTask.toFixed(2)} pushes/task  ${t.lostPerTask.toFixed(2)} lost races/task (${t.rejectedPerTask.toFixed(2)} refused pushes)  ${t.cpuMsPerTask.toFixed(0).padStart(4)} ms CPU/task`;
+  return `  ${label.padEnd(26)} ${String(t.tasks).padStart(4)} tasks ${t.seconds.toFixed(1).padStart(6)} s  ${t.perSecond.toFixed(1).padStart(6)} tasks/s  ${(t.perSecond / one.perSecond).toFixed(2)}x one watcher  ${t.pushesPerTask.toFixed(2)} pushes/task  ${t.lostPerTask.toFixed(2)} lost races/task (${t.rejectedPerTask.toFixed(2)} refused pushes)  ${t.cpuMsPerTask.toFixed(0).padStart(4)} ms CPU/task  file writes ${t.fileMicros.map((us) => us.toFixed(0)).join('/')} us`;
 }
 
 /** Side by side in one run (issue 14): more watchers must mean more throughput; batching means fewer pushes. */
