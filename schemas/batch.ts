@@ -8,7 +8,8 @@ import { text } from './fields.js';
 import { handoffSchema, type Handoff } from './handoff.js';
 import { handoffRules } from './handoff-fields.js';
 import { duplicateJsonKey } from './json-duplicate-key.js';
-import { duplicateKey, parseYaml } from './safe-yaml.js';
+import { jsonNestedDeeperThan } from './json-depth.js';
+import { duplicateKey, MAX_DEPTH, parseYaml } from './safe-yaml.js';
 
 /**
  * A batch file for `gitbus dispatch --from FILE` (docs/PROTOCOL.md §10a): many independent tasks that go on the
@@ -175,6 +176,10 @@ function jsonLines(path: string, content: string): { tasks: BatchTask[]; problem
   lines.forEach((line, i) => {
     if (line.trim() === '') return;
     const at = `${path}:${i + 1}`;
+    if (jsonNestedDeeperThan(line, MAX_DEPTH)) {
+      problems.push({ path: at, field: '', reason: `the line is nested more than ${MAX_DEPTH} levels deep`, fix: 'flatten the value: a task is one object of fields whose values are text, numbers, lists or small objects', severity: 'error' });
+      return;
+    }
     let raw: unknown;
     try {
       raw = JSON.parse(line);

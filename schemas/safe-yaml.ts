@@ -37,6 +37,8 @@ export const MAX_ALIAS_COUNT = 100;
 /** Deeper than any bus file needs; keeps the walk below and the consumers' recursion far from the stack limit. */
 export const MAX_DEPTH = 64;
 
+const NESTED_TOO_DEEP = `the YAML is nested more than ${MAX_DEPTH} levels deep`;
+
 const CORE_TAGS = new Set(['str', 'int', 'float', 'bool', 'null', 'map', 'seq'].map((t) => `tag:yaml.org,2002:${t}`));
 
 export type YamlResult = { ok: true; value: unknown } | { ok: false; problems: FileProblem[] };
@@ -62,7 +64,7 @@ function inspect(doc: Document, lineOf: (offset: number) => number): Located[] {
     const line = (node as { range?: [number, number, number] } | null)?.range?.[0];
     const at = line === undefined ? 0 : lineOf(line);
     if (depth > MAX_DEPTH) {
-      found.push({ field, line: at, reason: `the YAML is nested more than ${MAX_DEPTH} levels deep`, fix: 'flatten the value' });
+      found.push({ field, line: at, reason: NESTED_TOO_DEEP, fix: 'flatten the value' });
       return;
     }
     if (isScalar(node) || isMap(node) || isSeq(node)) {
@@ -129,7 +131,14 @@ export function parseYaml(path: string, yamlText: string, firstLine = 1): YamlRe
     return { ok: false, problems: [problem('', `the YAML could not be read: ${String(err)}`, 'simplify the YAML')] };
   }
   const problems: FileProblem[] = located.map((l) => problem(l.field, l.reason, l.fix));
+  const tooDeep = located.some((l) => l.reason === NESTED_TOO_DEEP);
   for (const err of doc.errors) {
+    // The YAML library's own recursion giving out (thousands of levels) is an error it records, not a syntax error:
+    // the nesting, said once, with its fix.
+    if (err.message.includes('Maximum call stack size exceeded')) {
+      if (!tooDeep && !problems.some((p) => p.reason === NESTED_TOO_DEEP)) problems.push(problem('', NESTED_TOO_DEEP, 'flatten the value'));
+      continue;
+    }
     const { line, col } = lineCounter.linePos(err.pos[0]);
     problems.push(
       problem(

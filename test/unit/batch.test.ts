@@ -108,6 +108,17 @@ describe('batch files: JSON Lines', () => {
     expect(problems('t.yaml', 'tasks:\n  - title: x\n    title: y\n')).toEqual([{ path: 't.yaml', field: 'tasks.0.title', reason: twice('title', 3) }]);
   });
 
+  it('refuse a line nested past 64 levels before reading it, in a field of its own or an x- one (the checks after JSON.parse took gigabytes at 20,000)', () => {
+    const deep = (n: number) => `${'['.repeat(n)}${']'.repeat(n)}`;
+    const nested = `the line is nested more than 64 levels deep`;
+    const got = problems('t.jsonl', lines({ title: 'fine', command: 'true' }, deep(100_000), `{"title":"x","command":"y","x-a":${deep(20_000)}}`, `{"title":"${'['.repeat(80)}","command":"y","labels":${deep(10)}}`));
+    expect(got).toEqual([
+      { path: 't.jsonl:2', field: '', reason: nested },
+      { path: 't.jsonl:3', field: '', reason: nested },
+      { path: 't.jsonl:4', field: 'labels.0', reason: expect.any(String) },
+    ]);
+  });
+
   it('tell a repeated key from the same text in values, strings and other objects', () => {
     expect(duplicateJsonKey('{"a":"\\"a\\":1,\\"a\\"","b":{"a":1},"c":[{"a":1},{"a":2}],"d":"}{,"}')).toBeNull();
     expect(duplicateJsonKey('{"a":[1,{"b":1,"b":2}]}')).toEqual({ path: ['a', '1'], key: 'b' });

@@ -211,6 +211,17 @@ describe('parseYaml', () => {
     }
     expect(problemsOf(parseYaml(P, `a: ${'['.repeat(100)}${']'.repeat(100)}\n`))[0]?.reason).toMatch(/nested more than 64 levels deep/);
   }, 120_000);
+
+  it("says nesting deep enough to exhaust the YAML library's recursion once, as nesting, never as a syntax error with the wrong fix", () => {
+    const nested = { field: '', reason: 'the YAML is nested more than 64 levels deep', fix: 'flatten the value' };
+    for (const yaml of [`a: ${'['.repeat(20_000)}${']'.repeat(20_000)}\n`, `a:\n${Array.from({ length: 3_000 }, (_, i) => `${' '.repeat(i + 1)}- `).join('\n')}1\n`]) {
+      const r = parseYaml(P, yaml);
+      expect(r.ok).toBe(false);
+      const problems = r.ok ? [] : r.problems;
+      expect(problems.map((p) => p.reason)).toEqual([nested.reason]);
+      expect(problems[0]?.fix).toBe(nested.fix);
+    }
+  });
 });
 
 describe('parseFrontmatter', () => {
