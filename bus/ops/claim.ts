@@ -7,7 +7,7 @@ import { nodeCrypto } from '../../schemas/node-crypto.js';
 import { InvalidTaskError, NotClaimableError, NothingClaimableError, TaskStateError } from '../errors.js';
 import { transact, type Decision, type TransactOptions, type TransactStats } from '../cas.js';
 import type { BusContext } from '../context.js';
-import { openAttempt } from '../model/index-tree.js';
+import { highestRelease, openAttempt } from '../model/index-tree.js';
 import { claimQueue, eligibility, holderText, mayEverClaim, pickManyFromQueue, sortQueue, spreadQueue, type NodeFacts } from '../model/planner.js';
 import type { FileChange } from '../store/objects.js';
 import type { PolicyVerdict } from '../model/node-policy.js';
@@ -256,8 +256,10 @@ function openToClaim(f: TaskFiles | undefined, takeovers: boolean): boolean {
 
 /** The claim file of one picked task and what its claimer needs to run it. */
 function claimOf(ctx: BusContext, snap: Snapshot, view: TaskView, expired: ReadonlySet<string>, judge: ReturnType<typeof policyJudge>, now: () => Date): { result: ClaimResult; change: FileChange } {
-  // Past every claim file, forged ones too: their paths are taken (bus/trust/node-files.ts).
-  const attempt = Math.max(view.attempts, view.files.takenAttempt ?? 0) + 1;
+  // Past every claim file, forged ones too: their paths are taken (bus/trust/node-files.ts). And past every release:
+  // one written by hand for an attempt nobody claimed would give back the claim made at its number as soon as made,
+  // and the task would run again and again (PROTOCOL.md §4).
+  const attempt = Math.max(view.attempts, view.files.takenAttempt ?? 0, highestRelease(view.files)) + 1;
   const data: Claim = { id: view.id, attempt, node: ctx.config.node, claimed: now().toISOString(), by: ctx.actor };
   const previous = view.claim;
   if (previous?.node && expired.has(previous.node)) {

@@ -6,6 +6,7 @@ import { untrustedProblems } from '../trust/enforce.js';
 import { trustRootProblems } from '../trust/lint-trust-root.js';
 import { envProblems } from '../env/lint-env.js';
 import { isFinal } from '../model/types.js';
+import { releasesWithoutClaim } from '../model/index-tree.js';
 import { handoffProblems } from './lint-handoff.js';
 import type { LintReport } from './lint.js';
 
@@ -34,6 +35,8 @@ export async function busProblems(ctx: BusContext, snap: Snapshot): Promise<Lint
     if (!view?.handoff || isFinal(view.state)) continue;
     report.problems.push(...handoffProblems({ id, path: `handoffs/${id}.md`, handoff: view.handoff, body: view.handoffBody ?? '' }, (d) => templates.has(d), now));
   }
+  // Releases of attempts no claim holds, written by hand (a new claim goes past them, bus/ops/claim.ts).
+  for (const files of snap.filesWith(['releases'])) report.problems.push(...releasesWithoutClaim(files));
   // Environment profiles (env/, §13): each checked as a node checks it before applying it.
   report.problems.push(...(await envProblems(snap)));
   return report;
