@@ -180,10 +180,19 @@ export function checkIsBus(ctx: BusContext, snap: Snapshot): void {
       'in a clone of the bus, remove it (git rm -r gitbus.yaml) and bring the file back from the commit before the one that replaced it (git log -- gitbus.yaml lists them; git checkout COMMIT~1 -- gitbus.yaml), then commit and push',
     );
   }
-  throw new NotABusError(
-    ctx.repo.transport.display,
-    `${main} has no gitbus.yaml`,
-    `check remote: in ${ctx.paths.config} (it must name the bus's repository, not a project's); if it does, the bus's main was replaced: put it back with git (git push --force-with-lease=${MAIN}:${snap.commit} ${ctx.repo.transport.display} <the bus's last commit>:${MAIN})`,
+  throw new NotABusError(ctx.repo.transport.display, `${main} has no gitbus.yaml`, noSettingsFix(ctx.paths.config, ctx.repo.transport.display, snap.commit));
+}
+
+/**
+ * The fix for a main without gitbus.yaml, for every place that says so (a command, the watcher, doctor, lint), in the
+ * order of what is likely: node.yaml names another repository; the file was deleted by a commit (brought back by
+ * another, nothing lost); main was replaced by other history (put back by a force-push, which drops what came since).
+ */
+export function noSettingsFix(config: string, remote: string, commit: string): string {
+  return (
+    `check remote: in ${config} (it must name the bus's repository, not a project's); if it does and a commit deleted gitbus.yaml, bring it back in a clone of the bus ` +
+    `(git log --diff-filter=D -1 --format=%H -- gitbus.yaml names that commit C; git checkout C~1 -- gitbus.yaml, then commit and push); ` +
+    `if main was replaced by other history, put it back (git push --force-with-lease=${MAIN}:${commit} ${remote} <the bus's last commit>:${MAIN}). Nothing is claimed or written until main has gitbus.yaml again`
   );
 }
 

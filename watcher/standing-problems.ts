@@ -6,6 +6,7 @@ import { entryKind, type TreeEntry } from '../bus/store/objects.js';
  * Problems a person put in the repository that stay until a person moves them: something of another kind where the
  * watcher writes (PATH_OCCUPIED: a file named `claims`, where claims go). Every wake that claims meets it again;
  * it is said once, and again only once what is at its path has changed (and the problem comes back, or another one).
+ * And a main that is no bus (NOT_A_BUS: gitbus.yaml deleted, or main replaced), said once for each commit main is at.
  */
 export interface StandingProblems {
   /** Whether `err` is a standing problem said before and still there: then it is not said again. Notes a new one. */
@@ -17,9 +18,18 @@ export interface StandingProblems {
 export function standingProblems(): StandingProblems {
   /** The message said -> the path and what was at it (PathOccupiedError's data). */
   const said = new Map<string, { path: string; what: string }>();
+  const notABus = new Set<string>();
   return {
     repeated(err) {
       const e = err as { code?: unknown; data?: { path?: unknown; what?: unknown } };
+      // A main without gitbus.yaml (or a non-file one) stays until a person brings the file back: said once for each
+      // commit main is at (the message names it).
+      if (e.code === 'NOT_A_BUS') {
+        const message = firstLine(err);
+        if (notABus.has(message)) return true;
+        notABus.add(message);
+        return false;
+      }
       if (e.code !== 'PATH_OCCUPIED' || typeof e.data?.path !== 'string' || typeof e.data.what !== 'string') return false;
       const message = firstLine(err);
       if (said.has(message)) return true;

@@ -61,7 +61,7 @@ export type WatchEvent =
   | { type: 'branch-delivered'; id: string; attempt: number; branch: string; moot?: string }
   /** Dispatches and cancels queued on this node while the remote was unreachable (bus/queue.ts) reached the bus. */
   | { type: 'sent'; changes: { kind: string; id: string }[]; refused: { kind: string; id: string; reason: string; path: string }[] }
-  | { type: 'error'; message: string; code: string | null }
+  | { type: 'error'; message: string; code: string | null; fix?: string }
   /**
    * The node's daily claude cap (node.yaml claude.maxSpendUsdPerDay) is spent, or reserved by running claude
    * tasks: claude tasks are left for other nodes until midnight UTC or until running ones end under budget.

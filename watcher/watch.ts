@@ -103,7 +103,8 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
     // A full disk or a failing file system is named as such (DISK_FULL, LOCAL_IO), with the path.
     const err = asLocalFailure(raw, ctx.paths.home);
     if (standing.repeated(err)) return;
-    opts.onEvent({ type: 'error', message: firstLine(err), code: (err as { code?: string }).code ?? null });
+    const fix = (err as { fix?: unknown }).fix;
+    opts.onEvent({ type: 'error', message: firstLine(err), code: (err as { code?: string }).code ?? null, ...(typeof fix === 'string' && fix !== '' ? { fix } : {}) });
   };
   // A watcher started while the remote is down (a laptop off the VPN) starts from its clone and waits for the
   // remote like one that lost it later; `--once` has nothing to wait for and fails.

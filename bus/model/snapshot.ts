@@ -163,7 +163,7 @@ export class Snapshot {
     const { settings: ref, problems } = rootFacts(this.root);
     if (!ref) {
       // One that is there but not a regular file is reported already, by the index, as what it is.
-      if (this.commit && !problems.some((p) => p.path === 'gitbus.yaml')) this.settingsProblems.push({ path: 'gitbus.yaml', field: '', reason: 'missing', fix: 'restore gitbus.yaml (see docs/PROTOCOL.md §3); defaults are used until then', severity: 'error' });
+      if (this.commit && !problems.some((p) => p.path === 'gitbus.yaml')) this.settingsProblems.push({ path: 'gitbus.yaml', field: '', reason: 'missing', fix: 'bring gitbus.yaml back with a commit (in a clone of the bus: git log --diff-filter=D -1 --format=%H -- gitbus.yaml names the commit C that deleted it; git checkout C~1 -- gitbus.yaml, then commit and push; docs/PROTOCOL.md §3): until then no node claims or writes anything on this main', severity: 'error' });
       return;
     }
     const r = await settingsFileAt(this.store, ref);

@@ -1,3 +1,4 @@
+import { noSettingsFix } from '../cas.js';
 import { fs } from '../node-fs.js';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
@@ -177,7 +178,7 @@ export async function runDoctor(home: string, options: DoctorOptions = {}): Prom
         const notAFile = snap.index.problems.find((p) => p.path === 'gitbus.yaml');
         checks.push(
           missing
-            ? fail('remote.bus', `${MAIN} at ${main.slice(0, 12)} has no gitbus.yaml: not a gitbus bus`, `check remote in ${paths.config}; ${missing.fix}`)
+            ? fail('remote.bus', `${MAIN} at ${main.slice(0, 12)} has no gitbus.yaml: not a gitbus bus`, noSettingsFix(paths.config, transport.display, main))
             : notAFile
               ? fail('remote.bus', `${MAIN} at ${main.slice(0, 12)}: ${notAFile.reason}`, notAFile.fix)
               : ok('remote.bus', `${MAIN} at ${main.slice(0, 12)} with gitbus.yaml${snap.settings.name ? ` (${snap.settings.name})` : ''}`),

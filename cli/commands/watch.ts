@@ -59,7 +59,7 @@ function eventLine(e: WatchEvent): string | null {
     case 'released':
       return `${e.id}: released (${e.reason})`;
     case 'error':
-      return `error: ${e.message}`;
+      return `error: ${e.message}${e.fix ? `\n  fix: ${e.fix}` : ''}`;
     case 'queued':
       return e.local ? `${e.id}: result kept in the outbox, to be sent again at the next wake or start (${e.reason})` : `${e.id}: result kept in the outbox until the remote is back (${e.reason})`;
     case 'delivered':

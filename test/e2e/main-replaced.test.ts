@@ -132,3 +132,51 @@ describe('a remote main deleted', () => {
     await until('the watcher to be back', () => watcher.events().some((e) => e.type === 'remote-up'), 30_000, explain);
   });
 });
+
+describe("a main whose gitbus.yaml a commit deleted", () => {
+  it('is said once by the watcher, and the same by dispatch, doctor and lint, with the fix that brings the file back by a commit; following it resumes work', { timeout: 120_000 }, async () => {
+    const bus = await makeBus({ node: 'boss' });
+    cleanups.push(bus.cleanup);
+    const home = await bus.addNode('a', [], ['--runner', 'shell']);
+    const watcher = startWatcher(home, ['--poll', '1s', '--no-serve'], children);
+    const explain = () => `${JSON.stringify(watcher.events())}\n${watcher.stderr()}`;
+    await until('the watcher to start', () => watcher.events().some((e) => e.type === 'started'), 20_000, explain);
+    const work = join(bus.dir, 'work');
+    gitCli(['clone', '-q', bus.remote, work]);
+    const commit = (message: string) => {
+      gitCli(['-c', 'user.name=p', '-c', 'user.email=p@x.invalid', 'commit', '-q', '-m', message], work);
+      gitCli(['push', '-q', 'origin', 'HEAD:main'], work);
+    };
+    gitCli(['rm', '-q', 'gitbus.yaml'], work);
+    commit('tidy up');
+    const id = await bus.dispatch('boss', ['after the file went', '--to', 'a', '--command', 'true']).catch((e: unknown) => String(e));
+    expect(id).toContain('has no gitbus.yaml');
+
+    const restore = 'git checkout C~1 -- gitbus.yaml';
+    await until('the watcher to say it', () => watcher.events().some((e) => e.type === 'error' && e['code'] === 'NOT_A_BUS'), 30_000, explain);
+    const said = watcher.events().find((e) => e.type === 'error');
+    expect(String(said?.['fix'])).toContain(restore);
+    // Wakes at every poll meanwhile: said once for this main.
+    const saidAt = Date.now();
+    await until('4 s more', () => Date.now() - saidAt >= 4_000, 10_000);
+    expect(watcher.events().filter((e) => e.type === 'error'), explain()).toHaveLength(1);
+
+    const d = await gitbus(['dispatch', 'hello', '--command', 'true', '--no-git', '--json'], { home: bus.home('boss') });
+    expect(d.code, d.stdout + d.stderr).toBe(7);
+    expect(json<{ error: { code: string; fix: string } }>(d).error.fix).toContain(restore);
+    const doctor = json<{ checks: { name: string; fix?: string }[] }>(await gitbus(['doctor', '--json'], { home: bus.home('boss') }));
+    expect(doctor.checks.find((c) => c.name === 'remote.bus')?.fix).toContain(restore);
+    const lint = json<{ problems: { path: string; reason: string; fix: string }[] }>(await gitbus(['lint', '--json'], { home: bus.home('boss') }));
+    const missing = lint.problems.find((p) => p.path === 'gitbus.yaml');
+    expect(missing?.fix).toContain(restore);
+    expect(missing?.fix).not.toContain('defaults are used');
+
+    // The fix, as given: the commit that deleted it named, the file brought back from the one before.
+    const deleted = gitCli(['log', '--diff-filter=D', '-1', '--format=%H', '--', 'gitbus.yaml'], work).trim();
+    gitCli(['checkout', `${deleted}~1`, '--', 'gitbus.yaml'], work);
+    commit('bring gitbus.yaml back');
+    const again = await bus.dispatch('boss', ['after the file is back', '--to', 'a', '--command', 'true']);
+    const responses = mainListing(bus.remote, 'responses');
+    await until('the task to be answered', () => responses().includes(`responses/${again}.md`), 45_000, explain);
+  });
+});
