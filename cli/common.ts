@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { readAtMost } from '../bus/read-at-most.js';
+import { MAX_FILE_BYTES } from '../schemas/field-limits.js';
 import type { Command } from 'commander';
 import { openBus, type BusContext } from '../bus/context.js';
 import { resolveHome } from '../bus/home.js';
@@ -23,12 +24,41 @@ export function withCommon(cmd: Command): Command {
 }
 
 /** Reads `--body-file F`, where `-` is standard input. */
-export function readBodyFile(file: string): string {
+/**
+ * A `--body-file` (`-`: standard input), read to at most what one bus file holds (MAX_FILE_BYTES) and one byte more
+ * to tell: a task's or a result's text goes into one file, and /dev/zero, or a pipe that never ends, read whole
+ * grew until the process was killed for memory. Bytes past the cap are never read.
+ */
+export async function readBodyFile(file: string): Promise<string> {
+  let read: { bytes: Buffer; more: boolean };
   try {
-    return readFileSync(file === '-' ? 0 : file, 'utf8');
+    read = file === '-' ? await readStdinAtMost(MAX_FILE_BYTES) : await readAtMost(file, MAX_FILE_BYTES);
   } catch (err) {
-    throw new InputError(readFailure(file, err), 'give a readable file, or - for standard input');
+    throw new InputError(readFailure(file, err), 'give a readable file, or - for standard input', { flag: '--body-file' });
   }
+  if (read.more) {
+    throw new InputError(`--body-file: ${file === '-' ? 'standard input' : file} is more than ${MAX_FILE_BYTES / 1024} KiB, what one bus file holds`, 'put the long part in a file of the project (or a log) and name it in the text', { flag: '--body-file' });
+  }
+  return read.bytes.toString('utf8');
+}
+
+/**
+ * Standard input, to at most `limit` bytes, as a stream: a pipe may be non-blocking (a shell pipeline's, a
+ * parent's), where one synchronous read gives EAGAIN. The stream is left paused past the cap.
+ */
+async function readStdinAtMost(limit: number): Promise<{ bytes: Buffer; more: boolean }> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of process.stdin) {
+    const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+    chunks.push(b);
+    size += b.length;
+    if (size > limit) {
+      process.stdin.pause();
+      return { bytes: Buffer.concat(chunks).subarray(0, limit), more: true };
+    }
+  }
+  return { bytes: Buffer.concat(chunks), more: false };
 }
 
 /**

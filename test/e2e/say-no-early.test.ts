@@ -62,6 +62,9 @@ const BAD: [string, string[]][] = [
   ['--command', ['dispatch', 'x', '--runner', 'shell']],
   ['--after', ['dispatch', 'x', '--id', 'selfish', '--after', 'selfish']],
   ['--body-file', ['dispatch', 'x', '--body-file', BIG_BODY]],
+  // Read to what one bus file holds and no further: /dev/zero read whole ran the process out of memory.
+  ['--body-file', ['dispatch', 'x', '--body-file', '/dev/zero']],
+  ['--body-file', ['respond', 'abc', '--status', 'succeeded', '--body-file', '/dev/zero']],
   ['NODE', ['run', 'Bad_Node', '--', 'true']],
   ['--label', ['run', 'worker', '--label', 'UPPER', '--', 'true']],
   ['--timeout', ['run', 'worker', '--timeout', 'soon', '--', 'true']],
@@ -154,6 +157,18 @@ describe('bad flag values', () => {
     expect(before.code, before.stderr).toBe(0);
     const after = await gitbus(['status', '--json', '--home', home()]);
     expect(json<{ nodes: unknown[] }>(before).nodes).toEqual(json<{ nodes: unknown[] }>(after).nodes);
+  });
+});
+
+describe('--body-file - (standard input)', () => {
+  it('reads to what one bus file holds and no further: past it, exit 2 naming the flag, nothing written', async () => {
+    const before = gitCli(['--git-dir', bus.remote, 'rev-parse', 'main']).trim();
+    const r = await gitbus(['dispatch', 'x', '--body-file', '-', '--no-git', '--json'], { home: home(), input: 'y'.repeat(600 * 1024) });
+    expect(r.code, r.stderr).toBe(2);
+    const err = json<{ error: { code: string; message: string; data: { flag?: string } } }>(r).error;
+    expect(err).toMatchObject({ code: 'BAD_INPUT', data: { flag: '--body-file' } });
+    expect(err.message).toContain('standard input is more than 256 KiB');
+    expect(gitCli(['--git-dir', bus.remote, 'rev-parse', 'main']).trim()).toBe(before);
   });
 });
 
