@@ -1,12 +1,12 @@
 import { mkdir } from './node-fs-async.js';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { homedir } from './user-home-dir.js';
 import { join, resolve } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { problemsFromIssues } from '../schemas/field-problems.js';
 import { nodeConfigSchema, type NodeConfig } from '../schemas/node-config.js';
 import { BadSettingsError, InputError, NoBusError } from './errors.js';
-import { writeFileAtomic } from './local-io.js';
+import { LocalIoError, writeFileAtomic } from './local-io.js';
 import { keepNodeConfigOnDisk, nodeConfigOnDisk } from './node-config-cache.js';
 import { joinPlain } from './join-plain.js';
 
@@ -23,14 +23,31 @@ export interface HomePaths {
 }
 
 export function resolveHome(explicit?: string, env: NodeJS.ProcessEnv = process.env): string {
+  // An empty --home is a script's unset variable ("--home $H"), not a wish for the user's own bus home, which it
+  // would then create or use. (An empty GITBUS_HOME reads as unset, as environment variables do.)
+  if (explicit === '') throw new InputError('--home is empty', 'give --home the bus home folder, or leave --home out for the default (~/.gitbus, or GITBUS_HOME)', { flag: '--home', value: '' });
   const chosen = explicit ?? env['GITBUS_HOME'];
   const home = resolve(chosen && chosen.length > 0 ? chosen : join(homedir(), '.gitbus'));
+  const exists = existsSync(home);
   // A file where the home should be would surface later as a bare ENOTDIR/EEXIST from deep inside a command.
-  if (existsSync(home) && !statSync(home).isDirectory()) {
+  if (exists && !statSync(home).isDirectory()) {
     const source = explicit !== undefined ? '--home' : env['GITBUS_HOME'] ? 'GITBUS_HOME' : 'the default bus home';
     throw new InputError(`${source}: ${home} is not a folder`, 'give --home (or GITBUS_HOME) a folder for the bus home, or one that does not exist yet', { flag: source, value: home });
   }
+  // A link to a folder that is not there (a disk not mounted): named as such, where init's mkdir failed with a bare
+  // ENOENT and a reading command said there is no bus.
+  const target = exists ? null : brokenLinkTarget(home);
+  if (target !== null) throw new LocalIoError(home, 'open the bus home', 'ENOENT', `a symbolic link to ${target}, which cannot be reached (not there: a disk not mounted, a folder moved; or a loop of links)`);
   return home;
+}
+
+/** What `path` links to when it is a symbolic link whose target is missing; null otherwise. */
+function brokenLinkTarget(path: string): string | null {
+  try {
+    return lstatSync(path).isSymbolicLink() ? readlinkSync(path) : null;
+  } catch {
+    return null;
+  }
 }
 
 export function homePaths(home: string): HomePaths {

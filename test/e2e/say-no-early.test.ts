@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { BIN, gitbus, gitCli, json, type RunResult } from '../helpers/cli.js';
@@ -99,6 +99,9 @@ const BAD: [string, string[]][] = [
   ['--node', ['service', 'status', '--node', 'UPPER']],
   ['--home', ['status', '--home', BIG_BODY]],
   ['--home', ['init', '--home', BIG_BODY]],
+  // An empty --home is a script's unset variable: never the user's own bus home.
+  ['--home', ['init', '--home', '']],
+  ['--home', ['status', '--home', '']],
 ];
 
 describe('bad flag values', () => {
@@ -157,6 +160,22 @@ describe('bad flag values', () => {
     expect(before.code, before.stderr).toBe(0);
     const after = await gitbus(['status', '--json', '--home', home()]);
     expect(json<{ nodes: unknown[] }>(before).nodes).toEqual(json<{ nodes: unknown[] }>(after).nodes);
+  });
+});
+
+describe('a bus home that is a link to a folder not there (a disk not mounted)', () => {
+  it('is LOCAL_IO naming the link and its target, for init and join as for a reading command, and nothing is made', async () => {
+    const dir = mkdtempSync(join(bus.dir, 'link-'));
+    const link = join(dir, 'home');
+    symlinkSync(join(dir, 'unmounted'), link);
+    for (const args of [['init', '--node', 'n'], ['join', bus.remote, '--node', 'n2'], ['status']]) {
+      const r = await gitbus([...args, '--home', link, '--json']);
+      expect(r.code, `${args[0]}: ${r.stderr}`).toBe(10);
+      const err = json<{ error: { code: string; message: string } }>(r).error;
+      expect(err.code).toBe('LOCAL_IO');
+      expect(err.message).toContain(`a symbolic link to ${join(dir, 'unmounted')}`);
+    }
+    expect(readdirSync(dir)).toEqual(['home']);
   });
 });
 
