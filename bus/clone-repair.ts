@@ -113,11 +113,13 @@ export async function repairClone(repo: BusRepo, oid: string | null, damage?: Cl
 }
 
 /**
- * A home whose clone is gone or is no git directory (deleted by hand, a failed disk) gets a fresh clone before
- * any command uses it; node.yaml, logs and the outbox are left as they are.
+ * A home whose clone is gone or is no git directory (deleted by hand, a failed disk; its `objects` a file) gets a
+ * fresh clone before any command uses it, and before a long-lived process's next sync (BusRepo.sync: a watcher
+ * whose clone was deleted under it failed every wake until a command cloned again); node.yaml, logs and the outbox
+ * are left as they are. Two file system checks when the clone is whole.
  */
 export async function ensureClone(gitdir: string, transport: BusRepo['transport']): Promise<void> {
-  if (fs.existsSync(joinPlain(gitdir, 'HEAD')) && fs.existsSync(joinPlain(gitdir, 'objects'))) return;
+  if (fs.existsSync(joinPlain(gitdir, 'HEAD')) && fs.statSync(joinPlain(gitdir, 'objects'), { throwIfNoEntry: false })?.isDirectory() === true) return;
   try {
     await reclone(gitdir, transport);
   } catch (err) {

@@ -1,3 +1,4 @@
+import { ensureClone } from './clone-repair.js';
 import { fs } from './node-fs.js';
 import { openArchiveSource } from './archive/source.js';
 import { fetchObjects } from './git/fetch.js';
@@ -114,6 +115,8 @@ export class BusRepo {
    * none of the other refs (`lastRefs`) after, so a local remote's `ref` is read alone (remoteRef).
    */
   async sync(ref = MAIN, opts: { maxAgeMs?: number; oneRef?: boolean; deferRef?: boolean } = {}): Promise<string | null> {
+    // A clone deleted (or broken) under a long-lived process is cloned again, as a command's start does (openBus).
+    await ensureClone(this.gitdir, this.transport);
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.syncOnce(ref, attempt === 1 ? (opts.maxAgeMs ?? 0) : 0, opts.oneRef === true, opts.deferRef === true);

@@ -1,9 +1,13 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { chmodSync, mkdirSync, renameSync, rmSync, statSync, truncateSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { chmodSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, truncateSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { gitbus, gitCli, json, type RunResult } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
 import { showInProcess } from '../helpers/in-process.js';
+import { mainListing } from '../helpers/refs.js';
+import { startWatcher } from '../helpers/watcher-process.js';
+import { until } from '../helpers/wait.js';
 
 type Check = { name: string; status: string; detail: string; fix: string | null };
 type Doctor = { checks: Check[]; failed: number };
@@ -11,7 +15,9 @@ type Shown = { state: string; files: { path: string; text: string }[] };
 type ErrorJson = { error: { code: string; message: string; fix: string } };
 
 const cleanups: (() => Promise<void>)[] = [];
+const children: ChildProcess[] = [];
 afterAll(async () => {
+  for (const c of children) c.kill('SIGKILL');
   for (const c of cleanups) await c();
 });
 
@@ -200,6 +206,36 @@ describe('a damaged bus home', () => {
     expect(readFileSync(join(home, 'node.yaml'), 'utf8')).toBe(config);
     expect(readFileSync(join(home, 'logs', 'kept.log'), 'utf8')).toBe('a log\n');
     expect((await doctor()).failed).toBe(0);
+  });
+
+  it("a clone whose objects folder is a file is cloned again (it was an internal error): status works, the broken one kept aside", async () => {
+    const { home, clone, id } = await damagedBus();
+    rmSync(join(clone, 'objects'), { recursive: true, force: true });
+    writeFileSync(join(clone, 'objects'), 'x\n');
+    const r = await gitbus(['show', id, '--json'], { home });
+    expect(r.code, r.stderr).toBe(0);
+    expect(json<Shown>(r).state).toBe('pending');
+    expect(statSync(join(clone, 'objects')).isDirectory()).toBe(true);
+    expect(readdirSync(home).some((n) => n.startsWith('clone.git.damaged-'))).toBe(true);
+  });
+
+  it('a running watcher whose clone is deleted under it while a task runs clones again and delivers the result', { timeout: 120_000 }, async () => {
+    const bus = await makeBus({ node: 'boss' });
+    cleanups.push(bus.cleanup);
+    const worker = await bus.addNode('worker', [], ['--runner', 'shell']);
+    const clone = join(worker, 'clone.git');
+    const watcher = startWatcher(worker, ['--poll', '1s', '--no-serve'], children);
+    const explain = () => `${JSON.stringify(watcher.events())}\n${watcher.stderr()}`;
+    const go = join(bus.dir, 'go');
+    const id = await bus.dispatch('boss', ['its clone goes while it runs', '--to', 'worker', '--command', `while [ ! -e '${go}' ]; do sleep 0.1; done`]);
+    await until('the task to run', () => watcher.events().some((e) => e.type === 'claimed'), 30_000, explain);
+    rmSync(clone, { recursive: true, force: true });
+    // Its looks (every poll) failed on the missing objects folder until a command cloned again.
+    await until('the watcher to clone again', () => existsSync(join(clone, 'HEAD')) && existsSync(join(clone, 'objects')), 30_000, explain);
+    writeFileSync(go, '');
+    const responses = mainListing(bus.remote, 'responses');
+    await until('the result to be delivered', () => responses().includes(`responses/${id}.md`), 60_000, explain);
+    expect(watcher.events().filter((e) => e.type === 'error'), explain()).toEqual([]);
   });
 
   it('an empty clone.lock (left by a crash) does not stop the next command for long', async () => {
