@@ -11,6 +11,7 @@ import { ARCHIVE_MONTH_RE } from '../../schemas/archive-layout.js';
 import { SIGNATURES_FOLDER } from '../../schemas/signature-layout.js';
 import { TASK_ID_RE } from '../../schemas/ids.js';
 import { transact } from '../cas.js';
+import { PathOccupiedError } from '../errors.js';
 import type { BusContext } from '../context.js';
 import type { FileChange, ObjectStore, TreeEntry } from '../store/objects.js';
 import { ARCHIVE, MAIN } from '../repo.js';
@@ -109,7 +110,10 @@ export async function reindexArchive(ctx: BusContext): Promise<ReindexResult> {
       return changes.length ? { result: { indexed, repaired }, commit: { changes, message } } : { result: { indexed, repaired } };
     },
     { ref: ARCHIVE },
-  );
+  ).catch((err: unknown) => {
+    // Said of the archive branch, as `gitbus archive` says it: lint, which the plain error points to, reads main only.
+    throw err instanceof PathOccupiedError ? new PathOccupiedError(err.path, err.what, err.writing, ARCHIVE) : err;
+  });
   // The shards moved: main's note (schemas/archive-shards.ts) names the new tip, so that lookups by path keep
   // starting at the shard.
   const note = r.commit === null ? { commit: null } : await transact(ctx, 'archive', async (latest) => {

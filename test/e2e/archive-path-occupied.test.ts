@@ -72,4 +72,17 @@ describe('a path on the archive branch where archiving writes something of anoth
     expect(json<{ archived: string[] }>(again).archived).toEqual([second]);
     expect(await layout()).toMatchObject({ status: 'ok' });
   });
+
+  it("fails archive --reindex with PATH_OCCUPIED said of the archive branch too, when the id index's folder is a file", async () => {
+    const work = join(bus.dir, 'archive-work-ids');
+    gitCli(['clone', '-q', '--branch', 'archive', bus.remote, work]);
+    gitCli(['rm', '-r', '-q', '--', 'ids'], work);
+    writeFileSync(join(work, 'ids'), 'x\n');
+    gitCli(['add', '-A'], work);
+    gitCli(['commit', '-q', '-m', 'ids by hand'], work);
+    gitCli(['push', '-q', 'origin', 'HEAD:archive'], work);
+    const r = await gitbus(['archive', '--reindex', '--json'], { home: bus.home('alpha') });
+    expect(r.code, r.stderr).toBe(8);
+    expect(json<{ error: { code: string; message: string; fix: string } }>(r).error).toMatchObject({ code: 'PATH_OCCUPIED', message: expect.stringContaining('ids is a file on refs/heads/archive'), fix: expect.stringContaining('git rm in a clone of that branch') });
+  });
 });
