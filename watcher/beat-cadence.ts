@@ -41,13 +41,20 @@ export interface CadenceOptions {
   pollMs?: number;
 }
 
+/**
+ * The shortest tick: a gitbus.yaml with `heartbeat: 1ms` (lint warns, the file is a person's) ticked every
+ * millisecond and kept every watcher at a third of a core. A lease too short for beats this far apart cannot be
+ * kept by any node anyway; lint says so.
+ */
+export const MIN_TICK_MS = 250;
+
 export function beatCadence(settings: ResolvedSettings, o: CadenceOptions): BeatCadence {
   let s = settings;
   let nodes = 1;
   let holders = 0;
   const cad = () => ({ ...s, heartbeatMs: o.heartbeatMs ?? s.heartbeatMs, pollMs: o.pollMs ?? s.pollMs });
   const budget = () => budgetOf(s, o.localRemote);
-  const tickMs = () => Math.min(cad().heartbeatMs, leaseBeatMs(s));
+  const tickMs = () => Math.max(MIN_TICK_MS, Math.min(cad().heartbeatMs, leaseBeatMs(s)));
   const everyMs = (holding: boolean) => (holding ? holdingBeatMs(cad(), budget(), Math.max(1, holders)) : presenceMs(cad(), budget(), nodes));
   return {
     update(next, refs, holding) {

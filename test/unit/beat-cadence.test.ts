@@ -36,6 +36,14 @@ describe('the watcher\'s cadence', () => {
     expect(c.due(19_000, 0, false)).toBe(true);
   });
 
+  it('never ticks more often than every 250 ms, whatever gitbus.yaml says (heartbeat: 1ms ticked every millisecond)', () => {
+    const c = beatCadence(resolveSettings({ protocol: 1 }), { localRemote: true });
+    c.update(resolveSettings({ protocol: 1, lease: '1ms', heartbeat: '1ms' }), refsOf(2), 1);
+    expect(c.tickMs()).toBe(250);
+    c.update(resolveSettings({ protocol: 1, lease: '900ms', heartbeat: '1s' }), refsOf(2), 1);
+    expect(c.tickMs()).toBe(300);
+  });
+
   it('lists without beating when the last listing is a quarter lease old, so silence clocks keep running', () => {
     const c = beatCadence(resolveSettings({ protocol: 1 }), { localRemote: false });
     expect(c.mustList(10_000, 9_500, 3_000)).toBe(false);
