@@ -89,6 +89,10 @@ function putObjectFile(fs: typeof NodeFs, dir: string, path: string, bytes: Uint
     }
     fs.renameSync(tmp, path);
   } catch (err) {
+    // A write through a file descriptor names no path: this one's, so that a full disk is said of the device it is
+    // on (the remote's, for a push to a local remote), not of the bus home's (bus/local-io.ts localFailure).
+    const e = err as NodeJS.ErrnoException;
+    if (e !== null && typeof e === 'object' && e.path === undefined && typeof e.code === 'string') e.path = tmp;
     // A full disk leaves a partial temp file: remove it rather than leave garbage behind.
     try {
       fs.rmSync(tmp, { force: true });

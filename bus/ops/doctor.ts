@@ -10,7 +10,7 @@ import { homePaths, loadNodeConfig, namedRootsOf, workRootOf, type NodeConfig } 
 import { BusRepo, MAIN } from '../repo.js';
 import { localPathOf, openTransport } from '../remote.js';
 import { findDamage, repairClone } from '../clone-repair.js';
-import { asLocalFailure } from '../local-io.js';
+import { asLocalFailure, isDiskFull } from '../local-io.js';
 import { Snapshot } from '../model/snapshot.js';
 import { KNOWN_PROTOCOL } from '../model/task-view.js';
 import { directAccessBlocker } from '../transport/local-direct.js';
@@ -295,7 +295,12 @@ async function checkPush(repo: BusRepo, node: string, main: string | null): Prom
         fs.rmSync(probe, { force: true });
         return ok(name, `direct access: ${t.path} is writable (wrote and removed a file in objects/)`);
       } catch (err) {
-        return fail(name, `cannot write in ${join(t.path, 'objects')}: ${firstLine(err)}`, `give this user write access to ${t.path} (owner, group, or the mount's options)`);
+        const full = isDiskFull(err);
+        return fail(
+          name,
+          `cannot write in ${join(t.path, 'objects')}: ${full ? 'no space left on the device holding it' : firstLine(err)}`,
+          full ? `free space on the file system holding the remote (df -h ${t.path})` : `give this user write access to ${t.path} (owner, group, or the mount's options)`,
+        );
       }
     }
     if (!main) return skip(name, `direct access is off (${blocker}) and the remote has no ${MAIN} to push`);

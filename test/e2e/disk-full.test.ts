@@ -111,6 +111,29 @@ describe.skipIf(!canMount)('a full disk under the home', () => {
     expect(again.code, again.stderr).toBe(0);
   });
 
+  it("a full disk under a local remote (not the home's) is said of the remote's device, by dispatch and by doctor", async () => {
+    const dir = await tempDir();
+    cleanups.push(dir.cleanup);
+    const disk = join(dir.path, 'disk');
+    mkdirSync(disk);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', disk], { timeout: 10_000 });
+    mounts.push(disk);
+    const remote = join(disk, 'bus.git');
+    const home = join(dir.path, 'home');
+    const init = await gitbus(['init', '--remote', remote, '--node', 'solo', '--json'], { home });
+    expect(init.code, init.stderr).toBe(0);
+    spawnSync('sh', ['-c', `head -c 100000000 /dev/zero > '${join(disk, 'filler')}'`], { timeout: 30_000 });
+    const r = await gitbus(['dispatch', 'onto a full remote', '--runner', 'manual', '--no-git', '--json'], { home });
+    expect(r.code, r.stderr).toBe(10);
+    const e = json<ErrorJson>(r).error;
+    expect(e.code).toBe('DISK_FULL');
+    expect(e.message).toContain(join(remote, 'objects'));
+    expect(e.fix).toContain(`df -h ${join(remote, 'objects')}`);
+    const d = json<{ checks: { name: string; status: string; detail: string; fix: string | null }[] }>(await gitbus(['doctor', '--json'], { home }));
+    const push = d.checks.find((c) => c.name === 'remote.push');
+    expect(push).toMatchObject({ status: 'fail', detail: expect.stringContaining('no space left'), fix: expect.stringContaining(`df -h ${remote}`) });
+  });
+
   it('gitbus serve on a full disk fails with DISK_FULL and leaves no empty serve.lock: it serves once space is freed', async () => {
     const { home, fill, free } = await smallDiskBus();
     fill();
