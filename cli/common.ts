@@ -1,4 +1,4 @@
-import { readAtMost } from '../bus/read-at-most.js';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { MAX_FILE_BYTES } from '../schemas/field-limits.js';
 import type { Command } from 'commander';
 import { openBus, type BusContext } from '../bus/context.js';
@@ -27,12 +27,18 @@ export function withCommon(cmd: Command): Command {
 /**
  * A `--body-file` (`-`: standard input), read to at most what one bus file holds (MAX_FILE_BYTES) and one byte more
  * to tell: a task's or a result's text goes into one file, and /dev/zero, or a pipe that never ends, read whole
- * grew until the process was killed for memory. Bytes past the cap are never read.
+ * grew until the process was killed for memory. Bytes past the cap are never read. Synchronous, as the whole file
+ * was read before: a dispatch loads neither node:fs/promises nor a stdin stream (test/e2e/cli-startup-node.test.ts).
  */
-export async function readBodyFile(file: string): Promise<string> {
+export function readBodyFile(file: string): string {
   let read: { bytes: Buffer; more: boolean };
   try {
-    read = file === '-' ? await readStdinAtMost(MAX_FILE_BYTES) : await readAtMost(file, MAX_FILE_BYTES);
+    const fd = file === '-' ? 0 : openSync(file, 'r');
+    try {
+      read = readFdAtMost(fd, MAX_FILE_BYTES);
+    } finally {
+      if (fd !== 0) closeSync(fd);
+    }
   } catch (err) {
     throw new InputError(readFailure(file, err), 'give a readable file, or - for standard input', { flag: '--body-file' });
   }
@@ -43,22 +49,28 @@ export async function readBodyFile(file: string): Promise<string> {
 }
 
 /**
- * Standard input, to at most `limit` bytes, as a stream: a pipe may be non-blocking (a shell pipeline's, a
- * parent's), where one synchronous read gives EAGAIN. The stream is left paused past the cap.
+ * At most `limit` bytes of `fd`, and whether there were more. A pipe left non-blocking by whoever made it answers
+ * EAGAIN while it is empty: waited for, as a blocking read would (a few milliseconds at a time).
  */
-async function readStdinAtMost(limit: number): Promise<{ bytes: Buffer; more: boolean }> {
+function readFdAtMost(fd: number, limit: number): { bytes: Buffer; more: boolean } {
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of process.stdin) {
-    const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
-    chunks.push(b);
-    size += b.length;
-    if (size > limit) {
-      process.stdin.pause();
-      return { bytes: Buffer.concat(chunks).subarray(0, limit), more: true };
+  while (size <= limit) {
+    const chunk = Buffer.allocUnsafe(Math.min(64 * 1024, limit + 1 - size));
+    let n: number;
+    try {
+      n = readSync(fd, chunk, 0, chunk.length, null);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+      continue;
     }
+    if (n === 0) break;
+    chunks.push(chunk.subarray(0, n));
+    size += n;
   }
-  return { bytes: Buffer.concat(chunks), more: false };
+  const all = Buffer.concat(chunks);
+  return size > limit ? { bytes: all.subarray(0, limit), more: true } : { bytes: all, more: false };
 }
 
 /**

@@ -92,7 +92,7 @@ export function register(program: Command): void {
       // A schedule is a template that never ends (its instances do): --wait would wait for ever.
       if (opts.wait && opts.schedule) throw new InputError('--wait cannot wait for a schedule: the template never ends, each due time dispatches an instance of its own', 'leave out --wait; follow an instance with "gitbus logs ID --follow" once "gitbus status" lists it', { flag: '--wait' });
       if (title === undefined) throw new InputError('dispatch needs a TITLE, or --from FILE for many tasks', 'gitbus dispatch "Run the tests" --command "make test"', { flag: 'TITLE' });
-      const task = opts.bodyFile !== undefined ? await readBodyFile(opts.bodyFile) : title;
+      const task = opts.bodyFile !== undefined ? readBodyFile(opts.bodyFile) : title;
       // One look at the checkout for the body's git state and the project fields.
       // The tracking refs at HEAD only for a base taken from HEAD (bus/project/resolve.ts pushedAsSeen).
       const look = opts.git ? await lookAtWorkTree(process.cwd(), { recent: true, tracking: opts.repo !== false && opts.base === undefined }) : null;

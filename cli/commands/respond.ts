@@ -29,7 +29,7 @@ export function register(program: Command): void {
       .option('--reason <text>', 'why it failed or was cancelled', schemaFlag('--reason', reasonSchema)),
   ).action(async (id: string, opts: Opts) =>
     withBus(opts, async (ctx) => {
-      const results = opts.bodyFile !== undefined ? await readBodyFile(opts.bodyFile) : undefined;
+      const results = opts.bodyFile !== undefined ? readBodyFile(opts.bodyFile) : undefined;
       // A merge done by hand (gitbus resolve --runner manual) has no run to check it: its success is the project
       // remote's branch holding every workstream, which this reads and reports as a run's response would.
       const merged = await manualMergeFields(ctx, id, opts.status);
