@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { BIN, gitbus, json, tempDir } from '../helpers/cli.js';
+import { BIN, gitbus, gitCli, json, tempDir } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
 import { bounded, until } from '../helpers/wait.js';
 import { recordRunning } from '../../watcher/running-record.js';
@@ -183,6 +183,16 @@ describe.skipIf(!canMount)('a full disk under the home', () => {
     expect(existsSync(join(home, 'outbox', `${id}.1.reserved`))).toBe(false);
     expect(existsSync(join(home, 'outbox', `${id}.1.json`))).toBe(false);
     expect(w.child.exitCode).toBeNull();
+    w.child.kill('SIGTERM');
+  }, 240_000);
+
+  it('a run that fails as its output fills the disk says so in its reason, not only "exit code 1"', async () => {
+    const { bus, home } = await smallDiskBus(['--runner', 'shell']);
+    const id = await bus.dispatch('boss', ['output fills the disk', '--to', 'worker', '--command', 'head -c 100000000 /dev/zero']);
+    const w = startWatcher(home);
+    await until('the result to reach the bus', async () => (await stateOf(bus.home('boss'), id)) === 'failed', 90_000, w.out);
+    const response = gitCli(['--git-dir', bus.remote, 'show', `main:responses/${id}.md`]);
+    expect(response).toMatch(/\nreason: "?exit code 1; the disk holding .*\/logs.* is full \(\d+ KiB free\), which may be why/);
     w.child.kill('SIGTERM');
   }, 240_000);
 

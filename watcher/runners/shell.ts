@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { readTail } from './output-tail.js';
 import { taskEnv, type RunOutcome, type RunRequest, type Runner } from './runner.js';
@@ -49,5 +49,24 @@ export async function runShellCommand(req: RunRequest, command: string, env: Nod
   if (stopper.reason() === 'cancelled') return { status: 'cancelled', exitCode: result.code, started, finished, outputTail, reason: 'stopped on request' };
   return result.code === 0
     ? { status: 'succeeded', exitCode: 0, started, finished, outputTail }
-    : { status: 'failed', exitCode: result.code, started, finished, outputTail, reason: result.code === null ? 'killed by a signal' : `exit code ${result.code}` };
+    : { status: 'failed', exitCode: result.code, started, finished, outputTail, reason: withFullDisk(result.code === null ? 'killed by a signal' : `exit code ${result.code}`, dirname(req.logPath)) };
+}
+
+/** Less free than this on the log's file system, and a failed run's reason says the disk may be why. */
+const NEARLY_FULL_BYTES = 1024 * 1024;
+
+/**
+ * A failed run's reason, with the disk named when the log's file system is (nearly) full: the command's output goes
+ * straight to the log, so a write that failed there failed in the command (`head` exits 1 on ENOSPC), and its
+ * reason read only "exit code 1".
+ */
+function withFullDisk(reason: string, dir: string): string {
+  try {
+    const fsStats = statfsSync(dir);
+    const free = fsStats.bavail * fsStats.bsize;
+    if (free >= NEARLY_FULL_BYTES) return reason;
+    return `${reason}; the disk holding ${dir} is full (${Math.floor(free / 1024)} KiB free), which may be why: its output could not all be written (free space there)`;
+  } catch {
+    return reason; // the failure is the run's to report, not this check's
+  }
 }
