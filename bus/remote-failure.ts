@@ -28,6 +28,8 @@ const NEEDS_A_PERSON: ReadonlySet<string> = new Set([
   'REMOTE_INSECURE_REDIRECT',
   'REMOTE_NOT_A_REPOSITORY',
   'REMOTE_NOT_BARE',
+  // A read-only mount or changed permissions: a person makes it writable again.
+  'REMOTE_NOT_WRITABLE',
   'SSH_AUTH_FAILED',
   'SSH_KEY_PASSPHRASE',
   'SSH_HOST_KEY_CHANGED',

@@ -61,6 +61,23 @@ export class RemoteNotFoundError extends GitbusError {
   }
 }
 
+/**
+ * A local remote that lists and fetches but cannot be written (a read-only mount, permissions changed): a push
+ * outage a person ends (bus/remote-failure.ts), where each wake's push reported a bare EROFS under the remote.
+ */
+export class RemoteNotWritableError extends GitbusError {
+  readonly code = 'REMOTE_NOT_WRITABLE';
+  constructor(path: string, file: string, errno: string) {
+    super(
+      `the remote repository ${path} cannot be written (${errno} on ${file})`,
+      errno === 'EROFS'
+        ? `the file system holding ${path} is read-only: remount it writable (mount -o remount,rw), or ask whoever runs it; results wait in the outbox meanwhile`
+        : `give this user write access to ${path} (owner, group, or the mount's options); results wait in the outbox meanwhile`,
+      { path, file, errno },
+    );
+  }
+}
+
 export class RemoteNotAGitRepositoryError extends GitbusError {
   readonly code = 'REMOTE_NOT_A_REPOSITORY';
   constructor(path: string, reason: string) {

@@ -7,7 +7,7 @@ import { PushRejectedError } from '../git/push-errors.js';
 import { writeLooseObject, writeObjectFile, type GitObjectType } from '../git/loose-object.js';
 import { assertFullRef, assertOid, ZERO_OID } from '../git/oid.js';
 import { readRefFromDisk } from './read-refs.js';
-import { RemoteNotFoundError } from './errors.js';
+import { RemoteNotFoundError, RemoteNotWritableError } from './errors.js';
 import { StaleLockJudge } from '../stale-lock.js';
 import { removeFile } from '../remove-file.js';
 import { opensReceiveOrExtensions, setsSharedHooksOrFsck } from './git-config-scan.js';
@@ -85,7 +85,16 @@ export async function directPush(
   // folders whose parent must already be there are made, so one that vanishes after this check is an ENOENT, which
   // whileRemoteExists reports as the remote being gone.
   if (!fs.existsSync(joinPlain(remote, 'objects')) || !fs.existsSync(joinPlain(remote, 'HEAD'))) throw new RemoteNotFoundError(remote);
-  await whileRemoteExists(remote, () => pushNow(remote, args, judge));
+  await whileRemoteExists(remote, () => pushNow(remote, args, judge).catch((err: unknown) => {
+    throw notWritable(remote, err) ?? err;
+  }));
+}
+
+/** A write refused under the remote (read-only, permissions) as the remote's failure: REMOTE_NOT_WRITABLE. */
+function notWritable(remote: string, err: unknown): RemoteNotWritableError | null {
+  const e = err as NodeJS.ErrnoException;
+  if (e === null || typeof e !== 'object' || (e.code !== 'EROFS' && e.code !== 'EACCES' && e.code !== 'EPERM')) return null;
+  return new RemoteNotWritableError(remote, typeof e.path === 'string' ? e.path : remote, e.code);
 }
 
 async function pushNow(remote: string, args: Parameters<typeof directPush>[1], judge: StaleLockJudge): Promise<void> {

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BIN, gitbus, gitCli, json, tempDir } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
@@ -164,8 +164,8 @@ describe.skipIf(!canMount)('a full disk under the home', () => {
     expect(json<Shown>(await gitbus(['show', id, '--json'], { home: bus.home('boss') })).state).toBe('succeeded');
   });
 
-  const startWatcher = (home: string) => {
-    const child = spawn(process.execPath, [BIN, 'watch', '--json', '--poll', '1s'], { env: { ...process.env, GITBUS_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const startWatcher = (home: string, more: string[] = []) => {
+    const child = spawn(process.execPath, [BIN, 'watch', '--json', '--poll', '1s', ...more], { env: { ...process.env, GITBUS_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(child);
     let out = '';
     child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
@@ -193,6 +193,33 @@ describe.skipIf(!canMount)('a full disk under the home', () => {
     await until('the result to reach the bus', async () => (await stateOf(bus.home('boss'), id)) === 'failed', 90_000, w.out);
     const response = gitCli(['--git-dir', bus.remote, 'show', `main:responses/${id}.md`]);
     expect(response).toMatch(/\nreason: "?exit code 1; the disk holding .*\/logs.* is full \(\d+ KiB free\), which may be why/);
+    w.child.kill('SIGTERM');
+  }, 240_000);
+
+  it('a local remote made read-only under a running watcher is one outage, said once with the fix, and the result goes once it is writable', async () => {
+    // A push outage ends at a push that gets through, a heartbeat at the latest (README, watch): beats every second.
+    const bus = await makeBus({ node: 'boss', initArgs: ['--heartbeat', '1s'] });
+    cleanups.push(bus.cleanup);
+    const worker = await bus.addNode('worker', [], ['--runner', 'shell']);
+    const go = join(bus.dir, 'go');
+    const id = await bus.dispatch('boss', ['finishes on a read-only remote', '--to', 'worker', '--command', `while [ ! -e '${go}' ]; do sleep 0.1; done`]);
+    const w = startWatcher(worker, ['--retry', '1s', '--retry-max', '2s']);
+    await until('the task to run', () => w.events().some((e) => e.type === 'claimed'), 30_000, w.out);
+    execFileSync('mount', ['--bind', bus.remote, bus.remote], { timeout: 10_000 });
+    mounts.push(bus.remote);
+    execFileSync('mount', ['-o', 'remount,ro,bind', bus.remote], { timeout: 10_000 });
+    writeFileSync(go, '');
+    await until('the outage to be said', () => w.events().some((e) => e.type === 'remote-down'), 30_000, w.out);
+    const down = w.events().find((e) => e.type === 'remote-down') as { code?: string; fix?: string } | undefined;
+    expect(down?.code).toBe('REMOTE_NOT_WRITABLE');
+    expect(down?.fix).toContain('remount it writable');
+    // Wakes and retries meanwhile (every poll, backed off): said once, no error at each.
+    const saidAt = Date.now();
+    await until('4 s more', () => Date.now() - saidAt >= 4_000, 10_000);
+    expect(w.events().filter((e) => e.type === 'remote-down' || e.type === 'error'), w.out()).toHaveLength(1);
+    execFileSync('mount', ['-o', 'remount,rw,bind', bus.remote], { timeout: 10_000 });
+    await until('the result to reach the bus', async () => (await stateOf(bus.home('boss'), id)) === 'succeeded', 60_000, w.out);
+    expect(w.events().some((e) => e.type === 'remote-up'), w.out()).toBe(true);
     w.child.kill('SIGTERM');
   }, 240_000);
 
