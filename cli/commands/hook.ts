@@ -65,7 +65,10 @@ export function register(program: Command): void {
         event === 'wait'
           ? await waitForNews(input, home, { attended: process.env['CLAUDE_CODE_SESSION_ATTENDED'] !== '0', maxMs: tryParseDuration(process.env['GITBUS_CLAUDE_WAIT'] ?? '') ?? WAIT_MAX_MS, ...(Number.isSafeInteger(pid) && pid > 0 ? { claudePid: pid } : {}) })
           : await runHook(event, input, home);
+      // With nothing to say a hook prints nothing (Claude Code's contract); a script that asked for --json gets a
+      // document all the same: {}, which Claude Code reads as nothing to say too.
       if (r.output) writeOut(`${JSON.stringify(r.output)}\n`);
+      else if (opts.json) writeOut('{}\n');
       if (r.stderr) writeErr(`${r.stderr}\n`);
       process.exitCode = r.exitCode === 2 && event === 'wait' && opts.wakeExit !== undefined ? opts.wakeExit : r.exitCode;
     } catch (err) {

@@ -183,6 +183,10 @@ describe('hear back: the hooks, fed the input Claude Code sends', () => {
     expect(ctx).toContain(`Still waiting for: ${late} "Profile the renderer" (pending)`);
     expect(out?.systemMessage).toContain(`${early} succeeded on gpu-box`);
     expect(hookOut(await hook('user-prompt-submit', await hookInput('UserPromptSubmit', session)))).toBeNull();
+    // Nothing to say prints nothing, as Claude Code expects; under --json, a document all the same.
+    const quiet = await gitbus(['hook', 'claude', 'user-prompt-submit', '--json'], { home: laptop, input: await hookInput('UserPromptSubmit', session) });
+    expect(quiet.code, quiet.stderr).toBe(0);
+    expect(JSON.parse(quiet.stdout)).toEqual({});
   });
 
   it('Stop after a response: once as Stop context, never while a Stop hook already holds the session; another session hears nothing', async () => {
