@@ -5,7 +5,8 @@
  */
 export function readFailure(file: string, err: unknown, reading?: string): string {
   const e = err as NodeJS.ErrnoException;
-  const what = file === '-' ? 'standard input' : file;
+  // An empty name (a script's unset variable) is named as such, not as a sentence with a hole in it.
+  const what = file === '-' ? 'standard input' : file === '' ? 'the empty file name ""' : file;
   switch (e?.code) {
     case 'ENOENT':
       return `${what} does not exist`;

@@ -11,5 +11,6 @@ describe('why a file on the command line could not be read', () => {
     expect(readFailure('secret', errno('EACCES', 'EACCES'))).toBe('secret may not be read by this user (permission denied)');
     expect(readFailure('-', errno('ECONNRESET', 'read ECONNRESET'), 'the batch from standard input')).toBe('cannot read the batch from standard input: read ECONNRESET');
     expect(readFailure('-', errno('ENOENT', 'x'))).toBe('standard input does not exist');
+    expect(readFailure('', errno('ENOENT', 'x'))).toBe('the empty file name "" does not exist');
   });
 });
