@@ -30,6 +30,8 @@ export function register(program: Command): void {
         const said = opts.json ? null : truncationNote(out);
         if (said) note(said);
         if (!opts.json) deliveringNote(out);
+        // stdout is the task's output, empty here: why it is empty goes to stderr.
+        if (!opts.json && out.source === 'none') note(noOutputNote(out));
         emit(opts, out, () => outputView(out, opts.raw));
         return;
       }
@@ -61,6 +63,13 @@ export function register(program: Command): void {
       if (end && end !== said) note(end);
     }),
   );
+}
+
+/** Why a task shows no output: nothing ran it yet, it never runs, or its holder has said nothing yet. */
+function noOutputNote(out: TaskOutput): string {
+  if (out.state === 'invalid') return `gitbus: ${out.id} has no output: it is invalid and never runs ("gitbus show ${out.id}" says why)`;
+  if (!out.node) return `gitbus: ${out.id} has no output yet: it is ${out.state}, and no node has run it`;
+  return `gitbus: ${out.id} has no output yet: ${out.node} has not sent any (it is ${out.state})`;
 }
 
 /** A claimed task whose run ended on its holder, its result waiting there for the project remote: said on stderr. */
