@@ -76,10 +76,24 @@ function readOwner(path: string): LockOwner | null {
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+  // A process killed and not yet reaped (a zombie, where PID 1 reaps late, as in containers) answers the signal
+  // but holds nothing: a watcher killed with -9 kept the next one from starting until it was reaped.
+  return !isZombie(pid);
+}
+
+/** Whether `pid` is a zombie, on Linux (its /proc stat's state is Z); false where that cannot be read. */
+function isZombie(pid: number): boolean {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  } catch {
+    return false;
+  }
+  // "pid (comm) S ...": comm may hold spaces and parentheses, the state follows the last ")".
+  return stat.charAt(stat.lastIndexOf(')') + 2) === 'Z';
 }
 
 export async function withLock<T>(path: string, fn: () => Promise<T>, timeoutMs?: number): Promise<T> {
