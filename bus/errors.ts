@@ -232,7 +232,7 @@ export class NothingClaimableError extends GitbusError {
   /** `refused`: tasks this node's policy (node.yaml `policy:`) keeps it from claiming, with the reason. */
   constructor(node: string, pending: number, refused: { id: string; reason: string; fix: string }[] = []) {
     const others = pending - refused.length;
-    const why = [others > 0 ? `${others} pending task(s) are for other nodes, labels or blocked` : '', refused.length ? `${refused.length} refused by this node's policy: ${refused.slice(0, 3).map((r) => `${r.id} (${r.reason.replace(/^this node's policy refuses it: /, '')})`).join('; ')}${refused.length > 3 ? '; …' : ''}` : ''].filter(Boolean);
+    const why = [others > 0 ? `${others} live task(s) are for other nodes or labels, blocked, or invalid` : '', refused.length ? `${refused.length} refused by this node's policy: ${refused.slice(0, 3).map((r) => `${r.id} (${r.reason.replace(/^this node's policy refuses it: /, '')})`).join('; ')}${refused.length > 3 ? '; …' : ''}` : ''].filter(Boolean);
     super(`nothing this node (${node}) may claim${why.length ? ` (${why.join('; ')})` : ''}`, refused.length ? 'dispatch such tasks to a node whose policy allows them, or widen "policy" in this node\'s node.yaml; "gitbus status" shows why each task waits' : 'dispatch work with "gitbus dispatch", or see why tasks wait with "gitbus status"', { node, pending, refused });
   }
 }

@@ -209,7 +209,7 @@ describe('parse cache', () => {
     expect(warm.error.code).toBe('NOTHING_CLAIMABLE');
     // Every live task counts in what the message says, those ruled out by their labels too.
     expect(warm.error.data.pending).toBe(38);
-    expect(warm.error.message).toContain('38 pending task(s) are for other nodes, labels or blocked');
+    expect(warm.error.message).toContain('38 live task(s) are for other nodes or labels, blocked, or invalid');
     // One task alpha may run, behind the others in priority: the one claimed, from the cache.
     const id = await bus.dispatch('alpha', ['for anyone', '--command', 'true', '--priority', '-5']);
     await run(['status']);

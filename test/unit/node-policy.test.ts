@@ -379,7 +379,7 @@ describe('what runs', () => {
 
   it('errors say the policy refused: nothing claimable lists the refused tasks; a card refusal says the node answers a forced one', () => {
     const e = new NothingClaimableError('w', 3, [{ id: 't1', reason: "this node's policy refuses it: policy.maxTimeout: long", fix: 'f' }]);
-    expect(e.message.split('\n')[0]).toBe("nothing this node (w) may claim (2 pending task(s) are for other nodes, labels or blocked; 1 refused by this node's policy: t1 (policy.maxTimeout: long))");
+    expect(e.message.split('\n')[0]).toBe("nothing this node (w) may claim (2 live task(s) are for other nodes or labels, blocked, or invalid; 1 refused by this node's policy: t1 (policy.maxTimeout: long))");
     expect(e.data['refused']).toHaveLength(1);
     expect(new NothingClaimableError('w', 0).message.split('\n')[0]).toBe('nothing this node (w) may claim');
     expect(new NodeCannotRunError('w', ['r'], 'fix', true).fix).toContain('the node then answers it failed');
