@@ -37,6 +37,22 @@ afterAll(async () => {
   for (const c of cleanups) await c();
 });
 
+/** A new folder `name` in a temp folder of its own, with a tmpfs of `size` mounted on it (unmounted after the file). */
+async function smallDisk(name: string, size: string): Promise<{ dir: string; disk: string }> {
+  const dir = await tempDir();
+  cleanups.push(dir.cleanup);
+  const disk = join(dir.path, name);
+  mkdirSync(disk);
+  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', disk], { timeout: 10_000 });
+  mounts.push(disk);
+  return { dir: dir.path, disk };
+}
+
+/** Fills the file system holding `dir` (head stops at ENOSPC: full to the last page). */
+function fillDisk(file: string): void {
+  spawnSync('sh', ['-c', `head -c 100000000 /dev/zero > '${file}'`], { timeout: 30_000 });
+}
+
 /** A bus whose node `worker` has its home on a small tmpfs of its own; `fill()` fills it, `free()` frees it. */
 async function smallDiskBus(runnerArgs: string[] = []) {
   const bus = await makeBus({ node: 'boss', initArgs: ['--heartbeat', '1s'] });
@@ -78,14 +94,9 @@ function leftovers(dir: string): string[] {
 
 describe.skipIf(!canMount)('a full disk under the home', () => {
   it("a run's record that cannot be written (the run filled the disk as it started) leaves no temp file", async () => {
-    const dir = await tempDir();
-    cleanups.push(dir.cleanup);
-    const home = join(dir.path, 'home');
-    mkdirSync(home);
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', home], { timeout: 10_000 });
-    mounts.push(home);
+    const { disk: home } = await smallDisk('home', '1m');
     mkdirSync(join(home, 'running'));
-    spawnSync('sh', ['-c', `head -c 100000000 /dev/zero > '${join(home, 'filler')}'`], { timeout: 30_000 });
+    fillDisk(join(home, 'filler'));
     expect(() => recordRunning(home, { id: '20261205-181027-t205tz', attempt: 1, pid: process.pid })).toThrow(/ENOSPC/);
     expect(readdirSync(join(home, 'running'))).toEqual([]);
   });
@@ -112,17 +123,12 @@ describe.skipIf(!canMount)('a full disk under the home', () => {
   });
 
   it("a full disk under a local remote (not the home's) is said of the remote's device, by dispatch and by doctor", async () => {
-    const dir = await tempDir();
-    cleanups.push(dir.cleanup);
-    const disk = join(dir.path, 'disk');
-    mkdirSync(disk);
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', disk], { timeout: 10_000 });
-    mounts.push(disk);
+    const { dir, disk } = await smallDisk('disk', '2m');
     const remote = join(disk, 'bus.git');
-    const home = join(dir.path, 'home');
+    const home = join(dir, 'home');
     const init = await gitbus(['init', '--remote', remote, '--node', 'solo', '--json'], { home });
     expect(init.code, init.stderr).toBe(0);
-    spawnSync('sh', ['-c', `head -c 100000000 /dev/zero > '${join(disk, 'filler')}'`], { timeout: 30_000 });
+    fillDisk(join(disk, 'filler'));
     const r = await gitbus(['dispatch', 'onto a full remote', '--runner', 'manual', '--no-git', '--json'], { home });
     expect(r.code, r.stderr).toBe(10);
     const e = json<ErrorJson>(r).error;
