@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+
 /**
  * Polls `check` until it holds or the deadline passes: every wait in the tests is bounded. `explain` adds what
  * the test knows about the state (a log, a process list) to the timeout message.
@@ -17,7 +19,19 @@ export async function until(what: string, check: () => Promise<boolean> | boolea
 export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    return false;
+  }
+  // A process that ended and is not reaped yet (a zombie: its parent, or a PID 1 that reaps late) lives no more, as
+  // the product judges it (bus/lock.ts isAlive).
+  return !isZombie(pid);
+}
+
+/** Whether `pid` is a zombie, on Linux (its /proc stat's state is Z). */
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return stat.charAt(stat.lastIndexOf(')') + 2) === 'Z';
   } catch {
     return false;
   }
