@@ -119,10 +119,24 @@ export async function repairClone(repo: BusRepo, oid: string | null, damage?: Cl
  * are left as they are. Two file system checks when the clone is whole.
  */
 export async function ensureClone(gitdir: string, transport: BusRepo['transport']): Promise<void> {
-  if (fs.existsSync(joinPlain(gitdir, 'HEAD')) && fs.statSync(joinPlain(gitdir, 'objects'), { throwIfNoEntry: false })?.isDirectory() === true) return;
-  try {
-    await reclone(gitdir, transport);
-  } catch (err) {
-    throw new CloneDamagedError(gitdir, '(none)', 'the clone is missing or not a git directory', firstLine(err));
-  }
+  if (cloneIsWhole(gitdir)) return;
+  // One reclone at a time in a process (a watcher delivers results beside its claims): the others wait for it.
+  const under = recloning.get(gitdir);
+  if (under) return under;
+  const made = reclone(gitdir, transport, () => cloneIsWhole(gitdir))
+    .then(() => undefined)
+    .catch((err: unknown) => {
+      throw new CloneDamagedError(gitdir, '(none)', 'the clone is missing or not a git directory', firstLine(err));
+    })
+    .finally(() => recloning.delete(gitdir));
+  recloning.set(gitdir, made);
+  return made;
+}
+
+/** Reclones under way in this process, by clone (ensureClone). */
+const recloning = new Map<string, Promise<void>>();
+
+/** Whether the clone at `gitdir` is a git directory: its HEAD, and an objects folder (not a file). Two checks. */
+export function cloneIsWhole(gitdir: string): boolean {
+  return fs.existsSync(joinPlain(gitdir, 'HEAD')) && fs.statSync(joinPlain(gitdir, 'objects'), { throwIfNoEntry: false })?.isDirectory() === true;
 }

@@ -1,3 +1,4 @@
+import { mathRandomHex } from '../schemas/math-random.js';
 import { fs } from './node-fs.js';
 import { readdir, rename, rm } from './node-fs-async.js';
 import { join } from 'node:path';
@@ -39,16 +40,22 @@ export async function shallowClone(gitdir: string, transport: Transport, head: s
  * main again fixes) with a fresh depth-1 clone. Only the clone changes: node.yaml, logs, the outbox stay. The
  * old clone is kept beside it as `clone.git.damaged-<time>` for a person to look at (or delete).
  */
-export async function reclone(gitdir: string, transport: Transport): Promise<{ commit: string; kept: string | null }> {
+export async function reclone(gitdir: string, transport: Transport, unlessWhole?: () => boolean): Promise<{ commit: string; kept: string | null }> {
   const head = (await transport.listRefs()).get(MAIN);
   if (!head) throw new Error(`${transport.display} has no ${MAIN}`);
-  const fresh = `${gitdir}.new-${process.pid}`;
-  await rm(fresh, { recursive: true, force: true });
+  // Named apart from every other reclone, of this process too: two at once must not share (or remove) a folder.
+  const fresh = `${gitdir}.new-${process.pid}-${mathRandomHex(4)}`;
   try {
     const commit = await shallowClone(fresh, transport, head, {});
+    // A clone that went missing may be back by now (another process of this node cloned it again meanwhile): it is
+    // kept, and this copy goes, rather than a good clone moved aside as damaged.
+    if (unlessWhole?.()) {
+      await rm(fresh, { recursive: true, force: true });
+      return { commit, kept: null };
+    }
     let kept: string | null = null;
     if (fs.existsSync(gitdir)) {
-      kept = `${gitdir}.damaged-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+      kept = `${gitdir}.damaged-${new Date().toISOString().replace(/[:.]/g, '-')}-${mathRandomHex(2)}`;
       await rename(gitdir, kept);
     }
     await rename(fresh, gitdir);

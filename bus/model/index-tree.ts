@@ -319,16 +319,9 @@ export function openAttempt(files: TaskFiles): number | null {
   return max;
 }
 
-/** The highest attempt a release file names (0 when none): a new claim goes past it (bus/ops/claim.ts). */
-export function highestRelease(files: TaskFiles): number {
-  let max = 0;
-  for (const a of files.releases.keys()) if (a > max) max = a;
-  return max;
-}
-
 /**
  * Releases that give back an attempt no claim file holds (written by hand: only the holder of a claim writes its
- * release, after it). Each is reported (`gitbus lint`, the web view's problems); a new claim goes past it. Pure.
+ * release, after it). Each is reported (`gitbus lint`, the web view's problems); a new claim skips its number. Pure.
  */
 export function releasesWithoutClaim(files: TaskFiles): FileProblem[] {
   const out: FileProblem[] = [];
@@ -338,7 +331,7 @@ export function releasesWithoutClaim(files: TaskFiles): FileProblem[] {
       path: ref.path,
       field: 'attempt',
       reason: `it gives back attempt ${a} of task ${files.id}, which no claim holds: only the node holding a claim writes its release, after the claim`,
-      fix: `remove it (git rm ${ref.path}); meanwhile a new claim of ${files.id} takes attempt ${a + 1} or later`,
+      fix: `remove it (git rm ${ref.path}); meanwhile a new claim of ${files.id} skips attempt ${a}`,
       severity: 'warning',
     });
   }

@@ -7,7 +7,7 @@ import { nodeCrypto } from '../../schemas/node-crypto.js';
 import { InvalidTaskError, NotClaimableError, NothingClaimableError, TaskStateError } from '../errors.js';
 import { transact, type Decision, type TransactOptions, type TransactStats } from '../cas.js';
 import type { BusContext } from '../context.js';
-import { highestRelease, openAttempt } from '../model/index-tree.js';
+import { openAttempt } from '../model/index-tree.js';
 import { claimQueue, eligibility, holderText, mayEverClaim, pickManyFromQueue, sortQueue, spreadQueue, type NodeFacts } from '../model/planner.js';
 import type { FileChange } from '../store/objects.js';
 import type { PolicyVerdict } from '../model/node-policy.js';
@@ -256,10 +256,12 @@ function openToClaim(f: TaskFiles | undefined, takeovers: boolean): boolean {
 
 /** The claim file of one picked task and what its claimer needs to run it. */
 function claimOf(ctx: BusContext, snap: Snapshot, view: TaskView, expired: ReadonlySet<string>, judge: ReturnType<typeof policyJudge>, now: () => Date): { result: ClaimResult; change: FileChange } {
-  // Past every claim file, forged ones too: their paths are taken (bus/trust/node-files.ts). And past every release:
-  // one written by hand for an attempt nobody claimed would give back the claim made at its number as soon as made,
-  // and the task would run again and again (PROTOCOL.md §4).
-  const attempt = Math.max(view.attempts, view.files.takenAttempt ?? 0, highestRelease(view.files)) + 1;
+  // Past every claim file, forged ones too: their paths are taken (bus/trust/node-files.ts). And never a number a
+  // release names: one written by hand for an attempt nobody claimed would give back the claim made at its number as
+  // soon as made, and the task would run again and again (PROTOCOL.md §4). Only such numbers are skipped, not all
+  // up to the highest release: attempts count towards maxAttempts.
+  let attempt = Math.max(view.attempts, view.files.takenAttempt ?? 0) + 1;
+  while (view.files.releases.has(attempt)) attempt++;
   const data: Claim = { id: view.id, attempt, node: ctx.config.node, claimed: now().toISOString(), by: ctx.actor };
   const previous = view.claim;
   if (previous?.node && expired.has(previous.node)) {

@@ -1,4 +1,5 @@
 import { noSettingsFix } from '../cas.js';
+import { cloneIsWhole } from '../clone-repair.js';
 import { fs } from '../node-fs.js';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
@@ -107,7 +108,8 @@ export async function runDoctor(home: string, options: DoctorOptions = {}): Prom
     checks.push(gitCheck);
     return report();
   }
-  const cloneOk = fs.existsSync(join(paths.clone, 'HEAD')) && fs.existsSync(join(paths.clone, 'objects'));
+  // As every command judges it (bus/clone-repair.ts): an objects that is a file is no clone either.
+  const cloneOk = cloneIsWhole(paths.clone);
   let localMain: string | null = null;
   if (cloneOk) {
     try {

@@ -68,6 +68,7 @@ export function register(program: Command): void {
 /** Why a task shows no output: nothing ran it yet, it never runs, or its holder has said nothing yet. */
 function noOutputNote(out: TaskOutput): string {
   if (out.state === 'invalid') return `gitbus: ${out.id} has no output: it is invalid and never runs ("gitbus show ${out.id}" says why)`;
+  if (isFinal(out.state)) return `gitbus: ${out.id} has no output: it ended ${out.state} with none`;
   if (!out.node) return `gitbus: ${out.id} has no output yet: it is ${out.state}, and no node has run it`;
   return `gitbus: ${out.id} has no output yet: ${out.node} has not sent any (it is ${out.state})`;
 }

@@ -179,16 +179,6 @@ describe('a bus home that is a link to a folder not there (a disk not mounted)',
   });
 });
 
-describe('logs of a task with no output', () => {
-  it('prints nothing on stdout (the output is the task\'s) and says why on stderr', async () => {
-    const id = await bus.dispatch('alpha', ['nobody ran it', '--runner', 'manual', '--to', 'alpha']);
-    const r = await gitbus(['logs', id], { home: home() });
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout.trim()).toBe('');
-    expect(r.stderr).toContain(`${id} has no output yet: it is pending, and no node has run it`);
-  });
-});
-
 describe('--body-file - (standard input)', () => {
   it('reads to what one bus file holds and no further: past it, exit 2 naming the flag, nothing written', async () => {
     const before = gitCli(['--git-dir', bus.remote, 'rev-parse', 'main']).trim();
