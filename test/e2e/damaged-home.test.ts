@@ -227,7 +227,8 @@ describe('a damaged bus home', () => {
     const watcher = startWatcher(worker, ['--poll', '1s', '--no-serve'], children);
     const explain = () => `${JSON.stringify(watcher.events())}\n${watcher.stderr()}`;
     const go = join(bus.dir, 'go');
-    const id = await bus.dispatch('boss', ['its clone goes while it runs', '--to', 'worker', '--command', `while [ ! -e '${go}' ]; do sleep 0.1; done`]);
+    // Bounded (a minute): the task's shell outlives a watcher killed after a failure, and must not loop for ever.
+    const id = await bus.dispatch('boss', ['its clone goes while it runs', '--to', 'worker', '--command', `for i in $(seq 600); do [ -e '${go}' ] && break; sleep 0.1; done`]);
     await until('the task to run', () => watcher.events().some((e) => e.type === 'claimed'), 30_000, explain);
     // Gone at once, as for the watcher a deletion is: an rm -rf walking the folder races the watcher's own writes in it.
     renameSync(clone, `${clone}.moved-away`);

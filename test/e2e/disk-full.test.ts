@@ -208,7 +208,7 @@ describe.skipIf(!canMount)('a full disk under the home', () => {
     cleanups.push(bus.cleanup);
     const worker = await bus.addNode('worker', [], ['--runner', 'shell']);
     const go = join(bus.dir, 'go');
-    const id = await bus.dispatch('boss', ['finishes on a read-only remote', '--to', 'worker', '--command', `while [ ! -e '${go}' ]; do sleep 0.1; done`]);
+    const id = await bus.dispatch('boss', ['finishes on a read-only remote', '--to', 'worker', '--command', `for i in $(seq 600); do [ -e '${go}' ] && break; sleep 0.1; done`]);
     const w = startWatcher(worker, ['--retry', '1s', '--retry-max', '2s']);
     await until('the task to run', () => w.events().some((e) => e.type === 'claimed'), 30_000, w.out);
     execFileSync('mount', ['--bind', bus.remote, bus.remote], { timeout: 10_000 });
