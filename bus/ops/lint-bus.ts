@@ -35,7 +35,7 @@ export async function busProblems(ctx: BusContext, snap: Snapshot): Promise<Lint
     if (!view?.handoff || isFinal(view.state)) continue;
     report.problems.push(...handoffProblems({ id, path: `handoffs/${id}.md`, handoff: view.handoff, body: view.handoffBody ?? '' }, (d) => templates.has(d), now));
   }
-  // Releases of attempts no claim holds, written by hand (a new claim goes past them, bus/ops/claim.ts).
+  // Releases of attempts no claim holds, written by hand (a new claim skips their numbers, bus/ops/claim.ts).
   for (const files of snap.filesWith(['releases'])) report.problems.push(...releasesWithoutClaim(files));
   // Environment profiles (env/, §13): each checked as a node checks it before applying it.
   report.problems.push(...(await envProblems(snap)));
