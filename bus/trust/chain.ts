@@ -38,7 +38,7 @@ export interface RejectedSignature {
 export type Step =
   | { status: 'accepted'; version: number; digest: string; signedBy: SignedBy[] }
   /** Signed by admins so far, but not by enough of them: a proposal waiting for more signatures. */
-  | { status: 'pending'; version: number; digest: string; signedBy: SignedBy[]; needed: number; waitingFor: string[]; rejected: RejectedSignature[] }
+  | { status: 'pending'; version: number; digest: string; signedBy: SignedBy[]; needed: number; /** Admins the signatures count for (countedAdmins): fewer than `needed`. */ counted: number; waitingFor: string[]; rejected: RejectedSignature[] }
   /** `unsigned`: the version itself is sound and lacks only admin signatures (an admin may still sign it). */
   | { status: 'refused'; version: number; reason: string; fix: string; rejected: RejectedSignature[]; unsigned?: boolean };
 
@@ -133,9 +133,29 @@ export function linkSignatures(prev: TrustVersion, path: string, link: Uint8Arra
   return { signedBy, rejected };
 }
 
-/** Distinct admin principals among the signers: one person with two keys counts once. */
-function distinctAdmins(signedBy: SignedBy[]): Set<string> {
-  return new Set(signedBy.flatMap((s) => s.principals));
+/**
+ * The admins the signatures count for: one person with two keys counts once, and one key counts for one admin
+ * though a version lists it for several (sharedAdminKeys: writers refuse that, a version written by hand may not).
+ * The most admins the keys can stand for, each key for one of its principals: a matching, found by augmenting paths
+ * (a version has a handful of admins).
+ */
+export function countedAdmins(signedBy: readonly Pick<SignedBy, 'principals'>[]): Set<string> {
+  /** principal -> the index of the signature counted for it. */
+  const holder = new Map<string, number>();
+  const assign = (i: number, seen: Set<string>): boolean => {
+    for (const p of signedBy[i]?.principals ?? []) {
+      if (seen.has(p)) continue;
+      seen.add(p);
+      const other = holder.get(p);
+      if (other === undefined || assign(other, seen)) {
+        holder.set(p, i);
+        return true;
+      }
+    }
+    return false;
+  };
+  for (let i = 0; i < signedBy.length; i++) assign(i, new Set());
+  return new Set(holder.keys());
 }
 
 /**
@@ -173,7 +193,7 @@ export function verifyNext(prev: TrustVersion | null, files: VersionFiles, env: 
   }
   const { signedBy, rejected } = linkSignatures(signer, path, files.link, files.signatures, env);
   const needed = thresholdOf(signer, env.node);
-  const admins = distinctAdmins(signedBy);
+  const admins = countedAdmins(signedBy);
   if (admins.size >= needed) return { step: { status: 'accepted', version: n, digest: next.digest, signedBy }, next };
   const which = prev === null ? 'its own admins' : `admins of version ${prev.version}`;
   if (signedBy.length === 0) {
@@ -188,7 +208,7 @@ export function verifyNext(prev: TrustVersion | null, files: VersionFiles, env: 
     };
   }
   const waitingFor = signer.policy.admins.filter((a) => !admins.has(a) && !(env.node.revoke ?? []).includes(a));
-  return { step: { status: 'pending', version: n, digest: next.digest, signedBy, needed, waitingFor, rejected } };
+  return { step: { status: 'pending', version: n, digest: next.digest, signedBy, needed, counted: admins.size, waitingFor, rejected } };
 }
 
 /**

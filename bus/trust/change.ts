@@ -5,7 +5,7 @@ import { nodeSignerLine } from './node-keys.js';
 import { TrustChangeInvalidError } from './root-errors.js';
 import type { SshPublicKey } from './ssh-key.js';
 import { mergedTrustSettings, settingsText } from './trusted-settings.js';
-import { parseVersion, renderPolicy, type TrustVersion } from './version-content.js';
+import { parseVersion, renderPolicy, sharedAdminKeys, type TrustVersion } from './version-content.js';
 
 /**
  * Trust changes as pure edits of one version into the next (docs/PROTOCOL.md §12). Lines of allowed_signers that
@@ -227,6 +227,13 @@ export function renderVersion(content: VersionContent, previous: string | undefi
   if (!parsed.ok) {
     const p = parsed.problems[0];
     invalid(p ? `${p.field ? `${p.field}: ` : ''}${p.reason}` : 'the new version does not parse', p?.fix ?? 'change it differently');
+  }
+  const shared = sharedAdminKeys(parsed.value)[0];
+  if (shared) {
+    invalid(
+      `the key ${shared.fingerprint} would be listed for admins ${shared.principals.join(' and ')}: one key counts for one admin, so it would sign for one of them only`,
+      'give each admin a key of their own (ssh-keygen -t ed25519 -f FILE); one person with two keys is one admin with both listed under one name',
+    );
   }
   const digest = contentDigest(Buffer.from(content.allowedSigners, 'utf8'), Buffer.from(policy, 'utf8'));
   const link = `# gitbus trust chain link; see docs/PROTOCOL.md §12. Admins of the previous version sign this file.\n${renderYaml({ version: content.version, digest, ...(previous ? { previous } : {}) })}`;

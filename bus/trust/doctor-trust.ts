@@ -40,6 +40,6 @@ export async function checkTrustRoot(home: string, config: NodeConfig, snap: Sna
   if (stop?.status === 'refused') return fail(NAME, `${head}; version ${stop.version} is refused: ${stop.reason}`, stop.fix);
   if (report.pinMatches === false) return fail(NAME, `${head}: the trust chain was rewritten since this node pinned it`, 'find out who rewrote trust/chain/; this node keeps the version it accepted');
   if (report.copies === 'differ' || report.copies === 'missing') return warn(NAME, `${head}; trust/allowed_signers and trust/policy.yaml ${report.copies === 'differ' ? 'differ from' : 'are missing for'} that version (nodes read the chain, never these copies)`, 'the next trust change or signature rewrites them; do not edit them by hand');
-  if (stop?.status === 'pending') return ok(NAME, `${head}; version ${stop.version} is proposed and waits for ${stop.needed - stop.signedBy.length} more admin signature(s) (${stop.waitingFor.join(', ')})`);
+  if (stop?.status === 'pending') return ok(NAME, `${head}; version ${stop.version} is proposed and waits for ${stop.needed - stop.counted} more admin signature(s) (${stop.waitingFor.join(', ')})`);
   return ok(NAME, head);
 }

@@ -66,8 +66,11 @@ export function readKeyFile(text: string, path: string, pubText?: string): KeyFi
       }
       return { kind: 'private', key: parseKeyBlob(blobFromPem(text), `the key in ${path}`), encrypted: false };
     }
-    const first = text.split('\n').find((l) => l.trim() !== '' && !l.trim().startsWith('#'));
+    const lines = text.split('\n').filter((l) => l.trim() !== '' && !l.trim().startsWith('#'));
+    const first = lines[0];
     if (first === undefined) throw bad('the file is empty');
+    // Keys concatenated into one file (cat a.pub b.pub): taking the first would list someone else's key by mistake.
+    if (lines.length > 1) throw bad(`it holds ${lines.length} lines of keys; give a file with one`);
     const { key, comment } = parsePublicKeyLine(first.trim(), `the key in ${path}`);
     return { kind: 'public', key, comment };
   } catch (err) {

@@ -31,7 +31,7 @@ export async function trustRootProblems(snap: Snapshot, now = new Date()): Promi
   if (!chain.present || !stop) return out;
   const path = linkPath(stop.version);
   if (!report.accepted) {
-    const why = stop.status === 'pending' ? `version 1 waits for signatures of its admins (${stop.signedBy.length} of ${stop.needed})` : stop.reason;
+    const why = stop.status === 'pending' ? `version 1 waits for signatures of its admins (${stop.counted} of ${stop.needed})` : stop.reason;
     // A version 1 that is sound but not yet signed is a root being set up: said, not an error.
     const severity = stop.status === 'pending' || stop.unsigned === true ? 'warning' : 'error';
     out.push({ path, field: '', reason: `the bus's trust root cannot be accepted: ${why}; every "gitbus join" is refused until it is`, fix: unacceptableRootFix(stop), severity });

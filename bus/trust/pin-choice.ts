@@ -37,7 +37,7 @@ function pathFromRoot(chain: ChainOnBus, now: Date): { path: TrustVersion[]; off
   const report = evaluateTrust(chain, null, null, { node: {}, now });
   if (!report.accepted) {
     const stop = report.stop;
-    const reason = stop?.status === 'pending' ? `version 1 waits for signatures of its admins (${stop.signedBy.length} of ${stop.needed})` : (stop?.reason ?? 'no version 1');
+    const reason = stop?.status === 'pending' ? `version 1 waits for signatures of its admins (${stop.counted} of ${stop.needed})` : (stop?.reason ?? 'no version 1');
     // The joiner cannot repair the bus's chain: the fix names the file and who can.
     const fix = stop?.status === 'pending' || stop?.unsigned === true ? 'join once the admins have signed version 1 ("gitbus trust sign 1")' : stop ? unacceptableRootFix(stop) : 'the trust root starts at version 1, written by "gitbus trust init"';
     throw new TrustRootRefusedError(reason, fix);

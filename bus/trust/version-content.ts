@@ -66,6 +66,17 @@ export function adminKeysOf(v: TrustVersion): AdminKey[] {
   return v.signers.entries.flatMap((e) => e.principals.filter((p) => admins.has(p)).map((principal) => ({ principal, fingerprint: e.key.fingerprint })));
 }
 
+/**
+ * Keys listed for more than one admin of `v`: one such key would sign as several admins, so a threshold of two
+ * could be met by one person. Writers refuse them (bus/trust/change.ts renderVersion); readers count each key for
+ * one admin at most (bus/trust/chain.ts countedAdmins), so a version written by hand gains nothing from one.
+ */
+export function sharedAdminKeys(v: TrustVersion): { fingerprint: string; principals: string[] }[] {
+  const byKey = new Map<string, Set<string>>();
+  for (const { principal, fingerprint } of adminKeysOf(v)) byKey.set(fingerprint, (byKey.get(fingerprint) ?? new Set()).add(principal));
+  return [...byKey].filter(([, p]) => p.size > 1).map(([fingerprint, p]) => ({ fingerprint, principals: [...p] }));
+}
+
 /** policy.yaml as gitbus writes it. */
 export function renderPolicy(policy: TrustPolicy): string {
   return `# gitbus trust policy; see docs/PROTOCOL.md §12. Written by "gitbus trust": a change counts only when\n# enough admins of the previous version signed it.\n${renderYaml(policy as unknown as Record<string, unknown>)}`;

@@ -182,7 +182,7 @@ export async function trustChange(ctx: BusContext, edit: TrustEdit, opts: Change
   const n = seen.accepted.version + 1;
   if (seen.chain.newest >= n && !opts.replace) {
     const stop = seen.report.stop;
-    const state = stop?.status === 'pending' ? `a proposal with ${stop.signedBy.length} of ${stop.needed} signatures` : stop?.status === 'refused' ? `not accepted: ${stop.reason}` : 'on the bus';
+    const state = stop?.status === 'pending' ? `a proposal with ${stop.counted} of ${stop.needed} admins' signatures` : stop?.status === 'refused' ? `not accepted: ${stop.reason}` : 'on the bus';
     throw new TrustVersionTakenError(n, state, stop?.status === 'pending' ? `sign it with "gitbus trust sign ${n} --key KEY", or withdraw it and write this change instead with --replace` : `write this change in its place with --replace (it removes versions after ${seen.accepted.version})`);
   }
   const key = opts.key.parsed.key;

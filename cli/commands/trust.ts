@@ -115,7 +115,7 @@ function listText(v: TrustListView): string {
     if (v.nodes) lines.push(...nodeKeysText(v.nodes));
   } else lines.push('no version of the trust root is accepted');
   const n = v.next;
-  if (n?.status === 'pending') lines.push(`proposed: version ${n.version} (${n.digest}), signed by ${n.signedBy.map((s) => s.principals.join(',')).join(', ')}; waits for ${n.needed - n.signedBy.length} more of ${n.waitingFor.join(', ')} ("gitbus trust sign ${n.version} --key KEY")`);
+  if (n?.status === 'pending') lines.push(`proposed: version ${n.version} (${n.digest}), signed by ${n.signedBy.map((s) => s.principals.join(',')).join(', ')}; waits for ${n.needed - n.counted} more of ${n.waitingFor.join(', ')} ("gitbus trust sign ${n.version} --key KEY")`);
   if (n?.status === 'refused') lines.push(`refused: version ${n.version}: ${n.reason}\n  fix: ${n.fix}`);
   const p = v.proposed;
   if (p) {

@@ -4,13 +4,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../helpers/cli.js';
 import { applyEdit, firstVersion, renderVersion, signerLine, type TrustEdit, type VersionContent } from '../../bus/trust/change.js';
-import { linkPath } from '../../bus/trust/chain-files.js';
-import { verifyRoot, walkChain, type VerifyEnv, type VersionFiles } from '../../bus/trust/chain.js';
+import { contentDigest, linkPath } from '../../bus/trust/chain-files.js';
+import { countedAdmins, verifyRoot, walkChain, type VerifyEnv, type VersionFiles } from '../../bus/trust/chain.js';
 import { evaluateTrust, type ChainOnBus } from '../../bus/trust/root.js';
 import { newPin } from '../../bus/trust/pin.js';
 import { signBusFile } from '../../bus/trust/sign.js';
 import { loadSigningKey, type SigningKey } from '../../bus/trust/signing-key.js';
-import type { TrustVersion } from '../../bus/trust/version-content.js';
+import { renderPolicy, type TrustVersion } from '../../bus/trust/version-content.js';
+import { renderYaml } from '../../schemas/safe-yaml.js';
 
 /**
  * The trust chain's rules with real ssh-keygen keys and signatures, without a bus: each test builds the chain's
@@ -125,7 +126,23 @@ describe('the trust chain', () => {
     const v3 = await next(v2, { kind: 'threshold', threshold: 1 }, ['alice', 'alice2']);
     const w = walkChain(v2.version, chainOf(v1, v2, v3).versions, env());
     expect(w.accepted.version).toBe(2);
-    expect(w.stop).toMatchObject({ status: 'pending', version: 3, waitingFor: ['carol'] });
+    // Two signatures, one admin: "waits for 1 more" (trust list, doctor), not for none.
+    expect(w.stop).toMatchObject({ status: 'pending', version: 3, needed: 2, counted: 1, waitingFor: ['carol'] });
+  });
+
+  it('one key listed for two admins counts for one of them: a version written by hand gains nothing from it, and gitbus refuses to write one', async () => {
+    const twice = firstVersion([{ principal: 'alice', key: pub('alice') }, { principal: 'carol', key: pub('alice') }], 2);
+    expect(() => renderVersion(twice, undefined)).toThrow(/the key \S+ would be listed for admins alice and carol: one key counts for one admin/);
+    // Written by hand as renderVersion would, less its check: alice's one signature stands for one of the two.
+    const policy = renderPolicy(twice.policy);
+    const digest = contentDigest(Buffer.from(twice.allowedSigners), Buffer.from(policy));
+    const link = Buffer.from(`# link\n${renderYaml({ version: 1, digest })}`);
+    const signed = await signBusFile(linkPath(1), link, keys['alice'] as SigningKey);
+    const files: VersionFiles = { version: 1, link, allowedSigners: Buffer.from(twice.allowedSigners), policy: Buffer.from(policy), signatures: [{ path: signed.sidecar, content: Buffer.from(signed.armored) }] };
+    expect(verifyRoot(files, env()).step).toMatchObject({ status: 'pending', needed: 2, counted: 1 });
+    // The most admins the keys can stand for, each key for one: a key of alice's and carol's, and one of alice's alone.
+    expect(countedAdmins([{ principals: ['alice', 'carol'] }, { principals: ['alice'] }])).toEqual(new Set(['alice', 'carol']));
+    expect(countedAdmins([{ principals: ['alice', 'carol'] }, { principals: ['alice', 'carol'] }, { principals: ['carol'] }]).size).toBe(2);
   });
 
   it('a key revoked in node.yaml is refused even though the bus allows it, by fingerprint or by principal', async () => {
