@@ -9,6 +9,8 @@ import { decodeTree } from './store/encode.js';
 import { readLoose } from './store/loose-read.js';
 import { reclone } from './shallow-clone.js';
 import { joinPlain } from './join-plain.js';
+import { monotonicMs } from './monotonic.js';
+import { remoteFailureCode } from './remote-failure.js';
 
 export interface Damage {
   oid: string;
@@ -117,24 +119,48 @@ export async function repairClone(repo: BusRepo, oid: string | null, damage?: Cl
  * fresh clone before any command uses it, and before a long-lived process's next sync (BusRepo.sync: a watcher
  * whose clone was deleted under it failed every wake until a command cloned again); node.yaml, logs and the outbox
  * are left as they are. Two file system checks when the clone is whole.
+ *
+ * A reclone that fails past the remote's listing (a full disk) is not tried again in this process for
+ * RECLONE_WAIT_MS, doubling with each failure to RECLONE_WAIT_MAX_MS: a watcher wakes every poll, and each try
+ * downloads main whole before it fails on the disk. Meanwhile the failure is thrown again as it was; a command (a
+ * process of its own) tries at once. A remote that cannot be reached costs a try nothing, and the clone must come
+ * back as soon as the remote does: tried at every call.
  */
-export async function ensureClone(gitdir: string, transport: BusRepo['transport']): Promise<void> {
-  if (cloneIsWhole(gitdir)) return;
+export async function ensureClone(gitdir: string, transport: BusRepo['transport'], now: () => number = monotonicMs): Promise<void> {
+  if (cloneIsWhole(gitdir)) {
+    failedReclones.delete(gitdir);
+    return;
+  }
   // One reclone at a time in a process (a watcher delivers results beside its claims): the others wait for it.
   const under = recloning.get(gitdir);
   if (under) return under;
+  const failed = failedReclones.get(gitdir);
+  if (failed && now() < failed.at + failed.waitMs) throw failed.error;
   const made = reclone(gitdir, transport, () => cloneIsWhole(gitdir))
-    .then(() => undefined)
+    .then(() => {
+      failedReclones.delete(gitdir);
+    })
     .catch((err: unknown) => {
-      throw new CloneDamagedError(gitdir, '(none)', 'the clone is missing or not a git directory', firstLine(err));
+      const problem = 'the clone is missing or not a git directory';
+      if (remoteFailureCode(err) !== null) throw new CloneDamagedError(gitdir, '(none)', problem, firstLine(err));
+      const waitMs = failed ? Math.min(RECLONE_WAIT_MAX_MS, failed.waitMs * 2) : RECLONE_WAIT_MS;
+      const error = new CloneDamagedError(gitdir, '(none)', problem, `${firstLine(err)} (a watcher tries again at most every ${Math.round(waitMs / 1000)} s)`);
+      failedReclones.set(gitdir, { at: now(), waitMs, error });
+      throw error;
     })
     .finally(() => recloning.delete(gitdir));
   recloning.set(gitdir, made);
   return made;
 }
 
+/** How long a process waits after a failed reclone before it tries again, at first and at most (ensureClone). */
+export const RECLONE_WAIT_MS = 30_000;
+export const RECLONE_WAIT_MAX_MS = 10 * 60_000;
+
 /** Reclones under way in this process, by clone (ensureClone). */
 const recloning = new Map<string, Promise<void>>();
+/** The last failed reclone of each clone in this process: when, how long until the next try, what it said. */
+const failedReclones = new Map<string, { at: number; waitMs: number; error: CloneDamagedError }>();
 
 /** Whether the clone at `gitdir` is a git directory: its HEAD, and an objects folder (not a file). Two checks. */
 export function cloneIsWhole(gitdir: string): boolean {

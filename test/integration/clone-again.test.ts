@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readdirSync, renameSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { openBus, type BusContext } from '../../bus/context.js';
-import { cloneIsWhole, ensureClone } from '../../bus/clone-repair.js';
+import { cloneIsWhole, ensureClone, RECLONE_WAIT_MS } from '../../bus/clone-repair.js';
+import type { BusRepo } from '../../bus/repo.js';
 import { reclone } from '../../bus/shallow-clone.js';
 import { makeBus } from '../helpers/bus.js';
 
@@ -38,5 +40,80 @@ describe('cloning again', () => {
     expect(r.kept).toBeNull();
     expect(beside()).toEqual(before);
     expect(cloneIsWhole(ctx.paths.clone)).toBe(true);
+  });
+
+  /** The node's transport, counting its listings: each reclone starts with one. */
+  const counted = () => {
+    const transport = ctx.repo.transport;
+    let listings = 0;
+    const proxy = new Proxy(transport, {
+      get(target, key, receiver) {
+        if (key === 'listRefs') {
+          return () => {
+            listings++;
+            return target.listRefs();
+          };
+        }
+        const v: unknown = Reflect.get(target, key, receiver);
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    }) as BusRepo['transport'];
+    return { transport: proxy, listings: () => listings };
+  };
+
+  it('a reclone that fails on this machine is tried again after RECLONE_WAIT_MS, then twice that; meanwhile it fails as it did', async () => {
+    // A home that is a file: the fresh clone cannot be made beside the old one (as on a full disk), after the listing.
+    const dir = mkdtempSync(join(tmpdir(), 'gitbus-reclone-'));
+    try {
+      writeFileSync(join(dir, 'home'), '');
+      const gitdir = join(dir, 'home', 'clone.git');
+      const { transport, listings } = counted();
+      let t = 1_000_000;
+      const now = () => t;
+      const first = await ensureClone(gitdir, transport, now).catch((e: unknown) => e);
+      expect(first).toMatchObject({ code: 'CLONE_DAMAGED' });
+      expect(String((first as Error).message)).toContain(`at most every ${RECLONE_WAIT_MS / 1000} s`);
+      expect(listings()).toBe(1);
+      t += RECLONE_WAIT_MS - 1;
+      await expect(ensureClone(gitdir, transport, now)).rejects.toBe(first);
+      expect(listings()).toBe(1);
+      t += 1;
+      await expect(ensureClone(gitdir, transport, now)).rejects.toThrow(`at most every ${(2 * RECLONE_WAIT_MS) / 1000} s`);
+      expect(listings()).toBe(2);
+      t += 2 * RECLONE_WAIT_MS - 1;
+      await expect(ensureClone(gitdir, transport, now)).rejects.toMatchObject({ code: 'CLONE_DAMAGED' });
+      expect(listings()).toBe(2);
+      // The person mends it: the next try after the wait clones.
+      rmSync(join(dir, 'home'));
+      mkdirSync(join(dir, 'home'));
+      t += 1;
+      await ensureClone(gitdir, transport, now);
+      expect(cloneIsWhole(gitdir)).toBe(true);
+      expect(listings()).toBe(3);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a reclone that fails because the remote is unreachable is tried at every call: the clone comes back with the remote', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gitbus-reclone-'));
+    const remote = bus.remote;
+    try {
+      const gitdir = join(dir, 'clone.git');
+      const { transport, listings } = counted();
+      const now = () => 0;
+      renameSync(remote, `${remote}.away`);
+      try {
+        await expect(ensureClone(gitdir, transport, now)).rejects.toMatchObject({ code: 'CLONE_DAMAGED' });
+        await expect(ensureClone(gitdir, transport, now)).rejects.toMatchObject({ code: 'CLONE_DAMAGED' });
+        expect(listings()).toBe(2);
+      } finally {
+        renameSync(`${remote}.away`, remote);
+      }
+      await ensureClone(gitdir, transport, now);
+      expect(cloneIsWhole(gitdir)).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
