@@ -7,6 +7,9 @@ import { entryKind, type TreeEntry } from '../bus/store/objects.js';
  * watcher writes (PATH_OCCUPIED: a file named `claims`, where claims go). Every wake that claims meets it again;
  * it is said once, and again only once what is at its path has changed (and the problem comes back, or another one).
  * And a main that is no bus (NOT_A_BUS: gitbus.yaml deleted, or main replaced), said once for each commit main is at.
+ * And this node's own disk failing it (DISK_FULL, LOCAL_IO with one errno, a clone that cannot be made again): every
+ * wake meets it until a person frees space or fixes the file system, and a wake may come every second; said once,
+ * then again every REMIND_MS while it lasts, so a log read later still shows it is there.
  */
 export interface StandingProblems {
   /** Whether `err` is a standing problem said before and still there: then it is not said again. Notes a new one. */
@@ -15,13 +18,25 @@ export interface StandingProblems {
   looked(snap: Pick<Snapshot, 'store' | 'commit'>): Promise<void>;
 }
 
-export function standingProblems(): StandingProblems {
+/** How long a failure of the node's own disk is not said again (standingProblems). */
+export const REMIND_MS = 10 * 60_000;
+
+export function standingProblems(now: () => number = Date.now): StandingProblems {
   /** The message said -> the path and what was at it (PathOccupiedError's data). */
   const said = new Map<string, { path: string; what: string }>();
   const notABus = new Set<string>();
+  /** A local failure's kind (localKind) -> when it was last said. */
+  const local = new Map<string, number>();
   return {
     repeated(err) {
       const e = err as { code?: unknown; data?: { path?: unknown; what?: unknown } };
+      const kind = localKind(err);
+      if (kind !== null) {
+        const at = local.get(kind);
+        if (at !== undefined && now() - at < REMIND_MS) return true;
+        local.set(kind, now());
+        return false;
+      }
       // A main without gitbus.yaml (or a non-file one) stays until a person brings the file back: said once for each
       // commit main is at (the message names it).
       if (e.code === 'NOT_A_BUS') {
@@ -42,6 +57,19 @@ export function standingProblems(): StandingProblems {
       for (const [message, at] of said) if ((await kindAt(snap, at.path).catch(() => at.what)) !== at.what) said.delete(message);
     },
   };
+}
+
+/**
+ * What makes two failures of the node's own disk the same, or null for any other error. Not the path: a full disk
+ * fails whichever file is written next (a temp file's name is random), and the fix is the same for all of them.
+ */
+function localKind(err: unknown): string | null {
+  const e = err as { code?: unknown; data?: { errno?: unknown } };
+  if (e.code === 'DISK_FULL') return 'DISK_FULL';
+  if (e.code === 'LOCAL_IO') return `LOCAL_IO ${String(e.data?.errno)}`;
+  // A clone that could not be made again (bus/clone-repair.ts ensureClone) says so the same way at every wake.
+  if (e.code === 'CLONE_DAMAGED') return `CLONE_DAMAGED ${firstLine(err)}`;
+  return null;
 }
 
 /** What is at `path` in the snapshot's tree, in PathOccupiedError's words ('a file', 'a folder', ...); null for nothing. */

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { REMIND_MS, standingProblems } from '../../watcher/standing-problems.js';
+import { CloneDamagedError, DiskFullError, LocalIoError } from '../../bus/local-io.js';
+
+/**
+ * The watcher says a failure of its own disk once, not at every wake (a wake may come every second), and again every
+ * REMIND_MS while it lasts (watcher/standing-problems.ts).
+ */
+describe('a failure of the node’s own disk, said by the watcher', () => {
+  it('is said once for every file a full disk fails, and again after REMIND_MS', () => {
+    let t = 0;
+    const standing = standingProblems(() => t);
+    expect(standing.repeated(new DiskFullError('/home/n/clone.git/objects/ab/tmp_obj_1', 'open'))).toBe(false);
+    t = 1_000;
+    // Another temp file of the same full disk: the same problem.
+    expect(standing.repeated(new DiskFullError('/home/n/clone.git/objects/cd/tmp_obj_2', 'open'))).toBe(true);
+    t = REMIND_MS - 1;
+    expect(standing.repeated(new DiskFullError('/home/n/outbox/x.tmp', 'write'))).toBe(true);
+    t = REMIND_MS;
+    expect(standing.repeated(new DiskFullError('/home/n/outbox/x.tmp', 'write'))).toBe(false);
+    t = REMIND_MS + 1;
+    expect(standing.repeated(new DiskFullError('/home/n/outbox/x.tmp', 'write'))).toBe(true);
+  });
+
+  it('tells LOCAL_IO failures apart by their errno, and clone failures by what they say', () => {
+    const standing = standingProblems(() => 0);
+    expect(standing.repeated(new LocalIoError('/h/clone.git/objects/ab/tmp', 'open', 'EROFS', 'EROFS'))).toBe(false);
+    expect(standing.repeated(new LocalIoError('/h/clone.git/shallow.lock', 'unlink', 'EROFS', 'EROFS'))).toBe(true);
+    expect(standing.repeated(new LocalIoError('/h/logs/x.log', 'open', 'EIO', 'i/o error'))).toBe(false);
+    const gone = new CloneDamagedError('/h/clone.git', '(none)', 'the clone is missing or not a git directory', 'ENOSPC');
+    expect(standing.repeated(gone)).toBe(false);
+    expect(standing.repeated(gone)).toBe(true);
+    expect(standing.repeated(new CloneDamagedError('/h/clone.git', 'abc', 'missing'))).toBe(false);
+  });
+
+  it('leaves every other error to be said each time', () => {
+    const standing = standingProblems(() => 0);
+    const other = Object.assign(new Error('the remote refused'), { code: 'REMOTE_UNREACHABLE' });
+    expect(standing.repeated(other)).toBe(false);
+    expect(standing.repeated(other)).toBe(false);
+  });
+});
