@@ -2,6 +2,7 @@ import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv
 import type { JsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/types.js';
 import { asLocalFailure } from '../bus/local-io.js';
 import { outputSchema } from './listing.js';
+import { fitResult } from './result-fit.js';
 import { GitbusError, firstLine, type FileProblem } from '../schemas/errors.js';
 import type { z } from 'zod/mini';
 import { problemsFromIssues } from '../schemas/field-problems.js';
@@ -40,7 +41,8 @@ export async function callTool(tool: Tool, args: unknown, env: ToolEnv & { home:
     // Bus content (a handoff's or response's body, a file's text) is anyone's with push access: its control
     // characters are shown, not passed on, as the CLI and the web view show them (a client may print the result
     // in a terminal, and a bidirectional override reorders what a person reads).
-    const out = visibleStrings(await tool.run(parsed.data, env));
+    // And cut to fit one message: a result over a client's line limit would end its session (mcp/result-fit.ts).
+    const out = fitResult(visibleStrings(await tool.run(parsed.data, env)));
     const text = JSON.stringify(out, null, 2);
     const checked = outputCheck(tool)(out);
     if (checked.valid) return { content: [{ type: 'text', text }], structuredContent: out };

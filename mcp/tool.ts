@@ -1,4 +1,5 @@
 import type { z } from 'zod/mini';
+import { z as zm } from '../schemas/zod.js';
 import type { BusContext } from '../bus/context.js';
 
 /** What a tool's handler gets besides its arguments: the node's bus, a way to report progress, and cancellation. */
@@ -55,5 +56,10 @@ export interface Tool {
 
 /** Checks a tool's handler against its schemas at compile time, then erases the types. */
 export function defineTool<I extends z.ZodMiniObject, O extends z.ZodMiniObject>(spec: ToolSpec<I, O>): Tool {
-  return { ...spec, run: async (args, env) => (await spec.run(args as z.output<I>, env)) as Record<string, unknown> };
+  return { ...spec, output: zm.extend(spec.output, { cut: cutSchema }), run: async (args, env) => (await spec.run(args as z.output<I>, env)) as Record<string, unknown> };
 }
+
+/** Every result may be cut to fit one MCP message (mcp/result-fit.ts); `cut` then says where. */
+const cutSchema = zm.optional(zm.object({ note: zm.string(), paths: zm.array(zm.string()), more: zm.int() })).register(zm.globalRegistry, {
+  description: 'present only when the result was too large for one MCP message and was cut to fit: what was shortened (paths), and how to get it whole',
+});

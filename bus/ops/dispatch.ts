@@ -52,7 +52,13 @@ export async function dispatchWarnings(snap: Snapshot, h: Handoff, alsoComing?: 
     // Ended without success already: the watchers cancel the task (a template: its schedule) at their next look.
     if (state === 'failed' || state === 'cancelled' || state === 'timed-out') warnings.push(`${deadEndReason(dep, state)}, so ${h.schedule ? 'the schedule can never dispatch a task that runs: the watchers cancel the template' : 'the task can never run: the watchers cancel it'}`);
   }
-  for (const dep of h.after ?? []) if (!snap.has(dep) && !alsoComing?.has(dep)) warnings.push(`dependency ${dep} is not a live task: if it is an archived task's full id, its archived result counts; otherwise the task waits until a task with that id exists`);
+  // One warning for all of them: a task may wait on thousands (a handoff holds 256 KiB of ids), and each warning
+  // is a line of output and of an MCP result.
+  const unknown = (h.after ?? []).filter((dep) => !snap.has(dep) && !alsoComing?.has(dep));
+  if (unknown.length > 0) {
+    const named = unknown.length <= 10 ? unknown.join(', ') : `${unknown.slice(0, 10).join(', ')} and ${unknown.length - 10} more`;
+    warnings.push(`${unknown.length === 1 ? `dependency ${named} is not a live task: if it is an archived task's full id, its archived result counts; otherwise the task waits until a task with that id exists` : `dependencies ${named} are not live tasks: an archived task's full id counts with its archived result; the task waits until a task exists for each of the others`}`);
+  }
   if (h.schedule) {
     const gap = shortestGapMs(h.schedule, new Date());
     const poll = snap.settings.pollMs;

@@ -139,4 +139,21 @@ describe('bus files anyone with push access wrote, through gitbus mcp', () => {
     }
     expect((await ok<{ id: string }>('dispatch', { title: 'after the settings are back', runner: 'manual' })).id).toMatch(/./);
   });
+
+  it('a result larger than one MCP message (forty 250 KB claims written by hand) is cut to fit, says where, and the session goes on', async () => {
+    await bus().dispatch('alpha', ['many claims', '--id', 'manyclaims', '--runner', 'manual']);
+    const pad = 'x'.repeat(250_000);
+    const claims: Record<string, string> = {};
+    for (let n = 1; n <= 40; n++) claims[`claims/manyclaims.${n}.md`] = `---\nid: manyclaims\nattempt: ${n}\nnode: beta\nclaimed: 2026-12-07T18:57:56.074Z\nx-pad: ${pad}\n---\n`;
+    await plant(claims, 'forty large claims');
+    // Whole, it was 20 MB on one line: the SDK's client closed the session ("Connection closed") at its 10 MiB.
+    const shown = await ok<{ files: { path: string; text: string }[]; cut?: { note: string; paths: string[]; more: number } }>('show', { id: 'manyclaims' });
+    expect(shown.files).toHaveLength(40);
+    expect(shown.cut?.note).toContain('cut to fit one MCP message');
+    expect(shown.cut?.paths[0]).toMatch(/^files\.0\.text: \d+ of 25\d{4} characters$/);
+    expect((shown.cut?.paths.length ?? 0) + (shown.cut?.more ?? 0)).toBe(40);
+    expect(shown.files[0]?.text).toMatch(/… \(\d+ more characters cut\)$/);
+    // The session goes on.
+    expect((await ok<{ node: string }>('status', { limit: 1 })).node).toBe('alpha');
+  }, 120_000);
 });

@@ -38,6 +38,14 @@ describe('dispatch --after a short ref', () => {
     const out = json<{ id: string; warnings: string[] }>(later);
     expect(afterOf(out.id)).toBe('after: [gone-long-ago]');
     expect(out.warnings.join('\n')).toContain('dependency gone-long-ago is not a live task');
+
+    // Many of them: one warning naming ten and counting the rest (each was a warning of its own: 25,000 ids made an
+    // MCP result of 4 MB).
+    const many = Array.from({ length: 300 }, (_, i) => `gone-${i}`);
+    const crowd = await gitbus(['dispatch', 'fifth', '--no-git', ...many.flatMap((d) => ['--after', d]), '--json'], { home: bus.home('alpha') });
+    expect(crowd.code, crowd.stderr).toBe(0);
+    const crowded = json<{ warnings: string[] }>(crowd).warnings.filter((w) => w.includes('not live tasks') || w.includes('not a live task'));
+    expect(crowded).toEqual([expect.stringMatching(/^dependencies gone-0, gone-1, .*gone-9 and 290 more are not live tasks/)]);
   });
 
   it('warns about a dependency cancelled by a change queued here and delivered in the same commit', async () => {
