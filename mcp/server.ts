@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
@@ -44,12 +45,21 @@ export async function serveMcp(o: ServeOptions): Promise<void> {
   console.log = (...args: unknown[]) => o.log(args.map(String).join(' '));
   const open: { bus: Promise<BusContext> | null } = { bus: null };
   const stopping = new AbortController();
-  const bus = async (): Promise<BusContext> => {
-    open.bus ??= openBus(o.home, undefined, budgeted).catch((err: unknown) => {
+  const opened = (): Promise<BusContext> =>
+    (open.bus ??= openBus(o.home, undefined, budgeted).catch((err: unknown) => {
       open.bus = null;
       throw err;
-    });
-    const ctx = await open.bus;
+    }));
+  const bus = async (): Promise<BusContext> => {
+    let ctx = await opened();
+    // A home removed while the server runs (the node left, or its folder was deleted): the bus kept open would
+    // go on acting as that node, cloning again and claiming in a name no home holds. Opened again instead, which
+    // says there is no bus there (or serves the node joined there since).
+    if (!existsSync(ctx.paths.config)) {
+      open.bus = null;
+      await ctx.repo.close().catch(() => undefined);
+      ctx = await opened();
+    }
     await deliverQueuedQuietly(ctx, o.log);
     return ctx;
   };

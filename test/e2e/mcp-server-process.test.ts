@@ -1,11 +1,11 @@
 import { describe, it, expect, afterAll } from 'vitest';
 import { join } from 'node:path';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { CLI, ROOT, neutralCwd, spawnBounded, tempDir, type RunResult } from '../helpers/cli.js';
+import { CLI, ROOT, gitCli, gitbus, neutralCwd, spawnBounded, tempDir, type RunResult } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
 import { mcpServerEnv as serverEnv } from '../helpers/mcp-server.js';
 
@@ -58,6 +58,37 @@ describe('gitbus mcp without a bus to serve', () => {
     const list = await claude(['mcp', 'list']);
     expect(list.code, list.stderr).toBe(0);
     expect(list.stdout).toMatch(/gitbus: .* mcp - ✔ Connected/);
+  });
+});
+
+describe('gitbus mcp whose home is removed while it runs', () => {
+  it('says there is no bus there, claims nothing and makes nothing there, and serves the node joined there again', async () => {
+    const b = await makeBus({ node: 'alpha' });
+    cleanups.push(b.cleanup);
+    const home = await b.addNode('tmpnode', [], ['--runner', 'shell']);
+    const id = await b.dispatch('alpha', ['for anyone', '--command', 'true']);
+    const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, 'mcp'], env: serverEnv(home), cwd: neutralCwd(), stderr: 'pipe' });
+    const c = new Client({ name: 'gitbus-test', version: '1.0.0' });
+    await c.connect(transport);
+    try {
+      const call = async (name: string, args: Json) => (await c.callTool({ name, arguments: args }, undefined, { timeout: 30_000 })) as CallToolResult;
+      expect((await call('status', {})).isError).toBeFalsy();
+      rmSync(home, { recursive: true, force: true });
+      // The bus it had open would have claimed the task as tmpnode, and cloned into the removed home again.
+      const claimed = await call('claim_next', {});
+      expect(claimed.isError).toBe(true);
+      expect((claimed.content[0] as { text: string }).text).toMatch(/^NO_BUS: no bus at /);
+      expect(existsSync(home)).toBe(false);
+      expect(gitCli(['--git-dir', b.remote, 'ls-tree', '-r', '--name-only', 'main'])).not.toContain(`claims/${id}`);
+      // A node joined there since (tmpnode is still on the bus, so under another name): the server serves it.
+      const j = await gitbus(['join', b.remote, '--node', 'tmpnode2', '--json'], { home });
+      expect(j.code, j.stderr).toBe(0);
+      const again = await call('status', {});
+      expect(again.isError, JSON.stringify(again.content)).toBeFalsy();
+      expect(again.structuredContent).toMatchObject({ node: 'tmpnode2' });
+    } finally {
+      await c.close();
+    }
   });
 });
 
