@@ -214,6 +214,24 @@ function mergeIntoBranch(p: ProjectReport, repo: string, branch: string, unrelat
   ];
 }
 
+/**
+ * What a response keeps of each section its caller wrote, said for each one that is cut (BODY_LIMITS): a long
+ * summary, results or reason goes on the bus shortened, and the caller must hear it, not find it later. Pure.
+ */
+export function cutSections(input: { summary?: string | undefined; results?: string | undefined; reason?: string | undefined }): string[] {
+  const said: string[] = [];
+  const limits = { summary: BODY_LIMITS.summary, results: BODY_LIMITS.results, reason: BODY_LIMITS.reason };
+  for (const section of ['summary', 'results', 'reason'] as const) {
+    const text = input[section];
+    if (text === undefined) continue;
+    const readable = redactUrlCredentials(terminalText(text));
+    const bytes = Buffer.byteLength(readable, 'utf8');
+    if (bytes <= limits[section]) continue;
+    said.push(`${section} is ${bytes} bytes; its first ${limits[section]} were kept (a response's ${section} holds ${limits[section] / 1024} KiB): put the rest ${section === 'results' ? "in the project's repository (a file on the task's branch)" : 'in results'}`);
+  }
+  return said;
+}
+
 /** The reason field: terminal text, capped; undefined when nothing readable is left. Pure. */
 export function reasonText(reason: string): string | undefined {
   const text = clipHead(redactUrlCredentials(terminalText(reason)), BODY_LIMITS.reason).trim();

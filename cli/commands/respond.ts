@@ -2,10 +2,10 @@ import type { Command } from 'commander';
 import { intFlag, oneOfFlag, schemaFlag } from '../flags.js';
 import { reasonSchema } from '../../schemas/fields.js';
 import { RESPONSE_STATUSES } from '../../schemas/response.js';
-import { respond } from '../../bus/ops/respond.js';
+import { cutSections, respond } from '../../bus/ops/respond.js';
 import type { TaskResponse as Response } from '../../schemas/response.js';
 import { readBodyFile, withBus, withCommon, type CommonOptions } from '../common.js';
-import { emit } from '../output.js';
+import { emit, note } from '../output.js';
 import { manualMergeFields } from '../../watcher/workspace/manual-merge.js';
 
 interface Opts extends CommonOptions {
@@ -42,7 +42,9 @@ export function register(program: Command): void {
         ...(opts.reason !== undefined ? { reason: opts.reason } : {}),
         ...merged,
       });
-      emit(opts, r, () => `responded ${r.id}: ${r.status} (${r.path})`);
+      const warnings = cutSections({ summary: opts.summary, results, reason: opts.reason });
+      if (!opts.json) for (const w of warnings) note(`gitbus: warning: ${w}`);
+      emit(opts, { ...r, ...(warnings.length > 0 ? { warnings } : {}) }, () => `responded ${r.id}: ${r.status} (${r.path})`);
     }),
   );
 }

@@ -102,6 +102,16 @@ describe('gitbus mcp over stdio, with the MCP SDK client', () => {
     expect((w['response'] as { body: string }).body).toContain('- upgrade');
   });
 
+  it('respond says which sections were longer than a response holds, and what was kept of each', async () => {
+    const d = await ok<{ id: string }>('dispatch', { title: 'a long report', to: 'alpha' });
+    expect(await ok('claim_next', {})).toMatchObject({ claimed: true, id: d.id });
+    const r = await ok<{ warnings?: string[] }>('respond', { id: d.id, status: 'failed', summary: 's'.repeat(20_000), results: 'r'.repeat(1_000), reason: 'why '.repeat(1_250) });
+    expect(r.warnings).toEqual([
+      "summary is 20000 bytes; its first 16384 were kept (a response's summary holds 16 KiB): put the rest in results",
+      "reason is 5000 bytes; its first 4096 were kept (a response's reason holds 4 KiB): put the rest in results",
+    ]);
+  });
+
   it('project work from a checkout given as cwd: repo, base and branch as `gitbus dispatch` run there takes them', async () => {
     const dir = await tempDir('gitbus-mcp-project-');
     cleanups.push(dir.cleanup);
