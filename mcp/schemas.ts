@@ -93,8 +93,8 @@ export const taskSummarySchema = z.object({
   progress: z.nullable(z.object({ text: z.string(), at: z.string() })).register(z.globalRegistry, { description: 'the latest progress its agent posted while it runs' }),
 });
 
-export const maxCharsSchema = (dflt: number) =>
-  z.optional(z.int().check(z.minimum(0), z.maximum(1_000_000))).register(z.globalRegistry, { description: `how many characters of output to return at most, from its end (default ${dflt})` });
+export const maxCharsSchema = (dflt: number, more = '') =>
+  z.optional(z.int().check(z.minimum(0), z.maximum(1_000_000))).register(z.globalRegistry, { description: `how many characters of output to return at most, from its end (default ${dflt})${more}` });
 
 /**
  * The last `max` characters of `text`, from a line start when one is near. A last line longer than `max` is given

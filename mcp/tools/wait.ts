@@ -4,7 +4,7 @@ import { showTask } from '../../bus/ops/query.js';
 import { formatDuration, parseDuration, tryParseDuration } from '../../schemas/duration.js';
 import { durationSchema } from '../../schemas/duration-schema.js';
 import { withRule } from '../../schemas/rule.js';
-import { deliveringSchema, maxCharsSchema, offlineSchema, tail, taskRefSchema, shownStateSchema } from '../schemas.js';
+import { deliveringSchema, fileProblemSchema, maxCharsSchema, offlineSchema, tail, taskRefSchema, shownStateSchema } from '../schemas.js';
 import { bodySection, taskFiles } from '../task-files.js';
 import { defineTool } from '../tool.js';
 import { waitForTask } from '../../watcher/wait-for-task.js';
@@ -35,7 +35,7 @@ const timeoutSchema = withRule(durationSchema, (text) =>
 const input = z.strictObject({
   id: taskRefSchema,
   timeout: z.optional(timeoutSchema).register(z.globalRegistry, { description: `how long to wait at most: a whole number followed by ms, s, m, h or d, at most ${MAX_TIMEOUT} (default ${DEFAULT_TIMEOUT}; 0s looks once). A call that runs out returns ended: false; call again to wait on. Longer than your own request timeout only with a progress token and that timeout reset on progress` }),
-  maxChars: maxCharsSchema(DEFAULT_MAX),
+  maxChars: maxCharsSchema(DEFAULT_MAX, '; the response (its body as the file holds it, at most 256 KiB) is given whole'),
 });
 
 const output = z.object({
@@ -47,7 +47,9 @@ const output = z.object({
   summary: z.nullable(z.string()).register(z.globalRegistry, { description: "the response's Summary section" }),
   response: responseOut,
   output: z.string().register(z.globalRegistry, { description: 'the end of its output' }),
-  outputTruncated: z.boolean(),
+  outputTruncated: z.boolean().register(z.globalRegistry, { description: 'whether only the end of the output is given: cut to maxChars, or only the end of a longer log to begin with (then fullLogPath says where all of it is, on the node that ran it)' }),
+  fullLogPath: z.optional(z.string()).register(z.globalRegistry, { description: "where the whole log is, on the node that ran it, when output is only its end" }),
+  problems: z.optional(z.array(fileProblemSchema)).register(z.globalRegistry, { description: "the task's files that are not valid (a response that does not parse ends the task without its summary): each with the field and the fix, as `show` gives them" }),
   source: outputSourceSchema,
   offline: offlineSchema,
   delivering: z.optional(deliveringSchema),
@@ -70,7 +72,9 @@ export const waitTool = defineTool({
       onOutput: (text) => env.progress(tail(text.trimEnd(), PROGRESS_CHARS).text),
       still: { everyMs: env.progressEveryMs, report: (line) => env.progress(line) },
     });
-    const response = ended ? taskFiles((await showTask(ctx, out.id)).files).response : null;
+    const shown = ended ? await showTask(ctx, out.id) : null;
+    const response = shown ? taskFiles(shown.files).response : null;
+    const problems = shown?.summary?.problems ?? [];
     // A claude run's stream-json as readable lines, as `dispatch --wait` shows it (watcher/output-view.ts).
     const o = tail(outputView(out), a.maxChars ?? DEFAULT_MAX);
     return {
@@ -82,7 +86,9 @@ export const waitTool = defineTool({
       summary: response ? bodySection(response.body, 'Summary') : null,
       response,
       output: o.text,
-      outputTruncated: o.truncated,
+      outputTruncated: o.truncated || out.truncated,
+      ...(out.truncated && typeof out.fullLogPath === 'string' ? { fullLogPath: out.fullLogPath } : {}),
+      ...(problems.length > 0 ? { problems } : {}),
       source: out.source,
       offline: out.offline,
       ...(out.delivering ? { delivering: out.delivering } : {}),

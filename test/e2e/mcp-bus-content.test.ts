@@ -156,4 +156,14 @@ describe('bus files anyone with push access wrote, through gitbus mcp', () => {
     // The session goes on.
     expect((await ok<{ node: string }>('status', { limit: 1 })).node).toBe('alpha');
   }, 120_000);
+
+  it('a wait on a task whose response is not valid UTF-8 says so, with the file and the fix, beside its ended state', async () => {
+    await bus().dispatch('alpha', ['answered badly', '--id', 'hostile-answer', '--runner', 'manual']);
+    const claim = '---\nid: hostile-answer\nattempt: 1\nnode: beta\nclaimed: 2026-12-07T18:57:56.074Z\n---\n';
+    const response = Buffer.concat([Buffer.from('---\nid: hostile-answer\nattempt: 1\nnode: beta\nstatus: failed\nreason: '), Buffer.from([0xff, 0xfe, 0x80]), Buffer.from('\nfinished: 2026-12-07T18:58:56.074Z\n---\n## Summary\n\nbad\n')]);
+    await plant({ 'claims/hostile-answer.1.md': claim, 'responses/hostile-answer.md': response }, 'a response that is not UTF-8');
+    const w = await ok<{ ended: boolean; problems?: { path: string; reason: string; fix: string }[] }>('wait', { id: 'hostile-answer', timeout: '5s' });
+    expect(w.ended).toBe(true);
+    expect(w.problems).toContainEqual(expect.objectContaining({ path: 'responses/hostile-answer.md', reason: expect.stringContaining('UTF-8') }));
+  });
 });

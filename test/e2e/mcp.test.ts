@@ -102,6 +102,14 @@ describe('gitbus mcp over stdio, with the MCP SDK client', () => {
     expect((w['response'] as { body: string }).body).toContain('- upgrade');
   });
 
+  it('wait says the output is only its end when the response kept only the end of a longer log, with where all of it is', async () => {
+    // 200 KB of output: the response keeps its last 64 KiB, and says how long the log is and where.
+    const d = await ok<{ id: string }>('dispatch', { title: 'a long log', command: 'head -c 150000 /dev/zero | tr "\\0" "x" | fold -w 100', to: 'beta' });
+    const w = await ok<Json>('wait', { id: d.id, timeout: '40s', maxChars: 1_000_000 });
+    expect(w).toMatchObject({ ended: true, state: 'succeeded', source: 'response', outputTruncated: true, fullLogPath: expect.stringContaining(d.id) });
+    expect((w['output'] as string).length).toBeLessThan(100_000);
+  });
+
   it('respond says which sections were longer than a response holds, and what was kept of each', async () => {
     const d = await ok<{ id: string }>('dispatch', { title: 'a long report', to: 'alpha' });
     expect(await ok('claim_next', {})).toMatchObject({ claimed: true, id: d.id });

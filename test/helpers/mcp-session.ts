@@ -96,7 +96,7 @@ export function mcpSession(opts: { watcher: boolean; betaRunners?: string[]; wat
   }
 
   /** Files pushed to the bus's main with plain git, as anyone with push access could (paths in the bus, their text). */
-  async function plant(files: Record<string, string>, message: string): Promise<void> {
+  async function plant(files: Record<string, string | Buffer>, message: string): Promise<void> {
     const work = await tempDir('gitbus-mcp-plant-');
     cleanups.push(work.cleanup);
     gitCli(['clone', '-q', ready(bus, 'bus').remote, work.path]);
