@@ -1,6 +1,7 @@
+import { existsSync } from 'node:fs';
 import type { BusContext } from '../bus/context.js';
 import { HEARTBEAT_PREFIX } from '../bus/model/liveness.js';
-import { outageCode } from '../bus/remote-failure.js';
+import { remoteFailureCode } from '../bus/remote-failure.js';
 import { MAIN } from '../bus/repo.js';
 import { firstLine } from '../schemas/errors.js';
 import { wakeOnChange, type ChangeWatch } from '../watcher/wake-on-change.js';
@@ -105,12 +106,17 @@ export class BusChanges {
   }
 
   private async checkOnce(): Promise<void> {
+    // A home removed under the server (web/server.ts stops it): nothing is fetched into it again meanwhile.
+    if (!existsSync(this.ctx.paths.config)) return;
     let refs: ReadonlyMap<string, string>;
     try {
-      await this.ctx.repo.remoteHead(MAIN);
+      // A remote without main (deleted, or the repository replaced) is no bus to show: the pages' reads fail with
+      // REMOTE_MAIN_GONE, so the header must not say "live".
+      if ((await this.ctx.repo.remoteHead(MAIN)) === null) throw Object.assign(new Error(`${this.ctx.repo.transport.display} has no ${MAIN}`), { code: 'REMOTE_MAIN_GONE' });
       refs = new Map(this.ctx.repo.lastRefs);
     } catch (err) {
-      const code = outageCode(err);
+      // An outage, or a failure of the remote a person must fix (a login refused, main deleted): offline either way.
+      const code = remoteFailureCode(err);
       if (code === null) this.opts.log(`gitbus ui: checking the bus failed: ${firstLine(err)}`);
       if (!this.outage) {
         this.outage = { type: 'offline', code: code ?? 'ERROR', reason: firstLine(err), lastContact: this.ctx.repo.lastContact()?.toISOString() ?? null };

@@ -24,6 +24,14 @@ export class UiAssetsMissingError extends GitbusError {
   }
 }
 
+/** More event streams open than the web view serves at once (answered 503): each holds a connection and, for output, a task's window. */
+export class UiTooManyStreamsError extends GitbusError {
+  readonly code = 'UI_TOO_MANY_STREAMS';
+  constructor(kind: string, max: number) {
+    super(`${max} ${kind} streams are open already, as many as the web view serves at once`, 'close pages you no longer read (each open task page follows its output), then reload', { kind, max });
+  }
+}
+
 /** The endpoints of `gitbus ui`'s API, for the fix of an answer to a path that is none of them. */
 const ENDPOINTS = 'GET /api/fleet, /api/tasks, /api/task/ID, /api/task/ID/output, /api/group/NAME, /api/problems or /api/events';
 

@@ -1,15 +1,17 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname, networkInterfaces } from 'node:os';
+import { existsSync } from 'node:fs';
 import { openBus, type BusContext } from '../bus/context.js';
+import { NoBusError } from '../bus/errors.js';
 import { GITBUS_VERSION } from '../bus/node-card.js';
 import { localSnapshot } from '../bus/ops/query.js';
-import { outageCode } from '../bus/remote-failure.js';
+import { remoteFailureCode } from '../bus/remote-failure.js';
 import { GitbusError, firstLine } from '../schemas/errors.js';
 import { fleetView, groupPageView, problemsView, StatusReader, taskView, tasksView } from './api.js';
 import { loadAssets } from './assets.js';
 import { BusChanges } from './bus-changes.js';
-import { UiHostNotAllowedError, UiListenError, UiMethodNotAllowedError, UiPortInUseError, UiUnknownEndpointError } from './errors.js';
+import { UiHostNotAllowedError, UiListenError, UiMethodNotAllowedError, UiPortInUseError, UiTooManyStreamsError, UiUnknownEndpointError } from './errors.js';
 import { OutputFollowers } from './output-follow.js';
 import { isApiPath, requestPath, routeOf, type Route } from './routes.js';
 import { ALLOWED_METHODS, allowedHosts, hostAllowed, SECURITY_HEADERS, viewUrl, visibleJson } from './security.js';
@@ -30,6 +32,8 @@ export interface RunningUi {
   host: string;
   port: number;
   close(): Promise<void>;
+  /** Settles with why, when the server must stop by itself: its home was removed (the node left, or the folder was deleted). */
+  stopped: Promise<string>;
 }
 
 /**
@@ -48,9 +52,26 @@ export async function startUi(opts: UiOptions): Promise<RunningUi> {
     const outputs = new OutputFollowers(ctx);
     changes.subscribe(() => status.invalidate());
     const streams = new Set<EventStream>();
+    const outputStreams = new Set<EventStream>();
     let allowed = new Set<string>();
+    // A home removed under the server: it would go on showing the bus as a node no home holds, and its reads would
+    // clone into the removed folder again. Seen at the next request or within seconds, and the server stops.
+    let homeGone: (why: string) => void = () => undefined;
+    const stopped = new Promise<string>((r) => (homeGone = r));
+    const homeThere = (): boolean => {
+      if (existsSync(ctx.paths.config)) return true;
+      homeGone(`the home ${opts.home} was removed (its node.yaml is gone)`);
+      return false;
+    };
+    const homeCheck = setInterval(homeThere, HOME_CHECK_MS);
+    homeCheck.unref();
     const server = createServer((req, res) => {
-      void handle({ ctx, assets, changes, status, outputs, streams, allowed: () => allowed, log: opts.log }, req, res);
+      if (!homeThere()) {
+        const path = requestPath(req.url ?? '/');
+        if (path !== null && isApiPath(path)) return error(res, 503, new NoBusError(opts.home), req.method === 'HEAD', { Connection: 'close' });
+        return plain(res, 503, `no bus at ${opts.home} any more: the home was removed, and this server stops\n`, { Connection: 'close' });
+      }
+      void handle({ ctx, assets, changes, status, outputs, streams, outputStreams, allowed: () => allowed, log: opts.log }, req, res);
     });
     await listen(server, opts.host, opts.port);
     const port = (server.address() as AddressInfo).port;
@@ -61,8 +82,10 @@ export async function startUi(opts: UiOptions): Promise<RunningUi> {
       url: viewUrl(opts.host, port),
       host: opts.host,
       port,
+      stopped,
       close: () =>
         (closing ??= (async () => {
+          clearInterval(homeCheck);
           outputs.stop();
           await changes.stop();
           for (const s of streams) s.close();
@@ -78,6 +101,9 @@ export async function startUi(opts: UiOptions): Promise<RunningUi> {
     throw err;
   }
 }
+
+/** How often a server with no requests looks whether its home is still there. */
+const HOME_CHECK_MS = 2_000;
 
 function listen(server: ReturnType<typeof createServer>, host: string, port: number): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -99,11 +125,23 @@ interface Served {
   status: StatusReader;
   outputs: OutputFollowers;
   streams: Set<EventStream>;
+  /** The output streams among them (each holds up to a task's output window unsent: web/sse.ts). */
+  outputStreams: Set<EventStream>;
   allowed: () => Set<string>;
   log: (line: string) => void;
 }
 
+/**
+ * Streams served at once: a person has a few pages open; the caps keep a client that opens thousands (and reads
+ * none) from taking the process's memory, since each output stream may hold up to MAX_UNSENT_BYTES (web/sse.ts).
+ */
+const MAX_STREAMS = 256;
+const MAX_OUTPUT_STREAMS = 16;
+
 async function handle(s: Served, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  // No request to the web view has a body: one that comes with one (100 GB declared, say) is not read on after the
+  // answer, which closes the connection instead (Node reads the rest of a body to keep a connection alive).
+  if (req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined) res.setHeader('Connection', 'close');
   try {
     const method = req.method ?? 'GET';
     const path = requestPath(req.url ?? '/');
@@ -164,6 +202,7 @@ async function answer(s: Served, route: Route, res: ServerResponse, head: boolea
       return json(res, 200, await groupPageView(s.ctx, route.name), head);
     case 'events': {
       if (head) return send(res, 200, 'text/event-stream; charset=utf-8', Buffer.alloc(0), true);
+      if (s.streams.size >= MAX_STREAMS) return error(res, 503, new UiTooManyStreamsError('event', MAX_STREAMS), false, { 'Retry-After': '5' });
       const stream = openEventStream(res);
       s.streams.add(stream);
       stream.send('hello', { version: GITBUS_VERSION });
@@ -176,8 +215,10 @@ async function answer(s: Served, route: Route, res: ServerResponse, head: boolea
     }
     case 'output': {
       if (head) return send(res, 200, 'text/event-stream; charset=utf-8', Buffer.alloc(0), true);
+      if (s.streams.size >= MAX_STREAMS || s.outputStreams.size >= MAX_OUTPUT_STREAMS) return error(res, 503, new UiTooManyStreamsError('output', MAX_OUTPUT_STREAMS), false, { 'Retry-After': '5' });
       const stream = openEventStream(res);
       s.streams.add(stream);
+      s.outputStreams.add(stream);
       const unfollow = s.outputs.follow(route.id, (e) => {
         stream.send(e.type, e);
         // The page closes its EventSource on these; ending the answer too frees the connection.
@@ -186,6 +227,7 @@ async function answer(s: Served, route: Route, res: ServerResponse, head: boolea
       stream.onClose(() => {
         unfollow();
         s.streams.delete(stream);
+        s.outputStreams.delete(stream);
       });
       return;
     }
@@ -196,7 +238,8 @@ function statusFor(err: unknown): number {
   if (!(err instanceof GitbusError)) return 500;
   if (err.code === 'UNKNOWN_TASK' || err.code === 'UNKNOWN_GROUP') return 404;
   if (err.code === 'BAD_INPUT' || err.code === 'INVALID_NAME') return 400;
-  if (outageCode(err) !== null) return 502;
+  // Any failure of the remote, an outage or one a person must fix (main deleted, a login refused): the bus's, not this server's.
+  if (remoteFailureCode(err) !== null) return 502;
   return 500;
 }
 

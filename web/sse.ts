@@ -12,13 +12,26 @@ export interface EventStream {
 /** A comment line every this often keeps proxies and the browser from giving up on a quiet stream. */
 const KEEPALIVE_MS = 15_000;
 
+/**
+ * The most a stream may have left unsent when it has more to send: room for a task's output window (8 MiB of log,
+ * sent whole when a page joins, up to twice that as JSON) and the chunks after it, far less than what a client
+ * that never reads would otherwise pile up in this process, a copy of every chunk (60 such connections held
+ * 1.1 GB). Past it the connection is closed; a browser's EventSource connects again and gets the output so far.
+ */
+export const MAX_UNSENT_BYTES = 24 * 1024 * 1024;
+
 export function openEventStream(res: ServerResponse): EventStream {
   res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', Connection: 'keep-alive' });
   // Asks the browser to wait a little before it reconnects after the server went away.
   res.write('retry: 2000\n\n');
   let closed = false;
   const closers: (() => void)[] = [];
-  const keepalive = setInterval(() => res.write(': keepalive\n\n'), KEEPALIVE_MS);
+  // Judged before each write, so that one large first answer (the output so far) always goes out.
+  const write = (text: string) => {
+    if (res.writableLength > MAX_UNSENT_BYTES) res.destroy();
+    else res.write(text);
+  };
+  const keepalive = setInterval(() => write(': keepalive\n\n'), KEEPALIVE_MS);
   keepalive.unref();
   const finish = () => {
     if (closed) return;
@@ -30,7 +43,7 @@ export function openEventStream(res: ServerResponse): EventStream {
   return {
     // JSON never holds a raw line break, so one data line carries any value whole.
     send: (event, data) => {
-      if (!closed) res.write(`event: ${event}\ndata: ${visibleJson(data)}\n\n`);
+      if (!closed) write(`event: ${event}\ndata: ${visibleJson(data)}\n\n`);
     },
     close: () => {
       finish();

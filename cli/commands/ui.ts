@@ -15,8 +15,18 @@ interface Opts extends CommonOptions {
 
 /** An address or host name to listen on: letters, digits, dots, colons and dashes, not starting with "-". */
 function hostFlag(v: string): string {
+  // `0`, `2130706433`, `0x7f.1`: IPv4 written short, which the system listens on (0 is every interface) but a browser
+  // turns into another name (0.0.0.0, 127.0.0.1) than the one the server then answers to: every page was refused.
+  if (isShortIpv4(v)) throw new InputError(`--host ${JSON.stringify(v)} is an IPv4 address written short, which a browser spells another way than this server would answer to`, 'write it out as four numbers: 0.0.0.0 for every interface, 127.0.0.1 for this machine alone', { flag: '--host', value: v });
   if (/^[A-Za-z0-9.:[\]][A-Za-z0-9.:[\]-]{0,252}$/.test(v)) return v.replace(/^\[(.*)\]$/, '$1');
   throw new InputError(`--host ${JSON.stringify(v)} is not valid: it is not an address or a host name`, 'give --host an address of this machine, such as 127.0.0.1 (the default), ::1 or 0.0.0.0', { flag: '--host', value: v });
+}
+
+/** Labels all numbers (decimal, octal or hex) but not four decimal ones from 0 to 255 written plainly. Pure. */
+function isShortIpv4(v: string): boolean {
+  const labels = v.split('.');
+  if (!labels.every((l) => /^(0x[0-9a-f]*|[0-9]+)$/i.test(l))) return false;
+  return !(labels.length === 4 && labels.every((l) => /^(0|[1-9][0-9]{0,2})$/.test(l) && Number(l) <= 255));
 }
 
 export function register(program: Command): void {
@@ -41,6 +51,10 @@ export function register(program: Command): void {
         const stop = () => resolve();
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
+        void ui.stopped.then((why) => {
+          note(`gitbus ui: stopped: ${why}`);
+          resolve();
+        });
       });
       await ui.close();
     }),

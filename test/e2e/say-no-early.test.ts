@@ -78,6 +78,10 @@ const BAD: [string, string[]][] = [
   ['--poll', ['watch', '--once', '--poll', '1ms']],
   ['--poll', ['ui', '--poll', '10ms']],
   ['--poll', ['ui', '--poll', '2m']],
+  // IPv4 written short: listened on (0 is every interface) but spelt otherwise by a browser, so every page was refused.
+  ['--host', ['ui', '--host', '0']],
+  ['--host', ['ui', '--host', '2130706433']],
+  ['--host', ['ui', '--host', '0x7f.1']],
   ['--grace', ['watch', '--once', '--grace', '30']],
   ['--retry', ['watch', '--once', '--retry', 'later']],
   ['--retry-max', ['watch', '--once', '--retry-max', '-5m']],

@@ -1,11 +1,11 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { gitbus, gitCli, json } from '../helpers/cli.js';
 import { writeHeartbeat } from '../helpers/refs.js';
-import { until } from '../helpers/wait.js';
+import { bounded, until } from '../helpers/wait.js';
 import { eventStream, makeUiBus, rawRequest, spawnUi, type UiBus, type UiProcess } from '../helpers/web-ui.js';
 
 /**
@@ -244,6 +244,69 @@ describe('gitbus ui over plain HTTP', () => {
     }
   });
 
+  it('serves at most 16 output streams at once: the next is 503 with Retry-After and the fix, until one closes', async () => {
+    const id = await bus.dispatch('alpha', ['followed by many']);
+    const open = Array.from({ length: 16 }, () => events(`/api/task/${id}/output`));
+    try {
+      await until('16 streams answered', () => open.every((s) => s.list.length > 0), 15_000);
+      const refused = await raw('GET', `/api/task/${id}/output`);
+      expect(refused.status).toBe(503);
+      expect(refused.headers['retry-after']).toBe('5');
+      expect(JSON.parse(refused.body)).toMatchObject({ error: { code: 'UI_TOO_MANY_STREAMS', fix: expect.stringContaining('close pages') } });
+      open.pop()?.close();
+      // Served again once the server has seen that one close (a request before that is still refused).
+      await until('a stream once one closed', async () => {
+        const again = events(`/api/task/${id}/output`);
+        const served = await until('its first event', () => again.list.length > 0, 2_000).then(() => true, () => false);
+        if (served) open.push(again);
+        else again.close();
+        return served;
+      }, 15_000);
+    } finally {
+      for (const s of open) s.close();
+    }
+  });
+
+  it('answers a request that comes with a body and closes the connection, not reading on (100 GB declared)', async () => {
+    const u = new URL(ui.url);
+    const socket = connect(Number(u.port), u.hostname);
+    let answer = '';
+    socket.on('data', (d: Buffer) => (answer += d.toString()));
+    const closed = new Promise<void>((r) => socket.on('close', () => r()));
+    socket.on('error', () => undefined);
+    // A megabyte of the 100 GB: before, the server answered and then waited to read the rest (6 GB in 15 s).
+    socket.write(`POST /api/fleet HTTP/1.1\r\nHost: ${u.host}\r\nContent-Length: 100000000000\r\n\r\n`);
+    socket.write(Buffer.alloc(1024 * 1024, 120));
+    try {
+      await bounded(closed, 15_000, 'the server to close the connection');
+      expect(answer).toMatch(/^HTTP\/1\.1 405 /);
+      expect(answer.toLowerCase()).toContain('connection: close');
+    } finally {
+      socket.destroy();
+    }
+  });
+
+  it('answers 502 and tells open pages the bus is offline when main is deleted from the remote, and online once it is back', async () => {
+    const s = events('/api/events');
+    const head = remoteMain();
+    try {
+      await until('the hello', () => s.list.some((e) => e.event === 'hello'), 10_000);
+      gitCli(['--git-dir', bus.remote, 'update-ref', '-d', 'refs/heads/main']);
+      await until('offline', () => s.list.some((e) => e.event === 'offline' && e.data['code'] === 'REMOTE_MAIN_GONE'), 20_000, () => JSON.stringify(s.list));
+      const fleet = await raw('GET', '/api/fleet');
+      expect(fleet.status).toBe(502);
+      expect(JSON.parse(fleet.body)).toMatchObject({ error: { code: 'REMOTE_MAIN_GONE' } });
+    } finally {
+      gitCli(['--git-dir', bus.remote, 'update-ref', 'refs/heads/main', head]);
+    }
+    try {
+      await until('online', () => s.list.some((e) => e.event === 'online'), 20_000, () => JSON.stringify(s.list));
+      expect((await raw('GET', '/api/fleet')).status).toBe(200);
+    } finally {
+      s.close();
+    }
+  });
+
   it('tells open pages when the bus changes', async () => {
     const s = events('/api/events');
     try {
@@ -265,5 +328,19 @@ describe('gitbus ui over plain HTTP', () => {
     expect(fleet.nodes).toHaveLength(3);
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
+  });
+
+  it('stops by itself, saying why, when its home is removed, and makes nothing there again', async () => {
+    const home = await bus.addNode('viewer');
+    const viewer = await startUi(home);
+    expect((await raw('GET', '/api/fleet')).status).toBe(200);
+    rmSync(home, { recursive: true, force: true });
+    // A request meanwhile is refused (the bus it had open would clone into the removed folder again).
+    const u = new URL('/api/fleet', viewer.url);
+    const answer = await fetch(u).then((r) => r.status, () => 0);
+    expect([0, 503]).toContain(answer);
+    expect(await bounded(viewer.exited, 20_000, 'the server to stop')).toBe(0);
+    expect(viewer.stderr()).toContain(`gitbus ui: stopped: the home ${home} was removed (its node.yaml is gone)`);
+    expect(existsSync(home)).toBe(false);
   });
 });

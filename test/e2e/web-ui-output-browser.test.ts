@@ -115,4 +115,38 @@ describe.skipIf(!hasChromium)("a task's output in a real browser", () => {
     expect(await note.isVisible()).toBe(false);
     expect(refused).toEqual([]);
   });
+
+  it('a page open on a run that prints on and on keeps its last window once it holds two, and says earlier output is not shown', async () => {
+    const { id, log } = await claimedHere('prints on and on');
+    // Numbered lines of 64 characters, written in steps of half a window, each shown before the next is written.
+    const width = 64;
+    const step = LOG_TAIL_BYTES / 2 / width;
+    let written = 0;
+    const more = () => {
+      const block = Buffer.alloc(step * width);
+      for (let i = 0; i < step; i++) block.write(`${String(written + i).padStart(9, '0')} ${'.'.repeat(width - 11)}\n`, i * width);
+      appendFileSync(log, block);
+      written += step;
+    };
+    const facts = () =>
+      page.evaluate<{ chars: number; first: string; last: string }>(`(() => {
+        const t = document.querySelector('pre.output')?.textContent ?? '';
+        const lines = t.split('\\n');
+        return { chars: t.length, first: lines[0]?.slice(0, 9) ?? '', last: lines[lines.length - 2]?.slice(0, 9) ?? '' };
+      })()`);
+    more();
+    await page.goto(`${ui.url}task/${id}`);
+    for (let k = 0; k < 5; k++) {
+      await expect.poll(async () => (await facts()).last, { timeout: 30_000 }).toBe(String(written - 1).padStart(9, '0'));
+      more();
+    }
+    await expect.poll(async () => (await facts()).last, { timeout: 30_000 }).toBe(String(written - 1).padStart(9, '0'));
+    // Six half windows were shown in turn: past two windows the page kept the last one, from a line's start.
+    const f = await facts();
+    expect(f.chars).toBeLessThanOrEqual(2 * LOG_TAIL_BYTES);
+    expect(Number(f.first)).toBeGreaterThan(0);
+    expect(f.chars % width).toBe(0);
+    expect(await page.locator('#output-h + p').textContent()).toContain("Not shown here: the run's earlier output (this page keeps the last 8.0 MB).");
+    expect(refused).toEqual([]);
+  }, 120_000);
 });

@@ -4,6 +4,11 @@ import { byteSize, chips, errorNotice, facts, getJson, groupHref, h, offlineNoti
 import { loader } from './pages.js';
 
 const FINAL = ['succeeded', 'failed', 'cancelled', 'timed-out'];
+/**
+ * The server sends a page the last 8 MiB of a run's log (its window), then what comes after. A page left open on a
+ * task that prints for hours would hold all of it: past two windows, it keeps the last one.
+ */
+const WINDOW_CHARS = 8 * 1024 * 1024;
 
 function claudeText(c) {
   if (!c) return null;
@@ -136,6 +141,17 @@ export function taskPage(el, ref) {
 
   let stream = null;
   let ended = false;
+  /** How many characters the output shows, and where the whole log is (from the last reset), for the note above it. */
+  let shown = 0;
+  let logPath = null;
+  const keepLastWindow = () => {
+    const text = pre.textContent;
+    const from = text.indexOf('\n', text.length - WINDOW_CHARS);
+    pre.textContent = text.slice(from >= 0 ? from + 1 : text.length - WINDOW_CHARS);
+    shown = pre.textContent.length;
+    before.hidden = false;
+    before.textContent = `Not shown here: the run's earlier output (this page keeps the last ${byteSize(WINDOW_CHARS)}).${logPath ? ` All of it is in ${logPath} on the machine serving this page.` : ''}`;
+  };
   const follow = () => {
     stream?.close();
     ended = false;
@@ -145,9 +161,15 @@ export function taskPage(el, ref) {
       const atEnd = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
       if (o.reset) {
         pre.textContent = o.text;
+        shown = o.text.length;
+        logPath = o.before?.path ?? null;
         before.hidden = !o.before;
         before.textContent = o.before ? `Not shown here: ${o.before.about ? 'about ' : ''}the first ${byteSize(o.before.bytes)} of the run's log. All of it is in ${o.before.path} on the machine serving this page.` : '';
-      } else if (o.text) pre.append(document.createTextNode(o.text));
+      } else if (o.text) {
+        pre.append(document.createTextNode(o.text));
+        shown += o.text.length;
+        if (shown > 2 * WINDOW_CHARS) keepLastWindow();
+      }
       if (atEnd) pre.scrollTop = pre.scrollHeight;
       const from = o.source === 'local' ? 'from this node’s log' : o.source === 'heartbeat' ? `live from ${o.node}’s heartbeat` : o.source === 'response' ? 'from the response' : 'none yet';
       outState.textContent = FINAL.includes(o.state) ? `(${from})` : `(${from}, following)`;
