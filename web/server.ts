@@ -66,12 +66,7 @@ export async function startUi(opts: UiOptions): Promise<RunningUi> {
     const homeCheck = setInterval(homeThere, HOME_CHECK_MS);
     homeCheck.unref();
     const server = createServer((req, res) => {
-      if (!homeThere()) {
-        const path = requestPath(req.url ?? '/');
-        if (path !== null && isApiPath(path)) return error(res, 503, new NoBusError(opts.home), req.method === 'HEAD', { Connection: 'close' });
-        return plain(res, 503, `no bus at ${opts.home} any more: the home was removed, and this server stops\n`, { Connection: 'close' });
-      }
-      void handle({ ctx, assets, changes, status, outputs, streams, outputStreams, allowed: () => allowed, log: opts.log }, req, res);
+      void handle({ ctx, assets, changes, status, outputs, streams, outputStreams, allowed: () => allowed, homeThere, log: opts.log }, req, res);
     });
     await listen(server, opts.host, opts.port);
     const port = (server.address() as AddressInfo).port;
@@ -128,6 +123,8 @@ interface Served {
   /** The output streams among them (each holds up to a task's output window unsent: web/sse.ts). */
   outputStreams: Set<EventStream>;
   allowed: () => Set<string>;
+  /** Whether the home is still there (false stops the server: startUi). */
+  homeThere: () => boolean;
   log: (line: string) => void;
 }
 
@@ -150,6 +147,11 @@ async function handle(s: Served, req: IncomingMessage, res: ServerResponse): Pro
       if (path !== null && isApiPath(path)) return error(res, 421, new UiHostNotAllowedError(req.headers.host, [...s.allowed()]), method === 'HEAD');
       plain(res, 421, `this server answers to ${[...s.allowed()].join(', ')} only\n`);
       return;
+    }
+    if (!s.homeThere()) {
+      // Said only to a Host it answers to: the message names the home.
+      if (path !== null && isApiPath(path)) return error(res, 503, new NoBusError(s.ctx.paths.home), method === 'HEAD', { Connection: 'close' });
+      return plain(res, 503, `no bus at ${s.ctx.paths.home} any more: the home was removed, and this server stops\n`, { Connection: 'close' });
     }
     if (!(ALLOWED_METHODS as readonly string[]).includes(method)) {
       const allow = { Allow: ALLOWED_METHODS.join(', ') };

@@ -78,6 +78,11 @@ export interface CaptureResult {
   leftOut: string[];
   /** The profile on the bus could not be used and was written over. */
   repaired: boolean;
+  /**
+   * Why the profile on the bus is older than the one this node last synced (an older signed profile put back), when
+   * it is: then `newer` lists files of that older profile, not newer ones, and `--rebuild` signs this node's copy.
+   */
+  stale?: string;
   signed: boolean;
   commit: string | null;
 }
@@ -252,7 +257,7 @@ export async function captureProfile(ctx: BusContext, userHome: string, opts: Ca
     const hasSignature = rootTree !== null && (await readSidecars(snap.store, rootTree, manifestPath)).length > 0;
     // Nothing new: no commit (a signing key configured since is a reason to write the signature, though).
     const unchanged = old !== null && !broken && timeless(old) === timeless(manifest) && (!signer || hasSignature);
-    const result = { files: taken.map((t) => capturedFile(t, old?.files[t.source], files[t.source])), removed, newer, kept, notTaken, skipped, dropped, leftOut, repaired: broken !== null, signed: false };
+    const result = { files: taken.map((t) => capturedFile(t, old?.files[t.source], files[t.source])), removed, newer, kept, notTaken, skipped, dropped, leftOut, repaired: broken !== null, signed: false, ...(stale !== undefined && !rebuilding ? { stale } : {}) };
     if (unchanged) {
       if (trusted) updated = old?.updated;
       return { result };
@@ -283,7 +288,7 @@ export async function captureProfile(ctx: BusContext, userHome: string, opts: Ca
   const newest = laterUpdated(state.updated, updated);
   if (newest !== undefined) state.updated = newest;
   writeState(ctx.paths.home, state);
-  return { profile: opts.profile, files: r.files, removed: r.removed, newer: r.newer, kept: r.kept, notTaken: r.notTaken, skipped: r.skipped, dropped: r.dropped, leftOut: r.leftOut, repaired: r.repaired, signed: r.signed, commit: r.commit };
+  return { profile: opts.profile, files: r.files, removed: r.removed, newer: r.newer, kept: r.kept, notTaken: r.notTaken, skipped: r.skipped, dropped: r.dropped, leftOut: r.leftOut, repaired: r.repaired, signed: r.signed, ...(r.stale !== undefined ? { stale: r.stale } : {}), commit: r.commit };
 }
 
 /** A millisecond after a manifest time, or undefined. */

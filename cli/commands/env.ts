@@ -115,7 +115,9 @@ function captureText(r: CaptureResult): string {
   const lines = [`profile ${r.profile}: ${r.commit ? `captured ${r.files.length} file(s), ${changed.length} changed, commit ${r.commit.slice(0, 12)}${r.signed ? ', manifest signed' : ''}` : `captured ${r.files.length} file(s); the bus already has them`}`];
   for (const f of r.files) lines.push(`  ${(f.changed ? 'changed' : 'same').padEnd(8)} ${f.target}${f.executable !== undefined ? ` (only its mode: ${f.executable ? 'now executable' : 'no longer executable'})` : ''}`);
   for (const t of r.removed) lines.push(`  ${'removed'.padEnd(8)} ${t}: deleted here since the last sync`);
-  for (const t of r.newer) lines.push(`  ${'newer'.padEnd(8)} ${t}: the bus has a newer one and this node did not change it; left as the bus has it ("gitbus env apply" brings it here)`);
+  // A rollback: the bus's copy is of an older profile, which apply refuses; only a capture with --rebuild ends it.
+  if (r.stale !== undefined) lines.push(`  stale: ${r.stale}; "gitbus env capture ${r.profile} --rebuild" signs a newer profile of this node's own files`);
+  for (const t of r.newer) lines.push(r.stale !== undefined ? `  ${'older'.padEnd(8)} ${t}: the bus has the older profile's copy; left as it is` : `  ${'newer'.padEnd(8)} ${t}: the bus has a newer one and this node did not change it; left as the bus has it ("gitbus env apply" brings it here)`);
   for (const t of r.kept) lines.push(`  ${'kept'.padEnd(8)} ${t}: not on this machine, the bus keeps its copy`);
   for (const t of r.notTaken) lines.push(`  ${'not read'.padEnd(8)} ${t}: this node never captured or applied it, so its files here are not read ("--add ${t}" takes them)`);
   for (const s of r.skipped) lines.push(`  ${'skipped'.padEnd(8)} ${s.target}: ${s.reason}`);

@@ -61,15 +61,19 @@ function adminFlag(v: string, previous: { principal: string; key: PublicKey }[] 
 }
 
 function listFlag(flag: string, re: RegExp | null, allowed?: readonly string[]): (v: string) => string[] {
-  return (v) =>
-    v
+  const fix = `give ${flag} a comma-separated list of ${re ? 'names' : (allowed ?? []).join(', ')}, or *`;
+  return (v) => {
+    const items = v
       .split(',')
       .map((x) => x.trim())
-      .filter((x) => x !== '')
-      .map((x) => {
-        if (x === '*' || (re ? re.test(x) : (allowed ?? []).includes(x))) return x;
-        throw new InputError(`${flag}: ${JSON.stringify(x)} is not valid`, `give ${flag} a comma-separated list of ${re ? 'names' : (allowed ?? []).join(', ')}, or *`, { flag, value: x });
-      });
+      .filter((x) => x !== '');
+    // An empty value (a script's unset variable) was an empty list, refused later as the rule's field, not the flag.
+    if (items.length === 0) throw new InputError(`${flag} is empty: it names nothing`, fix, { flag, value: v });
+    return items.map((x) => {
+      if (x === '*' || (re ? re.test(x) : (allowed ?? []).includes(x))) return x;
+      throw new InputError(`${flag}: ${JSON.stringify(x)} is not valid`, fix, { flag, value: x });
+    });
+  };
 }
 
 /** The admin's key, found as every signing command finds it: --key, node.yaml signingKey, git's user.signingkey. */

@@ -160,7 +160,11 @@ describe('gitbus env', () => {
       // a signs nothing over it (nothing of its own changed); rebuilt from its own files, the profile is newer than both.
       const plain = await envCmd('a', ['capture', 'claude']);
       ok(plain);
-      expect(json<{ commit: string | null }>(plain).commit).toBeNull();
+      // It says the bus's profile is the older one (it said "the bus has a newer one"), and how to end it.
+      expect(json<{ commit: string | null; stale?: string }>(plain)).toMatchObject({ commit: null, stale: expect.stringMatching(/older than the one this node last applied or captured/) });
+      const text = await gitbus(['env', 'capture', 'claude'], { home: bus.home('a'), env: envOf('a') });
+      expect(text.stdout).toContain('gitbus env capture claude --rebuild" signs a newer profile');
+      expect(text.stdout).not.toContain('the bus has a newer one');
       ok(await envCmd('a', ['capture', 'claude', '--rebuild']));
       expect(onBus('env/claude/files/home/.gitconfig')).toMatch(/prune/);
       expect((await states('b'))['~/.gitconfig']).toBe('in-sync');

@@ -80,6 +80,8 @@ const BAD: [string, string[]][] = [
   ['--poll', ['ui', '--poll', '2m']],
   // IPv4 written short: listened on (0 is every interface) but spelt otherwise by a browser, so every page was refused.
   ['--host', ['ui', '--host', '0']],
+  // Empty (a script's unset variable): it was refused as the rule's field, "rules.2.signers: expected a list", no flag named.
+  ['--signers', ['trust', 'add', 'rule', '--signers', '', '--runners', 'shell', '--nodes', 'w']],
   ['--host', ['ui', '--host', '2130706433']],
   ['--host', ['ui', '--host', '0x7f.1']],
   ['--grace', ['watch', '--once', '--grace', '30']],
