@@ -120,13 +120,15 @@ export async function repairClone(repo: BusRepo, oid: string | null, damage?: Cl
  * whose clone was deleted under it failed every wake until a command cloned again); node.yaml, logs and the outbox
  * are left as they are. Two file system checks when the clone is whole.
  *
- * A reclone that fails past the remote's listing (a full disk) is not tried again in this process for
- * RECLONE_WAIT_MS, doubling with each failure to RECLONE_WAIT_MAX_MS: a watcher wakes every poll, and each try
- * downloads main whole before it fails on the disk. Meanwhile the failure is thrown again as it was; a command (a
- * process of its own) tries at once. A remote that cannot be reached costs a try nothing, and the clone must come
- * back as soon as the remote does: tried at every call.
+ * With `waits` (the watcher's, BusRepo.recloneWaits), a reclone that fails past the remote's listing (a full disk)
+ * is not tried again in this process for RECLONE_WAIT_MS, doubling with each failure to RECLONE_WAIT_MAX_MS: a
+ * watcher wakes every poll, and each try downloads main whole before it fails on the disk. Meanwhile the failure is
+ * thrown again as it was; a command, the MCP server and the web view, where a person waits on the answer, try at
+ * once. A remote that cannot be reached costs a try nothing, and the clone must come back as soon as the remote
+ * does: tried at every call.
  */
-export async function ensureClone(gitdir: string, transport: BusRepo['transport'], now: () => number = monotonicMs): Promise<void> {
+export async function ensureClone(gitdir: string, transport: BusRepo['transport'], opts: { waits?: boolean; now?: () => number } = {}): Promise<void> {
+  const now = opts.now ?? monotonicMs;
   if (cloneIsWhole(gitdir)) {
     failedReclones.delete(gitdir);
     return;
@@ -134,7 +136,7 @@ export async function ensureClone(gitdir: string, transport: BusRepo['transport'
   // One reclone at a time in a process (a watcher delivers results beside its claims): the others wait for it.
   const under = recloning.get(gitdir);
   if (under) return under;
-  const failed = failedReclones.get(gitdir);
+  const failed = opts.waits === true ? failedReclones.get(gitdir) : undefined;
   if (failed && now() < failed.at + failed.waitMs) throw failed.error;
   const made = reclone(gitdir, transport, () => cloneIsWhole(gitdir))
     .then(() => {
@@ -142,9 +144,9 @@ export async function ensureClone(gitdir: string, transport: BusRepo['transport'
     })
     .catch((err: unknown) => {
       const problem = 'the clone is missing or not a git directory';
-      if (remoteFailureCode(err) !== null) throw new CloneDamagedError(gitdir, '(none)', problem, firstLine(err));
+      if (remoteFailureCode(err) !== null || opts.waits !== true) throw new CloneDamagedError(gitdir, '(none)', problem, firstLine(err));
       const waitMs = failed ? Math.min(RECLONE_WAIT_MAX_MS, failed.waitMs * 2) : RECLONE_WAIT_MS;
-      const error = new CloneDamagedError(gitdir, '(none)', problem, `${firstLine(err)} (a watcher tries again at most every ${Math.round(waitMs / 1000)} s)`);
+      const error = new CloneDamagedError(gitdir, '(none)', problem, `${firstLine(err)} (the watcher tries again at most every ${Math.round(waitMs / 1000)} s)`);
       failedReclones.set(gitdir, { at: now(), waitMs, error });
       throw error;
     })

@@ -46,6 +46,11 @@ export class BusRepo {
   lastRefs: ReadonlyMap<string, string> = new Map();
   /** When `lastRefs` was listed (this node's clock; 0 before the first listing): liveness counts from it. */
   listedAt = 0;
+  /**
+   * A reclone that failed on this machine waits before the next try (bus/clone-repair.ts ensureClone): set by the
+   * watcher, which syncs at every wake; a person's calls (the MCP server, the web view) try at once.
+   */
+  recloneWaits = false;
 
   /** A direct push every this many starts `git gc --auto` in a local remote (transport/local-gc.ts). */
   private readonly gcEvery: number;
@@ -116,7 +121,7 @@ export class BusRepo {
    */
   async sync(ref = MAIN, opts: { maxAgeMs?: number; oneRef?: boolean; deferRef?: boolean } = {}): Promise<string | null> {
     // A clone deleted (or broken) under a long-lived process is cloned again, as a command's start does (openBus).
-    await ensureClone(this.gitdir, this.transport);
+    await ensureClone(this.gitdir, this.transport, { waits: this.recloneWaits });
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.syncOnce(ref, attempt === 1 ? (opts.maxAgeMs ?? 0) : 0, opts.oneRef === true, opts.deferRef === true);

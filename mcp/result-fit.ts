@@ -3,7 +3,8 @@
  * 10 MiB, and a result goes out twice in that line (as text and as structured content): a `show` of a task with
  * forty 250 KB claims written by hand, or a `status` of tasks waiting on 25,000 ids, ended the client's session,
  * one of them after its dispatch was committed. A result over MAX_RESULT_CHARS of compact JSON is cut: long strings
- * and long lists shortened, less and less until it fits, and `cut` says where. Pure.
+ * and long lists shortened together, more at each step until it fits (a log's end kept, KEEP_END), and `cut` says
+ * where. Pure.
  */
 
 /** The most characters of compact JSON a result keeps: with its pretty text beside it, a line of about 3 MB. */
@@ -17,6 +18,12 @@ const STEPS: readonly (readonly [number, number])[] = [
   [1_024, 20],
   [256, 5],
 ];
+
+/**
+ * Fields that hold the end of a log (`wait`'s output, `logs`' text): cut from their start, so that what is kept is
+ * the newest output, where a failure's error is.
+ */
+const KEEP_END: ReadonlySet<string> = new Set(['output', 'text']);
 
 /** Paths named in `cut`; the rest are counted. */
 const NAMED = 20;
@@ -50,6 +57,10 @@ export function fitResult(out: Record<string, unknown>, max = MAX_RESULT_CHARS):
 function shrink(value: unknown, chars: number, items: number, path: string, paths: string[]): unknown {
   if (typeof value === 'string') {
     if (value.length <= chars) return value;
+    if (KEEP_END.has(path)) {
+      paths.push(`${path}: the last ${chars} of ${value.length} characters`);
+      return `(${value.length - chars} earlier characters cut) …${value.slice(-chars)}`;
+    }
     paths.push(`${path}: ${chars} of ${value.length} characters`);
     return `${value.slice(0, chars)}… (${value.length - chars} more characters cut)`;
   }

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
@@ -45,17 +45,29 @@ export async function serveMcp(o: ServeOptions): Promise<void> {
   console.log = (...args: unknown[]) => o.log(args.map(String).join(' '));
   const open: { bus: Promise<BusContext> | null } = { bus: null };
   const stopping = new AbortController();
+  /** node.yaml as the bus was opened with it: its inode and time, which a leave and a join in the home change. */
+  let openedAs = '';
+  const configId = (config: string): string => {
+    const s = statSync(config, { throwIfNoEntry: false });
+    return s ? `${s.ino}:${s.mtimeMs}` : '';
+  };
   const opened = (): Promise<BusContext> =>
-    (open.bus ??= openBus(o.home, undefined, budgeted).catch((err: unknown) => {
-      open.bus = null;
-      throw err;
-    }));
+    (open.bus ??= openBus(o.home, undefined, budgeted).then(
+      (ctx) => {
+        openedAs = configId(ctx.paths.config);
+        return ctx;
+      },
+      (err: unknown) => {
+        open.bus = null;
+        throw err;
+      },
+    ));
   const bus = async (): Promise<BusContext> => {
     let ctx = await opened();
     // A home removed while the server runs (the node left, or its folder was deleted): the bus kept open would
     // go on acting as that node, cloning again and claiming in a name no home holds. Opened again instead, which
-    // says there is no bus there (or serves the node joined there since).
-    if (!existsSync(ctx.paths.config)) {
+    // says there is no bus there (or serves the node joined there since, or node.yaml as edited).
+    if (configId(ctx.paths.config) !== openedAs) {
       open.bus = null;
       await ctx.repo.close().catch(() => undefined);
       ctx = await opened();

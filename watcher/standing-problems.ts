@@ -1,4 +1,5 @@
 import { firstLine } from '../schemas/errors.js';
+import { monotonicMs } from '../bus/monotonic.js';
 import type { Snapshot } from '../bus/model/snapshot.js';
 import { entryKind, type TreeEntry } from '../bus/store/objects.js';
 
@@ -21,7 +22,7 @@ export interface StandingProblems {
 /** How long a failure of the node's own disk is not said again (standingProblems). */
 export const REMIND_MS = 10 * 60_000;
 
-export function standingProblems(now: () => number = Date.now): StandingProblems {
+export function standingProblems(now: () => number = monotonicMs): StandingProblems {
   /** The message said -> the path and what was at it (PathOccupiedError's data). */
   const said = new Map<string, { path: string; what: string }>();
   const notABus = new Set<string>();

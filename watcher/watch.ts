@@ -70,6 +70,8 @@ export async function watch(given: BusContext, opts: WatchOptions): Promise<Fini
   // A node that runs no tasks may still keep its setup in step with the bus (node.yaml env:).
   if (runners.length === 0 && noEnv) throw new NoRunnersError(given.config.node, given.paths.home);
   const ctx: BusContext = missing.length === 0 ? given : { ...given, config: { ...given.config, runners: given.config.runners.filter(usable) } };
+  // It syncs at every wake: a reclone that fails on this machine (a full disk) waits before its next try.
+  ctx.repo.recloneWaits = !opts.once;
   for (const m of missing) opts.onEvent({ type: 'runner-missing', runner: m.runner, binary: m.binary, fix: m.fix });
   for (const l of cardListsLeftOut(ctx.paths.home, ctx.config)) {
     // Nothing is wrong on this node, which judges every task by node.yaml: the fix is for dispatchers' early refusals.

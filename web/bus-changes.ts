@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import type { BusContext } from '../bus/context.js';
 import { HEARTBEAT_PREFIX } from '../bus/model/liveness.js';
 import { remoteFailureCode } from '../bus/remote-failure.js';
+import { RemoteMainGoneError } from '../bus/remote-main-errors.js';
 import { MAIN } from '../bus/repo.js';
 import { firstLine } from '../schemas/errors.js';
 import { wakeOnChange, type ChangeWatch } from '../watcher/wake-on-change.js';
@@ -112,7 +113,7 @@ export class BusChanges {
     try {
       // A remote without main (deleted, or the repository replaced) is no bus to show: the pages' reads fail with
       // REMOTE_MAIN_GONE, so the header must not say "live".
-      if ((await this.ctx.repo.remoteHead(MAIN)) === null) throw Object.assign(new Error(`${this.ctx.repo.transport.display} has no ${MAIN}`), { code: 'REMOTE_MAIN_GONE' });
+      if ((await this.ctx.repo.remoteHead(MAIN)) === null) throw new RemoteMainGoneError(this.ctx.repo.transport.display, this.ctx.paths.clone, (await this.ctx.repo.localHead(MAIN)) ?? '(none)');
       refs = new Map(this.ctx.repo.lastRefs);
     } catch (err) {
       // An outage, or a failure of the remote a person must fix (a login refused, main deleted): offline either way.

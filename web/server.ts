@@ -217,7 +217,8 @@ async function answer(s: Served, route: Route, res: ServerResponse, head: boolea
     }
     case 'output': {
       if (head) return send(res, 200, 'text/event-stream; charset=utf-8', Buffer.alloc(0), true);
-      if (s.streams.size >= MAX_STREAMS || s.outputStreams.size >= MAX_OUTPUT_STREAMS) return error(res, 503, new UiTooManyStreamsError('output', MAX_OUTPUT_STREAMS), false, { 'Retry-After': '5' });
+      if (s.streams.size >= MAX_STREAMS) return error(res, 503, new UiTooManyStreamsError('event', MAX_STREAMS), false, { 'Retry-After': '5' });
+      if (s.outputStreams.size >= MAX_OUTPUT_STREAMS) return error(res, 503, new UiTooManyStreamsError('output', MAX_OUTPUT_STREAMS), false, { 'Retry-After': '5' });
       const stream = openEventStream(res);
       s.streams.add(stream);
       s.outputStreams.add(stream);

@@ -257,10 +257,11 @@ export async function captureProfile(ctx: BusContext, userHome: string, opts: Ca
     const hasSignature = rootTree !== null && (await readSidecars(snap.store, rootTree, manifestPath)).length > 0;
     // Nothing new: no commit (a signing key configured since is a reason to write the signature, though).
     const unchanged = old !== null && !broken && timeless(old) === timeless(manifest) && (!signer || hasSignature);
-    const result = { files: taken.map((t) => capturedFile(t, old?.files[t.source], files[t.source])), removed, newer, kept, notTaken, skipped, dropped, leftOut, repaired: broken !== null, signed: false, ...(stale !== undefined && !rebuilding ? { stale } : {}) };
+    const result: Omit<CaptureResult, 'profile' | 'commit'> = { files: taken.map((t) => capturedFile(t, old?.files[t.source], files[t.source])), removed, newer, kept, notTaken, skipped, dropped, leftOut, repaired: broken !== null, signed: false };
     if (unchanged) {
       if (trusted) updated = old?.updated;
-      return { result };
+      // Nothing written on a rolled-back profile: said, where this node can sign the newer one (--rebuild) that ends it.
+      return { result: { ...result, ...(stale !== undefined && signer ? { stale } : {}) } };
     }
     if (unvouched.length > 0 && !opts.rebuild) throw new EnvCaptureUnverifiedError(opts.profile, unvouched, distrust);
     updated = manifest.updated;

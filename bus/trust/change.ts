@@ -221,14 +221,17 @@ export function firstVersion(admins: { principal: string; key: PublicKey }[], th
 }
 
 /** The files of a version and its link, ready to commit; checked as a node would read them. */
-export function renderVersion(content: VersionContent, previous: string | undefined): { allowedSigners: string; policy: string; link: string; version: TrustVersion } {
+export function renderVersion(content: VersionContent, previous: string | undefined, prev?: TrustVersion): { allowedSigners: string; policy: string; link: string; version: TrustVersion } {
   const policy = renderPolicy(content.policy);
   const parsed = parseVersion(content.version, Buffer.from(content.allowedSigners, 'utf8'), Buffer.from(policy, 'utf8'));
   if (!parsed.ok) {
     const p = parsed.problems[0];
     invalid(p ? `${p.field ? `${p.field}: ` : ''}${p.reason}` : 'the new version does not parse', p?.fix ?? 'change it differently');
   }
-  const shared = sharedAdminKeys(parsed.value)[0];
+  // Only a sharing this change makes: a version written before gitbus refused it must still take the change that
+  // mends it (a signer's own key for one of the admins), and every other (each key counts once meanwhile: chain.ts).
+  const before = new Set((prev ? sharedAdminKeys(prev) : []).flatMap((k) => k.principals.map((p) => `${k.fingerprint} ${p}`)));
+  const shared = sharedAdminKeys(parsed.value).find((k) => k.principals.some((p) => !before.has(`${k.fingerprint} ${p}`)));
   if (shared) {
     invalid(
       `the key ${shared.fingerprint} would be listed for admins ${shared.principals.join(' and ')}: one key counts for one admin, so it would sign for one of them only`,

@@ -187,7 +187,7 @@ export async function trustChange(ctx: BusContext, edit: TrustEdit, opts: Change
   }
   const key = opts.key.parsed.key;
   if (adminPrincipalsOf(seen.accepted, key, env).length === 0) throw new NotTrustAdminError(key.fingerprint, seen.accepted.version, seen.accepted.policy.admins);
-  const rendered = renderVersion(applyEdit(seen.accepted, edit), seen.accepted.digest);
+  const rendered = renderVersion(applyEdit(seen.accepted, edit), seen.accepted.digest, seen.accepted);
   const settings = rendered.version.policy.settings;
   const settingsMoved = settings !== undefined && !sameTrustSettings(seen.accepted.policy.settings, settings);
   // gitbus.yaml is rewritten to match, so it must be readable and read well afterwards: checked before signing.

@@ -26,7 +26,8 @@ function hostFlag(v: string): string {
 function isShortIpv4(v: string): boolean {
   const labels = v.split('.');
   if (!labels.every((l) => /^(0x[0-9a-f]*|[0-9]+)$/i.test(l))) return false;
-  return !(labels.length === 4 && labels.every((l) => /^(0|[1-9][0-9]{0,2})$/.test(l) && Number(l) <= 255));
+  // Four plain numbers (one above 255 among them: not an address at all) are left to the listen, which says so.
+  return !(labels.length === 4 && labels.every((l) => /^[0-9]+$/.test(l)));
 }
 
 export function register(program: Command): void {

@@ -35,7 +35,7 @@ const timeoutSchema = withRule(durationSchema, (text) =>
 const input = z.strictObject({
   id: taskRefSchema,
   timeout: z.optional(timeoutSchema).register(z.globalRegistry, { description: `how long to wait at most: a whole number followed by ms, s, m, h or d, at most ${MAX_TIMEOUT} (default ${DEFAULT_TIMEOUT}; 0s looks once). A call that runs out returns ended: false; call again to wait on. Longer than your own request timeout only with a progress token and that timeout reset on progress` }),
-  maxChars: maxCharsSchema(DEFAULT_MAX, '; the response (its body as the file holds it, at most 256 KiB) is given whole'),
+  maxChars: maxCharsSchema(DEFAULT_MAX, '; the response (its body as the file holds it, at most 256 KiB) is given whole unless the result must be cut to fit one message (cut)'),
 });
 
 const output = z.object({

@@ -10,7 +10,7 @@ import { evaluateTrust, type ChainOnBus } from '../../bus/trust/root.js';
 import { newPin } from '../../bus/trust/pin.js';
 import { signBusFile } from '../../bus/trust/sign.js';
 import { loadSigningKey, type SigningKey } from '../../bus/trust/signing-key.js';
-import { renderPolicy, type TrustVersion } from '../../bus/trust/version-content.js';
+import { parseVersion, renderPolicy, type TrustVersion } from '../../bus/trust/version-content.js';
 import { renderYaml } from '../../schemas/safe-yaml.js';
 
 /**
@@ -140,6 +140,13 @@ describe('the trust chain', () => {
     const signed = await signBusFile(linkPath(1), link, keys['alice'] as SigningKey);
     const files: VersionFiles = { version: 1, link, allowedSigners: Buffer.from(twice.allowedSigners), policy: Buffer.from(policy), signatures: [{ path: signed.sidecar, content: Buffer.from(signed.armored) }] };
     expect(verifyRoot(files, env()).step).toMatchObject({ status: 'pending', needed: 2, counted: 1 });
+    // On a version that has such a key already (written before gitbus refused it), the change that mends it is made:
+    // carol gets a key of her own; a change that shares another key is still refused.
+    const parsed = parseVersion(1, files.allowedSigners ?? Buffer.alloc(0), files.policy ?? Buffer.alloc(0));
+    if (!parsed.ok) throw new Error('the hand-written version does not parse');
+    expect(() => renderVersion(applyEdit(parsed.value, { kind: 'add-signer', principal: 'carol', key: pub('carol') }), parsed.value.digest, parsed.value)).not.toThrow();
+    const more = applyEdit(parsed.value, { kind: 'add-admin', principal: 'dave', key: pub('alice') });
+    expect(() => renderVersion(more, parsed.value.digest, parsed.value)).toThrow(/would be listed for admins/);
     // The most admins the keys can stand for, each key for one: a key of alice's and carol's, and one of alice's alone.
     expect(countedAdmins([{ principals: ['alice', 'carol'] }, { principals: ['alice'] }])).toEqual(new Set(['alice', 'carol']));
     expect(countedAdmins([{ principals: ['alice', 'carol'] }, { principals: ['alice', 'carol'] }, { principals: ['carol'] }]).size).toBe(2);

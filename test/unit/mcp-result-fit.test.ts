@@ -26,4 +26,13 @@ describe('a tool result cut to fit one MCP message', () => {
     expect(fit.cut.paths).toHaveLength(20);
     expect(fit.cut.more).toBeGreaterThan(0);
   });
+
+  it('keeps the end of an output (wait’s output, logs’ text): the newest lines, where a failure’s error is', () => {
+    const log = `${'early line\n'.repeat(20_000)}the error at the end\n`;
+    const fit = fitResult({ id: 'a', output: log, response: { body: 'b'.repeat(300_000) } }, 100_000) as { output: string; response: { body: string }; cut: { paths: string[] } };
+    expect(fit.output.endsWith('the error at the end\n')).toBe(true);
+    expect(fit.output).toMatch(/^\(\d+ earlier characters cut\) …/);
+    expect(fit.response.body.startsWith('bbb')).toBe(true);
+    expect(fit.cut.paths).toContain(`output: the last 16384 of ${log.length} characters`);
+  });
 });

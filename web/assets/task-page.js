@@ -185,6 +185,13 @@ export function taskPage(el, ref) {
         ended = true;
         stream.close();
         outState.textContent = `(${JSON.parse(e.data).message})`;
+      } else if (stream.readyState === EventSource.CLOSED && !ended) {
+        // Refused, not dropped (the browser retries a dropped one itself): the server serves too many streams (503).
+        outState.textContent = '(not following: the server has too many streams open; trying again in 10 s)';
+        const refused = stream;
+        setTimeout(() => {
+          if (stream === refused && !ended) follow();
+        }, 10_000);
       }
     });
   };
