@@ -1,9 +1,10 @@
 import { fs } from './node-fs.js';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { firstLine } from '../schemas/errors.js';
 import { fetchObjects } from './git/fetch.js';
 import { isoGit } from './git/iso-git.js';
 import { CloneDamagedError } from './local-io.js';
+import { NoBusError } from './errors.js';
 import type { BusRepo } from './repo.js';
 import { decodeTree } from './store/encode.js';
 import { readLoose } from './store/loose-read.js';
@@ -133,6 +134,10 @@ export async function ensureClone(gitdir: string, transport: BusRepo['transport'
     failedReclones.delete(gitdir);
     return;
   }
+  // A home removed under a long-lived process (the MCP server, the web view, a watcher stopping) is not made again
+  // by a clone into it: a home is node.yaml first (openBus reads it before it clones).
+  const home = dirname(gitdir);
+  if (!fs.existsSync(joinPlain(home, 'node.yaml'))) throw new NoBusError(home);
   // One reclone at a time in a process (a watcher delivers results beside its claims): the others wait for it.
   const under = recloning.get(gitdir);
   if (under) return under;
@@ -143,6 +148,8 @@ export async function ensureClone(gitdir: string, transport: BusRepo['transport'
       failedReclones.delete(gitdir);
     })
     .catch((err: unknown) => {
+      // The home removed while it cloned (bus/shallow-clone.ts): said as such, not as a damaged clone.
+      if (err instanceof NoBusError) throw err;
       const problem = 'the clone is missing or not a git directory';
       if (remoteFailureCode(err) !== null || opts.waits !== true) throw new CloneDamagedError(gitdir, '(none)', problem, firstLine(err));
       const waitMs = failed ? Math.min(RECLONE_WAIT_MAX_MS, failed.waitMs * 2) : RECLONE_WAIT_MS;

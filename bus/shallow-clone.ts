@@ -1,7 +1,8 @@
 import { mathRandomHex } from '../schemas/math-random.js';
 import { fs } from './node-fs.js';
 import { readdir, rename, rm } from './node-fs-async.js';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { NoBusError } from './errors.js';
 import { explodePack } from './git/explode-pack.js';
 import { initBareClone } from './store/init-clone.js';
 import { MAIN } from './repo.js';
@@ -52,6 +53,17 @@ export async function reclone(gitdir: string, transport: Transport, unlessWhole?
     if (unlessWhole?.()) {
       await rm(fresh, { recursive: true, force: true });
       return { commit, kept: null };
+    }
+    // The home removed while this copy was made (rm -rf takes clone.git before node.yaml): not put back into it.
+    if (!fs.existsSync(join(dirname(gitdir), 'node.yaml'))) {
+      await rm(fresh, { recursive: true, force: true });
+      // The folder the copy itself made again, empty now: no home (rmdir removes only an empty one).
+      try {
+        fs.rmdirSync(dirname(gitdir));
+      } catch {
+        // Not empty (a home after all, or files of another process): left as it is.
+      }
+      throw new NoBusError(dirname(gitdir));
     }
     let kept: string | null = null;
     if (fs.existsSync(gitdir)) {

@@ -93,6 +93,8 @@ export type WatchEvent =
   | { type: 'clone-pruned'; removed: number; freedBytes: number; kept: number; tookMs: number }
   | RemoteDownEvent
   | RemoteUpEvent
+  /** The home's node.yaml is gone (the folder removed): the watcher stops, as at SIGTERM. */
+  | { type: 'home-removed'; home: string }
   | { type: 'stopped' };
 
 export interface WatchOptions {

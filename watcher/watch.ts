@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { NoBusError } from '../bus/errors.js';
 import { homedir } from '../bus/user-home-dir.js';
 import type { BusContext } from '../bus/context.js';
 import { ResponseBatcher } from './response-batcher.js';
@@ -84,16 +86,36 @@ export async function watch(given: BusContext, opts: WatchOptions): Promise<Fini
   // Whether it serves the home's commands, for a `gitbus serve` of the home to tell (cli/serve/standalone.ts).
   const lock = acquireWatcherLock(ctx.paths.home, process.env, !opts.once && opts.whileLocked !== undefined);
   let unlock: (() => Promise<void> | void) | undefined;
+  // A home removed under a running watcher (rm -rf instead of gitbus leave): it would go on as a node no home holds,
+  // claiming and running in its name. It stops as at SIGTERM (runs get the grace period, claims go back).
+  const stop = new AbortController();
+  if (opts.stop.aborted) stop.abort();
+  else opts.stop.addEventListener('abort', () => stop.abort(), { once: true });
+  /** Whether the home is still there; when not, the watcher stops (said once). Also at each look (watchLocked). */
+  const homeThere = (): boolean => {
+    if (existsSync(ctx.paths.config)) return true;
+    if (!stop.signal.aborted) {
+      opts.onEvent({ type: 'home-removed', home: ctx.paths.home });
+      stop.abort();
+    }
+    return false;
+  };
+  const homeCheck = opts.once ? null : setInterval(homeThere, HOME_CHECK_MS);
+  homeCheck?.unref();
   try {
     unlock = opts.once ? undefined : opts.whileLocked?.();
-    return await watchLocked(ctx, opts, runners);
+    return await watchLocked(ctx, { ...opts, stop: stop.signal }, runners, opts.once ? () => true : homeThere);
   } finally {
+    if (homeCheck) clearInterval(homeCheck);
     await unlock?.();
     lock.release();
   }
 }
 
-async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeConfig['runners']): Promise<FinishedTask[]> {
+/** How often a running watcher looks whether its home is still there (one stat of node.yaml). */
+const HOME_CHECK_MS = 2_000;
+
+async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeConfig['runners'], homeThere: () => boolean): Promise<FinishedTask[]> {
   const home = ctx.paths.home;
   const finished: FinishedTask[] = [];
   const running = new Map<string, Running>();
@@ -153,6 +175,8 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
   let applySettings: (next: Snapshot['settings']) => void = () => undefined;
   /** One look at the remote: a ref listing, a fetch only if main moved. Null (and the failure noted) when it fails. */
   const look = async (): Promise<Snapshot | null> => {
+    // Before anything of the wake (a claim above all): a removed home stops the watcher (watch).
+    if (!homeThere()) return null;
     try {
       const started = Date.now();
       const snap = await currentSnapshot(ctx);
@@ -212,7 +236,12 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
     wake: (why) => void wake(why),
     report,
   });
-  const { beat, beatBeforeClaim, early } = beats;
+  const { beat, early } = beats;
+  // And right before a claim is pushed: a wake that began before the home was removed claims nothing after it.
+  const beatBeforeClaim = async (): Promise<void> => {
+    if (!homeThere()) throw new NoBusError(ctx.paths.home);
+    await beats.beatBeforeClaim();
+  };
 
   // Results that end close together go out in one commit (watcher/response-batcher.ts), with this node's next
   // claims when it has slots to fill (watcher/claims.ts).

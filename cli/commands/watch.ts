@@ -109,6 +109,8 @@ function eventLine(e: WatchEvent): string | null {
       return `env ${e.profile}: not applied: ${e.reason}${e.fix ? `\n  fix: ${e.fix}` : ''}`;
     case 'env-home-missing':
       return `env ${e.profiles.join(', ')}: not looked at or applied: ${e.reason}\n  fix: ${e.fix}`;
+    case 'home-removed':
+      return `stopping: the home ${e.home} was removed (its node.yaml is gone); running tasks get the grace period and go back to the bus (gitbus leave takes a node off the bus)`;
     case 'stopped':
       return 'stopped';
   }

@@ -7,7 +7,7 @@ import { makeBus } from '../helpers/bus.js';
 import { showInProcess } from '../helpers/in-process.js';
 import { mainListing } from '../helpers/refs.js';
 import { startWatcher } from '../helpers/watcher-process.js';
-import { until } from '../helpers/wait.js';
+import { bounded, until } from '../helpers/wait.js';
 
 type Check = { name: string; status: string; detail: string; fix: string | null };
 type Doctor = { checks: Check[]; failed: number };
@@ -239,6 +239,22 @@ describe('a damaged bus home', () => {
     await until('the result to be delivered', () => responses().includes(`responses/${id}.md`), 60_000, explain);
     // A write under way as the folder went may fail once; the looks after it do not (they clone again).
     expect(watcher.events().filter((e) => e.type === 'error').length, explain()).toBeLessThanOrEqual(1);
+  });
+
+  it('a running watcher whose home is removed stops as at SIGTERM, says why, and makes nothing there again', { timeout: 60_000 }, async () => {
+    const bus = await makeBus({ node: 'boss', initArgs: ['--heartbeat', '1s'] });
+    cleanups.push(bus.cleanup);
+    const worker = await bus.addNode('worker', [], ['--runner', 'shell']);
+    const watcher = startWatcher(worker, ['--poll', '1s'], children);
+    const explain = () => `${JSON.stringify(watcher.events())}\n${watcher.stderr()}`;
+    await until('the watcher to start', () => watcher.events().some((e) => e.type === 'started'), 30_000, explain);
+    // Before, it went on as node worker with no home: it cloned into the folder again, claimed this task and ran it.
+    rmSync(worker, { recursive: true, force: true });
+    await bus.dispatch('boss', ['for whoever is there', '--command', 'true']);
+    expect(await bounded(watcher.exited, 30_000, 'the watcher to stop')).toBe(0);
+    expect(watcher.events().find((e) => e.type === 'home-removed'), explain()).toMatchObject({ home: worker });
+    expect(watcher.events().some((e) => e.type === 'claimed'), explain()).toBe(false);
+    expect(existsSync(worker) ? readdirSync(worker, { recursive: true }) : null, explain()).toBeNull();
   });
 
   it('an empty clone.lock (left by a crash) does not stop the next command for long', async () => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { openBus, type BusContext } from '../../bus/context.js';
@@ -62,11 +62,12 @@ describe('cloning again', () => {
   };
 
   it('a reclone that fails on this machine is tried again after RECLONE_WAIT_MS, then twice that; meanwhile it fails as it did', async () => {
-    // A home that is a file: the fresh clone cannot be made beside the old one (as on a full disk), after the listing.
+    // A clone whose fresh copy cannot be made beside it (its name one too long for the file system), as on a full
+    // disk: after the listing.
     const dir = mkdtempSync(join(tmpdir(), 'gitbus-reclone-'));
     try {
-      writeFileSync(join(dir, 'home'), '');
-      const gitdir = join(dir, 'home', 'clone.git');
+      writeFileSync(join(dir, 'node.yaml'), '');
+      const gitdir = join(dir, 'c'.repeat(250));
       const { transport, listings } = counted();
       let t = 1_000_000;
       const now = () => t;
@@ -86,12 +87,9 @@ describe('cloning again', () => {
       t += 2 * RECLONE_WAIT_MS - 1;
       await expect(ensureClone(gitdir, transport, { waits: true, now })).rejects.toMatchObject({ code: 'CLONE_DAMAGED' });
       expect(listings()).toBe(3);
-      // The person mends it: the next try after the wait clones.
-      rmSync(join(dir, 'home'));
-      mkdirSync(join(dir, 'home'));
+      // Past the wait it is tried again, and the next wait is twice as long again (capped at RECLONE_WAIT_MAX_MS).
       t += 1;
-      await ensureClone(gitdir, transport, { waits: true, now });
-      expect(cloneIsWhole(gitdir)).toBe(true);
+      await expect(ensureClone(gitdir, transport, { waits: true, now })).rejects.toThrow(`at most every ${(4 * RECLONE_WAIT_MS) / 1000} s`);
       expect(listings()).toBe(4);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -102,6 +100,7 @@ describe('cloning again', () => {
     const dir = mkdtempSync(join(tmpdir(), 'gitbus-reclone-'));
     const remote = bus.remote;
     try {
+      writeFileSync(join(dir, 'node.yaml'), '');
       const gitdir = join(dir, 'clone.git');
       const { transport, listings } = counted();
       const now = () => 0;
@@ -115,6 +114,17 @@ describe('cloning again', () => {
       }
       await ensureClone(gitdir, transport, { waits: true, now });
       expect(cloneIsWhole(gitdir)).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a home whose node.yaml is gone is not made again by a clone into it: NO_BUS', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gitbus-reclone-'));
+    try {
+      const gitdir = join(dir, 'home', 'clone.git');
+      await expect(ensureClone(gitdir, ctx.repo.transport)).rejects.toMatchObject({ code: 'NO_BUS' });
+      expect(readdirSync(dir)).toEqual([]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
