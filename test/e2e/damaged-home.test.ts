@@ -249,7 +249,9 @@ describe('a damaged bus home', () => {
     const explain = () => `${JSON.stringify(watcher.events())}\n${watcher.stderr()}`;
     await until('the watcher to start', () => watcher.events().some((e) => e.type === 'started'), 30_000, explain);
     // Before, it went on as node worker with no home: it cloned into the folder again, claimed this task and ran it.
-    rmSync(worker, { recursive: true, force: true });
+    // Gone at once, as an rm -rf is for the watcher: one walking the folder races the watcher's own writes in it.
+    renameSync(worker, `${worker}.removed`);
+    rmSync(`${worker}.removed`, { recursive: true, force: true, maxRetries: 5 });
     await bus.dispatch('boss', ['for whoever is there', '--command', 'true']);
     expect(await bounded(watcher.exited, 30_000, 'the watcher to stop')).toBe(0);
     expect(watcher.events().find((e) => e.type === 'home-removed'), explain()).toMatchObject({ home: worker });

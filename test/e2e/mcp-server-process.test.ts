@@ -1,7 +1,7 @@
 import { describe, it, expect, afterAll } from 'vitest';
 import { join } from 'node:path';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
@@ -73,7 +73,8 @@ describe('gitbus mcp whose home is removed while it runs', () => {
     try {
       const call = async (name: string, args: Json) => (await c.callTool({ name, arguments: args }, undefined, { timeout: 30_000 })) as CallToolResult;
       expect((await call('status', {})).isError).toBeFalsy();
-      rmSync(home, { recursive: true, force: true });
+      renameSync(home, `${home}.removed`);
+      rmSync(`${home}.removed`, { recursive: true, force: true, maxRetries: 5 });
       // The bus it had open would have claimed the task as tmpnode, and cloned into the removed home again.
       const claimed = await call('claim_next', {});
       expect(claimed.isError).toBe(true);

@@ -1,6 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { gitbus, gitCli, json } from '../helpers/cli.js';
@@ -335,7 +335,9 @@ describe('gitbus ui over plain HTTP', () => {
     const home = await bus.addNode('viewer');
     const viewer = await startUi(home);
     expect((await raw('GET', '/api/fleet')).status).toBe(200);
-    rmSync(home, { recursive: true, force: true });
+    // Gone at once: an rm -rf walking the folder races the server's own writes in it (liveness.json at each look).
+    renameSync(home, `${home}.removed`);
+    rmSync(`${home}.removed`, { recursive: true, force: true, maxRetries: 5 });
     // A request meanwhile is refused (the bus it had open would clone into the removed folder again).
     const u = new URL('/api/fleet', viewer.url);
     const answer = await fetch(u).then((r) => r.status, () => 0);
