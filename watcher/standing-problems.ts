@@ -1,5 +1,6 @@
 import { firstLine } from '../schemas/errors.js';
 import { monotonicMs } from '../bus/monotonic.js';
+import { isAbsolute, relative, sep } from 'node:path';
 import type { Snapshot } from '../bus/model/snapshot.js';
 import { entryKind, type TreeEntry } from '../bus/store/objects.js';
 
@@ -22,7 +23,7 @@ export interface StandingProblems {
 /** How long a failure of the node's own disk is not said again (standingProblems). */
 export const REMIND_MS = 10 * 60_000;
 
-export function standingProblems(now: () => number = monotonicMs): StandingProblems {
+export function standingProblems(home?: string, now: () => number = monotonicMs): StandingProblems {
   /** The message said -> the path and what was at it (PathOccupiedError's data). */
   const said = new Map<string, { path: string; what: string }>();
   const notABus = new Set<string>();
@@ -31,7 +32,7 @@ export function standingProblems(now: () => number = monotonicMs): StandingProbl
   return {
     repeated(err) {
       const e = err as { code?: unknown; data?: { path?: unknown; what?: unknown } };
-      const kind = localKind(err);
+      const kind = localKind(err, home);
       if (kind !== null) {
         const at = local.get(kind);
         if (at !== undefined && now() - at < REMIND_MS) return true;
@@ -62,12 +63,19 @@ export function standingProblems(now: () => number = monotonicMs): StandingProbl
 
 /**
  * What makes two failures of the node's own disk the same, or null for any other error. Not the path: a full disk
- * fails whichever file is written next (a temp file's name is random), and the fix is the same for all of them.
+ * fails whichever file is written next (a temp file's name is random), and the fix is the same for all of them. A
+ * LOCAL_IO failure by its errno and the home's folder it is in (clone.git, logs, outbox: a folder made read-only
+ * is one problem, another folder failing the same way another, each with its own fix).
  */
-function localKind(err: unknown): string | null {
-  const e = err as { code?: unknown; data?: { errno?: unknown } };
+function localKind(err: unknown, home: string | undefined): string | null {
+  const e = err as { code?: unknown; data?: { errno?: unknown; path?: unknown } };
   if (e.code === 'DISK_FULL') return 'DISK_FULL';
-  if (e.code === 'LOCAL_IO') return `LOCAL_IO ${String(e.data?.errno)}`;
+  if (e.code === 'LOCAL_IO') {
+    const path = typeof e.data?.path === 'string' ? e.data.path : '';
+    const within = home !== undefined ? relative(home, path) : '';
+    const folder = within !== '' && !within.startsWith('..') && !isAbsolute(within) ? within.split(sep)[0] : path;
+    return `LOCAL_IO ${String(e.data?.errno)} ${folder}`;
+  }
   // A clone that could not be made again (bus/clone-repair.ts ensureClone) says so the same way at every wake.
   if (e.code === 'CLONE_DAMAGED') return `CLONE_DAMAGED ${firstLine(err)}`;
   return null;

@@ -122,7 +122,7 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
   const kill = new AbortController();
   const stopped = stoppedBy(opts.stop);
   // Something in the way of the watcher's writes is said once, not at every wake, until it changes.
-  const standing = standingProblems();
+  const standing = standingProblems(home);
   const report = (raw: unknown) => {
     // A full disk or a failing file system is named as such (DISK_FULL, LOCAL_IO), with the path.
     const err = asLocalFailure(raw, ctx.paths.home);

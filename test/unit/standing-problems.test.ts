@@ -9,7 +9,7 @@ import { CloneDamagedError, DiskFullError, LocalIoError } from '../../bus/local-
 describe('a failure of the node’s own disk, said by the watcher', () => {
   it('is said once for every file a full disk fails, and again after REMIND_MS', () => {
     let t = 0;
-    const standing = standingProblems(() => t);
+    const standing = standingProblems('/home/n', () => t);
     expect(standing.repeated(new DiskFullError('/home/n/clone.git/objects/ab/tmp_obj_1', 'open'))).toBe(false);
     t = 1_000;
     // Another temp file of the same full disk: the same problem.
@@ -22,11 +22,14 @@ describe('a failure of the node’s own disk, said by the watcher', () => {
     expect(standing.repeated(new DiskFullError('/home/n/outbox/x.tmp', 'write'))).toBe(true);
   });
 
-  it('tells LOCAL_IO failures apart by their errno, and clone failures by what they say', () => {
-    const standing = standingProblems(() => 0);
+  it('tells LOCAL_IO failures apart by their errno and the home’s folder, and clone failures by what they say', () => {
+    const standing = standingProblems('/h', () => 0);
     expect(standing.repeated(new LocalIoError('/h/clone.git/objects/ab/tmp', 'open', 'EROFS', 'EROFS'))).toBe(false);
     expect(standing.repeated(new LocalIoError('/h/clone.git/shallow.lock', 'unlink', 'EROFS', 'EROFS'))).toBe(true);
     expect(standing.repeated(new LocalIoError('/h/logs/x.log', 'open', 'EIO', 'i/o error'))).toBe(false);
+    // The same errno in another folder of the home is another problem (its own fix); in the same folder, the same.
+    expect(standing.repeated(new LocalIoError('/h/outbox/r.json', 'open', 'EROFS', 'EROFS'))).toBe(false);
+    expect(standing.repeated(new LocalIoError('/h/outbox/s.json', 'open', 'EROFS', 'EROFS'))).toBe(true);
     const gone = new CloneDamagedError('/h/clone.git', '(none)', 'the clone is missing or not a git directory', 'ENOSPC');
     expect(standing.repeated(gone)).toBe(false);
     expect(standing.repeated(gone)).toBe(true);
@@ -34,7 +37,7 @@ describe('a failure of the node’s own disk, said by the watcher', () => {
   });
 
   it('leaves every other error to be said each time', () => {
-    const standing = standingProblems(() => 0);
+    const standing = standingProblems('/h', () => 0);
     const other = Object.assign(new Error('the remote refused'), { code: 'REMOTE_UNREACHABLE' });
     expect(standing.repeated(other)).toBe(false);
     expect(standing.repeated(other)).toBe(false);
