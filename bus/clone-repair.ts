@@ -8,7 +8,7 @@ import { NoBusError } from './errors.js';
 import type { BusRepo } from './repo.js';
 import { decodeTree } from './store/encode.js';
 import { readLoose } from './store/loose-read.js';
-import { reclone } from './shallow-clone.js';
+import { homeGoneFor, reclone } from './shallow-clone.js';
 import { joinPlain } from './join-plain.js';
 import { monotonicMs } from './monotonic.js';
 import { remoteFailureCode } from './remote-failure.js';
@@ -135,9 +135,8 @@ export async function ensureClone(gitdir: string, transport: BusRepo['transport'
     return;
   }
   // A home removed under a long-lived process (the MCP server, the web view, a watcher stopping) is not made again
-  // by a clone into it: a home is node.yaml first (openBus reads it before it clones).
-  const home = dirname(gitdir);
-  if (!fs.existsSync(joinPlain(home, 'node.yaml'))) throw new NoBusError(home);
+  // by a clone into it.
+  if (homeGoneFor(gitdir)) throw new NoBusError(dirname(gitdir));
   // One reclone at a time in a process (a watcher delivers results beside its claims): the others wait for it.
   const under = recloning.get(gitdir);
   if (under) return under;

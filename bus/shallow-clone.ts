@@ -36,6 +36,11 @@ export async function shallowClone(gitdir: string, transport: Transport, head: s
   return fetched;
 }
 
+/** Whether the home holding the clone `gitdir` is gone: a home is its node.yaml first (openBus reads it before it clones). */
+export function homeGoneFor(gitdir: string): boolean {
+  return !fs.existsSync(join(dirname(gitdir), 'node.yaml'));
+}
+
 /**
  * Replaces a node's clone that cannot be repaired object by object (missing, or damaged beyond what fetching
  * main again fixes) with a fresh depth-1 clone. Only the clone changes: node.yaml, logs, the outbox stay. The
@@ -55,7 +60,7 @@ export async function reclone(gitdir: string, transport: Transport, unlessWhole?
       return { commit, kept: null };
     }
     // The home removed while this copy was made (rm -rf takes clone.git before node.yaml): not put back into it.
-    if (!fs.existsSync(join(dirname(gitdir), 'node.yaml'))) {
+    if (homeGoneFor(gitdir)) {
       await rm(fresh, { recursive: true, force: true });
       // The folder the copy itself made again, empty now: no home (rmdir removes only an empty one).
       try {

@@ -1,5 +1,5 @@
-import { existsSync } from 'node:fs';
 import { NoBusError } from '../bus/errors.js';
+import { watchHome } from '../bus/home-watch.js';
 import { homedir } from '../bus/user-home-dir.js';
 import type { BusContext } from '../bus/context.js';
 import { ResponseBatcher } from './response-batcher.js';
@@ -91,29 +91,22 @@ export async function watch(given: BusContext, opts: WatchOptions): Promise<Fini
   const stop = new AbortController();
   if (opts.stop.aborted) stop.abort();
   else opts.stop.addEventListener('abort', () => stop.abort(), { once: true });
-  /** Whether the home is still there; when not, the watcher stops (said once). Also at each look (watchLocked). */
-  const homeThere = (): boolean => {
-    if (existsSync(ctx.paths.config)) return true;
-    if (!stop.signal.aborted) {
-      opts.onEvent({ type: 'home-removed', home: ctx.paths.home });
-      stop.abort();
-    }
-    return false;
-  };
-  const homeCheck = opts.once ? null : setInterval(homeThere, HOME_CHECK_MS);
-  homeCheck?.unref();
+  // Looked at on a timer and at each look (watchLocked); `--once` ends before it could matter.
+  const home = opts.once
+    ? null
+    : watchHome(ctx.paths.config, () => {
+        opts.onEvent({ type: 'home-removed', home: ctx.paths.home });
+        stop.abort();
+      });
   try {
     unlock = opts.once ? undefined : opts.whileLocked?.();
-    return await watchLocked(ctx, { ...opts, stop: stop.signal }, runners, opts.once ? () => true : homeThere);
+    return await watchLocked(ctx, { ...opts, stop: stop.signal }, runners, home ? home.there : () => true);
   } finally {
-    if (homeCheck) clearInterval(homeCheck);
+    home?.close();
     await unlock?.();
     lock.release();
   }
 }
-
-/** How often a running watcher looks whether its home is still there (one stat of node.yaml). */
-const HOME_CHECK_MS = 2_000;
 
 async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeConfig['runners'], homeThere: () => boolean): Promise<FinishedTask[]> {
   const home = ctx.paths.home;

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname, networkInterfaces } from 'node:os';
-import { existsSync } from 'node:fs';
+import { watchHome } from '../bus/home-watch.js';
 import { openBus, type BusContext } from '../bus/context.js';
 import { NoBusError } from '../bus/errors.js';
 import { GITBUS_VERSION } from '../bus/node-card.js';
@@ -58,13 +58,8 @@ export async function startUi(opts: UiOptions): Promise<RunningUi> {
     // clone into the removed folder again. Seen at the next request or within seconds, and the server stops.
     let homeGone: (why: string) => void = () => undefined;
     const stopped = new Promise<string>((r) => (homeGone = r));
-    const homeThere = (): boolean => {
-      if (existsSync(ctx.paths.config)) return true;
-      homeGone(`the home ${opts.home} was removed (its node.yaml is gone)`);
-      return false;
-    };
-    const homeCheck = setInterval(homeThere, HOME_CHECK_MS);
-    homeCheck.unref();
+    const home = watchHome(ctx.paths.config, () => homeGone(`the home ${opts.home} was removed (its node.yaml is gone)`));
+    const homeThere = home.there;
     const server = createServer((req, res) => {
       void handle({ ctx, assets, changes, status, outputs, streams, outputStreams, allowed: () => allowed, homeThere, log: opts.log }, req, res);
     });
@@ -80,7 +75,7 @@ export async function startUi(opts: UiOptions): Promise<RunningUi> {
       stopped,
       close: () =>
         (closing ??= (async () => {
-          clearInterval(homeCheck);
+          home.close();
           outputs.stop();
           await changes.stop();
           for (const s of streams) s.close();
@@ -96,9 +91,6 @@ export async function startUi(opts: UiOptions): Promise<RunningUi> {
     throw err;
   }
 }
-
-/** How often a server with no requests looks whether its home is still there. */
-const HOME_CHECK_MS = 2_000;
 
 function listen(server: ReturnType<typeof createServer>, host: string, port: number): Promise<void> {
   return new Promise((resolve, reject) => {

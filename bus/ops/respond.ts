@@ -220,14 +220,13 @@ function mergeIntoBranch(p: ProjectReport, repo: string, branch: string, unrelat
  */
 export function cutSections(input: { summary?: string | undefined; results?: string | undefined; reason?: string | undefined }): string[] {
   const said: string[] = [];
-  const limits = { summary: BODY_LIMITS.summary, results: BODY_LIMITS.results, reason: BODY_LIMITS.reason };
   for (const section of ['summary', 'results', 'reason'] as const) {
     const text = input[section];
     if (text === undefined) continue;
-    const readable = redactUrlCredentials(terminalText(text));
-    const bytes = Buffer.byteLength(readable, 'utf8');
-    if (bytes <= limits[section]) continue;
-    said.push(`${section} is ${bytes} bytes; its first ${limits[section]} were kept (a response's ${section} holds ${limits[section] / 1024} KiB): put the rest ${section === 'results' ? "in the project's repository (a file on the task's branch)" : 'in results'}`);
+    const limit = BODY_LIMITS[section];
+    const bytes = Buffer.byteLength(redactUrlCredentials(terminalText(text)), 'utf8');
+    if (bytes <= limit) continue;
+    said.push(`${section} is ${bytes} bytes; its first ${limit} were kept (a response's ${section} holds ${limit / 1024} KiB): put the rest ${section === 'results' ? "in the project's repository (a file on the task's branch)" : 'in results'}`);
   }
   return said;
 }
