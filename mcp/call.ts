@@ -139,7 +139,7 @@ const TOOL_WORDS: [RegExp, string][] = [
   [/"gitbus status"/g, 'the status tool'],
   [/\brun it inside a checkout of the project \(one with a remote\), or name the project with --repo URL\b/g, 'give cwd (a directory inside a checkout of the project, one with a remote), or name the project with repo (a URL or path)'],
   [/\bwith --repo URL\b/g, 'with repo (a URL or path)'],
-  [/(^|[\s(])--(repo|base|branch)\b/g, '$1$2'],
+  [/(^|[\s(])--(repo|base|branch|after|to|labels|priority|timeout|runner|command|workdir)\b/g, '$1$2'],
   [/"gitbus show [^"\s]+"/g, 'the show tool'],
   [/\bgitbus show ID shows its result/g, 'the show tool shows its result'],
   // The server's home is where it was started with, not a flag of a call.

@@ -12,6 +12,7 @@ import { withListingBudget } from '../bus/transport/listing-budget.js';
 import { LocalTransport } from '../bus/transport/local.js';
 import type { Transport } from '../bus/transport/transport.js';
 import { callTool, errorResult } from './call.js';
+import { callShape } from './call-shape.js';
 import { idOfDropped, MAX_MESSAGE_BYTES, LineGate, type DroppedLine } from './line-gate.js';
 import { listing } from './listing.js';
 import { TOOLS } from './tools/index.js';
@@ -123,8 +124,16 @@ export async function serveMcp(o: ServeOptions): Promise<void> {
   // The SDK's transport reads our gate, not standard input: a line it could not take would close it (mcp/line-gate.ts).
   const gated = new PassThrough();
   const transport = new StdioServerTransport(gated);
+  // The SDK's transport waits for 'drain' once per answer standard output could not take at once: a client that
+  // reads slowly while many large results go out adds a listener per answer, which is no leak (each goes at drain).
+  process.stdout.setMaxListeners(0);
+  const names = TOOLS.map((t) => t.name);
   const gate = new LineGate(
-    (line) => gated.write(line),
+    (line) => {
+      const shape = callShape(line, names);
+      if (shape.kind === 'pass') gated.write(shape.line);
+      else void transport.send(shape.message).catch((err: unknown) => o.log(`gitbus mcp: could not answer a malformed call: ${err instanceof Error ? err.message : String(err)}`));
+    },
     (line) => void answerDropped(transport, line, o.log),
   );
   const onData = (chunk: Buffer) => gate.push(chunk);

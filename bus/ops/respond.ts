@@ -74,6 +74,16 @@ export interface RespondResult {
 }
 
 /** Caps per section, so that a response stays far below the 256 KiB file limit whatever a run printed. */
+/**
+ * The Summary section a response given by hand (`gitbus respond`, the MCP tool) gets: the summary given, unless it
+ * is blank, which one-line views would show as nothing at all; then, as when none is given, the status when no
+ * results are given either. Pure.
+ */
+export function givenSummary(summary: string | undefined, results: string | undefined, status: string): { summary?: string } {
+  if (summary !== undefined && summary.trim() !== '') return { summary };
+  return results === undefined ? { summary: status } : {};
+}
+
 export const BODY_LIMITS = { summary: 16 * 1024, results: 128 * 1024, output: 64 * 1024, reason: 4 * 1024 } as const;
 
 /**

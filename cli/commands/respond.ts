@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { intFlag, oneOfFlag, schemaFlag } from '../flags.js';
 import { reasonSchema } from '../../schemas/fields.js';
 import { RESPONSE_STATUSES } from '../../schemas/response.js';
-import { cutSections, respond } from '../../bus/ops/respond.js';
+import { cutSections, givenSummary, respond } from '../../bus/ops/respond.js';
 import type { TaskResponse as Response } from '../../schemas/response.js';
 import { readBodyFile, withBus, withCommon, type CommonOptions } from '../common.js';
 import { emit, note } from '../output.js';
@@ -23,7 +23,7 @@ export function register(program: Command): void {
       .argument('<id>', 'a task this node holds')
       .description('report the result of a claimed task (like report-back)')
       .requiredOption('--status <status>', `how it ended: ${RESPONSE_STATUSES.join(', ')}`, oneOfFlag('--status', RESPONSE_STATUSES))
-      .option('--summary <text>', 'the Summary section; its first line is the headline one-line views show (more lines are kept and marked there)')
+      .option('--summary <text>', 'the Summary section; its first line is the headline one-line views show (more lines are kept and marked there); default (and when blank): the status, unless --body-file gives the results')
       .option('--body-file <file>', 'the Results section (Markdown); - reads standard input')
       .option('--exit-code <n>', 'exit code of what ran', intFlag('--exit-code', -2147483648, 2147483647))
       .option('--reason <text>', 'why it failed or was cancelled', schemaFlag('--reason', reasonSchema)),
@@ -36,7 +36,7 @@ export function register(program: Command): void {
       const r = await respond(ctx, {
         id,
         status: opts.status,
-        ...(opts.summary !== undefined ? { summary: opts.summary } : results === undefined ? { summary: opts.status } : {}),
+        ...givenSummary(opts.summary, results, opts.status),
         ...(results !== undefined ? { results } : {}),
         ...(opts.exitCode !== undefined ? { exitCode: opts.exitCode } : {}),
         ...(opts.reason !== undefined ? { reason: opts.reason } : {}),

@@ -41,7 +41,7 @@ const input = z.strictObject({
   repo: h.repo,
   base: h.base,
   branch: h.branch,
-  cwd: z.optional(z.string().check(z.minLength(1))).register(z.globalRegistry, { description: "a directory inside a git checkout of the project: the task works on it as `gitbus dispatch` run there would (repo: the branch's upstream remote, else origin; base: the checkout's HEAD, which must be pushed), and the body gets its git state. A relative path is taken from the server's working directory" }),
+  cwd: z.optional(z.string().check(z.minLength(1), z.maxLength(4096))).register(z.globalRegistry, { description: "a directory inside a git checkout of the project: the task works on it as `gitbus dispatch` run there would (repo: the branch's upstream remote, else origin; base: the checkout's HEAD, which must be pushed), and the body gets its git state. A relative path is taken from the server's working directory" }),
   claude: h.claude,
   resume: z.optional(taskIdSchema).register(z.globalRegistry, { description: "continue that claude task's session on the node that ran it, in its worktree (its repo, branch and node are used)" }),
   force: z.optional(z.boolean()).register(z.globalRegistry, { description: 'dispatch even when `to` names a node that is not on the bus or cannot run the task (it waits until one can)' }),

@@ -1,7 +1,7 @@
 import { z } from '../../schemas/zod.js';
 import { NothingClaimableError } from '../../bus/errors.js';
 import { claim } from '../../bus/ops/claim.js';
-import { cutSections, respond } from '../../bus/ops/respond.js';
+import { cutSections, givenSummary, respond } from '../../bus/ops/respond.js';
 import { manualMergeFields } from '../../watcher/workspace/manual-merge.js';
 import { firstLine } from '../../schemas/errors.js';
 import { reasonSchema, runnerSchema, taskIdSchema } from '../../schemas/fields.js';
@@ -58,7 +58,7 @@ export const respondTool = defineTool({
   input: z.strictObject({
     id: taskRefSchema,
     status: responseSchema.shape.status,
-    summary: z.optional(z.string()).register(z.globalRegistry, { description: 'the Summary section: its first line is the headline one-line views show (the hear-back, collect), marked when more lines follow; default: the status, when no results are given. At most 16 KiB is kept (warnings say what was cut)' }),
+    summary: z.optional(z.string()).register(z.globalRegistry, { description: 'the Summary section: its first line is the headline one-line views show (the hear-back, collect), marked when more lines follow; default (and when blank): the status, when no results are given. At most 16 KiB is kept (warnings say what was cut)' }),
     results: z.optional(z.string()).register(z.globalRegistry, { description: 'the Results section (Markdown): what was done, what was found. At most 128 KiB is kept (warnings say what was cut): longer material belongs in the project\'s repository' }),
     exitCode: z.optional(z.int().check(z.minimum(-2147483648), z.maximum(2147483647))).register(z.globalRegistry, { description: 'the exit code of what ran, if anything did' }),
     reason: z.optional(reasonSchema).register(z.globalRegistry, { description: 'why it failed or was cancelled; at most 4 KiB is kept (warnings say what was cut)' }),
@@ -78,7 +78,7 @@ export const respondTool = defineTool({
       ...merged,
       id: a.id,
       status: a.status,
-      ...(a.summary !== undefined ? { summary: a.summary } : a.results === undefined ? { summary: a.status } : {}),
+      ...givenSummary(a.summary, a.results, a.status),
       ...(a.results !== undefined ? { results: a.results } : {}),
       ...(a.exitCode !== undefined ? { exitCode: a.exitCode } : {}),
       ...(a.reason !== undefined ? { reason: a.reason } : {}),

@@ -218,6 +218,36 @@ describe('gitbus mcp over stdio, with the MCP SDK client', () => {
     expect(r.stderr).toContain('gitbus mcp: serving 7 tools');
   });
 
+  it('a call whose arguments are null is served, one whose arguments are a list is a BAD_INPUT tool error, a progress token that is an object is invalid params; the server serves on', async () => {
+    const rpc = (id: number | null, method: string, params: Json) => JSON.stringify({ jsonrpc: '2.0', ...(id === null ? {} : { id }), method, params });
+    const input = [
+      rpc(1, 'initialize', { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } }),
+      rpc(null, 'notifications/initialized', {}),
+      JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'status', arguments: null } }),
+      JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'show', arguments: [] } }),
+      JSON.stringify({ jsonrpc: '2.0', id: 4, method: 'tools/call', params: { name: 'status', arguments: {}, _meta: { progressToken: { x: 1 } } } }),
+      rpc(5, 'tools/call', { name: 'status', arguments: {} }),
+    ];
+    const r = await spawnBounded(process.execPath, [CLI, 'mcp'], { cwd: neutralCwd(), env: serverEnv(bus().home('alpha')), input: `${input.join('\n')}\n`, timeoutMs: 20_000 });
+    expect(r.code, r.stderr).toBe(0);
+    type Answer = { id: number; result?: { isError?: boolean; structuredContent?: Json; content?: { text: string }[] }; error?: { code: number; message: string } };
+    const answers = new Map(r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as Answer).map((a) => [a.id, a]));
+    expect([...answers.keys()].sort()).toEqual([1, 2, 3, 4, 5]);
+    expect(answers.get(2)?.result?.structuredContent).toMatchObject({ node: 'alpha' });
+    expect(answers.get(3)?.result?.isError).toBe(true);
+    expect(answers.get(3)?.result?.content?.[0]?.text).toMatch(/^BAD_INPUT: invalid arguments for show: the arguments are an array, not an object of named arguments\nfix: give arguments as an object/);
+    expect(answers.get(4)?.error).toEqual({ code: -32602, message: 'params._meta.progressToken must be a string or a number, not an object' });
+    expect(answers.get(5)?.result?.structuredContent).toMatchObject({ node: 'alpha' });
+    expect(r.stderr).not.toMatch(/internal error|ZodError/i);
+  });
+
+  it('thirty large results at once go out without an event-listener warning on its log', async () => {
+    const d = await ok<{ id: string }>('dispatch', { title: 'large', body: 'y'.repeat(200_000), runner: 'manual', labels: ['nobody-has-this'], force: true });
+    const shown = await Promise.all(Array.from({ length: 30 }, () => ok<{ id: string }>('show', { id: d.id })));
+    expect(shown.every((s) => s.id === d.id)).toBe(true);
+    expect(serverLog()).not.toContain('MaxListenersExceededWarning');
+  });
+
   it('ends on SIGTERM while the client still holds its standard input open', async () => {
     const child = spawn(process.execPath, [CLI, 'mcp'], { cwd: neutralCwd(), env: serverEnv(bus().home('alpha')), stdio: ['pipe', 'pipe', 'pipe'] });
     children.push(child);

@@ -36,4 +36,14 @@ describe('a summary of several lines', () => {
     expect(collected.ended).toEqual([expect.objectContaining({ id, summary: 'out of disk (+2 more lines)' })]);
     expect((await taskOutput(ctx, id)).reason).toBe('out of disk (+2 more lines)');
   });
+
+  it('a blank summary is taken as none: the response says its status, which collect shows, not an empty line', async () => {
+    const id = await bus.dispatch('laptop', ['empty words', '--to', 'worker', '--runner', 'manual']);
+    expect((await gitbus(['claim', id], { home: worker })).code).toBe(0);
+    const r = await gitbus(['respond', id, '--status', 'succeeded', '--summary', '  '], { home: worker });
+    expect(r.code, r.stderr).toBe(0);
+    expect((await gitbus(['show', id], { home: bus.home('laptop') })).stdout).toContain('## Summary\n\nsucceeded\n');
+    const collected = json<{ ended: { id: string; summary: string }[] }>(await gitbus(['collect', '--node', '--peek', '--json'], { home: bus.home('laptop') }));
+    expect(collected.ended).toEqual(expect.arrayContaining([expect.objectContaining({ id, summary: 'succeeded' })]));
+  });
 });

@@ -3,6 +3,9 @@ import { z } from '../../schemas/zod.js';
 import { NoBusError, NodeCannotRunError, TaskStateError, UnknownNodeError, UnknownTaskError } from '../../bus/errors.js';
 import { BaseNotPushedError, ProjectRemoteError } from '../../bus/project/base-errors.js';
 import { NeverRanError, NoSessionError } from '../../bus/resume-errors.js';
+import { templateAfterError } from '../../bus/ops/dispatch.js';
+import { callShape } from '../../mcp/call-shape.js';
+import { firstLine } from '../../schemas/errors.js';
 import { callTool, errorResult, inToolWords } from '../../mcp/call.js';
 import { listing } from '../../mcp/listing.js';
 import { timestampSchema } from '../../schemas/timestamp-schema.js';
@@ -80,11 +83,12 @@ describe('mcp tool calls', () => {
       new TaskStateError('t-1', 'failed (archived)', 'respond', 'nothing to do: it has ended and was archived; gitbus show ID shows its result'),
       new NeverRanError('t-1', 'pending'),
       new NoSessionError('t-1', 'its handoff cannot be read', 'see what is wrong with "gitbus show t-1"'),
+      templateAfterError('nightly'),
     ];
     for (const err of errors) {
       const text = (await callTool(failing(err), {}, env, () => {})).content[0]?.text ?? '';
       // A command to run on another machine ("gitbus join URL --node X" on it) stays as it is.
-      expect(text, err.code).not.toMatch(/add --|--(no-)?repo|--home|gitbus (status|claim|show)/);
+      expect(text, err.code).not.toMatch(/add --|--(no-)?repo|--after|--home|gitbus (status|claim|show)/);
     }
     expect(inToolWords('add --force to dispatch anyway')).toBe('give force: true to dispatch anyway');
     // A tool error built by hand (not a GitbusError, which redacts itself) shows no URL password either.
@@ -94,6 +98,7 @@ describe('mcp tool calls', () => {
     expect(inToolWords('give --repo URL, or --no-repo for a plain task')).toBe('give repo (a URL or path), or leave out repo and cwd for a plain task');
     expect(inToolWords('claim it first: gitbus claim t-1')).toBe('claim it first with claim_next');
     expect(inToolWords('--base needs project work')).toBe('base needs project work');
+    expect(inToolWords(firstLine(templateAfterError('nightly')))).toBe('after nightly names a schedule template, which never ends, so the task could never run');
     expect(inToolWords('run it inside a checkout of the project (one with a remote), or name the project with --repo URL')).toBe('give cwd (a directory inside a checkout of the project, one with a remote), or name the project with repo (a URL or path)');
   });
 
@@ -153,6 +158,45 @@ describe('mcp helpers', () => {
     expect(bodySection(body, 'Summary')).toBe('all good');
     expect(bodySection(body, 'Results')).toBe('- one');
     expect(bodySection(body, 'Branch')).toBeNull();
+  });
+});
+
+describe('mcp calls of a shape the SDK cannot read', () => {
+  const tools = ['status', 'show'];
+  const line = (msg: unknown) => Buffer.from(`${JSON.stringify(msg)}\n`);
+  const call = (params: unknown, id: unknown = 7) => callShape(line({ jsonrpc: '2.0', id, method: 'tools/call', params }), tools);
+
+  it('arguments that are an array, a string or a number are a BAD_INPUT tool error for that call, naming the tool and the fix', () => {
+    for (const [args, kind] of [[[], 'an array'], ['x', 'a string'], [3, 'a number']] as const) {
+      const r = call({ name: 'show', arguments: args });
+      if (r.kind !== 'answer' || !('result' in r.message)) throw new Error(`not answered as a result: ${JSON.stringify(r)}`);
+      expect(r.message.id).toBe(7);
+      expect(r.message.result).toMatchObject({ isError: true, _meta: { 'gitbus/error': { code: 'BAD_INPUT' } } });
+      expect(JSON.stringify(r.message.result.content)).toContain(`invalid arguments for show: the arguments are ${kind}, not an object of named arguments`);
+    }
+  });
+
+  it('arguments: null is taken as no arguments, and a well-formed call passes as it came', () => {
+    const r = call({ name: 'status', arguments: null }, 'a');
+    if (r.kind !== 'pass') throw new Error('answered');
+    expect(JSON.parse(r.line.toString())).toEqual({ jsonrpc: '2.0', id: 'a', method: 'tools/call', params: { name: 'status' } });
+    const good = line({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'status', arguments: {} } });
+    const same = callShape(good, tools);
+    expect(same.kind === 'pass' && same.line).toBe(good);
+  });
+
+  it('params or a name missing, a progress token that is an object, or bad arguments to an unknown tool are invalid params (-32602) in words', () => {
+    const says = (r: ReturnType<typeof callShape>) => (r.kind === 'answer' && 'error' in r.message ? `${r.message.error.code} ${r.message.error.message}` : 'passed');
+    expect(says(call(undefined))).toMatch(/^-32602 tools\/call needs params, an object with the tool's name and its arguments/);
+    expect(says(call({ arguments: {} }))).toBe('-32602 tools/call needs params.name, the name of a tool (status, show), as a string');
+    expect(says(call({ name: 'status', _meta: { progressToken: { a: 1 } } }))).toBe('-32602 params._meta.progressToken must be a string or a number, not an object');
+    expect(says(call({ name: 'nope', arguments: [] }))).toBe('-32602 no tool "nope": the tools are status, show');
+  });
+
+  it('leaves other messages, notifications and lines that are not JSON to the SDK', () => {
+    for (const raw of ['{"jsonrpc":"2.0","id":1,"method":"tools/list"}\n', '{"jsonrpc":"2.0","method":"tools/call","params":[]}\n', '{"method":"tools/call",\n', '[1]\n']) {
+      expect(callShape(Buffer.from(raw), tools).kind, raw).toBe('pass');
+    }
   });
 });
 
