@@ -90,7 +90,9 @@ export class OutputFollowers {
         const moved = f.last !== null && (f.last.state !== out.state || f.last.node !== out.node || f.last.attempt !== out.attempt);
         f.last = { type: 'output', reset: false, text: '', ...facts };
         if (change.reset || change.text || moved) this.emit(f, { type: 'output', ...change, ...facts, ...(change.reset ? { before: f.reader.logBefore } : {}) });
-        if (isFinal(out.state)) {
+        // An archived task changes no more, whatever its state: one whose archived end is damaged or forged
+        // (`invalid`) is ended here too, as `gitbus logs --follow` ends it, not followed each second for ever.
+        if (isFinal(out.state) || out.archived) {
           this.emit(f, { type: 'end', state: out.state });
           return;
         }
