@@ -11,7 +11,8 @@ import { entryKind, type TreeEntry } from '../bus/store/objects.js';
  * And a main that is no bus (NOT_A_BUS: gitbus.yaml deleted, or main replaced), said once for each commit main is at.
  * And this node's own disk failing it (DISK_FULL, LOCAL_IO with one errno, a clone that cannot be made again): every
  * wake meets it until a person frees space or fixes the file system, and a wake may come every second; said once,
- * then again every REMIND_MS while it lasts, so a log read later still shows it is there.
+ * then again every REMIND_MS while it lasts, so a log read later still shows it is there. One not met for QUIET_MS
+ * is taken as mended: when it comes back, it is said at once.
  */
 export interface StandingProblems {
   /** Whether `err` is a standing problem said before and still there: then it is not said again. Notes a new one. */
@@ -22,21 +23,30 @@ export interface StandingProblems {
 
 /** How long a failure of the node's own disk is not said again (standingProblems). */
 export const REMIND_MS = 10 * 60_000;
+/**
+ * How long a failure of the node's own disk must not be met to count as mended. Longer than the gaps between the
+ * wakes that meet a lasting one (a poll of a remote far away, a task's run), so that it is not said at each.
+ */
+export const QUIET_MS = 2 * 60_000;
 
 export function standingProblems(home?: string, now: () => number = monotonicMs): StandingProblems {
   /** The message said -> the path and what was at it (PathOccupiedError's data). */
   const said = new Map<string, { path: string; what: string }>();
   const notABus = new Set<string>();
-  /** A local failure's kind (localKind) -> when it was last said. */
-  const local = new Map<string, number>();
+  /** A local failure's kind (localKind) -> when it was last said, and last met. */
+  const local = new Map<string, { said: number; met: number }>();
   return {
     repeated(err) {
       const e = err as { code?: unknown; data?: { path?: unknown; what?: unknown } };
       const kind = localKind(err, home);
       if (kind !== null) {
+        const t = now();
         const at = local.get(kind);
-        if (at !== undefined && now() - at < REMIND_MS) return true;
-        local.set(kind, now());
+        if (at !== undefined && t - at.said < REMIND_MS && t - at.met < QUIET_MS) {
+          at.met = t;
+          return true;
+        }
+        local.set(kind, { said: t, met: t });
         return false;
       }
       // A main without gitbus.yaml (or a non-file one) stays until a person brings the file back: said once for each

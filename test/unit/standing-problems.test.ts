@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { REMIND_MS, standingProblems } from '../../watcher/standing-problems.js';
+import { QUIET_MS, REMIND_MS, standingProblems } from '../../watcher/standing-problems.js';
 import { CloneDamagedError, DiskFullError, LocalIoError } from '../../bus/local-io.js';
 
 /**
@@ -14,6 +14,8 @@ describe('a failure of the node’s own disk, said by the watcher', () => {
     t = 1_000;
     // Another temp file of the same full disk: the same problem.
     expect(standing.repeated(new DiskFullError('/home/n/clone.git/objects/cd/tmp_obj_2', 'open'))).toBe(true);
+    // Met at every wake meanwhile (here every 30 s): still the same problem.
+    for (t = 30_000; t < REMIND_MS; t += 30_000) expect(standing.repeated(new DiskFullError('/home/n/outbox/x.tmp', 'write')), String(t)).toBe(true);
     t = REMIND_MS - 1;
     expect(standing.repeated(new DiskFullError('/home/n/outbox/x.tmp', 'write'))).toBe(true);
     t = REMIND_MS;
@@ -34,6 +36,20 @@ describe('a failure of the node’s own disk, said by the watcher', () => {
     expect(standing.repeated(gone)).toBe(false);
     expect(standing.repeated(gone)).toBe(true);
     expect(standing.repeated(new CloneDamagedError('/h/clone.git', 'abc', 'missing'))).toBe(false);
+  });
+
+  it('takes one not met for QUIET_MS as mended, and says it at once when it comes back', () => {
+    let t = 0;
+    const standing = standingProblems('/h', () => t);
+    const readOnly = () => new LocalIoError('/h/logs/x.log', 'open', 'EROFS', 'EROFS');
+    expect(standing.repeated(readOnly())).toBe(false);
+    t = QUIET_MS - 1;
+    expect(standing.repeated(readOnly())).toBe(true);
+    // A quiet spell, counted from when it was last met: mended, so back is news.
+    t = 2 * QUIET_MS - 1;
+    expect(standing.repeated(readOnly())).toBe(false);
+    t += 1_000;
+    expect(standing.repeated(readOnly())).toBe(true);
   });
 
   it('leaves every other error to be said each time', () => {
