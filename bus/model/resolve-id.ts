@@ -1,4 +1,4 @@
-import { UnknownTaskError } from '../errors.js';
+import { InputError, UnknownTaskError } from '../errors.js';
 
 /**
  * Finds a task by full id, unique prefix, or unique suffix (the random part of a generated id is easier to
@@ -7,6 +7,8 @@ import { UnknownTaskError } from '../errors.js';
  * (UnknownTaskError without candidates), which every caller answers from the archive, as for any full id not live.
  */
 export function resolveTaskId(live: LiveIds, ref: string, archived?: ReadonlySet<string>): string {
+  // An empty ref ("$ID" of an unset variable) is a mistake in the command, not a task this bus lacks.
+  if (ref.trim() === '') throw emptyRef();
   if (isLookup(live) && live.has(ref)) return ref;
   const all = idsOf(live);
   if (all.includes(ref)) return ref;
@@ -35,6 +37,7 @@ export function looseRef(ids: Iterable<string>, ref: string): boolean {
  * common case, a live full id or a ref matching nothing live, costs nothing more.
  */
 export async function resolveTaskIdBeyond(live: LiveIds, ref: string, isArchived: (id: string) => Promise<boolean>): Promise<string> {
+  if (ref.trim() === '') throw emptyRef();
   if (isLookup(live) && live.has(ref)) return ref;
   const all = idsOf(live);
   const archived = looseRef(all, ref) && (await isArchived(ref)) ? new Set([ref]) : undefined;
@@ -54,3 +57,8 @@ function isLookup(live: LiveIds): live is { has(id: string): boolean; ids(): Ite
 }
 
 const idsOf = (live: LiveIds): string[] => [...(isLookup(live) ? live.ids() : live)];
+
+/** A task ref that is empty or blank. */
+export function emptyRef(): InputError {
+  return new InputError('the task id is empty', 'give a task id, or a unique prefix or suffix of it ("gitbus status" lists them); in a script, check that the variable holding it is set', { field: 'id' });
+}
