@@ -136,3 +136,17 @@ function expandHome(path: string): string {
 export function homeHasNode(home: string): boolean {
   return existsSync(homePaths(home).config);
 }
+
+/**
+ * A home about to be made (init, join) that is a git repository's own folder (a bare repository, or a `.git`): a
+ * person gave the bus's remote, or a project's, as --home. Its clone, node.yaml and logs would be written among the
+ * repository's own files, and `init` would make its embedded remote inside it.
+ */
+export function checkHomeIsNoRepository(home: string, command: 'init' | 'join'): void {
+  if (!['HEAD', 'objects', 'refs'].every((name) => existsSync(join(home, name)))) return;
+  const fix =
+    command === 'init'
+      ? `give --home (or GITBUS_HOME) a folder of its own, such as ~/.gitbus; to make the bus in this repository, name it as the remote: gitbus init --remote ${home}`
+      : `give --home (or GITBUS_HOME) a folder of its own, such as ~/.gitbus; the bus's remote is the URL: gitbus join URL`;
+  throw new InputError(`the home ${home} is a git repository (it holds HEAD, objects and refs), not a folder for a node`, fix, { flag: '--home', home });
+}

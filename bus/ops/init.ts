@@ -10,7 +10,7 @@ import { RUNNERS } from '../../schemas/field-limits.js';
 import { formatDuration, parseDuration } from '../../schemas/duration.js';
 import { PushRejectedError } from '../git/push-errors.js';
 import { BusExistsError, HomeInUseError, InputError, InvalidNameError, NotABusError } from '../errors.js';
-import { homeHasNode, homePaths, loadNodeConfig, saveNodeConfig, type NodeConfig } from '../home.js';
+import { checkHomeIsNoRepository, homeHasNode, homePaths, loadNodeConfig, saveNodeConfig, type NodeConfig } from '../home.js';
 import { nodeCard, defaultNodeName, withoutRunners } from '../node-card.js';
 import { localPathOf, normalizeRemote, openTransport } from '../remote.js';
 import { RemoteNotFoundError } from '../transport/errors.js';
@@ -63,6 +63,7 @@ export function defaultHeartbeat(lease: string): string {
 export async function initBus(home: string, opts: InitOptions = {}): Promise<InitResult> {
   const paths = homePaths(home);
   if (homeHasNode(home)) throw new HomeInUseError(home, (await loadNodeConfig(home).catch(() => ({ node: '?' }))).node);
+  checkHomeIsNoRepository(home, 'init');
   const node = opts.node ?? defaultNodeName();
   const labels = opts.labels ?? [];
   checkNodeOptions(node, labels, opts.runners);

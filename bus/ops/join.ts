@@ -7,7 +7,7 @@ import { fetchObjects } from '../git/fetch.js';
 import { renderBusFile } from '../../schemas/bus-file.js';
 import { pathFor } from '../../schemas/layout.js';
 import { HomeInUseError, NodeLiveError, NodeNameTakenError, NotABusError, UnsupportedProtocolError } from '../errors.js';
-import { homeHasNode, homePaths, loadNodeConfig, saveNodeConfig, type NodeConfig } from '../home.js';
+import { checkHomeIsNoRepository, homeHasNode, homePaths, loadNodeConfig, saveNodeConfig, type NodeConfig } from '../home.js';
 import { nodeCard, defaultNodeName, withoutRunners } from '../node-card.js';
 import { normalizeRemote, openTransport } from '../remote.js';
 import { BusRepo } from '../repo.js';
@@ -96,6 +96,7 @@ async function heartbeatAgeMs(repo: BusRepo, node: string, main: string, now: Da
 export async function joinBus(home: string, url: string, opts: JoinOptions = {}): Promise<JoinResult> {
   const paths = homePaths(home);
   if (homeHasNode(home)) throw new HomeInUseError(home, (await loadNodeConfig(home).catch(() => ({ node: '?' }))).node);
+  checkHomeIsNoRepository(home, 'join');
   const node = opts.node ?? defaultNodeName();
   const labels = opts.labels ?? [];
   checkNodeOptions(node, labels, opts.runners);

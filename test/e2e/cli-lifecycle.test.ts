@@ -1,5 +1,6 @@
 import { describe, it, expect, afterAll, beforeAll } from 'vitest';
 import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { BIN, gitbus, gitCli, json, spawnBounded, tempDir } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
@@ -306,6 +307,13 @@ describe.concurrent('CLI errors and exit codes', () => {
       }
       expect((await gitbus(['respond', 'x', '--status', 'maybe'], { home: bus.home('one') })).code).toBe(2);
       expect((await gitbus(['init', '--node', 'Bad Name'], { home: join(bus.dir, 'h2') })).code).toBe(2);
+      // The bus's remote given as the home: refused, nothing written among the repository's files.
+      for (const args of [['init', '--node', 'two'], ['join', bus.remote, '--node', 'two']]) {
+        const intoRepo = await gitbus([...args, '--json'], { home: bus.remote });
+        expect(intoRepo.code, args[0]).toBe(2);
+        expect(json<{ error: { message: string; fix: string } }>(intoRepo).error.message).toBe(`the home ${bus.remote} is a git repository (it holds HEAD, objects and refs), not a folder for a node`);
+        expect(existsSync(join(bus.remote, 'node.yaml')) || existsSync(join(bus.remote, 'clone.git')) || existsSync(join(bus.remote, 'remote.git'))).toBe(false);
+      }
       const twice = await gitbus(['init'], { home: bus.home('one') });
       expect(twice.code).toBe(5);
       const taken = await gitbus(['join', bus.remote, '--node', 'one'], { home: join(bus.dir, 'h3') });
