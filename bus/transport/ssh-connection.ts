@@ -61,7 +61,7 @@ export function resolveTarget(remote: SshRemote, options: SshOptions = {}): SshT
 }
 
 /** The TCP socket (no Nagle: a pkt-line exchange is many small writes), or the ProxyCommand's stdio. */
-function openSocket(t: SshTarget, timeoutMs: number): Promise<Duplex> {
+function openSocket(t: SshTarget, timeoutMs: number, opening: (sock: Duplex) => void): Promise<Duplex> {
   const proxy = t.config.proxyCommand;
   if (proxy) {
     const child = spawn('/bin/sh', ['-c', proxy], { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -77,6 +77,12 @@ function openSocket(t: SshTarget, timeoutMs: number): Promise<Duplex> {
   }
   return new Promise((resolve, reject) => {
     const sock: Socket = netConnect({ host: t.config.hostName, port: t.port });
+    opening(sock);
+    // Closed before it connected (the connection was closed: SshConnection.close).
+    sock.once('close', () => {
+      clearTimeout(timer);
+      reject(new SshUnreachableError(t.where, 'the connection was closed before it was made'));
+    });
     const timer = setTimeout(() => {
       sock.destroy();
       reject(new SshUnreachableError(t.where, `no answer within ${timeoutMs / 1000}s (ConnectTimeout)`));
@@ -108,6 +114,12 @@ export class SshConnection {
   info: SshConnectionInfo | undefined;
   /** The jump host's connection (ProxyJump), taken from the pool once and reused by every reconnect. */
   private hop: SshConnection | undefined;
+  /**
+   * The stream of a connection being made, until its handshake ends: closing destroys it, so that a command whose
+   * remote took the TCP connection and never answered ends when it is done with the remote (a hook gives a listing
+   * a few seconds), not when the handshake times out.
+   */
+  private opening: Duplex | null = null;
 
   constructor(
     readonly target: SshTarget,
@@ -167,6 +179,8 @@ export class SshConnection {
 
   close(): void {
     this.closed = true;
+    this.opening?.destroy();
+    this.opening = null;
     this.client?.end();
     this.client = null;
     if (this.hop) releaseConnection(this.hop);
@@ -229,7 +243,9 @@ export class SshConnection {
     const started = monotonicMs();
     const env = this.options.env ?? process.env;
     const timeoutMs = c.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
-    const sock = c.proxyJump && !c.proxyCommand ? await this.jump(c.proxyJump) : await openSocket(t, timeoutMs);
+    const sock = c.proxyJump && !c.proxyCommand ? await this.jump(c.proxyJump) : await openSocket(t, timeoutMs, (s) => (this.opening = s));
+    this.opening = sock;
+    if (this.closed) sock.destroy();
     const hostKey = hostKeyCheck(
       {
         hostName: c.hostName,
@@ -248,6 +264,11 @@ export class SshConnection {
       let ready = false;
       client.on('ready', () => {
         ready = true;
+        this.opening = null;
+        if (this.closed) {
+          client.end();
+          return reject(new SshConnectionError(t.where, 'the connection was closed while it was being made'));
+        }
         this.client = client;
         this.info = { hostKey: hostKey.accepted(), auth: auth.lastOffered(), connectMs: monotonicMs() - started, connections: (this.info?.connections ?? 0) + 1 };
         resolve(client);
@@ -264,6 +285,7 @@ export class SshConnection {
         reject(new SshConnectionError(t.where, err.message, err));
       });
       client.on('close', () => {
+        if (this.opening === sock) this.opening = null;
         if (this.client === client) this.client = null;
         if (!ready) reject(hostKey.failure() ?? new SshConnectionError(t.where, 'the server closed the connection during the handshake'));
       });
