@@ -2,9 +2,10 @@ import type { Running } from './claimed-run.js';
 import type { ResultDelivery } from './result-delivery.js';
 import type { WatchOptions } from './watch-events.js';
 import { timerMs } from '../bus/long-timeout.js';
+import { groupsEnded } from './runners/process-group.js';
 
 export interface ShutdownDeps {
-  opts: Pick<WatchOptions, 'onEvent' | 'graceMs'>;
+  opts: Pick<WatchOptions, 'onEvent' | 'graceMs' | 'hurry'>;
   /** This watcher's runs by task id. */
   running: ReadonlyMap<string, Running>;
   /** Aborted when the grace period is over: the runs still going stop and give their tasks back (watcher/claimed-run.ts). */
@@ -44,22 +45,28 @@ export function shutdown(deps: ShutdownDeps): Shutdown {
   // One grace period for the whole stop, runs and background pushes alike: a service manager's stop timeout
   // (systemd's TimeoutStopSec, launchd's ExitTimeOut) allows for one, then kills the watcher before its goodbye.
   let deadline: number | undefined;
-  const graceLeft = (): number => Math.max(0, (deadline ??= Date.now() + (opts.graceMs ?? 30_000)) - Date.now());
+  const graceLeft = (): number => (opts.hurry?.aborted ? 0 : Math.max(0, (deadline ??= Date.now() + (opts.graceMs ?? 30_000)) - Date.now()));
+  /** What is left of the grace period, cut short when the person asks again (WatchOptions.hurry). */
+  const graceOver = <T>(value: T): Promise<T> =>
+    new Promise<T>((r) => {
+      setTimeout(() => r(value), timerMs(graceLeft())).unref();
+      opts.hurry?.addEventListener('abort', () => r(value), { once: true });
+    });
   return {
     endRuns: async () => {
       const left = graceLeft();
       if (running.size === 0) return;
       const all = Promise.all([...running.values()].map((r) => r.done)).then(() => 'done' as const);
-      const grace = new Promise<'grace'>((r) => setTimeout(() => r('grace'), timerMs(left)).unref());
-      if ((await Promise.race([grace, all])) === 'grace') kill.abort();
+      if (left === 0 || (await Promise.race([graceOver('grace' as const), all])) === 'grace') kill.abort();
       await all;
     },
     finish: async () => {
       // A refused push tried again, or the delivery of one that landed, may be under way beside the drain: it gets
       // what is left of the grace period (a node run only by `--once` would otherwise never publish it). Cut short,
       // nothing is lost: the note stays in <home>/pushes/ until the bus has the delivery, and the next start publishes it.
-      const grace = new Promise<void>((r) => setTimeout(r, timerMs(graceLeft())).unref());
-      await Promise.race([delivery.settled(), grace]);
+      await Promise.race([delivery.settled(), graceOver(undefined)]);
+      // What the runs left in their groups (a child that ignores SIGTERM) is killed before the watcher goes.
+      await groupsEnded();
       await lastChance();
       await deps.goodbye();
       opts.onEvent({ type: 'stopped' });

@@ -106,6 +106,11 @@ export interface WatchOptions {
   heartbeatMs?: number;
   /** Aborted to shut down: no new claims; running tasks get `graceMs` to finish, then are stopped and released. */
   stop: AbortSignal;
+  /**
+   * Aborted after `stop` to end the grace period at once (a second Ctrl-C): the runs still going are stopped and
+   * give their tasks back now, as when the grace period is over.
+   */
+  hurry?: AbortSignal;
   /** Wake at once on local changes (a push to a local remote, a commit in this node's clone). Default true. */
   watchFiles?: boolean;
   graceMs?: number;

@@ -134,9 +134,18 @@ export function register(program: Command): void {
       // A daemon loads now what it would load later (bus/preload.ts); --once ends before any upgrade could matter.
       if (!opts.once) await preloadBusModules();
       const stop = new AbortController();
-      const onSignal = () => stop.abort();
-      process.once('SIGTERM', onSignal);
-      process.once('SIGINT', onSignal);
+      const hurry = new AbortController();
+      // A hangup (the terminal or SSH session it ran in closed) stops it as SIGTERM does: Node's default would end it
+      // at once, its runs left running and their claims held. A second signal ends the grace period at once; the
+      // runs are still stopped and their tasks given back.
+      let hungUp = false;
+      const onSignal = (signal: NodeJS.Signals) => {
+        if (signal === 'SIGHUP') hungUp = true;
+        if (stop.signal.aborted) hurry.abort();
+        else stop.abort();
+      };
+      const signals = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
+      for (const s of signals) process.on(s, onSignal);
       try {
         // Without --poll the watcher takes the bus setting (from its clone when the remote is down at start).
         const pollMs = durationMs(opts.poll);
@@ -148,6 +157,8 @@ export function register(program: Command): void {
         // --once prints one JSON document at the end; the daemon prints one JSON event per line as it goes.
         const onEvent = (e: WatchEvent) => {
           if (opts.json && opts.once) return;
+          // The terminal that hung up takes no more writes (they fail, EIO); a file or pipe still does.
+          if (hungUp && process.stdout.isTTY) return;
           // A human line quotes bus content (a title, a reason): shown as every human output shows it (cli/output.ts).
           const line = opts.json ? JSON.stringify(e) : humanLine(eventLine(e));
           if (line !== null) writeOut(`${line}\n`);
@@ -157,6 +168,7 @@ export function register(program: Command): void {
           ...(pollMs !== undefined ? { pollMs } : {}),
           ...(keepLogsMs !== undefined ? { keepLogsMs } : {}),
           stop: stop.signal,
+          hurry: hurry.signal,
           ...(graceMs !== undefined ? { graceMs } : {}),
           ...(retryMs !== undefined ? { retryMs } : {}),
           ...(retryMaxMs !== undefined ? { retryMaxMs } : {}),
@@ -174,8 +186,7 @@ export function register(program: Command): void {
         });
         if (opts.once) emit(opts, { ran }, () => `ran ${ran.length} task(s)`);
       } finally {
-        process.off('SIGTERM', onSignal);
-        process.off('SIGINT', onSignal);
+        for (const s of signals) process.off(s, onSignal);
       }
     }, WATCHER_ACTOR),
   );

@@ -27,8 +27,54 @@ export function failedToStart(started: Date, reason: string): RunOutcome {
  */
 export function endGroup(pid: number | undefined): void {
   if (pid === undefined) return;
+  termThenKill(pid);
+}
+
+/** Groups sent SIGTERM whose SIGKILL is yet to come: the group's id -> when it is due. */
+const dying = new Map<number, number>();
+
+/**
+ * SIGTERM to a group now, SIGKILL after KILL_GRACE_MS. The timer does not hold the process open (a watcher that is
+ * done exits), so a process about to exit first waits for groupsEnded: a child that ignores SIGTERM would otherwise
+ * outlive the watcher and its run's record, and run beside the task's next attempt.
+ */
+export function termThenKill(pid: number): void {
   killGroup(pid, 'SIGTERM');
-  setTimeout(() => killGroup(pid, 'SIGKILL'), KILL_GRACE_MS).unref();
+  dying.set(pid, Date.now() + KILL_GRACE_MS);
+  setTimeout(() => {
+    dying.delete(pid);
+    killGroup(pid, 'SIGKILL');
+  }, KILL_GRACE_MS).unref();
+}
+
+/** How often groupsEnded looks whether a group is gone. */
+const GONE_POLL_MS = 50;
+
+/**
+ * Resolves once every group sent SIGTERM here is gone or has had its SIGKILL: at once when none is left, and at most
+ * KILL_GRACE_MS after the last SIGTERM.
+ */
+export async function groupsEnded(): Promise<void> {
+  while (dying.size > 0) {
+    for (const [pid, due] of dying) {
+      if (!groupLives(pid)) dying.delete(pid);
+      else if (Date.now() >= due) {
+        killGroup(pid, 'SIGKILL');
+        dying.delete(pid);
+      }
+    }
+    if (dying.size > 0) await new Promise((r) => setTimeout(r, GONE_POLL_MS));
+  }
+}
+
+/** Whether any process of the group still lives (signal 0 checks without signalling). */
+function groupLives(pid: number): boolean {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** Whether the process has exited, as Node saw it. */
@@ -49,9 +95,7 @@ export function stopOnTimeoutOrAbort(child: ChildProcess, timeoutMs: number | un
     if (signalled || child.pid === undefined) return;
     signalled = true;
     if (!hasExited(child)) ended = why;
-    const pid = child.pid;
-    killGroup(pid, 'SIGTERM');
-    setTimeout(() => killGroup(pid, 'SIGKILL'), KILL_GRACE_MS).unref();
+    termThenKill(child.pid);
   };
   const timer = timeoutMs ? setLongTimeout(() => stop('timed-out'), timeoutMs) : undefined;
   const onAbort = () => stop('cancelled');

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } 
 import { dirname } from 'node:path';
 import { readTail } from './output-tail.js';
 import type { RunOutcome, RunRequest, Runner } from './runner.js';
-import { endGroup, failedToStart, KILL_GRACE_MS, killGroup } from './process-group.js';
+import { endGroup, failedToStart, killGroup, termThenKill } from './process-group.js';
 import { exactSession, formatLiteral, shellQuote, tmux, waitFor } from './tmux-client.js';
 import { setLongTimeout } from '../../bus/long-timeout.js';
 
@@ -47,15 +47,12 @@ export const tmuxRunner: Runner = {
     const waiter = waitFor(channel, () => wakeUp());
     let ended: 'timed-out' | 'cancelled' | null = null;
     let over = false;
-    let killTimer: NodeJS.Timeout | undefined;
     const stop = (why: 'timed-out' | 'cancelled') => {
       // An exit the wrapper already recorded stands: the command ended by itself before the timeout or the cancel.
       if (ended || over || readExit(files.exit) !== null) return;
       ended = why;
       // The pane's process is a session leader, so its group holds everything the command started.
-      killGroup(panePid, 'SIGTERM');
-      killTimer = setTimeout(() => killGroup(panePid, 'SIGKILL'), KILL_GRACE_MS);
-      killTimer.unref();
+      termThenKill(panePid);
     };
     const timer = req.timeoutMs ? setLongTimeout(() => stop('timed-out'), req.timeoutMs) : undefined;
     const onAbort = () => stop('cancelled');
@@ -84,7 +81,6 @@ export const tmuxRunner: Runner = {
     if (exitCode === null) killGroup(panePid, 'SIGKILL');
     else endGroup(panePid);
     timer?.clear();
-    if (killTimer) clearTimeout(killTimer);
     abort.removeEventListener('abort', onAbort);
     waiter.kill();
 
