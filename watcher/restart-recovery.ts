@@ -14,7 +14,7 @@ export const WATCHER_ACTOR = 'watcher';
 /** After a crash: runs recorded in the home whose watcher is gone are stopped (before anything else runs). */
 export function stopLeftovers(ctx: BusContext): void {
   for (const r of listRunning(ctx.paths.home)) {
-    killLeftover(r.pid);
+    killLeftover(r);
     forgetRunning(ctx.paths.home, r.id, r.attempt);
   }
 }

@@ -11,11 +11,21 @@ export interface RunningRecord {
   id: string;
   attempt: number;
   pid: number;
+  /**
+   * Which run the pid was (Linux, where /proc says): the machine's boot and the process's start in clock ticks since
+   * it. After a reboot, or once the pid is taken by another process, the record names no run of ours, and a
+   * restarted watcher must not kill the group that now has that id (a service started at boot, as root a system one).
+   */
+  boot?: string;
+  started?: string;
 }
 
 const dirOf = (home: string) => join(home, 'running');
 
-export function recordRunning(home: string, r: RunningRecord): void {
+export function recordRunning(home: string, run: RunningRecord): void {
+  const boot = bootId();
+  const started = processStart(run.pid);
+  const r: RunningRecord = { ...run, ...(boot !== null && started !== null ? { boot, started } : {}) };
   mkdirSync(dirOf(home), { recursive: true });
   // Written aside and renamed: a watcher killed mid-write must not leave a record its successor cannot read, which
   // would leave the run it names going.
@@ -56,14 +66,48 @@ export function listRunning(home: string): RunningRecord[] {
  */
 export function stillRuns(r: RunningRecord): boolean {
   // isAlive with a negative pid asks about the group (kill(2)); 0 and 1 would name this process's group or every process.
-  return Number.isInteger(r.pid) && r.pid > 1 && isAlive(-r.pid);
+  return Number.isInteger(r.pid) && r.pid > 1 && (r.boot === undefined || r.boot === bootId()) && isAlive(-r.pid);
 }
 
-/** Stops a leftover process group (SIGKILL: its watcher is gone, nobody is waiting for a clean exit). */
-export function killLeftover(pid: number): void {
+/**
+ * Stops a leftover process group (SIGKILL: its watcher is gone, nobody is waiting for a clean exit), unless the
+ * record shows the group is no longer the run's: recorded before this machine's last boot, or its leader's pid now
+ * a process started at another time (an id Linux gives again only once the old group is gone). Says which.
+ */
+export function killLeftover(r: RunningRecord): 'killed' | 'gone' | 'not-ours' {
+  if (!Number.isInteger(r.pid) || r.pid <= 1) return 'gone';
+  if (r.boot !== undefined && r.started !== undefined) {
+    if (r.boot !== bootId()) return 'not-ours';
+    const now = processStart(r.pid);
+    // The leader gone, its group may live on (what it started): still ours, since its id cannot be given again meanwhile.
+    if (now !== null && now !== r.started) return 'not-ours';
+  }
   try {
-    process.kill(-pid, 'SIGKILL');
+    process.kill(-r.pid, 'SIGKILL');
+    return 'killed';
   } catch {
-    // Already gone.
+    return 'gone';
+  }
+}
+
+/** This boot of the machine (Linux), or null where /proc does not say. */
+export function bootId(): string | null {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() || null;
+  } catch {
+    return null;
+  }
+}
+
+/** When a process started, in clock ticks since boot (field 22 of /proc/PID/stat), or null when there is no such process or no /proc. */
+export function processStart(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command's name (field 2) is in parentheses and may hold spaces and parentheses: fields are counted after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const start = fields[19];
+    return start !== undefined && /^\d+$/.test(start) ? start : null;
+  } catch {
+    return null;
   }
 }
