@@ -1,4 +1,5 @@
-import { InputError, UnknownTaskError } from '../errors.js';
+import { UnknownTaskError } from '../errors.js';
+import { InvalidIdError, TASK_ID_RULE } from '../../schemas/ids.js';
 
 /**
  * Finds a task by full id, unique prefix, or unique suffix (the random part of a generated id is easier to
@@ -7,8 +8,7 @@ import { InputError, UnknownTaskError } from '../errors.js';
  * (UnknownTaskError without candidates), which every caller answers from the archive, as for any full id not live.
  */
 export function resolveTaskId(live: LiveIds, ref: string, archived?: ReadonlySet<string>): string {
-  // An empty ref ("$ID" of an unset variable) is a mistake in the command, not a task this bus lacks.
-  if (ref.trim() === '') throw emptyRef();
+  checkRef(ref);
   if (isLookup(live) && live.has(ref)) return ref;
   const all = idsOf(live);
   if (all.includes(ref)) return ref;
@@ -37,7 +37,7 @@ export function looseRef(ids: Iterable<string>, ref: string): boolean {
  * common case, a live full id or a ref matching nothing live, costs nothing more.
  */
 export async function resolveTaskIdBeyond(live: LiveIds, ref: string, isArchived: (id: string) => Promise<boolean>): Promise<string> {
-  if (ref.trim() === '') throw emptyRef();
+  checkRef(ref);
   if (isLookup(live) && live.has(ref)) return ref;
   const all = idsOf(live);
   const archived = looseRef(all, ref) && (await isArchived(ref)) ? new Set([ref]) : undefined;
@@ -58,7 +58,16 @@ function isLookup(live: LiveIds): live is { has(id: string): boolean; ids(): Ite
 
 const idsOf = (live: LiveIds): string[] => [...(isLookup(live) ? live.ids() : live)];
 
-/** A task ref that is empty or blank. */
-export function emptyRef(): InputError {
-  return new InputError('the task id is empty', 'give a task id, or a unique prefix or suffix of it ("gitbus status" lists them); in a script, check that the variable holding it is set', { field: 'id' });
+/** Characters a task id is made of: a ref (a whole id, or a prefix or suffix of one) has no others. */
+const REF_RE = /^[a-z0-9_-]{1,64}$/;
+
+/**
+ * A ref that no task id can match is a mistake in the command (an unset variable's "$ID", an id typed in capitals),
+ * not a task this bus lacks: INVALID_ID (exit 2), not UNKNOWN_TASK (exit 4).
+ */
+export function checkRef(ref: string): void {
+  if (REF_RE.test(ref)) return;
+  if (ref.trim() === '') throw new InvalidIdError('the task id is empty', 'give a task id, or a unique prefix or suffix of it ("gitbus status" lists them); in a script, check that the variable holding it is set', { field: 'id' });
+  const shown = ref.length > 80 ? `${ref.slice(0, 80)}…` : ref;
+  throw new InvalidIdError(`"${shown}" is not a task id, nor a part of one: expected ${TASK_ID_RULE}`, 'give the id as "gitbus status" lists it (lower case), or a unique prefix or suffix of it', { field: 'id', value: shown });
 }

@@ -299,11 +299,17 @@ describe.concurrent('CLI errors and exit codes', () => {
       expect(unknown.code).toBe(4);
       expect(json<{ error: { code: string } }>(unknown).error.code).toBe('UNKNOWN_TASK');
       expect((await gitbus(['claim'], { home: bus.home('one') })).code).toBe(2);
-      // An empty id (an unset variable in a script) is a usage error, not a task this bus lacks.
+      // An empty id (an unset variable in a script) is a usage error (README: exit 2, INVALID_ID), not a task this bus lacks.
       for (const args of [['show', ''], ['cancel', ' '], ['logs', ''], ['release', '']]) {
         const empty = await gitbus([...args, '--json'], { home: bus.home('one') });
         expect(empty.code, args.join(' ')).toBe(2);
-        expect(json<{ error: { code: string; message: string } }>(empty).error).toMatchObject({ code: 'BAD_INPUT', message: 'the task id is empty' });
+        expect(json<{ error: { code: string; message: string } }>(empty).error).toMatchObject({ code: 'INVALID_ID', message: 'the task id is empty' });
+      }
+      // Nor is an id no task can have (a space, capitals).
+      for (const ref of ['BAD ID', 'Bad_ID!']) {
+        const bad = await gitbus(['cancel', ref, '--json'], { home: bus.home('one') });
+        expect(bad.code, ref).toBe(2);
+        expect(json<{ error: { code: string; message: string } }>(bad).error.code).toBe('INVALID_ID');
       }
       expect((await gitbus(['respond', 'x', '--status', 'maybe'], { home: bus.home('one') })).code).toBe(2);
       expect((await gitbus(['init', '--node', 'Bad Name'], { home: join(bus.dir, 'h2') })).code).toBe(2);
