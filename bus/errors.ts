@@ -103,6 +103,22 @@ export class UnknownNodeError extends GitbusError {
 }
 
 /** `gitbus leave` for a node that holds claims: its own would run nowhere, another node's would never be reclaimed. */
+/**
+ * A claim given back (`release`, `leave --release`) whose run still goes on this machine: its task would run on
+ * another node beside it, and this run's result would be refused.
+ */
+export class RunStillGoesError extends GitbusError {
+  readonly code = 'RUN_STILL_GOES';
+  constructor(runs: { claim: string; pid: number }[], action: 'release' | 'leave') {
+    const listed = runs.slice(0, 5).map((r) => `${r.claim} (process group ${r.pid})`).join(', ') + (runs.length > 5 ? ', ...' : '');
+    super(
+      `${listed} still ${runs.length === 1 ? 'runs' : 'run'} on this machine: ${action === 'release' ? 'given back now, the task would run on another node beside it' : 'given back by leaving, those tasks would run on other nodes beside these runs'}`,
+      `cancel a task to stop its run (gitbus cancel ID), or stop the run's process group (kill -- -PID), then try again; a watcher of this home started again stops the runs its predecessor left and gives their tasks back itself`,
+      { runs },
+    );
+  }
+}
+
 export class NodeHoldsClaimsError extends GitbusError {
   readonly code = 'NODE_HOLDS_CLAIMS';
   constructor(node: string, claims: string[], self: boolean) {

@@ -21,6 +21,7 @@ const byCode = (): Record<string, number> => (byCodeTable ??= {
   NODE_LIVE: EXIT.conflict,
   NODE_STILL_LIVE: EXIT.conflict,
   NODE_HOLDS_CLAIMS: EXIT.conflict,
+  RUN_STILL_GOES: EXIT.conflict,
   RESULTS_NOT_DELIVERED: EXIT.conflict,
   HEARTBEAT_LEFT: EXIT.remote,
   SERVED_COMMAND_LOST: EXIT.local,

@@ -69,6 +69,11 @@ export function stillRuns(r: RunningRecord): boolean {
   return Number.isInteger(r.pid) && r.pid > 1 && (r.boot === undefined || r.boot === bootId()) && isAlive(-r.pid);
 }
 
+/** The runs recorded in this home that still go, by claim (`<id>.<attempt>`) -> process group. */
+export function runsHere(home: string): Map<string, number> {
+  return new Map(listRunning(home).filter(stillRuns).map((r) => [`${r.id}.${r.attempt}`, r.pid]));
+}
+
 /**
  * Stops a leftover process group (SIGKILL: its watcher is gone, nobody is waiting for a clean exit), unless the
  * record shows the group is no longer the run's: recorded before this machine's last boot, or its leader's pid now

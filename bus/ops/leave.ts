@@ -6,7 +6,7 @@ import type { Release } from '../../schemas/release.js';
 import { formatDuration } from '../../schemas/duration.js';
 import { transact } from '../cas.js';
 import type { BusContext } from '../context.js';
-import { HeartbeatLeftError, NodeHoldsClaimsError, NodeStillLiveError, ResultsNotDeliveredError, UnknownNodeError } from '../errors.js';
+import { HeartbeatLeftError, NodeHoldsClaimsError, NodeStillLiveError, ResultsNotDeliveredError, RunStillGoesError, UnknownNodeError } from '../errors.js';
 import { AtomicPushUnsupportedError, PushFailedError, PushRejectedError } from '../git/push-errors.js';
 import { pushRef } from '../git/push.js';
 import type { Snapshot } from '../model/snapshot.js';
@@ -32,6 +32,8 @@ export interface LeaveOptions {
    * releasing one would throw its finished work away, so the node does not leave until they are delivered.
    */
   undelivered?: ReadonlySet<string>;
+  /** This machine's runs that still go, by claim (`<id>.<attempt>`) -> process group: their claims are not released. */
+  runsHere?: ReadonlyMap<string, number>;
   now?: Date;
 }
 
@@ -130,6 +132,11 @@ async function decideLeave(snap: Snapshot, node: string, self: boolean, beatOid:
   if (held.length > 0 && (!self || !opts.release)) throw new NodeHoldsClaimsError(node, held, self);
   const waiting = held.filter((k) => opts.undelivered?.has(k));
   if (waiting.length > 0) throw new ResultsNotDeliveredError(node, waiting);
+  const going = held.flatMap((k) => {
+    const pid = opts.runsHere?.get(k);
+    return pid === undefined ? [] : [{ claim: k, pid }];
+  });
+  if (going.length > 0) throw new RunStillGoesError(going, 'leave');
   const changes: FileChange[] = [];
   if (card) changes.push({ path: cardPath, content: null });
   // A signed card's sidecar goes with it (nothing else would ever remove it).

@@ -3,6 +3,7 @@ import { pathFor } from '../../schemas/layout.js';
 import type { Release } from '../../schemas/release.js';
 import { transact, type TransactStats } from '../cas.js';
 import type { BusContext } from '../context.js';
+import { RunStillGoesError } from '../errors.js';
 import { heldTask } from './holder.js';
 import { refuseIfArchived } from './archived-refusal.js';
 import { archivedIdCheck } from './archive-lookup.js';
@@ -32,6 +33,11 @@ export interface ReleaseOptions {
    * gitbus.yaml meanwhile is what counts, not what the holder last saw.
    */
   keepLast?: boolean;
+  /**
+   * The process group of this machine's run of a claim (`<id>.<attempt>`), when one still goes: the CLI's release is
+   * refused then (RunStillGoesError). The watcher gives back only what it stopped, and asks nothing.
+   */
+  runsHere?: (claim: string) => number | undefined;
 }
 
 /**
@@ -41,6 +47,9 @@ export interface ReleaseOptions {
 export async function release(ctx: BusContext, ref: string, reason?: string, now = () => new Date(), opts: ReleaseOptions = {}): Promise<ReleaseResult & TransactStats> {
   return transact<ReleaseResult>(ctx, 'release', async (snap) => {
     const view = await heldTask(snap, ref, ctx.config.node, 'release', archivedIdCheck(ctx)).catch((err: unknown) => refuseIfArchived(ctx, ref, err, 'release'));
+    const claim = `${view.id}.${view.claim.attempt}`;
+    const pid = opts.runsHere?.(claim);
+    if (pid !== undefined) throw new RunStillGoesError([{ claim, pid }], 'release');
     const becomes: ReleaseResult['becomes'] = view.attempts >= snap.settings.maxAttempts ? 'failed' : 'pending';
     const decided = { id: view.id, attempt: view.claim.attempt, maxAttempts: snap.settings.maxAttempts, becomes };
     if (opts.keepLast && becomes === 'failed') return { result: { ...decided, released: false } };

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { runsHere } from '../../watcher/running-record.js';
 import { leaveBus } from '../../bus/ops/leave.js';
 import { InputError } from '../../bus/errors.js';
 import { listOutbox } from '../../watcher/outbox.js';
@@ -38,7 +39,9 @@ export function register(program: Command): void {
       try {
         // Results the watcher finished and could not deliver yet: their claims must not be released.
         const undelivered = new Set(self ? listOutbox(ctx.paths.home).map((e) => `${e.id}.${e.attempt}`) : []);
-        const r = await leaveBus(ctx, { ...(opts.node !== undefined ? { node: opts.node } : {}), ...(opts.release ? { release: true } : {}), ...(opts.force ? { force: true } : {}), undelivered });
+        // Runs a crashed watcher left going (its successor would stop them): their claims stay until they are stopped.
+        const going = self ? runsHere(ctx.paths.home) : new Map<string, number>();
+        const r = await leaveBus(ctx, { ...(opts.node !== undefined ? { node: opts.node } : {}), ...(opts.release ? { release: true } : {}), ...(opts.force ? { force: true } : {}), undelivered, runsHere: going });
         emit(opts, { ...r, home: self ? ctx.paths.home : null }, () => {
           const lines = [`node ${r.node} left the bus: ${[r.card ? 'its card was removed' : 'it had no card', r.heartbeat ? 'its heartbeat deleted' : 'it had no heartbeat'].join(', ')}`];
           if (r.released.length > 0) lines.push(`released ${r.released.join(', ')}: pending again`);
