@@ -1,5 +1,5 @@
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { constants, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { writeFileAtomicSync } from '../bus/local-io.js';
 import { JsonNumberText, parseJsonKeepingNumbers, renderJsonKeepingNumbers } from '../bus/json-keeping-numbers.js';
 import { ClaudeSettingsInvalidError } from './errors.js';
@@ -97,31 +97,54 @@ export function renderSettings(s: Settings): string {
 }
 
 /**
- * Writes `text` to `file` atomically, keeping the file's mode; an existing file is first copied to
- * `<file>.gitbus-backup-<time>`, which is returned.
+ * Where a file's backups go and what they are called: `<dir>/<label>.gitbus-backup-<time>`. Outside any project, so
+ * that a backup of a project's settings is never committed with it; the name ends as env sync's never-synced rule
+ * (schemas/env-paths.ts) expects, so a backup stays on its machine.
  */
-export function writeWithBackup(file: string, text: string, now: Date = new Date()): string | null {
+export interface BackupPlace {
+  dir: string;
+  label: string;
+}
+
+/**
+ * Writes `text` to `file` atomically, keeping the file's mode; an existing file is first copied to a backup of its
+ * own (backupFile), which is returned.
+ */
+export function writeWithBackup(file: string, text: string, place: BackupPlace, now: Date = new Date()): string | null {
   mkdirSync(dirname(file), { recursive: true });
   let backup: string | null = null;
   let mode: number | undefined;
   if (existsSync(file)) {
     mode = statSync(file).mode & 0o777;
-    backup = backupName(file, now);
-    copyFileSync(file, backup);
+    backup = backupFile(file, place, now);
   }
   writeFileAtomicSync(file, text, undefined, mode === undefined ? undefined : { mode });
   return backup;
 }
 
-/** Removes `file` after copying it to `<file>.gitbus-backup-<time>`, which is returned. */
-export function removeWithBackup(file: string, now: Date = new Date()): string | null {
+/** Removes `file` after copying it to a backup of its own (backupFile), which is returned. */
+export function removeWithBackup(file: string, place: BackupPlace, now: Date = new Date()): string | null {
   if (!existsSync(file)) return null;
-  const backup = backupName(file, now);
-  copyFileSync(file, backup);
+  const backup = backupFile(file, place, now);
   rmSync(file, { force: true });
   return backup;
 }
 
-function backupName(file: string, now: Date): string {
-  return `${file}.gitbus-backup-${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
+/**
+ * Copies `file` to a backup name no other backup has: a setup and a --remove within one second would otherwise
+ * give the same name, and the second copy would replace the first, the only one of the original. COPYFILE_EXCL
+ * makes "not taken" and "copied" one step. The folder is the owner's alone: settings may hold keys.
+ */
+export function backupFile(file: string, place: BackupPlace, now: Date = new Date()): string {
+  mkdirSync(place.dir, { recursive: true, mode: 0o700 });
+  const base = join(place.dir, `${place.label}.gitbus-backup-${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`);
+  for (let n = 1; ; n++) {
+    const name = n === 1 ? base : `${base}-${n}`;
+    try {
+      copyFileSync(file, name, constants.COPYFILE_EXCL);
+      return name;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || n >= 1000) throw err;
+    }
+  }
 }

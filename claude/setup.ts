@@ -1,5 +1,6 @@
 import { accessSync, constants, existsSync, lstatSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
-import { delimiter, dirname, join, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import { basename, delimiter, dirname, join, resolve } from 'node:path';
 import { InputError } from '../bus/errors.js';
 import { writeFileAtomicSync } from '../bus/local-io.js';
 import { shellQuote } from '../watcher/service/manager.js';
@@ -7,7 +8,7 @@ import { approxTokens, blockState, removeBlocks, renderBlock, scanBlocks, upsert
 import { ClaudeMdMarkersError } from './errors.js';
 import { claudeConfigDir, PLUGIN_ID, pluginDir, pluginVersion } from './plugin-files.js';
 import { rulesText } from './primer.js';
-import { pluginSettingsState, readSettings, renderSettings, withoutPlugin, withPlugin, removeWithBackup, writeWithBackup, type PluginSettingsState } from './settings.js';
+import { pluginSettingsState, readSettings, renderSettings, withoutPlugin, withPlugin, removeWithBackup, writeWithBackup, type BackupPlace, type PluginSettingsState } from './settings.js';
 
 export type SetupScope = 'user' | 'project';
 export type SetupMode = 'install' | 'check' | 'remove';
@@ -26,6 +27,18 @@ export interface SetupTarget {
   configDir: string;
   /** The command that sets this target up, as a person types it: with --dir when one was given, so it works from any folder. */
   command: string;
+  /** Where the settings file's backups go: the user's Claude config folder, never the project, where one could be committed. */
+  backups: BackupPlace;
+}
+
+/** The folder of every backup setup makes, the user's and each project's. */
+export function backupsDir(configDir: string): string {
+  return join(configDir, 'gitbus-backups');
+}
+
+/** A project's backups are told apart by its folder's name, and by a hash of its path from another of that name. Pure. */
+export function projectBackupLabel(dir: string): string {
+  return `${basename(dir) || 'root'}-${createHash('sha256').update(dir).digest('hex').slice(0, 8)}.settings.json`;
 }
 
 export function setupTarget(scope: SetupScope, opts: { dir?: string; env?: NodeJS.ProcessEnv; root?: string } = {}): SetupTarget {
@@ -33,14 +46,14 @@ export function setupTarget(scope: SetupScope, opts: { dir?: string; env?: NodeJ
   const configDir = claudeConfigDir(env);
   const plugin = pluginDir(opts.root);
   const version = pluginVersion(opts.root);
-  if (scope === 'user') return { scope, settingsFile: join(configDir, 'settings.json'), claudeMd: join(configDir, 'CLAUDE.md'), projectDir: null, pluginDir: plugin, version, configDir, command: 'gitbus setup claude' };
+  if (scope === 'user') return { scope, settingsFile: join(configDir, 'settings.json'), claudeMd: join(configDir, 'CLAUDE.md'), projectDir: null, pluginDir: plugin, version, configDir, command: 'gitbus setup claude', backups: { dir: backupsDir(configDir), label: 'settings.json' } };
   const dir = resolve(opts.dir ?? process.cwd());
   // A mistyped --dir would otherwise set up a new, wrong folder.
   if (opts.dir !== undefined && !isFolder(dir)) {
     throw new InputError(`--dir: ${dir} ${existsSync(dir) ? 'is not a folder' : 'does not exist'}`, "give --dir the project's folder (it must exist)", { flag: '--dir', value: opts.dir });
   }
   const command = `gitbus setup claude --project${opts.dir !== undefined ? ` --dir ${shellQuote(dir)}` : ''}`;
-  return { scope, settingsFile: join(dir, '.claude', 'settings.json'), claudeMd: join(dir, 'CLAUDE.md'), projectDir: dir, pluginDir: plugin, version, configDir, command };
+  return { scope, settingsFile: join(dir, '.claude', 'settings.json'), claudeMd: join(dir, 'CLAUDE.md'), projectDir: dir, pluginDir: plugin, version, configDir, command, backups: { dir: backupsDir(configDir), label: projectBackupLabel(dir) } };
 }
 
 function isFolder(path: string): boolean {
@@ -114,8 +127,8 @@ export function setupClaude(t: SetupTarget, mode: SetupMode, env: NodeJS.Process
     if (renderSettings(next) !== renderSettings(settings) || (mode === 'install' && !read.exists)) {
       // What --remove leaves empty was gitbus's alone (setup made it, or it held nothing else): it goes, as an
       // emptied CLAUDE.md does, after the same backup as any change. A link (a dotfiles manager's) stays, emptied.
-      if (mode === 'remove' && Object.keys(next).length === 0 && !lstatSync(t.settingsFile).isSymbolicLink()) backup = removeWithBackup(t.settingsFile);
-      else backup = writeWithBackup(writeTarget(t.settingsFile), renderSettings(next));
+      if (mode === 'remove' && Object.keys(next).length === 0 && !lstatSync(t.settingsFile).isSymbolicLink()) backup = removeWithBackup(t.settingsFile, t.backups);
+      else backup = writeWithBackup(writeTarget(t.settingsFile), renderSettings(next), t.backups);
       settingsAction = mode === 'remove' ? 'removed' : read.exists ? 'updated' : 'created';
       settings = next;
     }

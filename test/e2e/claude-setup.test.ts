@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { CLI, ROOT, gitbus, json, tempDirs } from '../helpers/cli.js';
@@ -16,10 +16,13 @@ afterAll(cleanup);
 
 describe('gitbus setup claude', () => {
   let bin: string;
-  const env = () => ({ PATH: `${bin}:${process.env['PATH'] ?? ''}` });
+  let config: string;
+  // Claude Code's config folder of its own: setup keeps its backups there, never in the test machine's ~/.claude.
+  const env = () => ({ PATH: `${bin}:${process.env['PATH'] ?? ''}`, CLAUDE_CONFIG_DIR: config });
 
   beforeAll(async () => {
     bin = await temp('gitbus-cc-bin-');
+    config = await temp('gitbus-cc-config-');
     // The plugin's commands and hooks run `gitbus` from PATH, as an npm install puts it there.
     await writeFile(join(bin, 'gitbus'), `#!/bin/sh\nexec "${process.execPath}" "${CLI}" "$@"\n`);
     await chmod(join(bin, 'gitbus'), 0o755);
@@ -118,6 +121,18 @@ describe('gitbus setup claude', () => {
     expect(existsSync(join(fresh, '.claude/settings.json'))).toBe(false);
     expect(existsSync(join(fresh, 'CLAUDE.md'))).toBe(false);
     expect(JSON.parse(await readFile(r.settings.backup, 'utf8'))).toMatchObject({ enabledPlugins: { 'gitbus@gitbus': true } });
+  });
+
+  it('keeps each backup under a name of its own in the Claude config folder, none in the project', async () => {
+    const project = await userProject();
+    const set = json<{ settings: { backup: string } }>(await gitbus(['setup', 'claude', '--project', '--json'], { cwd: project, env: env() }));
+    const removed = json<{ settings: { backup: string } }>(await gitbus(['setup', 'claude', '--project', '--remove', '--json'], { cwd: project, env: env() }));
+    // Setup's backup is the only copy of the file before it: a --remove in the same second must not replace it.
+    expect(removed.settings.backup).not.toBe(set.settings.backup);
+    expect(JSON.parse(await readFile(set.settings.backup, 'utf8'))).toEqual(OTHER);
+    expect(JSON.parse(await readFile(removed.settings.backup, 'utf8'))).toMatchObject({ enabledPlugins: { 'gitbus@gitbus': true } });
+    for (const b of [set.settings.backup, removed.settings.backup]) expect(dirname(b)).toBe(join(config, 'gitbus-backups'));
+    expect(await readdir(join(project, '.claude'))).toEqual(['settings.json']);
   });
 
   it('--dir must be a folder that exists (a typo sets up nothing), and --check\'s fix keeps it', async () => {

@@ -1,9 +1,10 @@
 import { describe, it, expect } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from '../helpers/cli.js';
 import { approxTokens, beginMarker, blockState, removeBlocks, renderBlock, scanBlocks, upsertBlock, type FoundBlock } from '../../claude/claude-md.js';
-import { pluginSettingsState, settingsProblem, withoutPlugin, withPlugin } from '../../claude/settings.js';
+import { pluginSettingsState, removeWithBackup, settingsProblem, withoutPlugin, withPlugin, writeWithBackup } from '../../claude/settings.js';
 import { endedText, hasEnded, isWaiting, newsOf, summaryLine, type TaskFact } from '../../claude/hear-back.js';
 import { parseHookInput } from '../../claude/hook-input.js';
 import { pluginVersion, readAsset } from '../../claude/plugin-files.js';
@@ -77,6 +78,25 @@ describe('Claude Code settings', () => {
     expect(settingsProblem([])).toBe('it is not a JSON object');
     expect(settingsProblem({ enabledPlugins: ['gitbus@gitbus'] })).toBe('"enabledPlugins" is not an object');
     expect(settingsProblem({ model: 'x' })).toBeNull();
+  });
+});
+
+describe('settings backups', () => {
+  it('never replace a backup made in the same second', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gitbus-backup-'));
+    try {
+      const file = join(dir, 'settings.json');
+      const place = { dir: join(dir, 'backups'), label: 'settings.json' };
+      const now = new Date('2026-05-20T12:00:00.100Z');
+      writeFileSync(file, 'original\n');
+      const first = writeWithBackup(file, 'second\n', place, now);
+      const again = removeWithBackup(file, place, new Date('2026-05-20T12:00:00.900Z'));
+      expect(again).not.toBe(first);
+      expect(readFileSync(first ?? '', 'utf8')).toBe('original\n');
+      expect(readFileSync(again ?? '', 'utf8')).toBe('second\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
