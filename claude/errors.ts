@@ -32,3 +32,20 @@ export class ClaudePluginMissingError extends GitbusError {
     super(`the Claude Code plugin that ships with gitbus is not at ${where}`, 'reinstall gitbus (its package includes claude-plugin/)', { where });
   }
 }
+
+/** What to do about a `gitbus` marketplace of the user's own: setup will not replace it, nor remove it. */
+export function marketplaceTakenFix(file: string, key: string, again: string): string {
+  return `if it is where your gitbus plugin comes from, keep it: the plugin needs no setup; to use this gitbus's plugin instead, rename "${key}.gitbus" in ${file} (and "enabledPlugins" "gitbus@gitbus" to the new name, or delete both) and run "${again}" again`;
+}
+
+/** A settings file whose `gitbus` marketplace is the user's own (github, git, url...): setup does not replace it. */
+export class ClaudeMarketplaceTakenError extends GitbusError {
+  readonly code = 'CLAUDE_MARKETPLACE_TAKEN';
+  constructor(file: string, key: string, source: string, again = 'gitbus setup claude') {
+    super(
+      `${file}: "${key}.gitbus" is a marketplace of your own (${source}), not a directory marketplace setup wrote; setup changed nothing`,
+      marketplaceTakenFix(file, key, again),
+      { file, key, source },
+    );
+  }
+}

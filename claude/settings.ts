@@ -12,7 +12,7 @@ export type Settings = Record<string, unknown>;
  * Claude Code reads `additionalMarketplaces` as an alias of `extraKnownMarketplaces` and ignores it when both are
  * in one file, so gitbus writes to whichever of the two the file already uses.
  */
-function marketplacesKey(s: Settings): 'extraKnownMarketplaces' | 'additionalMarketplaces' {
+export function marketplacesKey(s: Settings): 'extraKnownMarketplaces' | 'additionalMarketplaces' {
   return 'additionalMarketplaces' in s && !('extraKnownMarketplaces' in s) ? 'additionalMarketplaces' : 'extraKnownMarketplaces';
 }
 
@@ -37,15 +37,36 @@ export interface PluginSettingsState {
   marketplacePath: string | null;
   /** `enabledPlugins["gitbus@gitbus"]` is true. */
   enabled: boolean;
+  /** A `gitbus` marketplace that is not a directory one (the user's own: github, git, url...), as its source says, or null. */
+  foreign: string | null;
+}
+
+function gitbusMarketplace(s: Settings, key: 'extraKnownMarketplaces' | 'additionalMarketplaces' = marketplacesKey(s)): unknown {
+  const markets = s[key];
+  return isObject(markets) ? markets[MARKETPLACE_NAME] : undefined;
+}
+
+/**
+ * The source of a `gitbus` marketplace setup did not write, in a few words, or null (none, or a directory one).
+ * Setup writes only directory marketplaces, and one pointing elsewhere is an older install's that setup re-points;
+ * any other kind is the user's, which setup neither replaces nor removes. Pure.
+ */
+export function foreignMarketplace(entry: unknown): string | null {
+  if (entry === undefined) return null;
+  const source = isObject(entry) ? entry['source'] : undefined;
+  if (isObject(source) && source['source'] === 'directory') return null;
+  if (!isObject(source)) return 'an entry without a source object';
+  const kind = typeof source['source'] === 'string' ? source['source'] : 'unknown';
+  const where = [source['repo'], source['url'], source['path'], source['package']].find((v): v is string => typeof v === 'string');
+  return where === undefined ? kind : `${kind} ${where}`;
 }
 
 export function pluginSettingsState(s: Settings): PluginSettingsState {
-  const markets = s[marketplacesKey(s)];
-  const entry = isObject(markets) ? markets[MARKETPLACE_NAME] : undefined;
+  const entry = gitbusMarketplace(s);
   const source = isObject(entry) && isObject(entry['source']) ? entry['source'] : undefined;
   const path = source && source['source'] === 'directory' && typeof source['path'] === 'string' ? source['path'] : null;
   const enabled = isObject(s['enabledPlugins']) && s['enabledPlugins'][PLUGIN_ID] === true;
-  return { marketplacePath: path, enabled };
+  return { marketplacePath: path, enabled, foreign: foreignMarketplace(entry) };
 }
 
 /** `s` with the gitbus marketplace and the plugin enabled; every other key as it was, in its place. Pure. */
@@ -56,18 +77,38 @@ export function withPlugin(s: Settings, pluginDir: string): Settings {
   return { ...s, [key]: { ...markets, [MARKETPLACE_NAME]: marketplaceEntry(pluginDir) }, enabledPlugins: { ...enabled, [PLUGIN_ID]: true } };
 }
 
-/** `s` without what withPlugin added; a key left empty by that goes too. Pure. */
-export function withoutPlugin(s: Settings): Settings {
+/** What the settings held of gitbus's before setup first changed them, so that --remove can put it back. */
+export interface SettingsBefore {
+  /** Setup made the file: --remove may delete it when nothing else is left. */
+  created: boolean;
+  /** `enabledPlugins["gitbus@gitbus"]` before setup (true, or false for a plugin the user turned off), or null when absent. */
+  enabled: boolean | null;
+}
+
+/** What `s` holds before setup changes it (`exists`: whether its file does). Pure. */
+export function settingsBefore(s: Settings, exists: boolean): SettingsBefore {
+  const value = isObject(s['enabledPlugins']) ? s['enabledPlugins'][PLUGIN_ID] : undefined;
+  return { created: !exists, enabled: typeof value === 'boolean' ? value : null };
+}
+
+/**
+ * `s` without what withPlugin added: the directory marketplace `gitbus`, and the enablement as it was before
+ * (`before`; without a record, removed). A foreign `gitbus` marketplace is the user's, and so is the enablement
+ * that goes with it: both stay. A key left empty goes. Pure.
+ */
+export function withoutPlugin(s: Settings, before: SettingsBefore | null = null): Settings {
   const out: Settings = { ...s };
   for (const key of ['extraKnownMarketplaces', 'additionalMarketplaces'] as const) {
     const markets = out[key];
-    if (!isObject(markets) || !(MARKETPLACE_NAME in markets)) continue;
+    if (!isObject(markets) || !(MARKETPLACE_NAME in markets) || foreignMarketplace(markets[MARKETPLACE_NAME]) !== null) continue;
     const { [MARKETPLACE_NAME]: _gone, ...rest } = markets;
     if (Object.keys(rest).length === 0) delete out[key];
     else out[key] = rest;
   }
+  if (foreignMarketplace(gitbusMarketplace(out)) !== null) return out;
   const enabled = out['enabledPlugins'];
-  if (isObject(enabled) && PLUGIN_ID in enabled) {
+  if (isObject(enabled) && before?.enabled != null) out['enabledPlugins'] = { ...enabled, [PLUGIN_ID]: before.enabled };
+  else if (isObject(enabled) && PLUGIN_ID in enabled) {
     const { [PLUGIN_ID]: _gone, ...rest } = enabled;
     if (Object.keys(rest).length === 0) delete out['enabledPlugins'];
     else out['enabledPlugins'] = rest;

@@ -5,10 +5,11 @@ import { InputError } from '../bus/errors.js';
 import { writeFileAtomicSync } from '../bus/local-io.js';
 import { shellQuote } from '../watcher/service/manager.js';
 import { approxTokens, blockState, removeBlocks, renderBlock, scanBlocks, upsertBlock, type BlockState, type FoundBlock } from './claude-md.js';
-import { ClaudeMdMarkersError } from './errors.js';
+import { ClaudeMarketplaceTakenError, ClaudeMdMarkersError, marketplaceTakenFix } from './errors.js';
+import { dropRecord, readRecord, recordFile, writeRecord } from './setup-record.js';
 import { claudeConfigDir, PLUGIN_ID, pluginDir, pluginVersion } from './plugin-files.js';
 import { rulesText } from './primer.js';
-import { pluginSettingsState, readSettings, renderSettings, withoutPlugin, withPlugin, removeWithBackup, writeWithBackup, type BackupPlace, type PluginSettingsState } from './settings.js';
+import { marketplacesKey, pluginSettingsState, readSettings, renderSettings, settingsBefore, withoutPlugin, withPlugin, removeWithBackup, writeWithBackup, type BackupPlace, type PluginSettingsState } from './settings.js';
 
 export type SetupScope = 'user' | 'project';
 export type SetupMode = 'install' | 'check' | 'remove';
@@ -108,7 +109,12 @@ export interface SetupReport {
  */
 export function setupClaude(t: SetupTarget, mode: SetupMode, env: NodeJS.ProcessEnv = process.env): SetupReport {
   // The fix names the command as it was run: a project's setup again with --project, a removal again with --remove.
-  const read = readSettings(t.settingsFile, `${t.command}${mode === 'install' ? '' : ` --${mode}`}`);
+  const again = `${t.command}${mode === 'install' ? '' : ` --${mode}`}`;
+  const read = readSettings(t.settingsFile, again);
+  const foreign = pluginSettingsState(read.settings).foreign;
+  if (mode === 'install' && foreign !== null) throw new ClaudeMarketplaceTakenError(t.settingsFile, marketplacesKey(read.settings), foreign, again);
+  const record = recordFile(t.backups);
+  const recorded = readRecord(record);
   const mdText = existsSync(t.claudeMd) ? readFileSync(t.claudeMd, 'utf8') : null;
   const scan = scanBlocks(mdText ?? '');
   if (!scan.ok) throw new ClaudeMdMarkersError(t.claudeMd, scan.line, scan.reason);
@@ -123,15 +129,18 @@ export function setupClaude(t: SetupTarget, mode: SetupMode, env: NodeJS.Process
   let after: BlockState = before;
 
   if (mode === 'install' || mode === 'remove') {
-    const next = mode === 'install' ? withPlugin(settings, t.pluginDir) : withoutPlugin(settings);
+    const next = mode === 'install' ? withPlugin(settings, t.pluginDir) : withoutPlugin(settings, recorded);
     if (renderSettings(next) !== renderSettings(settings) || (mode === 'install' && !read.exists)) {
-      // What --remove leaves empty was gitbus's alone (setup made it, or it held nothing else): it goes, as an
-      // emptied CLAUDE.md does, after the same backup as any change. A link (a dotfiles manager's) stays, emptied.
-      if (mode === 'remove' && Object.keys(next).length === 0 && !lstatSync(t.settingsFile).isSymbolicLink()) backup = removeWithBackup(t.settingsFile, t.backups);
+      // The first change is recorded as what was there before it; a later setup (an upgrade) keeps that record.
+      if (mode === 'install' && recorded === null) writeRecord(record, t.settingsFile, settingsBefore(read.settings, read.exists));
+      // Only a file setup made goes when --remove leaves it empty, as an emptied CLAUDE.md does, after the same
+      // backup as any change; one the user had stays. A link (a dotfiles manager's) stays, emptied.
+      if (mode === 'remove' && Object.keys(next).length === 0 && recorded?.created === true && !lstatSync(t.settingsFile).isSymbolicLink()) backup = removeWithBackup(t.settingsFile, t.backups);
       else backup = writeWithBackup(writeTarget(t.settingsFile), renderSettings(next), t.backups);
       settingsAction = mode === 'remove' ? 'removed' : read.exists ? 'updated' : 'created';
       settings = next;
     }
+    if (mode === 'remove') dropRecord(record);
     const md = mdChange(mdText, scan.blocks, block, mode);
     if (md) {
       if (md.text === null) rmSync(t.claudeMd, { force: true });
@@ -144,14 +153,16 @@ export function setupClaude(t: SetupTarget, mode: SetupMode, env: NodeJS.Process
   const state = pluginSettingsState(settings);
   const gitbusOnPath = onPath('gitbus', env);
   const problems: string[] = [];
-  if (state.marketplacePath === null) problems.push(`${t.settingsFile} has no gitbus marketplace`);
+  if (state.foreign !== null) problems.push(`${t.settingsFile}'s "gitbus" marketplace is one of your own (${state.foreign}), which setup neither replaces nor removes`);
+  else if (state.marketplacePath === null) problems.push(`${t.settingsFile} has no gitbus marketplace`);
   else if (resolve(state.marketplacePath) !== resolve(t.pluginDir)) problems.push(`${t.settingsFile} points the gitbus marketplace at ${state.marketplacePath}, not at this gitbus (${t.pluginDir})`);
   if (!state.enabled) problems.push(`${t.settingsFile} does not enable ${PLUGIN_ID}`);
   if (after.state === 'absent') problems.push(`${t.claudeMd} has no gitbus block`);
   else if (after.state === 'outdated') problems.push(`${t.claudeMd} has the gitbus block of v${after.version}, not the current one (v${t.version})`);
   else if (after.state === 'duplicated') problems.push(`${t.claudeMd} has ${after.versions.length} gitbus blocks`);
   const fixes: string[] = [];
-  if (problems.length > 0) fixes.push(t.command);
+  if (state.foreign !== null) fixes.push(marketplaceTakenFix(t.settingsFile, marketplacesKey(settings), t.command));
+  else if (problems.length > 0) fixes.push(t.command);
   if (gitbusOnPath === null) {
     problems.push('gitbus is not on PATH, where the plugin\'s commands and hooks look for it');
     const bin = join(dirname(t.pluginDir), 'bin', 'gitbus.js');

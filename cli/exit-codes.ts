@@ -91,6 +91,7 @@ const byCode = (): Record<string, number> => (byCodeTable ??= {
   STILL_RUNNING: EXIT.conflict,
   CLAUDE_SETTINGS_INVALID: EXIT.setup,
   CLAUDE_MD_MARKERS: EXIT.setup,
+  CLAUDE_MARKETPLACE_TAKEN: EXIT.setup,
   CLAUDE_PLUGIN_MISSING: EXIT.setup,
   // The trust root (bus/trust/root-errors.ts).
   TRUST_PIN_INVALID: EXIT.setup,

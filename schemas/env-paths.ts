@@ -144,6 +144,8 @@ export function neverSynced(rel: string, busHome: readonly string[] = []): strin
     const second = parts[1] ?? '';
     if (second === '.credentials.json') return 'Claude Code\'s credentials stay on their machine';
     if (CLAUDE_SESSION_DATA.has(second)) return `Claude Code's session data (~/.claude/${second}) belongs to one machine`;
+    // Settings backups and the record of what they held before setup, which name this machine's files.
+    if (second === 'gitbus-backups') return '`gitbus setup claude`\'s backups and records (~/.claude/gitbus-backups) belong to this machine';
   }
   // gitbus's own bus home (the default one): another node's node.yaml would give this node its name, its clone.git
   // and state.json belong to one machine, and keys/ holds the node's private key.

@@ -25,7 +25,7 @@ function text(r: SetupReport): string {
   const s = r.settings;
   const md = r.claudeMd;
   const enabled = s.state.enabled ? `${r.plugin.id} enabled` : `${r.plugin.id} not enabled`;
-  const market = s.state.marketplacePath ? `marketplace "gitbus" -> ${s.state.marketplacePath}` : 'no gitbus marketplace';
+  const market = s.state.foreign ? `marketplace "gitbus" of your own (${s.state.foreign}), left as it is` : s.state.marketplacePath ? `marketplace "gitbus" -> ${s.state.marketplacePath}` : 'no gitbus marketplace';
   const mdWords =
     md.action === 'inserted' ? `block v${md.version} inserted (~${md.tokens} tokens)`
     : md.action === 'replaced' ? `block v${md.previousVersion ?? '?'} replaced by v${md.version} (~${md.tokens} tokens)`
@@ -60,8 +60,9 @@ export function register(program: Command): void {
       .addHelpText(
         'after',
         '\nThe settings get a directory marketplace "gitbus" pointing at this gitbus\'s claude-plugin/ folder and\n' +
-          'enabledPlugins["gitbus@gitbus"] = true; every other key is kept and the file is backed up first. A settings\n' +
-          'file that is not valid JSON is refused, never overwritten. The CLAUDE.md block sits between\n' +
+          'enabledPlugins["gitbus@gitbus"] = true; every other key is kept and the file is backed up first (in\n' +
+          '~/.claude/gitbus-backups/). A settings file that is not valid JSON, or whose "gitbus" marketplace is one of\n' +
+          'your own, is refused, never overwritten; --remove puts back the enablement setup found. The CLAUDE.md block sits between\n' +
           '<!-- gitbus:begin vX --> and <!-- gitbus:end -->; setup replaces it on upgrade, --remove removes it, and the\n' +
           'text around it is never changed. Claude Code installs the plugin at its next session start.',
       ),

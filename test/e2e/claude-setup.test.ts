@@ -135,6 +135,36 @@ describe('gitbus setup claude', () => {
     expect(await readdir(join(project, '.claude'))).toEqual(['settings.json']);
   });
 
+  it('refuses to replace a gitbus marketplace of the user\'s own; --remove leaves it, its enablement and a file the user had', async () => {
+    const project = await userProject();
+    const theirs = { extraKnownMarketplaces: { gitbus: { source: { source: 'github', repo: 'acme/gitbus-market' } } }, enabledPlugins: { 'gitbus@gitbus': true } };
+    const text = `${JSON.stringify(theirs)}\n`;
+    await writeFile(settingsFile(project), text);
+    const r = await gitbus(['setup', 'claude', '--project', '--json'], { cwd: project, env: env() });
+    expect(r.code, r.stderr).toBe(7);
+    expect(json<{ error: { code: string; message: string; fix: string } }>(r).error).toMatchObject({
+      code: 'CLAUDE_MARKETPLACE_TAKEN',
+      message: expect.stringContaining('"extraKnownMarketplaces.gitbus" is a marketplace of your own (github acme/gitbus-market)'),
+      fix: expect.stringContaining('run "gitbus setup claude --project" again'),
+    });
+    expect(await readFile(settingsFile(project), 'utf8')).toBe(text);
+    expect(await readFile(mdFile(project), 'utf8')).toBe(MINE);
+    const check = json<{ problems: string[] }>(await gitbus(['setup', 'claude', '--project', '--check', '--json'], { cwd: project, env: env() }));
+    expect(check.problems.join('\n')).toContain('marketplace is one of your own (github acme/gitbus-market)');
+    const removed = await gitbus(['setup', 'claude', '--project', '--remove', '--json'], { cwd: project, env: env() });
+    expect(removed.code, removed.stderr).toBe(0);
+    expect(await readFile(settingsFile(project), 'utf8')).toBe(text);
+    // The user's own enablement (here of a plugin they turned off), in a file of theirs that setup emptied.
+    await writeFile(settingsFile(project), '{"enabledPlugins": {"gitbus@gitbus": false}}\n');
+    expect((await gitbus(['setup', 'claude', '--project'], { cwd: project, env: env() })).code).toBe(0);
+    expect((await gitbus(['setup', 'claude', '--project', '--remove'], { cwd: project, env: env() })).code).toBe(0);
+    expect(JSON.parse(await readFile(settingsFile(project), 'utf8'))).toEqual({ enabledPlugins: { 'gitbus@gitbus': false } });
+    await writeFile(settingsFile(project), '{}\n');
+    expect((await gitbus(['setup', 'claude', '--project'], { cwd: project, env: env() })).code).toBe(0);
+    expect((await gitbus(['setup', 'claude', '--project', '--remove'], { cwd: project, env: env() })).code).toBe(0);
+    expect(await readFile(settingsFile(project), 'utf8')).toBe('{}\n');
+  });
+
   it('--dir must be a folder that exists (a typo sets up nothing), and --check\'s fix keeps it', async () => {
     const parent = await temp('gitbus-cc-dir-');
     const missing = join(parent, 'no such project');

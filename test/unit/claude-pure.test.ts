@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from '../helpers/cli.js';
 import { approxTokens, beginMarker, blockState, removeBlocks, renderBlock, scanBlocks, upsertBlock, type FoundBlock } from '../../claude/claude-md.js';
-import { pluginSettingsState, removeWithBackup, settingsProblem, withoutPlugin, withPlugin, writeWithBackup } from '../../claude/settings.js';
+import { pluginSettingsState, removeWithBackup, settingsBefore, settingsProblem, withoutPlugin, withPlugin, writeWithBackup } from '../../claude/settings.js';
 import { endedText, hasEnded, isWaiting, newsOf, summaryLine, type TaskFact } from '../../claude/hear-back.js';
 import { parseHookInput } from '../../claude/hook-input.js';
 import { pluginVersion, readAsset } from '../../claude/plugin-files.js';
@@ -68,9 +68,19 @@ describe('Claude Code settings', () => {
     const added = withPlugin(s, '/opt/gitbus/claude-plugin');
     expect(added).toMatchObject({ model: 'opus', hooks: { Stop: [] }, enabledPlugins: { 'other@x': true, 'gitbus@gitbus': true } });
     expect(Object.keys(added['extraKnownMarketplaces'] as object)).toEqual(['team', 'gitbus']);
-    expect(pluginSettingsState(added)).toEqual({ marketplacePath: '/opt/gitbus/claude-plugin', enabled: true });
+    expect(pluginSettingsState(added)).toEqual({ marketplacePath: '/opt/gitbus/claude-plugin', enabled: true, foreign: null });
     expect(withoutPlugin(added)).toEqual(s);
     expect(withoutPlugin(withPlugin({}, '/p'))).toEqual({});
+  });
+
+  it('leaves a gitbus marketplace of the user\'s own and its enablement, and puts back the enablement setup found', () => {
+    const theirs = { extraKnownMarketplaces: { gitbus: { source: { source: 'github', repo: 'acme/gitbus-market' } } }, enabledPlugins: { 'gitbus@gitbus': true } };
+    expect(pluginSettingsState(theirs).foreign).toBe('github acme/gitbus-market');
+    expect(withoutPlugin(theirs)).toEqual(theirs);
+    const mine = { model: 'opus', enabledPlugins: { 'gitbus@gitbus': false } };
+    const added = withPlugin(mine, '/p');
+    expect(withoutPlugin(added, settingsBefore(mine, true))).toEqual(mine);
+    expect(withoutPlugin(withPlugin({}, '/p'), settingsBefore({}, false))).toEqual({});
   });
 
   it('writes to additionalMarketplaces when the file uses that alias, and refuses what is not an object', () => {

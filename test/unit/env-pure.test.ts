@@ -80,7 +80,7 @@ describe('env manifest', () => {
     }
     for (const rel of ['.claude/CLAUDE.md', '.claude/settings.json', '.claude/commands/review.md', '.zshrc', '.gitconfig']) expect(neverSynced(rel), rel).toBeUndefined();
     // The temp file a write stages beside its file, as named now and by an older gitbus.
-    for (const rel of ['.claude/.gitbus-tmp-0a1b2c3d4e5f', '.claude/.gitbus-tmp-4242-0a1b2c3d4e5f', '.zshrc.gitbus-backup-20260101', '.claude/.settings.json.gitbus-123-abcdef.tmp']) expect(neverSynced(rel), rel).toMatch(/gitbus/);
+    for (const rel of ['.claude/.gitbus-tmp-0a1b2c3d4e5f', '.claude/.gitbus-tmp-4242-0a1b2c3d4e5f', '.zshrc.gitbus-backup-20260101', '.claude/.settings.json.gitbus-123-abcdef.tmp', '.claude/gitbus-backups/settings.json.before-gitbus-setup.json']) expect(neverSynced(rel), rel).toMatch(/gitbus/);
     for (const rel of ['.gitbus-tmp-notes', 'gitbus-tmp-0a1b']) expect(neverSynced(rel), rel).toBeUndefined();
     for (const name of ['.env', '.env.local', 'prod.env', 'aws-credentials', 'id_rsa', 'server.pem', 'tls.key']) expect(secretName(name), name).toBeDefined();
     for (const name of ['id_rsa.pub', 'review.md', '.zshrc']) expect(secretName(name), name).toBeUndefined();
