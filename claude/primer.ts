@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { scanBlocks } from './claude-md.js';
 import type { NodeView } from '../bus/model/snapshot.js';
@@ -24,14 +24,44 @@ export function rulesText(root?: string): string {
 export function blockInstalled(cwd: string | undefined, env: NodeJS.ProcessEnv = process.env): boolean {
   const files = [join(claudeConfigDir(env), 'CLAUDE.md'), ...(cwd ? foldersUp(resolve(cwd)).map((d) => join(d, 'CLAUDE.md')) : [])];
   return files.some((f) => {
-    try {
-      if (!existsSync(f)) return false;
-      const scan = scanBlocks(readFileSync(f, 'utf8'));
-      return scan.ok && scan.blocks.length > 0;
-    } catch {
-      return false;
-    }
+    const text = readClaudeMd(f);
+    if (text === null) return false;
+    const scan = scanBlocks(text);
+    return scan.ok && scan.blocks.length > 0;
   });
+}
+
+/** As much of a CLAUDE.md as the hook reads: far more than any CLAUDE.md Claude Code would load whole. */
+export const CLAUDE_MD_READ_LIMIT = 1024 * 1024;
+
+/**
+ * The start of a CLAUDE.md that is a regular file (through a link: dotfiles keep it in one), or null. A cloned repo
+ * can carry a CLAUDE.md that links to /dev/zero or is a FIFO, and a hook that reads one whole runs out of memory or
+ * never returns, ending or hanging the user's session: it is opened without waiting for a writer, judged by what
+ * was opened, and read up to CLAUDE_MD_READ_LIMIT bytes.
+ */
+export function readClaudeMd(file: string): string | null {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch {
+    return null;
+  }
+  try {
+    if (!fstatSync(fd).isFile()) return null;
+    const buf = Buffer.alloc(CLAUDE_MD_READ_LIMIT);
+    let size = 0;
+    while (size < buf.length) {
+      const n = readSync(fd, buf, size, buf.length - size, null);
+      if (n === 0) break;
+      size += n;
+    }
+    return buf.subarray(0, size).toString('utf8');
+  } catch {
+    return null;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** `dir` and each folder above it, up to the root. Pure. */

@@ -1,6 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { spawn } from 'node:child_process';
-import { chmod, cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { execFileSync, spawn } from 'node:child_process';
+import { chmod, cp, mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BIN, CLI, ROOT, TEST_CACHE_HOME, gitbus, json, neutralCwd, spawnBounded, tempDirs, type RunResult } from '../helpers/cli.js';
@@ -295,6 +295,21 @@ describe('hear back: the hooks, fed the input Claude Code sends', () => {
     expect(await rulesIn(sub)).toBe(true);
     await writeFile(join(project, 'CLAUDE.md'), '<!-- gitbus:begin v0.1.0 -->\nhalf a block\n');
     expect(await rulesIn(project)).toBe(true);
+  });
+
+  it('SessionStart reads only a CLAUDE.md that is a regular file, and at most its first MiB: a link to /dev/zero or a FIFO neither ends nor hangs it', async () => {
+    const config = await temp('gitbus-cc-config-');
+    const project = await temp('gitbus-cc-odd-md-');
+    const sub = join(project, 'fifo', 'zero');
+    await mkdir(sub, { recursive: true });
+    expect((await gitbus(['setup', 'claude', '--project'], { cwd: project, home: laptop, env: { CLAUDE_CONFIG_DIR: config } })).code).toBe(0);
+    // Git stores links, so a cloned repo can carry these.
+    await symlink('/dev/zero', join(sub, 'CLAUDE.md'));
+    execFileSync('mkfifo', [join(project, 'fifo', 'CLAUDE.md')]);
+    const start = await gitbus(['hook', 'claude', 'session-start'], { process: true, timeoutMs: 20_000, home: laptop, env: { CLAUDE_CONFIG_DIR: config }, input: await hookInput('SessionStart', 'c4c4c4c4-0000-4000-8000-000000000004', { cwd: sub }) });
+    expect(start.code, start.stderr).toBe(0);
+    // The project's block, above both, is still found: the rules are not repeated.
+    expect(hookOut(start)?.hookSpecificOutput?.additionalContext ?? '').not.toContain('Rules:');
   });
 
   it('gitbus prime prints the guide with this node and the others; --brief the CLAUDE.md rules', async () => {
