@@ -31,9 +31,12 @@ export type BlockScan = { ok: true; blocks: FoundBlock[] } | { ok: false; line: 
 /** Every gitbus block in `text`, or the first marker that does not pair up (1-based line). */
 export function scanBlocks(text: string): BlockScan {
   const lines = text.split('\n');
+  const fenced = fencedLines(lines);
   const blocks: FoundBlock[] = [];
   let open: { begin: number; version: string } | null = null;
   for (const [i, raw] of lines.entries()) {
+    // Markers in a code fence are an example the user wrote (of this very block, say), not gitbus's block.
+    if (fenced.has(i)) continue;
     const line = raw.trimEnd();
     const b = BEGIN_RE.exec(line);
     if (b) {
@@ -49,6 +52,34 @@ export function scanBlocks(text: string): BlockScan {
   }
   if (open) return { ok: false, line: open.begin + 1, reason: 'a gitbus:begin marker has no gitbus:end after it' };
   return { ok: true, blocks };
+}
+
+const FENCE_OPEN_RE = /^ {0,3}(`{3,}|~{3,})(.*)$/;
+const FENCE_CLOSE_RE = /^ {0,3}(`{3,}|~{3,})[ \t]*$/;
+
+/**
+ * The indexes of the lines of every closed code fence (``` or ~~~, as CommonMark reads them), fence lines included.
+ * A fence that is never closed counts for nothing here, though Markdown runs it to the end: a block setup appends
+ * after it would otherwise never be found, and be appended again by every setup. Pure.
+ */
+export function fencedLines(lines: readonly string[]): Set<number> {
+  const fenced = new Set<number>();
+  for (let i = 0; i < lines.length; i++) {
+    const open = FENCE_OPEN_RE.exec((lines[i] ?? '').trimEnd());
+    const fence = open?.[1];
+    // A backtick fence's info string has no backtick: "```a``` b" is inline code.
+    if (!open || fence === undefined || (fence.startsWith('`') && (open[2] ?? '').includes('`'))) continue;
+    const end = lines.findIndex((l, j) => j > i && closesFence(l, fence));
+    if (end === -1) continue;
+    for (let j = i; j <= end; j++) fenced.add(j);
+    i = end;
+  }
+  return fenced;
+}
+
+function closesFence(line: string, fence: string): boolean {
+  const close = FENCE_CLOSE_RE.exec(line.trimEnd())?.[1];
+  return close !== undefined && close[0] === fence[0] && close.length >= fence.length;
 }
 
 export type BlockState = { state: 'absent' } | { state: 'current'; version: string } | { state: 'outdated'; version: string } | { state: 'duplicated'; versions: string[] };

@@ -47,6 +47,20 @@ describe('the CLAUDE.md block', () => {
     expect(removeBlocks(`${block}\n`, blocks(`${block}\n`))).toBeNull();
   });
 
+  it('takes markers inside a code fence (``` or ~~~) for the user\'s example, not for the block', () => {
+    const example = `\`\`\`md\n${renderBlock('0.0.1', 'an example')}\n\`\`\``;
+    const tilde = `~~~~\n${beginMarker('0.0.1')}\n~~~\n~~~~`;
+    const mine = `# Mine\n\n${example}\n\n${tilde}\n`;
+    expect(blocks(mine)).toEqual([]);
+    const withBlock = upsertBlock(mine, blocks(mine), block);
+    expect(withBlock).toBe(`${mine}\n${block}\n`);
+    expect(blocks(withBlock)).toHaveLength(1);
+    expect(removeBlocks(withBlock, blocks(withBlock))).toBe(mine);
+    // A fence never closed is no fence here: a block after it is still found, and not appended again.
+    const open = `\`\`\`\nunclosed\n\n${block}\n`;
+    expect(blocks(open)).toHaveLength(1);
+  });
+
   it('refuses markers that do not pair up, with the line', () => {
     expect(scanBlocks(`a\n${beginMarker('1.0.0')}\nno end\n`)).toEqual({ ok: false, line: 2, reason: expect.stringContaining('no gitbus:end') });
     expect(scanBlocks('a\n<!-- gitbus:end -->\n')).toMatchObject({ ok: false, line: 2 });
