@@ -89,20 +89,29 @@ export function blockState(blocks: FoundBlock[], block: string): BlockState {
   if (blocks.length === 0) return { state: 'absent' };
   if (blocks.length > 1) return { state: 'duplicated', versions: blocks.map((b) => b.version) };
   const only = blocks[0] as FoundBlock;
-  return only.text.trimEnd() === block ? { state: 'current', version: only.version } : { state: 'outdated', version: only.version };
+  return only.text.replaceAll('\r\n', '\n').trimEnd() === block ? { state: 'current', version: only.version } : { state: 'outdated', version: only.version };
+}
+
+/** The line ending `text` uses: its first line's (CRLF on Windows), LF for a file of one line or none. Pure. */
+export function lineEnding(text: string): '\r\n' | '\n' {
+  const nl = text.indexOf('\n');
+  return nl > 0 && text[nl - 1] === '\r' ? '\r\n' : '\n';
 }
 
 /**
  * `text` with `block` in place of its gitbus block (the first; any further copies go), or appended after a blank
- * line when it has none. Only the lines between markers change.
+ * line when it has none. Only the lines between markers change, and the block gets the file's line ending: a CRLF
+ * file with LF lines in it is one some editors and tools read as broken.
  */
 export function upsertBlock(text: string, blocks: FoundBlock[], block: string): string {
+  const eol = lineEnding(text);
+  const ours = block.replaceAll('\n', eol);
   if (blocks.length === 0) {
-    if (text.trim() === '') return `${block}\n`;
-    const sep = text.endsWith('\n\n') ? '' : text.endsWith('\n') ? '\n' : '\n\n';
-    return `${text}${sep}${block}\n`;
+    if (text.trim() === '') return `${ours}${eol}`;
+    const sep = text.endsWith(eol + eol) ? '' : text.endsWith(eol) ? eol : eol + eol;
+    return `${text}${sep}${ours}${eol}`;
   }
-  return splice(text, blocks, block);
+  return splice(text, blocks, ours);
 }
 
 /** `text` without its gitbus blocks and the blank line setup put before each; null when nothing else is left. */
@@ -112,9 +121,13 @@ export function removeBlocks(text: string, blocks: FoundBlock[]): string | null 
   return result.trim() === '' ? null : result;
 }
 
+/** A line of `text.split('\n')` that is empty: '' or, in a CRLF file, '\r'. */
+const isBlank = (line: string | undefined): boolean => line === '' || line === '\r';
+
 /**
  * Cuts every block out of `text`, putting `first` where the first one was. Where a block is cut, the blank line
- * on either side of it becomes one, so an appended block leaves the file as it was before.
+ * on either side of it becomes one (the one after, which in a file ending there is its last line ending), so an
+ * appended block leaves the file as it was before. Lines are split at LF: a CRLF file's lines keep their CR.
  */
 function splice(text: string, blocks: FoundBlock[], first: string | null): string {
   const lines = text.split('\n');
@@ -122,9 +135,10 @@ function splice(text: string, blocks: FoundBlock[], first: string | null): strin
   let i = 0;
   for (const [n, b] of blocks.entries()) {
     out.push(...lines.slice(i, b.begin));
+    const endCr = (lines[b.end] ?? '').endsWith('\r') ? '\r' : '';
     i = b.end + 1;
-    if (n === 0 && first !== null) out.push(first);
-    else if (out.length > 0 && out[out.length - 1] === '' && lines[i] === '') i++;
+    if (n === 0 && first !== null) out.push(`${first}${endCr}`);
+    else if (out.length > 0 && isBlank(out[out.length - 1]) && isBlank(lines[i])) out.pop();
   }
   out.push(...lines.slice(i));
   return out.join('\n');

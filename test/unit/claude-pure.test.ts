@@ -47,6 +47,20 @@ describe('the CLAUDE.md block', () => {
     expect(removeBlocks(`${block}\n`, blocks(`${block}\n`))).toBeNull();
   });
 
+  it('writes the block with the file\'s own line ending, and takes it out of a CRLF file as it was', () => {
+    const mine = '# My notes\r\n\r\nBe kind.\r\n';
+    const withBlock = upsertBlock(mine, [], block);
+    expect(withBlock).toBe(`${mine}\r\n${block.replaceAll('\n', '\r\n')}\r\n`);
+    expect(withBlock.replaceAll('\r\n', '')).not.toContain('\n');
+    expect(blockState(blocks(withBlock), block)).toEqual({ state: 'current', version: '1.2.0' });
+    expect(upsertBlock(withBlock, blocks(withBlock), block)).toBe(withBlock);
+    expect(removeBlocks(withBlock, blocks(withBlock))).toBe(mine);
+    const old = `# Mine\r\n\r\n${renderBlock('0.0.1', 'old').replaceAll('\n', '\r\n')}\r\n\r\n## Later\r\n`;
+    const next = upsertBlock(old, blocks(old), block);
+    expect(next).toBe(`# Mine\r\n\r\n${block.replaceAll('\n', '\r\n')}\r\n\r\n## Later\r\n`);
+    expect(removeBlocks(next, blocks(next))).toBe('# Mine\r\n\r\n## Later\r\n');
+  });
+
   it('takes markers inside a code fence (``` or ~~~) for the user\'s example, not for the block', () => {
     const example = `\`\`\`md\n${renderBlock('0.0.1', 'an example')}\n\`\`\``;
     const tilde = `~~~~\n${beginMarker('0.0.1')}\n~~~\n~~~~`;
