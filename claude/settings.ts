@@ -1,4 +1,4 @@
-import { constants, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, constants, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { writeFileAtomicSync } from '../bus/local-io.js';
 import { JsonNumberText, parseJsonKeepingNumbers, renderJsonKeepingNumbers } from '../bus/json-keeping-numbers.js';
@@ -153,14 +153,19 @@ export interface BackupPlace {
  */
 export function writeWithBackup(file: string, text: string, place: BackupPlace, now: Date = new Date()): string | null {
   mkdirSync(dirname(file), { recursive: true });
-  let backup: string | null = null;
-  let mode: number | undefined;
-  if (existsSync(file)) {
-    mode = statSync(file).mode & 0o777;
-    backup = backupFile(file, place, now);
-  }
-  writeFileAtomicSync(file, text, undefined, mode === undefined ? undefined : { mode });
+  const backup = existsSync(file) ? backupFile(file, place, now) : null;
+  writeKeepingMode(file, text);
   return backup;
+}
+
+/**
+ * Writes `text` to `file` atomically with the permission bits the file had (a CLAUDE.md kept 600, or 444 against
+ * edits), not a new file's. The mode given to open() is narrowed by the umask, so it is set again after.
+ */
+export function writeKeepingMode(file: string, text: string): void {
+  const mode = existsSync(file) ? statSync(file).mode & 0o777 : undefined;
+  writeFileAtomicSync(file, text, undefined, mode === undefined ? undefined : { mode });
+  if (mode !== undefined) chmodSync(file, mode);
 }
 
 /** Removes `file` after copying it to a backup of its own (backupFile), which is returned. */

@@ -2,14 +2,13 @@ import { accessSync, constants, existsSync, lstatSync, readFileSync, realpathSyn
 import { createHash } from 'node:crypto';
 import { basename, delimiter, dirname, join, resolve } from 'node:path';
 import { InputError } from '../bus/errors.js';
-import { writeFileAtomicSync } from '../bus/local-io.js';
 import { shellQuote } from '../watcher/service/manager.js';
 import { approxTokens, blockState, removeBlocks, renderBlock, scanBlocks, upsertBlock, type BlockState, type FoundBlock } from './claude-md.js';
 import { ClaudeMarketplaceTakenError, ClaudeMdMarkersError, marketplaceTakenFix } from './errors.js';
 import { dropRecord, readRecord, recordFile, writeRecord } from './setup-record.js';
 import { claudeConfigDir, PLUGIN_ID, pluginDir, pluginVersion } from './plugin-files.js';
 import { rulesText } from './primer.js';
-import { marketplacesKey, pluginSettingsState, readSettings, renderSettings, settingsBefore, withoutPlugin, withPlugin, removeWithBackup, writeWithBackup, type BackupPlace, type PluginSettingsState } from './settings.js';
+import { marketplacesKey, pluginSettingsState, readSettings, renderSettings, settingsBefore, withoutPlugin, withPlugin, removeWithBackup, writeKeepingMode, writeWithBackup, type BackupPlace, type PluginSettingsState } from './settings.js';
 
 export type SetupScope = 'user' | 'project';
 export type SetupMode = 'install' | 'check' | 'remove';
@@ -144,7 +143,7 @@ export function setupClaude(t: SetupTarget, mode: SetupMode, env: NodeJS.Process
     const md = mdChange(mdText, scan.blocks, block, mode);
     if (md) {
       if (md.text === null) rmSync(t.claudeMd, { force: true });
-      else writeFileAtomicSync(writeTarget(t.claudeMd), md.text);
+      else writeKeepingMode(writeTarget(t.claudeMd), md.text);
       mdAction = md.action;
       after = mode === 'install' ? { state: 'current', version: t.version } : { state: 'absent' };
     }

@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { chmod, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { CLI, ROOT, gitbus, json, tempDirs } from '../helpers/cli.js';
@@ -163,6 +163,21 @@ describe('gitbus setup claude', () => {
     expect((await gitbus(['setup', 'claude', '--project'], { cwd: project, env: env() })).code).toBe(0);
     expect((await gitbus(['setup', 'claude', '--project', '--remove'], { cwd: project, env: env() })).code).toBe(0);
     expect(await readFile(settingsFile(project), 'utf8')).toBe('{}\n');
+  });
+
+  it('keeps the mode of CLAUDE.md and of the settings through setup and --remove', async () => {
+    for (const mode of [0o600, 0o444, 0o664]) {
+      const project = await userProject();
+      await chmod(mdFile(project), mode);
+      await chmod(settingsFile(project), mode === 0o444 ? 0o644 : mode);
+      for (const args of [[], ['--remove']]) {
+        const r = await gitbus(['setup', 'claude', '--project', ...args], { cwd: project, env: env() });
+        expect(r.code, r.stderr).toBe(0);
+        expect((await stat(mdFile(project))).mode & 0o777, `${mode.toString(8)} ${args.join('')}`).toBe(mode);
+        expect((await stat(settingsFile(project))).mode & 0o777).toBe(mode === 0o444 ? 0o644 : mode);
+      }
+      expect(await readFile(mdFile(project), 'utf8')).toBe(MINE);
+    }
   });
 
   it('--dir must be a folder that exists (a typo sets up nothing), and --check\'s fix keeps it', async () => {
