@@ -82,14 +82,18 @@ function closesFence(line: string, fence: string): boolean {
   return close !== undefined && close[0] === fence[0] && close.length >= fence.length;
 }
 
-export type BlockState = { state: 'absent' } | { state: 'current'; version: string } | { state: 'outdated'; version: string } | { state: 'duplicated'; versions: string[] };
+/** `edited`: the block of the current version whose text is not the one it writes (a hand edit, which setup replaces). */
+export type BlockState = { state: 'absent' } | { state: 'current'; version: string } | { state: 'outdated'; version: string } | { state: 'edited'; version: string } | { state: 'duplicated'; versions: string[] };
 
 /** Whether `text` holds exactly `block` once. */
 export function blockState(blocks: FoundBlock[], block: string): BlockState {
   if (blocks.length === 0) return { state: 'absent' };
   if (blocks.length > 1) return { state: 'duplicated', versions: blocks.map((b) => b.version) };
   const only = blocks[0] as FoundBlock;
-  return only.text.replaceAll('\r\n', '\n').trimEnd() === block ? { state: 'current', version: only.version } : { state: 'outdated', version: only.version };
+  if (only.text.replaceAll('\r\n', '\n').trimEnd() === block) return { state: 'current', version: only.version };
+  // Same version, other text: not an older gitbus's block, which would say "of v0.1.0, not the current one (v0.1.0)".
+  const current = BEGIN_RE.exec(block.split('\n')[0] ?? '')?.[1];
+  return { state: only.version === current ? 'edited' : 'outdated', version: only.version };
 }
 
 /** The line ending `text` uses: its first line's (CRLF on Windows), LF for a file of one line or none. Pure. */

@@ -119,7 +119,7 @@ export function setupClaude(t: SetupTarget, mode: SetupMode, env: NodeJS.Process
   if (!scan.ok) throw new ClaudeMdMarkersError(t.claudeMd, scan.line, scan.reason);
   const block = renderBlock(t.version, rulesText());
   const before = blockState(scan.blocks, block);
-  const previousVersion = before.state === 'current' || before.state === 'outdated' ? before.version : before.state === 'duplicated' ? (before.versions[0] ?? null) : null;
+  const previousVersion = before.state === 'current' || before.state === 'outdated' || before.state === 'edited' ? before.version : before.state === 'duplicated' ? (before.versions[0] ?? null) : null;
 
   let settingsAction: SetupReport['settings']['action'] = read.exists ? 'unchanged' : 'absent';
   let backup: string | null = null;
@@ -158,6 +158,7 @@ export function setupClaude(t: SetupTarget, mode: SetupMode, env: NodeJS.Process
   if (!state.enabled) problems.push(`${t.settingsFile} does not enable ${PLUGIN_ID}`);
   if (after.state === 'absent') problems.push(`${t.claudeMd} has no gitbus block`);
   else if (after.state === 'outdated') problems.push(`${t.claudeMd} has the gitbus block of v${after.version}, not the current one (v${t.version})`);
+  else if (after.state === 'edited') problems.push(`${t.claudeMd} has the gitbus block of v${after.version} edited by hand: setup puts back its own text, and edits between the markers are lost (keep yours outside them)`);
   else if (after.state === 'duplicated') problems.push(`${t.claudeMd} has ${after.versions.length} gitbus blocks`);
   const fixes: string[] = [];
   if (state.foreign !== null) fixes.push(marketplaceTakenFix(t.settingsFile, marketplacesKey(settings), t.command));

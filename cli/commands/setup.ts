@@ -28,10 +28,12 @@ function text(r: SetupReport): string {
   const market = s.state.foreign ? `marketplace "gitbus" of your own (${s.state.foreign}), left as it is` : s.state.marketplacePath ? `marketplace "gitbus" -> ${s.state.marketplacePath}` : 'no gitbus marketplace';
   const mdWords =
     md.action === 'inserted' ? `block v${md.version} inserted (~${md.tokens} tokens)`
+    : md.action === 'replaced' && md.previousVersion === md.version ? `block v${md.version}, edited by hand, put back as setup writes it (~${md.tokens} tokens)`
     : md.action === 'replaced' ? `block v${md.previousVersion ?? '?'} replaced by v${md.version} (~${md.tokens} tokens)`
     : md.action === 'removed' ? 'gitbus block removed'
     : md.state === 'current' ? `block v${md.version} current`
     : md.state === 'outdated' ? `block v${md.previousVersion ?? '?'} (current: v${md.version})`
+    : md.state === 'edited' ? `block v${md.version} edited by hand (setup would put back its own text)`
     : md.state === 'duplicated' ? 'more than one gitbus block'
     : 'no gitbus block';
   const lines = [

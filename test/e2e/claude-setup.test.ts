@@ -84,6 +84,13 @@ describe('gitbus setup claude', () => {
     const again = json<{ settings: { action: string }; claudeMd: { action: string } }>(await gitbus(['setup', 'claude', '--project', '--json'], { cwd: project, env: env() }));
     expect(again).toMatchObject({ settings: { action: 'unchanged' }, claudeMd: { action: 'unchanged' } });
     expect(await readFile(mdFile(project), 'utf8')).toBe(before);
+    const edited = before.replace('Rules:', 'My rules:');
+    await writeFile(mdFile(project), edited);
+    const hand = await gitbus(['setup', 'claude', '--project', '--check'], { cwd: project, env: env() });
+    expect(hand.code).toBe(7);
+    expect(hand.stdout).toMatch(/has the gitbus block of v\S+ edited by hand: setup puts back its own text/);
+    expect(hand.stdout).not.toContain('not the current one');
+    expect(json<{ claudeMd: { state: string } }>(await gitbus(['setup', 'claude', '--project', '--check', '--json'], { cwd: project, env: env() })).claudeMd.state).toBe('edited');
     const old = before.replace(/<!-- gitbus:begin v[^ ]+ /, '<!-- gitbus:begin v0.0.1 ').replace('Rules:', 'Old rules:');
     await writeFile(mdFile(project), old);
     const stale = await gitbus(['setup', 'claude', '--project', '--check'], { cwd: project, env: env() });

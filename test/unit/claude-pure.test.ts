@@ -33,6 +33,8 @@ describe('the CLAUDE.md block', () => {
   it('replaces an older version and keeps text the user wrote after the block', () => {
     const old = `# Mine\n\n${renderBlock('0.0.1', 'old rules')}\n\n## Later section\n\nkept\n`;
     expect(blockState(blocks(old), block)).toEqual({ state: 'outdated', version: '0.0.1' });
+    const edited = renderBlock('1.2.0', 'gitbus rules, edited by hand');
+    expect(blockState(blocks(edited), block)).toEqual({ state: 'edited', version: '1.2.0' });
     const next = upsertBlock(old, blocks(old), block);
     expect(next).toBe(`# Mine\n\n${block}\n\n## Later section\n\nkept\n`);
     expect(removeBlocks(next, blocks(next))).toBe('# Mine\n\n## Later section\n\nkept\n');
