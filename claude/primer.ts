@@ -88,7 +88,7 @@ export function busFacts(node: string, remote: string, nodes: NodeView[]): strin
     });
   const more = nodes.length - 1 > others.length ? `, and ${nodes.length - 1 - others.length} more` : '';
   const lines = [`gitbus: this machine is node "${node}" on the bus ${oneLineText(remote, 200)}.`];
-  lines.push(others.length ? `Other nodes: ${others.join(', ')}${more}. Liveness: gitbus status.` : 'No other node has joined the bus yet.');
+  lines.push(others.length ? `Other nodes: ${others.join(', ')}${more}. Liveness: gitbus status.` : 'No other node is on the bus as this machine last saw it (gitbus status looks at the remote).');
   lines.push('Commands: /gitbus:dispatch, /gitbus:status, /gitbus:collect, /gitbus:fanout; gitbus prime prints the full guide.');
   return lines.join('\n');
 }

@@ -95,8 +95,13 @@ describe('the plugin passes the real claude plugin validate', () => {
     }
     const hooks = JSON.parse(await readFile(join(PLUGIN, 'hooks/hooks.json'), 'utf8')) as { hooks: { Stop: { hooks: { asyncRewake?: boolean; command: string }[] }[] } };
     expect(hooks.hooks.Stop[0]?.hooks.find((h) => h.command.startsWith('gitbus hook claude wait '))?.asyncRewake).toBe(true);
+    // Each command may run without asking only the gitbus commands it needs: what it reads was written on other
+    // machines, and must not get `gitbus run`, `cancel` or `leave` run unasked.
     for (const cmd of await readdir(join(PLUGIN, 'commands'))) {
-      expect(await readFile(join(PLUGIN, 'commands', cmd), 'utf8'), cmd).toMatch(/^allowed-tools: Bash\(gitbus:\*\)$/m);
+      const line = /^allowed-tools: (.*)$/m.exec(await readFile(join(PLUGIN, 'commands', cmd), 'utf8'))?.[1] ?? '';
+      const tools = line.split(', ');
+      expect(tools.length, cmd).toBeGreaterThan(0);
+      for (const t of tools) expect(t, cmd).toMatch(/^Bash\(gitbus (collect|collect --peek|show|status|logs|dispatch|fanout|group|prime):\*\)$/);
     }
   });
 
