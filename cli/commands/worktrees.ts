@@ -16,7 +16,7 @@ function rowText(w: WorktreeRow): string {
   const tasks = w.tasks.map((t) => `${t.id} ${t.state}${t.archived ? ' (archived)' : ''}`).join(', ');
   const pushed = w.unpushed === null ? 'unknown' : w.unpushed === 0 ? 'on the remote' : `${w.unpushed} commit(s) not pushed`;
   const lines = [
-    `${w.key}  ${w.branch}  ${w.repo}${w.exists ? '' : '  (folder gone)'}`,
+    `${w.key}  ${w.branch}  ${w.repo}${w.exists ? '' : w.lost ? '  (not a worktree any more)' : '  (folder gone)'}`,
     `    path: ${w.path}`,
     `    tasks: ${tasks || 'none'}${w.resumers.length ? `; to run here: ${w.resumers.map((t) => `${t.id} ${t.state}`).join(', ')}` : ''}`,
     `    head: ${short(w.head)} (${pushed}); uncommitted: ${w.uncommitted ?? 'unknown'}${w.session ? `; session: ${w.session}` : ''}; updated ${ago(w.updated)}`,

@@ -8,6 +8,8 @@ import { finishWorktree } from '../../watcher/workspace/results.js';
 import { pushResult } from '../../watcher/workspace/push.js';
 import { projectFields } from '../../bus/ops/respond.js';
 import { prepareWorktree, type PreparedWorkspace } from '../../watcher/workspace/worktree.js';
+import { worktreeGitFacts } from '../../watcher/workspace/inventory.js';
+import { pruneBlockers } from '../../watcher/workspace/prune-rules.js';
 import { gitCli, tempDir } from '../helpers/cli.js';
 import { makeProject } from '../helpers/project.js';
 
@@ -132,6 +134,33 @@ describe('project workspace steps', () => {
     expect(existsSync(join(again.cwd, 'work.txt'))).toBe(true);
     expect(gitCli(['rev-parse', '--abbrev-ref', 'HEAD'], again.cwd).trim()).toBe('gitbus/ws-gone');
     expect(gitCli(['rev-parse', 'HEAD'], again.cwd).trim()).toBe(f.report.headCommit);
+  });
+  it("a run that removes its worktree's .git, in a home inside another repository, fails with where its files are and commits nothing to that repository", async () => {
+    // A dotfiles repository around the node's home, as a person's $HOME with ~/.gitbus in it.
+    const dotfiles = join(dir.path, 'dotfiles');
+    mkdirSync(dotfiles);
+    gitCli(['init', '-q', dotfiles]);
+    writeFileSync(join(dotfiles, '.bashrc'), 'alias x=y\n');
+    gitCli(['add', '.'], dotfiles);
+    gitCli(['-c', 'user.name=t', '-c', 'user.email=t@x.invalid', 'commit', '-qm', 'dotfiles'], dotfiles);
+    const before = gitCli(['rev-parse', 'HEAD'], dotfiles).trim();
+    const nested = join(dotfiles, '.gitbus');
+    const handoff = handoffSchema.parse({ id: 'ws-nogit', title: 'task ws-nogit', repo: project.remote, base: 'main', baseCommit: project.main() });
+    const ws = await prepareWorktree({ home: nested, config, id: 'ws-nogit', attempt: 1, handoff, slot: 0 });
+    writeFileSync(join(ws.cwd, 'work.txt'), 'work\n');
+    rmSync(join(ws.cwd, '.git'), { recursive: true, force: true });
+    await expect(finish(ws, 'ws-nogit')).rejects.toMatchObject({
+      code: 'WORKTREE_LOST',
+      message: expect.stringContaining(`the run removed its worktree's .git: its work cannot be committed; the files stay in ${ws.record.path}`),
+    });
+    expect(gitCli(['rev-parse', 'HEAD'], dotfiles).trim()).toBe(before);
+    expect(gitCli(['diff', '--cached', '--name-only'], dotfiles).trim()).toBe('');
+    expect(existsSync(join(ws.cwd, 'work.txt'))).toBe(true);
+    // `gitbus worktrees` says so, and prune keeps it with the way out, never a git command that would read the dotfiles.
+    const facts = await worktreeGitFacts(ws.record);
+    expect(facts).toMatchObject({ exists: false, uncommitted: null, lost: expect.stringContaining("removed its worktree's .git") });
+    const blockers = pruneBlockers({ record: ws.record, git: facts, tasks: [], resumers: [], pendingPush: false, running: new Set() });
+    expect(blockers).toEqual([expect.objectContaining({ overridable: false, fix: expect.stringContaining('copy what you need out of') })]);
   });
   it('copies the checkout\'s included files only to real paths of the worktree: never through a symbolic link of the branch, and never into a commit', async () => {
     // The node's checkout: ignored files a task may need, one of them a secret.

@@ -1,5 +1,3 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { BusContext } from '../../bus/context.js';
 import { git } from '../../bus/project/git.js';
 import { statesOnBus, type StatesOnBus } from '../../bus/ops/task-states.js';
@@ -10,6 +8,7 @@ import { listPendingPushes } from './pending-pushes.js';
 import { listRunning, stillRuns } from '../running-record.js';
 import { mayPrune, pruneBlockers, type Blocker, type PruneFacts, type TaskOnBus, type WorktreeGitFacts } from './prune-rules.js';
 import { listRecords, type WorktreeRecord } from './registry.js';
+import { inWorktree, lostReason, worktreeState } from './worktree-git.js';
 
 /** One worktree of this node, as `gitbus worktrees` shows it. */
 export interface WorktreeRow {
@@ -23,6 +22,8 @@ export interface WorktreeRow {
   tasks: TaskOnBus[];
   resumers: TaskOnBus[];
   exists: boolean;
+  /** Why the folder is there but no worktree of the node's clone any more (the run removed its .git); null otherwise. */
+  lost: string | null;
   head: string | null;
   pushedCommit: string | null;
   pushedBranch: string | null;
@@ -50,18 +51,26 @@ export interface Inventory {
 
 /** What git says about one worktree: head, commits the project remote lacks (as last fetched), uncommitted files. */
 export async function worktreeGitFacts(r: WorktreeRecord): Promise<WorktreeGitFacts> {
-  const exists = existsSync(join(r.path, '.git'));
+  let exists = false;
   try {
-    const head = exists ? (await git(['rev-parse', '--verify', '--quiet', 'HEAD'], { cwd: r.path, okCodes: [1] })).stdout.trim() || null : await refCommit(r.gitDir, `refs/heads/${r.branch}`);
-    let uncommitted = 0;
+    // Asked first: git run in a folder whose .git went would answer for whatever repository is above it.
+    const state = await worktreeState(r.path, r.gitDir);
+    exists = state === 'ok';
+    const lost = state === 'no-git' || state === 'other-repo' ? { lost: lostReason(state, r.path) } : {};
+    const at = inWorktree(r.path);
+    const head = exists ? (await git(['rev-parse', '--verify', '--quiet', 'HEAD'], { ...at, okCodes: [1] })).stdout.trim() || null : await refCommit(r.gitDir, `refs/heads/${r.branch}`);
+    let uncommitted: number | null = 0;
     if (exists) {
-      const status = await git(['status', '--porcelain', '-z', '--untracked-files=all'], { cwd: r.path });
+      const status = await git(['status', '--porcelain', '-z', '--untracked-files=all'], at);
       const included = r.included ?? [];
       uncommitted = status.stdout.split('\0').filter(Boolean).filter((l) => !included.includes(l.slice(3))).length;
+    } else if ('lost' in lost) {
+      // Its files are there, but no git can say which of them are new.
+      uncommitted = null;
     }
-    if (!head) return { exists, head: null, unpushed: exists ? null : 0, uncommitted, ...(exists ? { problem: 'its HEAD cannot be read' } : {}) };
+    if (!head) return { exists, head: null, unpushed: exists ? null : 0, uncommitted, ...lost, ...(exists ? { problem: 'its HEAD cannot be read' } : {}) };
     const count = await git(['rev-list', '--count', head, '--not', '--remotes=origin'], { gitDir: r.gitDir });
-    return { exists, head, unpushed: Number(count.stdout.trim()), uncommitted };
+    return { exists, head, unpushed: Number(count.stdout.trim()), uncommitted, ...lost };
   } catch (err) {
     return { exists, head: null, unpushed: null, uncommitted: null, problem: firstLine(err) };
   }
@@ -86,6 +95,7 @@ export function inventoryRows(records: WorktreeRecord[], facts: Map<string, Work
       tasks,
       resumers,
       exists: g.exists,
+      lost: g.lost ?? null,
       head: g.head,
       pushedCommit: r.pushedCommit ?? null,
       pushedBranch: r.pushedBranch ?? null,

@@ -1,6 +1,7 @@
 import { isFinal, type TaskState } from '../../bus/model/types.js';
 import type { WorktreeRecord } from './registry.js';
 import { shellWord as shq } from '../../bus/project/shell-word.js';
+import { lostFix } from './worktree-git.js';
 
 /** A task that ran in a worktree, as the bus knows it now. */
 export interface TaskOnBus {
@@ -20,6 +21,8 @@ export interface WorktreeGitFacts {
   unpushed: number | null;
   /** Files changed or added and not committed (files copied in from the checkout not counted); null when unknown. */
   uncommitted: number | null;
+  /** The folder is there but no worktree of the node's clone (the run removed or replaced its .git): why, said so. */
+  lost?: string;
   /** Why `unpushed` or `uncommitted` is unknown (the project remote could not be fetched, the cache is gone). */
   problem?: string;
 }
@@ -75,7 +78,9 @@ export function pruneBlockers(f: PruneFacts): Blocker[] {
   }
   if (f.pendingPush) hard(`its branch ${r.branch} waits to be pushed to the project remote`, `the watcher pushes it as soon as ${r.url} takes it ("gitbus show" of its task says why it did not)`);
   if (git.problem !== undefined) hard(`its work could not be checked: ${git.problem}`, 'try again when the project remote can be reached');
-  if (git.uncommitted === null || git.unpushed === null) {
+  // Its files are only there, and git in it would look at a repository above it: a person takes them out.
+  if (git.lost !== undefined) hard(git.lost, lostFix('no-git', r.path, r.key));
+  else if (git.uncommitted === null || git.unpushed === null) {
     if (git.problem === undefined) hard('git could not say what it holds', `look at it with git -C ${shq(r.path)} status`);
   } else {
     if (git.uncommitted > 0) {

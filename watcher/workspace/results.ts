@@ -1,10 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { git } from '../../bus/project/git.js';
+import { git, type GitOptions } from '../../bus/project/git.js';
 import { MAX_SUBJECTS, type ProjectReport } from '../../schemas/project.js';
 import { oneLineText } from '../../schemas/output-text.js';
 import { apartOf, lastPushedOf, type PendingPush } from './push.js';
 import type { PreparedWorkspace } from './worktree.js';
+import { inWorktree, WorktreeLostError, worktreeState } from './worktree-git.js';
 
 export interface FinishInput {
   ws: PreparedWorkspace;
@@ -46,7 +47,7 @@ export function nodeIdentity(node: string): string[] {
 }
 
 async function hasIdentity(cwd: string): Promise<boolean> {
-  const r = await git(['config', '--get', 'user.email'], { cwd, okCodes: [1] });
+  const r = await git(['config', '--get', 'user.email'], { ...inWorktree(cwd), okCodes: [1] });
   return r.code === 0 && r.stdout.trim() !== '';
 }
 
@@ -62,31 +63,36 @@ export function parseShortstat(text: string): { files: number; insertions: numbe
  */
 export async function finishWorktree(f: FinishInput): Promise<Finished> {
   const cwd = f.ws.record.path;
+  // Checked before any git run there: a run that removed or replaced the worktree's .git leaves files that no git
+  // command may commit, neither to a repository above the folder nor to one the run made in it.
+  const state = await worktreeState(cwd, f.ws.cache.gitDir);
+  if (state !== 'ok') throw new WorktreeLostError(state, cwd, f.ws.record.key);
+  const at = inWorktree(cwd);
   const included = f.ws.record.included ?? [];
   let uncommitted = 0;
   // A merge the run left half done (a resolve that timed out) must not be committed with its conflict markers.
   // MERGE_HEAD is read from the worktree's own git folder (named in its .git file) rather than with one more git process.
-  const unmerged = await git(['ls-files', '--unmerged'], { cwd });
+  const unmerged = await git(['ls-files', '--unmerged'], at);
   const midMerge = existsSync(join(worktreeGitDir(cwd), 'MERGE_HEAD')) || unmerged.stdout.trim() !== '';
   if (f.autoCommit !== false && !midMerge) {
     // No status pass first: `add --all` on a clean tree stages nothing, and `diff --cached` says whether there is
     // anything to commit (the run may also have staged without committing). The identity check needs no index.
-    const [, identity] = await Promise.all([git(['add', '--all'], { cwd }), hasIdentity(cwd)]);
+    const [, identity] = await Promise.all([git(['add', '--all'], at), hasIdentity(cwd)]);
     // Literal pathspecs: a copied file's name is matched as it is, never as a glob or pathspec magic.
-    if (included.length > 0) await git(['--literal-pathspecs', 'reset', '--quiet', '--', ...included], { cwd, okCodes: [1] });
-    const staged = await git(['diff', '--cached', '--quiet'], { cwd, okCodes: [1] });
+    if (included.length > 0) await git(['--literal-pathspecs', 'reset', '--quiet', '--', ...included], { ...at, okCodes: [1] });
+    const staged = await git(['diff', '--cached', '--quiet'], { ...at, okCodes: [1] });
     if (staged.code === 1) {
       const who = identity ? [] : nodeIdentity(f.node);
       const message = `${f.title}\n\ngitbus task ${f.id}, attempt ${f.attempt}, on ${f.node} (${f.status}): what the run left uncommitted`;
-      await git([...who, 'commit', '--quiet', '--no-verify', '-F', '-'], { cwd, input: message, what: 'could not commit the run\'s changes' });
+      await git([...who, 'commit', '--quiet', '--no-verify', '-F', '-'], { ...at, input: message, what: 'could not commit the run\'s changes' });
     }
   } else {
     // Left as it is: counted for the response (a status line of an unmerged path is counted like any other).
-    const status = await git(['status', '--porcelain', '-z', '--untracked-files=all'], { cwd });
+    const status = await git(['status', '--porcelain', '-z', '--untracked-files=all'], at);
     uncommitted = status.stdout.split('\0').filter(Boolean).filter((l) => !included.includes(l.slice(3))).length;
   }
   const base = f.ws.record.baseCommit;
-  const facts = await branchFacts({ cwd }, base, 'HEAD');
+  const facts = await branchFacts(at, base, 'HEAD');
   const { head, stat: statText } = facts;
   const report: ProjectReport = {
     repo: f.ws.record.repo,
@@ -108,7 +114,7 @@ export async function finishWorktree(f: FinishInput): Promise<Finished> {
  * stat, whose last line is the shortstat of all its files, listed or not. A longer range is counted, and an empty
  * one (nothing done) resolves `head`, each with a process of its own.
  */
-export async function branchFacts(where: { cwd?: string; gitDir?: string }, base: string, head: string): Promise<{ head: string; counts: Pick<ProjectReport, 'commits' | 'subjects' | 'files' | 'insertions' | 'deletions'>; stat: string }> {
+export async function branchFacts(where: Pick<GitOptions, 'cwd' | 'gitDir' | 'env'>, base: string, head: string): Promise<{ head: string; counts: Pick<ProjectReport, 'commits' | 'subjects' | 'files' | 'insertions' | 'deletions'>; stat: string }> {
   const range = `${base}..${head}`;
   const [log, stat] = await Promise.all([
     git(['log', '--no-show-signature', '--no-color', '--topo-order', `--max-count=${MAX_SUBJECTS + 1}`, '--format=%H %s', range], where),

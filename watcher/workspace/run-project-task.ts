@@ -14,6 +14,7 @@ import { acquireRunLock, worktreeLockKey } from './run-lock.js';
 import { mergeTask } from './merge-task.js';
 import { checkMerged, missingReason } from './merge-check.js';
 import { unstarted, type FetchWait } from './fetch-retry.js';
+import { WorktreeLostError } from './worktree-git.js';
 
 /** Runs a runner, turning anything it throws (a full disk under its log) into a failed outcome. */
 export async function runGuarded(ctx: BusContext, runner: Runner, req: RunRequest, abort: AbortSignal): Promise<RunOutcome> {
@@ -119,7 +120,8 @@ async function runInWorktree(ctx: BusContext, task: ClaimResult, runner: Runner,
     }
     return { ...outcome, project: f.report, push: f.push, projectStat: f.stat, ...(f.uncommitted > 0 ? { uncommitted: f.uncommitted, ...(f.uncommittedWhy ? { uncommittedWhy: f.uncommittedWhy } : {}) } : {}) };
   } catch (err) {
-    const why = `could not record the branch of the run: ${firstLine(err)}; the work is kept in ${ws.record.path} on ${ctx.config.node}`;
+    // A worktree that is no worktree any more says where its files are itself, and what to do with them.
+    const why = err instanceof WorktreeLostError ? `${firstLine(err)} on ${ctx.config.node} (fix: ${err.fix})` : `could not record the branch of the run: ${firstLine(err)}; the work is kept in ${ws.record.path} on ${ctx.config.node}`;
     return { ...outcome, status: outcome.status === 'succeeded' ? 'failed' : outcome.status, reason: outcome.reason ? `${outcome.reason}; ${why}` : why };
   }
 }
