@@ -30,8 +30,14 @@ export const LOCAL_GIT_MS = 120_000;
 /** Fetches and pushes over a network: the first fetch of a big project takes a while. */
 export const NETWORK_GIT_MS = 30 * 60_000;
 
-/** Settings that make a git run safe with values from the bus, whatever the user's git configuration says. */
-export const SAFE_CONFIG = ['-c', 'protocol.ext.allow=never', '-c', 'protocol.fd.allow=never', '-c', 'core.askPass=', '-c', 'credential.interactive=false'];
+/**
+ * Settings that make a git run safe with values from the bus, whatever the user's git configuration says. No hooks:
+ * a project clone's config and hooks folder are shared by every task's worktree, and any task may write them (`git
+ * config core.hooksPath /x` in its worktree); a hook run by gitbus's own git (a post-checkout in `worktree add`, a
+ * pre-push, a post-commit of the auto-commit) would run outside every task's timeout and process group.
+ */
+export const SAFE_CONFIG = ['-c', 'protocol.ext.allow=never', '-c', 'protocol.fd.allow=never', '-c', 'core.askPass=', '-c', 'credential.interactive=false', '-c', 'core.hooksPath=/dev/null'];
+const SAFE_SHOWN = new Set(SAFE_CONFIG.filter((a) => a !== '-c'));
 
 export function gitEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return {
@@ -64,7 +70,7 @@ export class ProjectGitError extends GitbusError {
   readonly exitCode: number | null;
   constructor(what: string, args: string[], stderr: string, exitCode: number | null, fix: string) {
     const detail = lastLines(stderr) || (exitCode === null ? 'it did not finish in time' : `exit code ${exitCode}`);
-    super(`${what}: git ${args.filter((a) => a !== '-c' && !a.startsWith('protocol.') && !a.startsWith('core.askPass') && !a.startsWith('credential.')).join(' ')}: ${detail}`, fix, { args, stderr, exitCode });
+    super(`${what}: git ${args.filter((a) => a !== '-c' && !SAFE_SHOWN.has(a)).join(' ')}: ${detail}`, fix, { args, stderr, exitCode });
     this.stderr = stderr;
     this.exitCode = exitCode;
   }

@@ -1,6 +1,7 @@
 import { describe, it, expect, afterAll } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { makeBus } from '../helpers/bus.js';
@@ -137,17 +138,17 @@ describe('a project remote out of reach at a task\'s start', () => {
     pushHandoffs(person, s.bus.remote, [{ id: 'fo-warm', frontmatter: { to: 'w1', repo: s.project.remote, base: 'main', command: 'true' } }]);
     const warm = await gitbus(['watch', '--once', '--json'], { home: s.w1, timeoutMs: 90_000 });
     expect(warm.code, warm.stderr).toBe(0);
-    // The node's upload-pack for the project: git's own, run through a script that moves the remote away on its
-    // second call (the fetch by id, right after the fetch of every branch worked).
-    const projects = join(s.w1, 'projects');
-    const cache = join(projects, readdirSync(projects).find((n) => n.endsWith('.git')) ?? 'none');
-    const calls = join(s.bus.dir, 'upload-pack-calls');
-    const script = join(s.bus.dir, 'upload-pack.sh');
-    writeFileSync(script, `#!/bin/sh\necho "$*" >> '${calls}'\nif [ "$(wc -l < '${calls}')" -eq 2 ]; then mv '${s.project.remote}' '${s.away}'; fi\nexec git-upload-pack "$@"\n`);
-    chmodSync(script, 0o755);
-    gitCli(['--git-dir', cache, 'config', 'remote.origin.uploadpack', script]);
+    // The node's git for the project, run through a script that moves the remote away on its second fetch (the
+    // fetch by id, right after the fetch of every branch worked). On PATH, not the clone's remote.origin.uploadpack:
+    // gitbus fetches the project's URL, never the clone's origin, whose settings any task may have written.
+    const shim = join(s.bus.dir, 'git-shim');
+    mkdirSync(shim);
+    const calls = join(s.bus.dir, 'fetch-calls');
+    const realGit = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
+    writeFileSync(join(shim, 'git'), `#!/bin/sh\ncase " $* " in *" fetch "*) echo "$*" >> '${calls}'; if [ "$(wc -l < '${calls}')" -eq 2 ]; then mv '${s.project.remote}' '${s.away}'; fi;; esac\nexec '${realGit}' "$@"\n`);
+    chmodSync(join(shim, 'git'), 0o755);
     pushHandoffs(person, s.bus.remote, [{ id: 'fo-by-id', frontmatter: { to: 'w1', repo: s.project.remote, base: 'main', baseCommit: aside, command: 'echo by-id > out.txt' } }]);
-    const w = startWatcher(s.w1, ['--poll', '1s', '--retry', '1s', '--retry-max', '1s'], children);
+    const w = startWatcher(s.w1, ['--poll', '1s', '--retry', '1s', '--retry-max', '1s'], children, { PATH: `${shim}:${process.env['PATH'] ?? ''}` });
     try {
       const log = join(s.w1, 'logs', 'fo-by-id.1.log');
       const givenBack = () => w.events().some((e) => e.id === 'fo-by-id' && e.type === 'released');

@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NodeConfig } from '../../bus/home.js';
@@ -162,6 +162,46 @@ describe('project workspace steps', () => {
     const blockers = pruneBlockers({ record: ws.record, git: facts, tasks: [], resumers: [], pendingPush: false, running: new Set() });
     expect(blockers).toEqual([expect.objectContaining({ overridable: false, fix: expect.stringContaining('copy what you need out of') })]);
   });
+  it("a task that rewires the node's clone of the project (a pushurl, a hooks folder, an insteadOf) changes nowhere a later task's branch goes, and no hook runs in gitbus's own git", async () => {
+    const other = join(dir.path, 'other.git');
+    gitCli(['init', '-q', '--bare', other]);
+    const hooks = join(dir.path, 'planted-hooks');
+    mkdirSync(hooks);
+    const ran = join(dir.path, 'hooks-ran');
+    for (const name of ['post-checkout', 'pre-push', 'post-commit', 'pre-commit', 'reference-transaction', 'post-rewrite']) {
+      writeFileSync(join(hooks, name), `#!/bin/sh\necho ${name} >> '${ran}'\n`, { mode: 0o755 });
+    }
+    const rewiring = await prepare('ws-rewire');
+    // What a task may run in its worktree: each writes the config every worktree of the clone shares.
+    gitCli(['config', 'remote.origin.pushurl', other], rewiring.cwd);
+    gitCli(['config', 'core.hooksPath', hooks], rewiring.cwd);
+    const gitDir = rewiring.cache.gitDir;
+    try {
+      const next = await prepare('ws-after-rewire');
+      writeFileSync(join(next.cwd, 'after.txt'), 'after\n');
+      const f = await finish(next, 'ws-after-rewire');
+      expect(await pushResult(f.push)).toEqual({ kind: 'pushed', branch: 'gitbus/ws-after-rewire' });
+      expect(gitCli(['--git-dir', project.remote, 'rev-parse', 'refs/heads/gitbus/ws-after-rewire']).trim()).toBe(f.report.headCommit);
+      expect(gitCli(['--git-dir', other, 'for-each-ref']).trim()).toBe('');
+      expect(existsSync(ran)).toBe(false);
+      // A URL rewrite in the shared config is refused, for fetches and pushes, with the command that removes it.
+      gitCli(['config', `url.${other}.pushInsteadOf`, project.remote], rewiring.cwd);
+      const refused = await pushResult({ ...f.push, branch: 'gitbus/ws-after-rewire-2' });
+      expect(refused).toMatchObject({ kind: 'refused', reason: expect.stringContaining(`config --remove-section url.${other}`) });
+      await expect(prepare('ws-after-insteadof')).rejects.toMatchObject({ code: 'PROJECT_CLONE_CONFIG' });
+      // So is a remote named by a URL: git reads its pushurl for a push to that URL.
+      gitCli(['--git-dir', gitDir, 'config', '--remove-section', `url.${other}`]);
+      gitCli(['config', `remote.file://${project.remote}.pushurl`, other], rewiring.cwd);
+      expect(await pushResult({ ...f.push, url: `file://${project.remote}`, branch: 'gitbus/ws-after-rewire-3' })).toMatchObject({ kind: 'refused', reason: expect.stringContaining(`remove-section remote.file://${project.remote}`) });
+      gitCli(['--git-dir', gitDir, 'config', '--remove-section', `remote.file://${project.remote}`]);
+      expect(gitCli(['--git-dir', other, 'for-each-ref']).trim()).toBe('');
+    } finally {
+      // Put back for the other tests of this file, whichever step failed: a setting already gone is no failure.
+      for (const args of [['--unset', 'remote.origin.pushurl'], ['--unset', 'core.hooksPath'], ['--remove-section', `url.${other}`], ['--remove-section', `remote.file://${project.remote}`]]) {
+        spawnSync('git', ['--git-dir', gitDir, 'config', ...args], { stdio: 'ignore' });
+      }
+    }
+  });
   it('copies the checkout\'s included files only to real paths of the worktree: never through a symbolic link of the branch, and never into a commit', async () => {
     // The node's checkout: ignored files a task may need, one of them a secret.
     appendFileSync(join(project.checkout, '.git', 'info', 'exclude'), '*.local\n');
@@ -219,8 +259,15 @@ describe('project workspace steps', () => {
     // The remote refuses every push (a pre-receive hook), as a host closed for pushes does.
     const hook = join(project.remote, 'hooks', 'pre-receive');
     writeFileSync(hook, '#!/bin/sh\necho "pushes are closed" >&2\nexit 1\n', { mode: 0o755 });
+    // The push goes to the URL it is given (never the clone's origin): the node's own git configuration leads these
+    // URLs to the project remote, as a person's insteadOf would.
+    const urls = ['https://bob:s3cretPass@git.example.com/org/app.git', 'https://ghp_s3cretT0ken@git.example.com/org/app.git'];
+    const globalConfig = join(dir.path, 'gitconfig-insteadof');
+    writeFileSync(globalConfig, `[url "${project.remote}"]\n${urls.map((u) => `\tinsteadOf = ${u}\n`).join('')}`);
+    const before = process.env['GIT_CONFIG_GLOBAL'];
+    process.env['GIT_CONFIG_GLOBAL'] = globalConfig;
     try {
-      for (const url of ['https://bob:s3cretPass@git.example.com/org/app.git', 'https://ghp_s3cretT0ken@git.example.com/org/app.git']) {
+      for (const url of urls) {
         const r = await pushResult({ ...f.push, url });
         expect(r).toMatchObject({ kind: 'refused', reason: expect.stringContaining('the project remote https://git.example.com/org/app.git refused the push') });
         // What the response records (bus/ops/respond.ts): the reason, and a pushError written with a URL in it.
@@ -228,6 +275,8 @@ describe('project workspace steps', () => {
         expect(JSON.stringify([r, report])).not.toContain('s3cret');
       }
     } finally {
+      if (before === undefined) delete process.env['GIT_CONFIG_GLOBAL'];
+      else process.env['GIT_CONFIG_GLOBAL'] = before;
       rmSync(hook);
     }
   });

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { projectPaths } from '../../bus/home.js';
@@ -41,7 +41,7 @@ export async function ensureCache(home: string, url: string): Promise<ProjectCac
   try {
     await git(['init', '--bare', '--quiet', tmp], { what: 'could not make the project cache' });
     await git(['config', 'remote.origin.url', url], { gitDir: tmp });
-    await git(['config', 'remote.origin.fetch', '+refs/heads/*:refs/remotes/origin/*'], { gitDir: tmp });
+    await git(['config', 'remote.origin.fetch', REMOTE_BRANCHES], { gitDir: tmp });
     // Worktrees of tasks share this clone; git's own gc must not prune what a worktree still needs.
     await git(['config', 'gc.worktreePruneExpire', 'never'], { gitDir: tmp });
     try {
@@ -56,10 +56,67 @@ export async function ensureCache(home: string, url: string): Promise<ProjectCac
   return { gitDir, url };
 }
 
+/** Where the remote's branches are kept in the cached clone (read as `refs/remotes/origin/<branch>` everywhere). */
+export const REMOTE_BRANCHES = '+refs/heads/*:refs/remotes/origin/*';
+
+/**
+ * The arguments that name the project remote in a fetch, push or listing of the cached clone: its URL, the one the
+ * task's handoff resolves to, never `origin` as the clone's config says. That config is shared by every worktree of
+ * the clone, so a task may rewrite it (`git config remote.origin.pushurl /other.git`), and every later task's branch
+ * would go there while its response said it went to the project. `--` first: a URL is never read as an option.
+ */
+export function remoteArgs(cache: Pick<ProjectCache, 'url'>): string[] {
+  return ['--', cache.url];
+}
+
+export class CloneConfigError extends GitbusError {
+  readonly code = 'PROJECT_CLONE_CONFIG';
+}
+
+/** A config section header's name and subsection (`[url "x"]`, and git's older `[remote.x]`), or null. Pure. */
+function sectionOf(line: string): { name: string; sub: string | null; shown: string } | null {
+  const m = /^\s*\[\s*([A-Za-z0-9.-]+)(?:\s+"((?:[^"\\\n]|\\.)*)")?\s*\]/.exec(line);
+  if (!m?.[1]) return null;
+  const dot = m[1].indexOf('.');
+  const name = (dot < 0 ? m[1] : m[1].slice(0, dot)).toLowerCase();
+  const sub = m[2] !== undefined ? m[2].replace(/\\(.)/g, '$1') : dot < 0 ? null : m[1].slice(dot + 1).toLowerCase();
+  return { name, sub, shown: sub === null ? name : `${name}.${sub}` };
+}
+
+/**
+ * A section of the cached clone's config that could send a fetch or push given the project's URL elsewhere, or run
+ * a command of its own there: `url.*` (insteadOf, pushInsteadOf), a remote other than `origin` (git reads
+ * `remote.<url>.pushurl` and `.uploadpack` for a URL it is given), `include` and `includeIf` (settings from another
+ * file). gitbus writes none; a task may, from its worktree (the config is shared by every worktree). Read from the
+ * file, without a git process.
+ */
+export function cloneConfigProblem(gitDir: string): CloneConfigError | null {
+  let text: string;
+  try {
+    text = readFileSync(join(gitDir, 'config'), 'utf8');
+  } catch {
+    return null;
+  }
+  for (const line of text.split('\n')) {
+    const section = sectionOf(line);
+    if (!section) continue;
+    const bad = section.name === 'url' || section.name === 'include' || section.name === 'includeif' || (section.name === 'remote' && section.sub !== 'origin');
+    if (!bad) continue;
+    return new CloneConfigError(
+      `the project clone ${gitDir} has a section ${section.shown} in its config, which gitbus never writes (a task may have, from its worktree): it could send the project's fetches and pushes elsewhere, so none is made`,
+      `remove it: git --git-dir ${shellWord(gitDir)} config --remove-section ${shellWord(section.shown)} (a branch waiting to be pushed is then pushed; a task that failed for it can be dispatched again)`,
+      { gitDir, section: section.shown },
+    );
+  }
+  return null;
+}
+
 /** Fetches every branch of the project (and `extra` refspecs); `isProjectOutage` tells an outage from a refusal. */
 export async function fetchProject(cache: ProjectCache, extra: string[] = []): Promise<void> {
   await serialized(cache.gitDir, async () => {
-    await git(['fetch', '--quiet', '--prune', '--no-tags', 'origin', '+refs/heads/*:refs/remotes/origin/*', ...extra], {
+    const problem = cloneConfigProblem(cache.gitDir);
+    if (problem) throw problem;
+    await git(['fetch', '--quiet', '--prune', '--no-tags', ...remoteArgs(cache), REMOTE_BRANCHES, ...extra], {
         gitDir: cache.gitDir,
         timeoutMs: NETWORK_GIT_MS,
         what: `could not fetch the project ${cache.url}`,
@@ -118,8 +175,8 @@ export function baseMissingFix(base: string | undefined): string {
  * try again. `what` names it in the message, `shown` in the command the error quotes.
  */
 async function fetchUnlessOut(cache: ProjectCache, refspec: string, what: string, shown: string): Promise<void> {
-  const r = await serialized(cache.gitDir, () => git(['fetch', '--quiet', '--no-tags', 'origin', refspec], { gitDir: cache.gitDir, timeoutMs: NETWORK_GIT_MS, okCodes: [1, 128] }));
-  if (r.code !== 0 && outageOf(r.stderr) !== null) throw new ProjectGitError(`could not fetch ${what} from ${cache.url}`, ['fetch', 'origin', shown], r.stderr, r.code, 'check that this node reaches the project remote');
+  const r = await serialized(cache.gitDir, () => git(['fetch', '--quiet', '--no-tags', ...remoteArgs(cache), refspec], { gitDir: cache.gitDir, timeoutMs: NETWORK_GIT_MS, okCodes: [1, 128] }));
+  if (r.code !== 0 && outageOf(r.stderr) !== null) throw new ProjectGitError(`could not fetch ${what} from ${cache.url}`, ['fetch', cache.url, shown], r.stderr, r.code, 'check that this node reaches the project remote');
 }
 
 /**
@@ -160,7 +217,7 @@ export async function resolveBase(cache: ProjectCache, h: { base?: string; baseC
   const remembered = rememberedDefaultBranch(cache.gitDir, now());
   const known = remembered ? await refCommit(cache.gitDir, `refs/remotes/origin/${remembered}`) : null;
   if (remembered && known) return { commit: known, base: remembered };
-  const head = await git(['ls-remote', '--symref', 'origin', 'HEAD'], { gitDir: cache.gitDir, timeoutMs: NETWORK_GIT_MS, okCodes: [2] });
+  const head = await git(['ls-remote', '--symref', ...remoteArgs(cache), 'HEAD'], { gitDir: cache.gitDir, timeoutMs: NETWORK_GIT_MS, okCodes: [2] });
   const branch = /^ref: refs\/heads\/(\S+)\s+HEAD$/m.exec(head.stdout)?.[1];
   const c = branch ? await refCommit(cache.gitDir, `refs/remotes/origin/${branch}`) : null;
   if (!branch || !c) throw missing('a default branch', 'give the task a base (dispatch --base BRANCH, or "base:" in the handoff)');

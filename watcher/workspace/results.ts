@@ -84,6 +84,9 @@ export async function finishWorktree(f: FinishInput): Promise<Finished> {
     if (staged.code === 1) {
       const who = identity ? [] : nodeIdentity(f.node);
       const message = `${f.title}\n\ngitbus task ${f.id}, attempt ${f.attempt}, on ${f.node} (${f.status}): what the run left uncommitted`;
+      // No hook runs (--no-verify, and SAFE_CONFIG's empty hooks path for post-commit and the rest): whatever hooks
+      // the shared clone names may have been planted by an earlier task, and they would run outside this task's
+      // timeout and process group. A run that wants its project's hooks commits itself.
       await git([...who, 'commit', '--quiet', '--no-verify', '-F', '-'], { ...at, input: message, what: 'could not commit the run\'s changes' });
     }
   } else {
