@@ -87,7 +87,10 @@ export function repoViolation(repo: string): Violation | undefined {
 }
 
 export const BRANCH_RULE =
-  'a branch name as git accepts it: parts separated by "/", none empty or starting with "." or ending with ".lock", no "..", "@{", space, "~", "^", ":", "?", "*", "[" or "\\", not starting with "-"; not "gitbus", and under "gitbus/" only one lower-case word (gitbus/<task id>)';
+  'a branch name as git accepts it: parts separated by "/", none empty or starting with "." or ending with ".lock", no "..", "@{", space, "~", "^", ":", "?", "*", "[" or "\\", not starting with "-"; the short name (not starting with "refs/" or "origin/", not "HEAD", not a whole commit id); not "gitbus", and under "gitbus/" only one lower-case word (gitbus/<task id>)';
+
+/** A whole commit id (SHA-1 or SHA-256): as a branch name, git would read it as the commit. */
+const COMMIT_ID_RE = /^([0-9a-f]{40}|[0-9a-f]{64})$/i;
 
 /** Under `gitbus/` the result branches of tasks (`gitbus/<id>`): one part each, so none of them is a folder of another. */
 const GITBUS_BRANCH_RE = /^gitbus\/[a-z0-9][a-z0-9_-]*$/;
@@ -105,6 +108,15 @@ export function branchViolation(name: string): Violation | undefined {
     if (part.startsWith('.')) return bad('a part starts with "."');
     if (part.endsWith('.lock')) return bad('a part ends with ".lock"');
   }
+  // Names git takes as a branch but reads as something else: the branch would be made beside what was meant.
+  const misread = (why: string, fix: string): Violation => ({ reason: `${JSON.stringify(name)} is not taken as a branch name: ${why}`, fix });
+  if (name.startsWith('refs/')) {
+    return misread(`git would make the branch refs/heads/${name}, and every plain "git push origin ${name.replace(/^refs\/(heads\/)?/, '')}" of the project then fails ("matches more than one")`, `write the branch's short name (${JSON.stringify(name.replace(/^refs\/(heads\/)?/, '') || 'main')}, not ${JSON.stringify(name)})`);
+  }
+  if (name.startsWith('origin/')) {
+    return misread(`a branch of that name in a clone hides the remote-tracking ${name} from every later git command there`, `write the branch's name on the remote (${JSON.stringify(name.slice('origin/'.length))}, not ${JSON.stringify(name)})`);
+  }
+  if (COMMIT_ID_RE.test(name)) return misread('it is a whole commit id, which git reads as that commit rather than as the branch', 'name the branch with a word (feature/x); to start from that commit, give it as the base');
   // A branch "gitbus" (or "gitbus/a/b") would stop git making gitbus/<id> for every other task on the project.
   // Compared without case: on a case-insensitive disk "GitBus" is in the way too.
   const lower = name.toLowerCase();

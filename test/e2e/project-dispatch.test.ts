@@ -107,6 +107,12 @@ describe('dispatch names the code of a project', () => {
     const bad = await dispatchIn(work, ['bad branch', '--branch', 'a..b']);
     expect(bad.code).toBe(2);
     expect(json<{ error: { data: { flag: string } } }>(bad).error.data.flag).toBe('--branch');
+    // Names git would take but read as something else: refused before anything is written, with the name to give.
+    for (const [name, fix] of [['refs/heads/main', '"main", not "refs/heads/main"'], ['origin/main', '"main", not "origin/main"']] as const) {
+      const misread = await dispatchIn(work, ['misread branch', '--branch', name]);
+      expect(misread.code, name).toBe(2);
+      expect(json<{ error: { fix: string; data: { flag: string } } }>(misread).error).toMatchObject({ fix: expect.stringContaining(fix), data: { flag: '--branch' } });
+    }
     const missing = await dispatchIn(neutralCwd(), ['no such base', '--repo', remote, '--base', 'nope']);
     expect(missing.code).toBe(4);
     expect(json<{ error: { code: string } }>(missing).error.code).toBe('BASE_NOT_FOUND');

@@ -18,6 +18,27 @@ describe('project fields', () => {
       expect(branchViolation(bad)?.reason, bad).toContain('is not a branch name git accepts');
   });
 
+  it('refuses names git takes as a branch but reads as something else: a full ref, a remote-tracking name, a whole commit id', () => {
+    const sha1 = 'a'.repeat(40);
+    const cases: [string, string][] = [
+      ['refs/heads/main', '"main", not "refs/heads/main"'],
+      ['refs/x', 'short name'],
+      ['origin/main', '"main", not "origin/main"'],
+      [sha1, 'give it as the base'],
+      ['b'.repeat(64), 'give it as the base'],
+    ];
+    for (const [bad, fix] of cases) {
+      const v = branchViolation(bad);
+      expect(v?.reason, bad).toContain('is not taken as a branch name');
+      expect(v?.fix, bad).toContain(fix);
+      const parsed = handoffSchema.safeParse({ title: 't', repo: '/srv/p.git', branch: bad });
+      expect(parsed.success, bad).toBe(false);
+      expect(parsed.error?.issues[0]?.path, bad).toEqual(['branch']);
+    }
+    // Near misses stay branches: a part named like them further in, a short hex word, HEAD as a folder (git takes it).
+    for (const ok of ['feature/refs/x', 'my-origin/main', 'originals/x', 'a'.repeat(39), 'HEAD/x', 'fix/' + sha1]) expect(branchViolation(ok), ok).toBeUndefined();
+  });
+
   it('reserves gitbus/ for result branches gitbus/<task id>: "gitbus" itself, or deeper, would block them', () => {
     for (const ok of ['gitbus/20261130-x', 'gitbus/base-0123456789ab', 'gitbus/t1-moved-0123abcd', 'gitbusy', 'x/gitbus', 'feature/gitbus/a']) expect(branchViolation(ok), ok).toBeUndefined();
     for (const bad of ['gitbus', 'GitBus', 'gitbus/a/b', 'gitbus/A', 'GITBUS/x', 'gitbus/a.b']) {
