@@ -31,7 +31,8 @@ export function register(program: Command): void {
         if (said) note(said);
         if (!opts.json) deliveringNote(out);
         // stdout is the task's output, empty here: why it is empty goes to stderr.
-        if (!opts.json && out.source === 'none') note(noOutputNote(out));
+        // A task that ended without a run (its worktree could not be prepared) has a response and no output.
+        if (!opts.json && (out.source === 'none' || (out.text.trim() === '' && isFinal(out.state)))) note(noOutputNote(out));
         emit(opts, out, () => outputView(out, opts.raw));
         return;
       }
@@ -68,7 +69,7 @@ export function register(program: Command): void {
 /** Why a task shows no output: nothing ran it yet, it never runs, or its holder has said nothing yet. */
 function noOutputNote(out: TaskOutput): string {
   if (out.state === 'invalid') return `gitbus: ${out.id} has no output: it is invalid and never runs ("gitbus show ${out.id}" says why)`;
-  if (isFinal(out.state)) return `gitbus: ${out.id} has no output: it ended ${out.state} with none`;
+  if (isFinal(out.state)) return `gitbus: ${out.id} has no output: it ended ${out.state} with none${out.reason ? `: ${out.reason}` : ''}`;
   if (!out.node) return `gitbus: ${out.id} has no output yet: it is ${out.state}, and no node has run it`;
   return `gitbus: ${out.id} has no output yet: ${out.node} has not sent any (it is ${out.state})`;
 }

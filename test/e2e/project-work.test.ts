@@ -134,7 +134,15 @@ describe('project tasks', () => {
     expect(ran).toEqual([expect.objectContaining({ id: 'pw-nobase', status: 'failed' })]);
     const r = await response('pw-nobase');
     expect(r.data.reason).toContain(`the base commit ${'a'.repeat(40)} (main) is not on the project remote ${project.remote}`);
+    // With its fix: the response is all the dispatcher sees of a task that never started.
+    expect(r.data.reason).toContain('(fix: push it from the dispatching checkout (git push origin main) and dispatch again)');
     expect(branchFiles(project.remote, 'gitbus/pw-nobase')).toBeNull();
+    // It has no output, and logs says why rather than nothing.
+    const logs = await gitbus(['logs', 'pw-nobase'], { home: bus.home('alpha') });
+    expect(logs.code, logs.stderr).toBe(0);
+    expect(logs.stdout.trim()).toBe('');
+    expect(logs.stderr).toContain('pw-nobase has no output: it ended failed with none: could not prepare');
+    expect(logs.stderr).toContain('git push origin main');
   }, 60_000);
 
   it('a push that fails because the project remote is away keeps the result in the outbox and delivers both once it is back', async () => {

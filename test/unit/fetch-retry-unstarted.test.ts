@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ProjectGitError } from '../../bus/project/git.js';
 import { ProjectRemoteAwayError, unstarted } from '../../watcher/workspace/fetch-retry.js';
+import { BaseMissingError, baseMissingFix } from '../../watcher/workspace/cache.js';
+import { keepLocalFix, WorkspaceError } from '../../watcher/workspace/worktree.js';
 
 /**
  * How a project task's start that could not reach its project remote ends (watcher/workspace/fetch-retry.ts
@@ -17,6 +19,22 @@ describe('a start the project remote kept from running', () => {
     expect(unstarted(outage, started, live, 'could not integrate on n1')).toMatchObject({ status: 'failed', giveBack: expect.stringMatching(/: given back to be tried again$/) });
     const away = new ProjectRemoteAwayError('/srv/p.git', 'fatal: no route', 300_000);
     expect(unstarted(away, started, live, 'could not prepare').giveBack).toMatch(/given back to be tried again$/);
+  });
+
+  it("says the error's fix in the reason, once, within the response's 4 KiB", () => {
+    const base = new BaseMissingError('the base commit abc (main) is not on the project remote /srv/p.git', baseMissingFix('main'));
+    expect(unstarted(base, started, live, 'could not prepare the project\'s worktree on w1').reason).toBe(
+      "could not prepare the project's worktree on w1: the base commit abc (main) is not on the project remote /srv/p.git (fix: push it from the dispatching checkout (git push origin main) and dispatch again)",
+    );
+    const local = new WorkspaceError('the branch b on this node holds commits that are neither on the project remote nor built on this task\'s base', keepLocalFix('/h/projects/p.git', 'b'));
+    expect(unstarted(local, started, live, 'could not prepare').reason).toContain(`(fix: ${keepLocalFix('/h/projects/p.git', 'b')})`);
+    // A message that carries its fix already, or a fix that says nothing more: the message alone.
+    const fix = 'dispatch a new task on its branch instead';
+    expect(unstarted(new WorkspaceError(`task t1 has no worktree here: ${fix}`, fix), started, live, 'could not prepare').reason).toBe(`could not prepare: task t1 has no worktree here: ${fix}`);
+    expect(unstarted(new WorkspaceError('no such project', 'see above'), started, live, 'could not prepare').reason).toBe('could not prepare: no such project');
+    const long = unstarted(new WorkspaceError('m'.repeat(5000), 'f'.repeat(5000)), started, live, 'could not prepare').reason ?? '';
+    expect(long.length).toBeLessThan(4096);
+    expect(long).toContain('(fix: fff');
   });
 
   it('fails a refusal at once, and a start stopped meanwhile is cancelled', () => {

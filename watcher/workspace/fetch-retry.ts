@@ -89,6 +89,26 @@ function seconds(ms: number): string {
   return formatDuration(Math.max(1, Math.round(ms / 1000)) * 1000);
 }
 
+/** Fixes that say nothing beyond the message they follow. */
+const EMPTY_FIXES = new Set(['see above', 'see the message from git']);
+
+/**
+ * An error's first line and its fix, for a response's reason (capped at 4 KiB: each part is kept well under it).
+ * The fix is what the person dispatching can act on (the push of a base the remote lacks, a branch that clashes,
+ * the workdir to give): the response is all they see of a task that never started. Pure.
+ */
+export function withFix(err: unknown): string {
+  const line = clip(firstLine(err), 1500);
+  const fix = err instanceof GitbusError ? err.fix.split('\n')[0] ?? '' : '';
+  // Some messages carry their fix already (a resume with no worktree here): not said twice.
+  if (fix === '' || EMPTY_FIXES.has(fix) || line.includes(fix)) return line;
+  return `${line} (fix: ${clip(fix, 2000)})`;
+}
+
+function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
 /**
  * The outcome of a project task that could not start: cancelled when a cancel or the shutdown stopped its wait for
  * the project remote; given back (RunOutcome.giveBack) when that remote stayed out of reach, which says nothing
@@ -97,7 +117,7 @@ function seconds(ms: number): string {
 export function unstarted(err: unknown, started: Date, abort: AbortSignal, what: string): RunOutcome {
   const end = { exitCode: null, started, finished: new Date(), outputTail: '' };
   if (abort.aborted) return { ...end, status: 'cancelled', reason: 'stopped on request while waiting for the project remote' };
-  const reason = `${what}: ${firstLine(err)}`;
+  const reason = `${what}: ${withFix(err)}`;
   // An outage outageHold did not wait for (a step outside it): the same outage, given back as well.
   if (!(err instanceof ProjectRemoteAwayError) && !isProjectOutage(err)) return { ...end, status: 'failed', reason };
   return { ...end, status: 'failed', reason, giveBack: `${firstLine(err)}: given back to be tried again` };
