@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { readInventory, type WorktreeRow } from '../../watcher/workspace/inventory.js';
+import { readInventory, type MovedAside, type WorktreeRow } from '../../watcher/workspace/inventory.js';
+import { shellWord } from '../../bus/project/shell-word.js';
 import { pruneLogPath, pruneWorktrees, type PruneResult } from '../../watcher/workspace/prune.js';
 import { offlineNote, withBus, withCommon, type CommonOptions } from '../common.js';
 import { EXIT } from '../exit-codes.js';
@@ -27,6 +28,10 @@ function rowText(w: WorktreeRow): string {
   return lines.join('\n');
 }
 
+function asideText(m: MovedAside): string {
+  return `moved aside ${ago(m.movedAt)}: ${m.path}\n    a folder a task's start found in the way of its worktree, without a record; gitbus keeps it as it was: look at it, then remove it (rm -rf ${shellWord(m.path)})`;
+}
+
 function pruneText(r: PruneResult, home: string): string {
   const verb = r.dryRun ? 'would remove' : 'removed';
   const lines = r.removed.map((p) => `${verb} ${p.key} (${p.branch} at ${short(p.head)}): ${p.reason}`);
@@ -50,7 +55,7 @@ export function register(program: Command): void {
     withBus(opts, async (ctx) => {
       const { inventory } = await readInventory(ctx);
       if (!opts.json) offlineNote(inventory.offline);
-      emit(opts, inventory, () => (inventory.worktrees.length ? inventory.worktrees.map(rowText).join('\n') : `no worktrees on node ${inventory.node}`));
+      emit(opts, inventory, () => [inventory.worktrees.length ? inventory.worktrees.map(rowText).join('\n') : `no worktrees on node ${inventory.node}`, ...inventory.movedAside.map(asideText)].join('\n'));
     }),
   );
 

@@ -8,7 +8,7 @@ import { finishWorktree } from '../../watcher/workspace/results.js';
 import { pushResult } from '../../watcher/workspace/push.js';
 import { projectFields } from '../../bus/ops/respond.js';
 import { prepareWorktree, type PreparedWorkspace } from '../../watcher/workspace/worktree.js';
-import { worktreeGitFacts } from '../../watcher/workspace/inventory.js';
+import { listMovedAside, worktreeGitFacts } from '../../watcher/workspace/inventory.js';
 import { pruneBlockers } from '../../watcher/workspace/prune-rules.js';
 import { gitCli, tempDir } from '../helpers/cli.js';
 import { makeProject } from '../helpers/project.js';
@@ -201,6 +201,20 @@ describe('project workspace steps', () => {
         spawnSync('git', ['--git-dir', gitDir, 'config', ...args], { stdio: 'ignore' });
       }
     }
+  });
+  it('a folder in the way of a new worktree, without a record, is moved aside as it was, said in the task\'s log, and listed by "gitbus worktrees"', async () => {
+    const path = join(home, 'worktrees', 'ws-inway');
+    mkdirSync(path, { recursive: true });
+    writeFileSync(join(path, 'left.txt'), 'left by a crash\n');
+    const notes: string[] = [];
+    const handoff = handoffSchema.parse({ id: 'ws-inway', title: 'task ws-inway', repo: project.remote, base: 'main', baseCommit: project.main() });
+    const ws = await prepareWorktree({ home, config, id: 'ws-inway', attempt: 1, handoff, slot: 0, note: (line) => notes.push(line) });
+    expect(ws.record.path).toBe(path);
+    const aside = listMovedAside(home).filter((m) => m.path.startsWith(`${path}.orphan-`));
+    expect(aside).toHaveLength(1);
+    expect(readdirSync(aside[0]?.path ?? '')).toEqual(['left.txt']);
+    expect(notes).toEqual([expect.stringContaining(`${path} was in the way without a record of this node`)]);
+    expect(notes[0]).toContain(`moved aside to ${aside[0]?.path ?? ''}`);
   });
   it('copies the checkout\'s included files only to real paths of the worktree: never through a symbolic link of the branch, and never into a commit', async () => {
     // The node's checkout: ignored files a task may need, one of them a secret.

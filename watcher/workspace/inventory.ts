@@ -1,4 +1,7 @@
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import type { BusContext } from '../../bus/context.js';
+import { projectPaths } from '../../bus/home.js';
 import { git } from '../../bus/project/git.js';
 import { statesOnBus, type StatesOnBus } from '../../bus/ops/task-states.js';
 import type { Offline } from '../../bus/ops/query.js';
@@ -43,10 +46,42 @@ export interface WorktreeRow {
   updated: string;
 }
 
+/** A folder a task's start found in the way of its worktree, without a record, and moved aside (worktree.ts). */
+export interface MovedAside {
+  path: string;
+  /** When it was moved aside (from its name, `<key>.orphan-<ms>`). */
+  movedAt: string;
+}
+
 export interface Inventory {
   node: string;
   worktrees: WorktreeRow[];
+  /** Nothing of gitbus uses or removes them: they are listed so that a person looks at them. */
+  movedAside: MovedAside[];
   offline: Offline | null;
+}
+
+/** The folders moved aside in `<home>/worktrees/`, oldest first. */
+export function listMovedAside(home: string): MovedAside[] {
+  const dir = projectPaths(home).worktrees;
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const out: (MovedAside & { ms: number })[] = [];
+  for (const name of names) {
+    const ms = Number(/\.orphan-(\d{1,15})$/.exec(name)?.[1] ?? NaN);
+    if (!Number.isFinite(ms)) continue;
+    try {
+      if (!statSync(join(dir, name)).isDirectory()) continue;
+    } catch {
+      continue;
+    }
+    out.push({ path: join(dir, name), movedAt: new Date(ms).toISOString(), ms });
+  }
+  return out.sort((a, b) => a.ms - b.ms).map(({ ms: _ms, ...m }) => m);
 }
 
 /** What git says about one worktree: head, commits the project remote lacks (as last fetched), uncommitted files. */
@@ -135,5 +170,5 @@ export async function readInventory(ctx: BusContext, beforeFacts?: (gitDir: stri
   const keysOf = (landed: boolean) => new Set(pushes.flatMap((p) => (p.push.worktree && (p.landed !== undefined) === landed ? [p.push.worktree] : [])));
   // A landed entry waits for the bus, not for the project remote: the watcher publishes it without the worktree.
   const rows = inventoryRows(records, facts, bus, keysOf(false), new Set(listRunning(home).filter(stillRuns).map((r) => r.id)), keysOf(true));
-  return { inventory: { node: ctx.config.node, worktrees: rows.map(({ facts: _f, ...row }) => row), offline: bus.offline }, rows };
+  return { inventory: { node: ctx.config.node, worktrees: rows.map(({ facts: _f, ...row }) => row), movedAside: listMovedAside(home), offline: bus.offline }, rows };
 }

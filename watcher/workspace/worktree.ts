@@ -122,6 +122,8 @@ export async function prepareWorktree(input: PrepareInput): Promise<PreparedWork
     if (existsSync(path)) {
       const aside = `${path}.orphan-${Date.now()}`;
       renameSync(path, aside);
+      // Said, so that a person knows the folder is there to look at ("gitbus worktrees" lists it too).
+      input.note?.(`gitbus: ${path} was in the way without a record of this node (left by a crash, or a record that could not be read): moved aside to ${aside}, kept as it was; remove it once nothing in it is needed`);
       await git(['worktree', 'prune'], { gitDir: cache.gitDir });
     }
     const fromRemote = remoteHead !== null && remoteHead !== base.commit && (await isAncestor(cache.gitDir, base.commit, remoteHead)) ? remoteHead : base.commit;
