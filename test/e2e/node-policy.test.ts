@@ -127,7 +127,7 @@ describe('node policy', () => {
     const { state, response } = await ended(id);
     expect(state).toBe('timed-out');
     expect(response.node).toBe('w');
-    expect(response.reason).toContain("the task gave no timeout, and node w's policy.maxTimeout is 5s");
+    expect(response.reason).toBe("stopped after the timeout of 5s: the task gave no timeout, and node w's policy.maxTimeout is 5s");
     expect(Date.now() - t0).toBeLessThan(40_000);
   });
 

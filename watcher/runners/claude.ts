@@ -7,7 +7,7 @@ import { ClaudeStream, claudeReport, claudeVerdict } from './claude-result.js';
 import { readableClaudeLog } from './claude-format.js';
 import { runInteractive } from './claude-interactive.js';
 import { readTail } from './output-tail.js';
-import { taskEnv, type RunOutcome, type RunRequest, type Runner } from './runner.js';
+import { taskEnv, type RunOutcome, type RunRequest, type Runner, timeoutReason } from './runner.js';
 import { endGroup, failedToStart, stopOnTimeoutOrAbort } from './process-group.js';
 
 /**
@@ -103,7 +103,7 @@ export const claudeRunner: Runner = {
       const retrying = stream.retry ? `; claude was still retrying the API (attempt ${stream.retry.attempt ?? '?'} of ${stream.retry.max_retries ?? '?'}, error ${stream.retry.error ?? 'unknown'}): check that node ${node} reaches it` : '';
       const resume = claude.sessionId ? `; resume it with claude.resume: ${claude.sessionId}` : '';
       return stopper.reason() === 'timed-out'
-        ? { status: 'timed-out', ...base, ...report, reason: `stopped after the timeout of ${req.handoff.timeout}${retrying}${resume}` }
+        ? { status: 'timed-out', ...base, ...report, reason: `${timeoutReason(req)}${retrying}${resume}` }
         : { status: 'cancelled', ...base, ...report, reason: `stopped on request${resume}` };
     }
     const verdict = claudeVerdict(stream, result.code, node, rawTail);

@@ -1,3 +1,4 @@
+import { formatDuration } from '../../schemas/duration.js';
 import type { NodeConfig } from '../../bus/home.js';
 import type { Handoff } from '../../schemas/handoff.js';
 import type { ClaudeReport } from '../../schemas/response.js';
@@ -87,4 +88,10 @@ export interface RunOutcome {
 export interface Runner {
   /** Resolves when the run has ended; never rejects (a run that cannot start is a failed outcome). */
   run(req: RunRequest, abort: AbortSignal): Promise<RunOutcome>;
+}
+
+/** The words of a timed-out run's reason: the timeout as the task gave it, else the one the run had (a node's cap). */
+export function timeoutReason(req: Pick<RunRequest, 'handoff' | 'timeoutMs'>): string {
+  const given = req.handoff.timeout ?? (req.timeoutMs !== undefined ? formatDuration(req.timeoutMs) : 'its time');
+  return `stopped after the timeout of ${given}`;
 }

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { readTail } from './output-tail.js';
-import { taskEnv, type RunOutcome, type RunRequest, type Runner } from './runner.js';
+import { taskEnv, type RunOutcome, type RunRequest, type Runner, timeoutReason } from './runner.js';
 import { endGroup, failedToStart, stopOnTimeoutOrAbort } from './process-group.js';
 
 
@@ -45,7 +45,7 @@ export async function runShellCommand(req: RunRequest, command: string, env: Nod
   const finished = new Date();
   const outputTail = await readTail(req.logPath);
   if (result.error) return { status: 'failed', exitCode: null, started, finished, outputTail, reason: `could not start sh: ${result.error.message}` };
-  if (stopper.reason() === 'timed-out') return { status: 'timed-out', exitCode: result.code, started, finished, outputTail, reason: `stopped after the timeout of ${req.handoff.timeout}` };
+  if (stopper.reason() === 'timed-out') return { status: 'timed-out', exitCode: result.code, started, finished, outputTail, reason: timeoutReason(req) };
   if (stopper.reason() === 'cancelled') return { status: 'cancelled', exitCode: result.code, started, finished, outputTail, reason: 'stopped on request' };
   return result.code === 0
     ? { status: 'succeeded', exitCode: 0, started, finished, outputTail }

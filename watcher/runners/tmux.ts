@@ -1,3 +1,4 @@
+import { timeoutReason } from './runner.js';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { readTail } from './output-tail.js';
@@ -100,7 +101,7 @@ export const tmuxRunner: Runner = {
     // The pane's terminal turns \n into \r\n; the response is read as text, not replayed on a terminal.
     const outputTail = (await readTail(req.logPath)).replace(/\r\n/g, '\n');
     removeFiles();
-    if (ended === 'timed-out') return { status: 'timed-out', exitCode: code, started, finished, outputTail, reason: `stopped after the timeout of ${req.handoff.timeout}` };
+    if (ended === 'timed-out') return { status: 'timed-out', exitCode: code, started, finished, outputTail, reason: timeoutReason(req) };
     if (ended === 'cancelled') return { status: 'cancelled', exitCode: code, started, finished, outputTail, reason: 'stopped on request' };
     if (exitCode === null) return { status: 'failed', exitCode, started, finished, outputTail, reason: `tmux session ${name} ended before the command did (killed from outside?)` };
     if (bySignal) return { status: 'failed', exitCode: null, started, finished, outputTail, reason: 'killed by a signal' };
