@@ -101,11 +101,14 @@ export function register(program: Command): void {
       if (cut) note(cut);
       // A command that exited 0 keeps exit 0 with results beside the branch or not pushed, as dispatch --wait does.
       warnProjectEnd(Boolean(opts.json), r.id, end);
-      if (exitCode !== null && exitCode >= 0 && exitCode <= 255) {
+      // A run stopped by its timeout or a cancel may still report the exit of a command that ended as the stop came:
+      // the task did not run to its end, which exit 9 says whatever the code.
+      const stopped = done.state === 'timed-out' || done.state === 'cancelled';
+      if (!stopped && exitCode !== null && exitCode >= 0 && exitCode <= 255) {
         process.exitCode = exitCode;
         return;
       }
-      note(`gitbus: ${r.id} ended ${done.state} without an exit code${reason ? `: ${reason}` : exitCode !== null ? ` (it reported ${exitCode})` : ''}`);
+      note(`gitbus: ${r.id} ended ${done.state}${exitCode === null ? ' without an exit code' : ''}${reason ? `: ${reason}` : exitCode !== null ? ` (it reported ${exitCode})` : ''}`);
       process.exitCode = EXIT.taskEnded;
     }),
   );

@@ -78,6 +78,10 @@ describe('gitbus run', () => {
     const t = await gitbus(['run', 'worker', '--timeout', '1s', '--', 'sleep', '30'], { home });
     expect(t.code, t.stderr).toBe(9);
     expect(t.stderr).toMatch(/ended timed-out without an exit code/);
+    // A command that exits 0 on the SIGTERM of its timeout: the task still did not run to its end.
+    const caught = await gitbus(['run', 'worker', '--timeout', '1s', '--', 'exec', 'sh', '-c', 'trap "exit 0" TERM; sleep 30 & wait'], { home });
+    expect(caught.code, caught.stderr).toBe(9);
+    expect(caught.stderr).toMatch(/ended timed-out: stopped after the timeout of 1s/);
   }, 120_000);
 
   it('a long output: run and logs elsewhere say that only its end is shown, of how much, and where all of it is; logs on the node that ran it prints its log', async () => {
