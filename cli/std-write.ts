@@ -1,4 +1,4 @@
-import { writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, writeSync } from 'node:fs';
 
 /**
  * Writes to standard output or error with a write to the file descriptor, not through process.stdout's or stderr's
@@ -20,14 +20,18 @@ import { writeSync } from 'node:fs';
  * getStdout (getStderr), and any other is someone else's.
  */
 export function writeStd(name: StdName, data: string | Uint8Array): void {
-  if (streamed[name] || process.platform === 'win32' || !nodesOwn(name)) return viaStream(name, data);
   if (gone[name]) return;
+  if (streamed[name] || process.platform === 'win32' || !nodesOwn(name)) return viaStream(name, data);
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
   const r = writeAll(FD[name], bytes);
   if (r.error === undefined) return;
   if (r.error === 'EPIPE') {
     gone[name] = true;
     return readerGone(name);
+  }
+  if (r.error !== undefined && TERMINAL_GONE.has(r.error)) {
+    gone[name] = true;
+    return;
   }
   streamed[name] = true;
   viaStream(name, bytes.subarray(r.written));
@@ -66,6 +70,12 @@ function nodesOwn(name: StdName): boolean {
   return Object.getOwnPropertyDescriptor(process, name)?.get?.name === NODE_GETTER[name];
 }
 
+/**
+ * A terminal that hung up (the window or SSH session closed): writes to it fail with EIO (ENXIO once it is gone).
+ * What is left for it is dropped, and the process goes on: a watcher stopping on the SIGHUP still releases its tasks.
+ */
+const TERMINAL_GONE = new Set(['EIO', 'ENXIO']);
+
 /** The descriptor's reader went away (EPIPE): what is left for it is dropped. */
 const gone: Record<StdName, boolean> = { stdout: false, stderr: false };
 let exiting = false;
@@ -99,9 +109,35 @@ function guardedStream(name: StdName): NodeJS.WriteStream {
   if (guarded[name] !== stream) {
     guarded[name] = stream;
     stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== undefined && TERMINAL_GONE.has(err.code)) {
+        gone[name] = true;
+        return;
+      }
       if (err.code !== 'EPIPE') throw err;
       readerGone(name);
     });
   }
   return stream;
+}
+
+/**
+ * After a hangup (SIGHUP: the terminal or SSH session a daemon ran in closed): nothing more is written to the
+ * terminal, and the standard descriptors that were it are put on /dev/null. Node restores the terminal's settings
+ * as it exits and, up to v20, aborts (SIGABRT) when the terminal is gone (nodejs/node#51519); it leaves alone a
+ * descriptor that names another file by then. A descriptor that is no terminal (a file, a pipe) is left as it is.
+ */
+export function leaveTerminal(): void {
+  for (const fd of [0, 1, 2]) {
+    try {
+      if (!fstatSync(fd).isCharacterDevice()) continue;
+      if (fd > 0) gone[fd === 1 ? 'stdout' : 'stderr'] = true;
+      closeSync(fd);
+      // The lowest free descriptor: this one, just closed, unless a file opened by another thread (libuv's pool) took
+      // it in between; then that file keeps it, and nothing of gitbus writes there (gone, above).
+      const again = openSync('/dev/null', fd === 0 ? 'r' : 'w');
+      if (again !== fd) closeSync(again);
+    } catch {
+      // Already closed, or /dev/null missing: nothing better to do.
+    }
+  }
 }

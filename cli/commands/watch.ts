@@ -3,6 +3,7 @@ import { durationFlag, durationMs, WATCH_POLL_RANGE } from '../flags.js';
 import { watch, WATCHER_ACTOR, type WatchEvent } from '../../watcher/watch.js';
 import { withBus, withCommon, type CommonOptions } from '../common.js';
 import { emit, writeOut } from '../output.js';
+import { leaveTerminal } from '../std-write.js';
 import { bytesText, span } from '../format.js';
 import { preloadBusModules } from '../../bus/preload.js';
 import { serveCommands, type ServeEvent } from '../serve/server.js';
@@ -136,13 +137,16 @@ export function register(program: Command): void {
       const stop = new AbortController();
       const hurry = new AbortController();
       // A hangup (the terminal or SSH session it ran in closed) stops it as SIGTERM does: Node's default would end it
-      // at once, its runs left running and their claims held. A second signal ends the grace period at once; the
-      // runs are still stopped and their tasks given back.
-      let hungUp = false;
+      // at once, its runs left running and their claims held (what it prints then is dropped: cli/std-write.ts). A
+      // second signal ends the grace period at once, the runs still stopped and their tasks given back; but not a
+      // second hangup, which a closing terminal sends too (the kernel, then the shell to its jobs).
+      let first: NodeJS.Signals | null = null;
       const onSignal = (signal: NodeJS.Signals) => {
-        if (signal === 'SIGHUP') hungUp = true;
-        if (stop.signal.aborted) hurry.abort();
-        else stop.abort();
+        if (signal === 'SIGHUP') leaveTerminal();
+        if (first === null) {
+          first = signal;
+          stop.abort();
+        } else if (!(signal === 'SIGHUP' && first === 'SIGHUP')) hurry.abort();
       };
       const signals = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
       for (const s of signals) process.on(s, onSignal);
@@ -157,8 +161,6 @@ export function register(program: Command): void {
         // --once prints one JSON document at the end; the daemon prints one JSON event per line as it goes.
         const onEvent = (e: WatchEvent) => {
           if (opts.json && opts.once) return;
-          // The terminal that hung up takes no more writes (they fail, EIO); a file or pipe still does.
-          if (hungUp && process.stdout.isTTY) return;
           // A human line quotes bus content (a title, a reason): shown as every human output shows it (cli/output.ts).
           const line = opts.json ? JSON.stringify(e) : humanLine(eventLine(e));
           if (line !== null) writeOut(`${line}\n`);

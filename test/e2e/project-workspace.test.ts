@@ -1,6 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NodeConfig } from '../../bus/home.js';
 import { handoffSchema } from '../../schemas/handoff.js';
@@ -187,17 +187,39 @@ describe('project workspace steps', () => {
       // A URL rewrite in the shared config is refused, for fetches and pushes, with the command that removes it.
       gitCli(['config', `url.${other}.pushInsteadOf`, project.remote], rewiring.cwd);
       const refused = await pushResult({ ...f.push, branch: 'gitbus/ws-after-rewire-2' });
-      expect(refused).toMatchObject({ kind: 'refused', reason: expect.stringContaining(`config --remove-section url.${other}`) });
+      expect(refused).toMatchObject({ kind: 'refused', reason: expect.stringContaining(`config --local --unset-all url.${other}.pushinsteadof`) });
       await expect(prepare('ws-after-insteadof')).rejects.toMatchObject({ code: 'PROJECT_CLONE_CONFIG' });
-      // So is a remote named by a URL: git reads its pushurl for a push to that URL.
       gitCli(['--git-dir', gitDir, 'config', '--remove-section', `url.${other}`]);
+      // So is a remote named by a URL: git reads its pushurl for a push to that URL.
       gitCli(['config', `remote.file://${project.remote}.pushurl`, other], rewiring.cwd);
-      expect(await pushResult({ ...f.push, url: `file://${project.remote}`, branch: 'gitbus/ws-after-rewire-3' })).toMatchObject({ kind: 'refused', reason: expect.stringContaining(`remove-section remote.file://${project.remote}`) });
+      expect(await pushResult({ ...f.push, url: `file://${project.remote}`, branch: 'gitbus/ws-after-rewire-3' })).toMatchObject({ kind: 'refused', reason: expect.stringContaining(`remote.file://${project.remote}.pushurl`) });
       gitCli(['--git-dir', gitDir, 'config', '--remove-section', `remote.file://${project.remote}`]);
+      // Read as git reads it: a rewrite in the clone's worktree config, or two section headers on one line, and a
+      // command the index runs (fsmonitor).
+      gitCli(['--git-dir', gitDir, 'config', 'extensions.worktreeConfig', 'true']);
+      gitCli(['--git-dir', gitDir, 'config', '--worktree', `url.${other}.insteadOf`, project.remote]);
+      await expect(prepare('ws-after-worktree-config')).rejects.toMatchObject({ code: 'PROJECT_CLONE_CONFIG', message: expect.stringContaining('in its worktree config') });
+      gitCli(['--git-dir', gitDir, 'config', '--worktree', '--remove-section', `url.${other}`]);
+      gitCli(['--git-dir', gitDir, 'config', '--unset', 'extensions.worktreeConfig']);
+      const config = readFileSync(join(gitDir, 'config'), 'utf8');
+      appendFileSync(join(gitDir, 'config'), `[gc][url "${other}"]\n\tinsteadOf = ${project.remote}\n`);
+      await expect(prepare('ws-after-two-headers')).rejects.toMatchObject({ code: 'PROJECT_CLONE_CONFIG' });
+      writeFileSync(join(gitDir, 'config'), config);
+      gitCli(['config', 'core.fsmonitor', join(hooks, 'post-checkout')], rewiring.cwd);
+      await expect(prepare('ws-after-fsmonitor')).rejects.toMatchObject({ code: 'PROJECT_CLONE_CONFIG', message: expect.stringContaining('core.fsmonitor') });
+      gitCli(['--git-dir', gitDir, 'config', '--unset', 'core.fsmonitor']);
+      // A remote of the task's own (git remote add upstream, gh repo fork) and a commit identity change nothing
+      // gitbus does: later tasks go on.
+      gitCli(['remote', 'add', 'upstream', other], rewiring.cwd);
+      gitCli(['config', 'user.email', 'agent@example.invalid'], rewiring.cwd);
+      const later = await prepare('ws-after-upstream');
+      writeFileSync(join(later.cwd, 'later.txt'), 'later\n');
+      const g = await finish(later, 'ws-after-upstream');
+      expect(await pushResult(g.push)).toEqual({ kind: 'pushed', branch: 'gitbus/ws-after-upstream' });
       expect(gitCli(['--git-dir', other, 'for-each-ref']).trim()).toBe('');
     } finally {
       // Put back for the other tests of this file, whichever step failed: a setting already gone is no failure.
-      for (const args of [['--unset', 'remote.origin.pushurl'], ['--unset', 'core.hooksPath'], ['--remove-section', `url.${other}`], ['--remove-section', `remote.file://${project.remote}`]]) {
+      for (const args of [['--unset', 'remote.origin.pushurl'], ['--unset', 'core.hooksPath'], ['--remove-section', `url.${other}`], ['--remove-section', `remote.file://${project.remote}`], ['--unset', 'extensions.worktreeConfig'], ['--unset', 'core.fsmonitor'], ['--remove-section', 'remote.upstream'], ['--unset', 'user.email']]) {
         spawnSync('git', ['--git-dir', gitDir, 'config', ...args], { stdio: 'ignore' });
       }
     }

@@ -231,7 +231,7 @@ describe.concurrent('watcher recovery', () => {
     expect(events(first).some((e) => e.type === 'released' && e.id === id)).toBe(true);
   }, 90_000);
 
-  it('a hangup stops the watcher as SIGTERM does, and a second signal ends the grace period at once: the run stopped, its task given back, exit 0', async () => {
+  it('a hangup stops the watcher as SIGTERM does, and a Ctrl-C after it ends the grace period at once: the run stopped, its task given back, exit 0', async () => {
     const bus = await makeBus({ node: 'boss' });
     cleanups.push(bus.cleanup);
     const w = await bus.addNode('worker', [], ['--runner', 'shell']);
@@ -239,10 +239,11 @@ describe.concurrent('watcher recovery', () => {
     const first = startWatcher(w, ['--grace', '10m']);
     await until('the claim', () => events(first).some((e) => e.type === 'claimed' && e.id === id), 30_000, first.explain);
     await until('the run', () => execFileSync('ps', ['-eo', 'args='], { encoding: 'utf8' }).includes('sleep 119'), 30_000, first.explain);
-    // Hangups until it is gone: the first starts the stop (Node's default would end the process there, the run left
-    // behind and its claim held), a later one ends its 10-minute grace period. Repeated, since signals of one kind
-    // sent close together may arrive as one.
-    const hangups = setInterval(() => first.child.kill('SIGHUP'), 500);
+    // A hangup starts the stop (Node's default would end the process there, the run left behind and its claim held);
+    // a Ctrl-C after it ends the 10-minute grace period (a second hangup would not: a closing terminal sends two).
+    // Repeated until it is gone, since signals of one kind sent close together may arrive as one.
+    first.child.kill('SIGHUP');
+    const hangups = setInterval(() => first.child.kill('SIGINT'), 500);
     let timer: NodeJS.Timeout | undefined;
     const code = await Promise.race([first.exited, new Promise<'in its grace period'>((r) => (timer = setTimeout(() => r('in its grace period'), 60_000)))]);
     clearTimeout(timer);

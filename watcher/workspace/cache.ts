@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { projectPaths } from '../../bus/home.js';
@@ -73,49 +73,45 @@ export class CloneConfigError extends GitbusError {
   readonly code = 'PROJECT_CLONE_CONFIG';
 }
 
-/** A config section header's name and subsection (`[url "x"]`, and git's older `[remote.x]`), or null. Pure. */
-function sectionOf(line: string): { name: string; sub: string | null; shown: string } | null {
-  const m = /^\s*\[\s*([A-Za-z0-9.-]+)(?:\s+"((?:[^"\\\n]|\\.)*)")?\s*\]/.exec(line);
-  if (!m?.[1]) return null;
-  const dot = m[1].indexOf('.');
-  const name = (dot < 0 ? m[1] : m[1].slice(0, dot)).toLowerCase();
-  const sub = m[2] !== undefined ? m[2].replace(/\\(.)/g, '$1') : dot < 0 ? null : m[1].slice(dot + 1).toLowerCase();
-  return { name, sub, shown: sub === null ? name : `${name}.${sub}` };
-}
-
 /**
- * A section of the cached clone's config that could send a fetch or push given the project's URL elsewhere, or run
- * a command of its own there: `url.*` (insteadOf, pushInsteadOf), a remote other than `origin` (git reads
- * `remote.<url>.pushurl` and `.uploadpack` for a URL it is given), `include` and `includeIf` (settings from another
- * file). gitbus writes none; a task may, from its worktree (the config is shared by every worktree). Read from the
- * file, without a git process.
+ * Keys of the cached clone's own config (local or worktree scope) that could send a fetch or push given the project's
+ * URL elsewhere, or run a command of their own inside gitbus's git (outside any task's timeout and process group):
+ * `url.*` (insteadOf, pushInsteadOf), `remote.<url>.*` (git reads `remote.<url>.pushurl`, `.uploadpack` for a URL it
+ * is given), `include.*` and `includeIf.*` (any of these from another file), `core.fsmonitor` and `core.sshCommand`
+ * (commands), `credential.*` (a helper is a command) and `http.*` (a proxy, no TLS check). gitbus writes none of
+ * them; a task may, from its worktree, since the config is shared by every worktree of the clone. Other keys a task
+ * leaves (a remote of its own, such as `git remote add upstream`; `user.email`) change nothing gitbus does.
  */
-export function cloneConfigProblem(gitDir: string): CloneConfigError | null {
-  let text: string;
-  try {
-    text = readFileSync(join(gitDir, 'config'), 'utf8');
-  } catch {
-    return null;
-  }
-  for (const line of text.split('\n')) {
-    const section = sectionOf(line);
-    if (!section) continue;
-    const bad = section.name === 'url' || section.name === 'include' || section.name === 'includeif' || (section.name === 'remote' && section.sub !== 'origin');
-    if (!bad) continue;
+const RISKY_KEY = /^(url\..+|include\..+|includeif\..+|core\.fsmonitor|core\.sshcommand|credential\..*|http\..+|remote\..*[:/].*\.[a-z]+)$/;
+
+/** A risky key of the cached clone's config (RISKY_KEY), read by git itself (config.worktree, includes, every syntax it takes), or null. */
+export async function cloneConfigProblem(gitDir: string): Promise<CloneConfigError | null> {
+  const r = await git(['config', '--list', '--show-scope', '--name-only'], { gitDir, okCodes: [1, 128] });
+  if (r.code !== 0) return null;
+  for (const line of r.stdout.split('\n')) {
+    const tab = line.indexOf('\t');
+    const scope = line.slice(0, tab);
+    const key = line.slice(tab + 1);
+    if (tab < 0 || (scope !== 'local' && scope !== 'worktree') || !RISKY_KEY.test(key.toLowerCase())) continue;
     return new CloneConfigError(
-      `the project clone ${gitDir} has a section ${section.shown} in its config, which gitbus never writes (a task may have, from its worktree): it could send the project's fetches and pushes elsewhere, so none is made`,
-      `remove it: git --git-dir ${shellWord(gitDir)} config --remove-section ${shellWord(section.shown)} (a branch waiting to be pushed is then pushed; a task that failed for it can be dispatched again)`,
-      { gitDir, section: section.shown },
+      `the project clone ${gitDir} has ${key} in its ${scope} config, which gitbus never writes (a task may have, from its worktree): it could send the project's fetches and pushes elsewhere, or run a command inside gitbus's git, so none is made`,
+      `remove it: git --git-dir ${shellWord(gitDir)} config --${scope} --unset-all ${shellWord(key)} (a branch waiting to be pushed is then pushed; a task that failed for it can be dispatched again)`,
+      { gitDir, key, scope },
     );
   }
   return null;
 }
 
+/** Throws what cloneConfigProblem finds. */
+async function checkCloneConfig(gitDir: string): Promise<void> {
+  const problem = await cloneConfigProblem(gitDir);
+  if (problem) throw problem;
+}
+
 /** Fetches every branch of the project (and `extra` refspecs); `isProjectOutage` tells an outage from a refusal. */
 export async function fetchProject(cache: ProjectCache, extra: string[] = []): Promise<void> {
   await serialized(cache.gitDir, async () => {
-    const problem = cloneConfigProblem(cache.gitDir);
-    if (problem) throw problem;
+    await checkCloneConfig(cache.gitDir);
     await git(['fetch', '--quiet', '--prune', '--no-tags', ...remoteArgs(cache), REMOTE_BRANCHES, ...extra], {
         gitDir: cache.gitDir,
         timeoutMs: NETWORK_GIT_MS,
@@ -175,7 +171,10 @@ export function baseMissingFix(base: string | undefined): string {
  * try again. `what` names it in the message, `shown` in the command the error quotes.
  */
 async function fetchUnlessOut(cache: ProjectCache, refspec: string, what: string, shown: string): Promise<void> {
-  const r = await serialized(cache.gitDir, () => git(['fetch', '--quiet', '--no-tags', ...remoteArgs(cache), refspec], { gitDir: cache.gitDir, timeoutMs: NETWORK_GIT_MS, okCodes: [1, 128] }));
+  const r = await serialized(cache.gitDir, async () => {
+    await checkCloneConfig(cache.gitDir);
+    return git(['fetch', '--quiet', '--no-tags', ...remoteArgs(cache), refspec], { gitDir: cache.gitDir, timeoutMs: NETWORK_GIT_MS, okCodes: [1, 128] });
+  });
   if (r.code !== 0 && outageOf(r.stderr) !== null) throw new ProjectGitError(`could not fetch ${what} from ${cache.url}`, ['fetch', cache.url, shown], r.stderr, r.code, 'check that this node reaches the project remote');
 }
 
@@ -217,6 +216,7 @@ export async function resolveBase(cache: ProjectCache, h: { base?: string; baseC
   const remembered = rememberedDefaultBranch(cache.gitDir, now());
   const known = remembered ? await refCommit(cache.gitDir, `refs/remotes/origin/${remembered}`) : null;
   if (remembered && known) return { commit: known, base: remembered };
+  await checkCloneConfig(cache.gitDir);
   const head = await git(['ls-remote', '--symref', ...remoteArgs(cache), 'HEAD'], { gitDir: cache.gitDir, timeoutMs: NETWORK_GIT_MS, okCodes: [2] });
   const branch = /^ref: refs\/heads\/(\S+)\s+HEAD$/m.exec(head.stdout)?.[1];
   const c = branch ? await refCommit(cache.gitDir, `refs/remotes/origin/${branch}`) : null;

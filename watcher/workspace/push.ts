@@ -117,6 +117,8 @@ export function notFastForwardCause(lastPushed: string | undefined, tip: string 
  * too (bus/project/ls-remote.ts); every ref from a git without `--heads` (headsRefused).
  */
 async function remoteTip(p: PendingPush, branch: string, timeoutMs: number): Promise<string | null> {
+  // A clone whose config could answer for another remote (cache.ts cloneConfigProblem) cannot be asked.
+  if (await cloneConfigProblem(p.gitDir)) return null;
   for (const scope of [['--heads'], []]) {
     try {
       const r = await git(['ls-remote', ...scope, ...remoteArgs(p), `refs/heads/${branch}`], { gitDir: p.gitDir, timeoutMs });
@@ -129,7 +131,7 @@ async function remoteTip(p: PendingPush, branch: string, timeoutMs: number): Pro
 }
 
 async function pushOnce(p: PendingPush, branch: string, timeoutMs: number): Promise<PushResult | { kind: 'moved' }> {
-  const problem = cloneConfigProblem(p.gitDir);
+  const problem = await cloneConfigProblem(p.gitDir);
   if (problem) return { kind: 'refused', reason: `${firstLine(problem)} (fix: ${problem.fix})` };
   try {
     // To the URL and the full ref: never the clone's `origin` (cache.ts remoteArgs), whose pushurl a task may have set.
