@@ -87,6 +87,10 @@ export interface SettingsBefore {
 
 /** What `s` holds before setup changes it (`exists`: whether its file does). Pure. */
 export function settingsBefore(s: Settings, exists: boolean): SettingsBefore {
+  // A directory marketplace `gitbus` is an older setup's (it wrote no record): the enablement beside it is setup's
+  // too, and a file that held nothing else was setup's to make.
+  const olderSetup = gitbusMarketplace(s) !== undefined && foreignMarketplace(gitbusMarketplace(s)) === null;
+  if (olderSetup) return { created: !exists || Object.keys(withoutPlugin(s)).length === 0, enabled: null };
   const value = isObject(s['enabledPlugins']) ? s['enabledPlugins'][PLUGIN_ID] : undefined;
   return { created: !exists, enabled: typeof value === 'boolean' ? value : null };
 }

@@ -112,6 +112,13 @@ describe('Claude Code settings', () => {
     const added = withPlugin(mine, '/p');
     expect(withoutPlugin(added, settingsBefore(mine, true))).toEqual(mine);
     expect(withoutPlugin(withPlugin({}, '/p'), settingsBefore({}, false))).toEqual({});
+    // Settings an older setup left (a directory marketplace, enabled, no record): its enablement is setup's, and a
+    // file with nothing else was setup's to make, so --remove after the upgrade leaves nothing of gitbus.
+    const older = withPlugin({}, '/old/claude-plugin');
+    const before = settingsBefore(older, true);
+    expect(before).toEqual({ created: true, enabled: null });
+    expect(withoutPlugin(withPlugin(older, '/new/claude-plugin'), before)).toEqual({});
+    expect(settingsBefore(withPlugin({ model: 'opus' }, '/old/claude-plugin'), true)).toEqual({ created: false, enabled: null });
   });
 
   it('writes to additionalMarketplaces when the file uses that alias, and refuses what is not an object', () => {
