@@ -120,7 +120,7 @@ describe('a project remote out of reach at a task\'s start', () => {
       expect(w.events().some((e) => e.type === 'released' && e.id === 'fo-last')).toBe(false);
       const r = frontmatter((await s.file('fo-last', 'responses/'))?.text ?? '');
       expect(r).toMatchObject({ status: 'failed', attempt: 1 });
-      expect(String(r['reason'])).toMatch(/could not be reached for \d+s \(fatal: '.*proj\.git' does not appear to be a git repository\); attempt 1 was the last of 1 allowed, so the task was not given back$/);
+      expect(String(r['reason'])).toMatch(/could not be reached for \d+s \(fatal: '.*proj\.git' does not appear to be a git repository\) \(fix: check that this node reaches it \(git ls-remote .*proj\.git works there\).*\); attempt 1 was the last of 1 allowed, so the task was not given back$/);
     } finally {
       await s.stop(w);
     }
@@ -186,7 +186,7 @@ describe('a project remote out of reach at a task\'s start', () => {
       expect(await s.file('fo-lowered', 'releases/')).toBeUndefined();
       const resp = frontmatter((await s.file('fo-lowered', 'responses/'))?.text ?? '');
       expect(resp, r.stdout).toMatchObject({ status: 'failed', attempt: 1, node: 'w1' });
-      expect(String(resp['reason'])).toMatch(/could not be reached for \d+s \(fatal: '.*proj\.git' does not appear to be a git repository\); attempt 1 was the last of 1 allowed, so the task was not given back$/);
+      expect(String(resp['reason'])).toMatch(/could not be reached for \d+s \(fatal: '.*proj\.git' does not appear to be a git repository\) \(fix: check that this node reaches it \(git ls-remote .*proj\.git works there\).*\); attempt 1 was the last of 1 allowed, so the task was not given back$/);
     } finally {
       await watching.catch(() => undefined);
       if (existsSync(s.away) && !existsSync(s.project.remote)) renameSync(s.away, s.project.remote);

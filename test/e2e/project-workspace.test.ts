@@ -295,11 +295,12 @@ describe('project workspace steps', () => {
     // The remote refuses every push (a pre-receive hook), as a host closed for pushes does.
     const hook = join(project.remote, 'hooks', 'pre-receive');
     writeFileSync(hook, '#!/bin/sh\necho "pushes are closed" >&2\nexit 1\n', { mode: 0o755 });
-    // The push goes to the URL it is given (never the clone's origin): the node's own git configuration leads these
-    // URLs to the project remote, as a person's insteadOf would.
+    // The push goes to the URL it is given (never the clone's origin), its credential out of the command line (in
+    // git's environment instead: cache.ts remoteEnv): the node's own git configuration leads that URL to the project
+    // remote, as a person's insteadOf would (theirs wins over gitbus's rewrite of the same URL).
     const urls = ['https://bob:s3cretPass@git.example.com/org/app.git', 'https://ghp_s3cretT0ken@git.example.com/org/app.git'];
     const globalConfig = join(dir.path, 'gitconfig-insteadof');
-    writeFileSync(globalConfig, `[url "${project.remote}"]\n${urls.map((u) => `\tinsteadOf = ${u}\n`).join('')}`);
+    writeFileSync(globalConfig, `[url "${project.remote}"]\n\tinsteadOf = https://git.example.com/org/app.git\n`);
     const before = process.env['GIT_CONFIG_GLOBAL'];
     process.env['GIT_CONFIG_GLOBAL'] = globalConfig;
     try {

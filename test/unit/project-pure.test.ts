@@ -275,3 +275,21 @@ describe('cancel --group counts', () => {
     expect(cancelCounts([{ changed: false, state: 'succeeded' }])).toBe('0 of 1 task(s) cancelled');
   });
 });
+
+describe("a project URL's credential, kept off git's command line", () => {
+  it('takes the user part of an http(s) URL and the password of another out of the arguments, and gives git the URL with it in its environment', async () => {
+    const { remoteArgs, remoteEnv, urlWithoutCredentials } = await import('../../watcher/workspace/cache.js');
+    expect(urlWithoutCredentials('https://ghp_t0ken@github.com/o/r.git')).toBe('https://github.com/o/r.git');
+    expect(urlWithoutCredentials('https://bob:pw@h/r.git')).toBe('https://h/r.git');
+    expect(urlWithoutCredentials('ssh://git:pw@h/r.git')).toBe('ssh://git@h/r.git');
+    expect(urlWithoutCredentials('ssh://git@h/r.git')).toBeNull();
+    expect(urlWithoutCredentials('/srv/r.git')).toBeNull();
+    const cache = { url: 'https://bob:s3cret@h/r.git' };
+    expect(remoteArgs(cache)).toEqual(['--', 'https://h/r.git']);
+    expect(JSON.stringify(remoteArgs(cache))).not.toContain('s3cret');
+    expect(remoteEnv(cache, {})).toEqual({ GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'url.https://bob:s3cret@h/r.git.insteadOf', GIT_CONFIG_VALUE_0: 'https://h/r.git' });
+    // After what the environment already gives git.
+    expect(remoteEnv(cache, { GIT_CONFIG_COUNT: '2' })).toMatchObject({ GIT_CONFIG_COUNT: '3', GIT_CONFIG_KEY_2: 'url.https://bob:s3cret@h/r.git.insteadOf' });
+    expect(remoteEnv({ url: '/srv/r.git' }, {})).toEqual({});
+  });
+});

@@ -66,7 +66,33 @@ export const REMOTE_BRANCHES = '+refs/heads/*:refs/remotes/origin/*';
  * would go there while its response said it went to the project. `--` first: a URL is never read as an option.
  */
 export function remoteArgs(cache: Pick<ProjectCache, 'url'>): string[] {
-  return ['--', cache.url];
+  return ['--', urlWithoutCredentials(cache.url) ?? cache.url];
+}
+
+/**
+ * What git needs beside remoteArgs for a URL that carries a credential (a token in a node.yaml project URL): the URL
+ * with it, as a rewrite of the one on the command line, in the environment (`GIT_CONFIG_*`), which only this user
+ * may read; a command line is anyone's to see (`ps`). Empty for a URL without one.
+ */
+export function remoteEnv(cache: Pick<ProjectCache, 'url'>, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const bare = urlWithoutCredentials(cache.url);
+  if (bare === null) return {};
+  // After any the environment already gives git.
+  const given = Number(env['GIT_CONFIG_COUNT'] ?? '0');
+  const n = Number.isSafeInteger(given) && given >= 0 ? given : 0;
+  return { GIT_CONFIG_COUNT: String(n + 1), [`GIT_CONFIG_KEY_${n}`]: `url.${cache.url}.insteadOf`, [`GIT_CONFIG_VALUE_${n}`]: bare };
+}
+
+/**
+ * A URL's credential taken out, or null when it has none: the whole user part of an http(s) URL (a token goes there
+ * as often as in the password), the password of another scheme's (`ssh://user@host` names who logs in). Pure.
+ */
+export function urlWithoutCredentials(url: string): string | null {
+  const m = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#@]*)@(.*)$/i.exec(url);
+  if (!m?.[1] || m[2] === undefined || m[3] === undefined) return null;
+  if (/^https?:\/\/$/i.test(m[1])) return `${m[1]}${m[3]}`;
+  const colon = m[2].indexOf(':');
+  return colon < 0 ? null : `${m[1]}${m[2].slice(0, colon)}@${m[3]}`;
 }
 
 export class CloneConfigError extends GitbusError {
@@ -113,6 +139,7 @@ export async function fetchProject(cache: ProjectCache, extra: string[] = []): P
   await serialized(cache.gitDir, async () => {
     await checkCloneConfig(cache.gitDir);
     await git(['fetch', '--quiet', '--prune', '--no-tags', ...remoteArgs(cache), REMOTE_BRANCHES, ...extra], {
+        env: remoteEnv(cache),
         gitDir: cache.gitDir,
         timeoutMs: NETWORK_GIT_MS,
         what: `could not fetch the project ${cache.url}`,
@@ -173,7 +200,7 @@ export function baseMissingFix(base: string | undefined): string {
 async function fetchUnlessOut(cache: ProjectCache, refspec: string, what: string, shown: string): Promise<void> {
   const r = await serialized(cache.gitDir, async () => {
     await checkCloneConfig(cache.gitDir);
-    return git(['fetch', '--quiet', '--no-tags', ...remoteArgs(cache), refspec], { gitDir: cache.gitDir, timeoutMs: NETWORK_GIT_MS, okCodes: [1, 128] });
+    return git(['fetch', '--quiet', '--no-tags', ...remoteArgs(cache), refspec], { gitDir: cache.gitDir, env: remoteEnv(cache), timeoutMs: NETWORK_GIT_MS, okCodes: [1, 128] });
   });
   if (r.code !== 0 && outageOf(r.stderr) !== null) throw new ProjectGitError(`could not fetch ${what} from ${cache.url}`, ['fetch', cache.url, shown], r.stderr, r.code, 'check that this node reaches the project remote');
 }
@@ -217,7 +244,7 @@ export async function resolveBase(cache: ProjectCache, h: { base?: string; baseC
   const known = remembered ? await refCommit(cache.gitDir, `refs/remotes/origin/${remembered}`) : null;
   if (remembered && known) return { commit: known, base: remembered };
   await checkCloneConfig(cache.gitDir);
-  const head = await git(['ls-remote', '--symref', ...remoteArgs(cache), 'HEAD'], { gitDir: cache.gitDir, timeoutMs: NETWORK_GIT_MS, okCodes: [2] });
+  const head = await git(['ls-remote', '--symref', ...remoteArgs(cache), 'HEAD'], { gitDir: cache.gitDir, env: remoteEnv(cache), timeoutMs: NETWORK_GIT_MS, okCodes: [2] });
   const branch = /^ref: refs\/heads\/(\S+)\s+HEAD$/m.exec(head.stdout)?.[1];
   const c = branch ? await refCommit(cache.gitDir, `refs/remotes/origin/${branch}`) : null;
   if (!branch || !c) throw missing('a default branch', 'give the task a base (dispatch --base BRANCH, or "base:" in the handoff)');

@@ -1,6 +1,6 @@
 import { git, lastLines, NETWORK_GIT_MS, outageOf, ProjectGitError, refClash } from '../../bus/project/git.js';
 import { headsRefused, parseLsRemote } from '../../bus/project/ls-remote.js';
-import { cloneConfigProblem, isAncestor, remoteArgs } from './cache.js';
+import { cloneConfigProblem, isAncestor, remoteArgs, remoteEnv } from './cache.js';
 import { firstLine } from '../../schemas/errors.js';
 import { publishableRepo } from '../../bus/project/remote-url.js';
 import { movedBranch, type BesideCause } from '../../schemas/project.js';
@@ -121,7 +121,7 @@ async function remoteTip(p: PendingPush, branch: string, timeoutMs: number): Pro
   if (await cloneConfigProblem(p.gitDir)) return null;
   for (const scope of [['--heads'], []]) {
     try {
-      const r = await git(['ls-remote', ...scope, ...remoteArgs(p), `refs/heads/${branch}`], { gitDir: p.gitDir, timeoutMs });
+      const r = await git(['ls-remote', ...scope, ...remoteArgs(p), `refs/heads/${branch}`], { gitDir: p.gitDir, env: remoteEnv(p), timeoutMs });
       return parseLsRemote(r.stdout).refs.get(`refs/heads/${branch}`) ?? null;
     } catch (err) {
       if (!(scope.length > 0 && headsRefused(err))) return null;
@@ -135,7 +135,7 @@ async function pushOnce(p: PendingPush, branch: string, timeoutMs: number): Prom
   if (problem) return { kind: 'refused', reason: `${firstLine(problem)} (fix: ${problem.fix})` };
   try {
     // To the URL and the full ref: never the clone's `origin` (cache.ts remoteArgs), whose pushurl a task may have set.
-    await git(['push', ...remoteArgs(p), `${p.commit}:refs/heads/${branch}`], { gitDir: p.gitDir, timeoutMs, what: `could not push ${branch} to ${p.url}` });
+    await git(['push', ...remoteArgs(p), `${p.commit}:refs/heads/${branch}`], { gitDir: p.gitDir, env: remoteEnv(p), timeoutMs, what: `could not push ${branch} to ${p.url}` });
     // A push to a URL moves no remote-tracking ref (a push to `origin` did): done here, or `gitbus worktrees`
     // would count the commits just pushed as unpushed until the next fetch. Not worth failing a push that landed.
     await git(['update-ref', `refs/remotes/origin/${branch}`, p.commit], { gitDir: p.gitDir }).catch(() => undefined);
