@@ -62,11 +62,18 @@ export function listRunning(home: string): RunningRecord[] {
  * Whether a recorded run still goes: its process group (the one killLeftover stops) has a process left; the group
  * outlives its leader while anything the command started runs. A record whose group is gone names a run that is
  * over: left by a watcher that died (SIGKILL, a crash) and was not started again, or about to be forgotten by one
- * delivering its result. A pid taken again by an unrelated group counts as still running: the safe side.
+ * delivering its result. A pid taken again by another process is told apart by its start (when the record has it,
+ * on Linux); without that, an unrelated group of that id counts as still running: the safe side.
  */
 export function stillRuns(r: RunningRecord): boolean {
   // isAlive with a negative pid asks about the group (kill(2)); 0 and 1 would name this process's group or every process.
-  return Number.isInteger(r.pid) && r.pid > 1 && (r.boot === undefined || r.boot === bootId()) && isAlive(-r.pid);
+  if (!Number.isInteger(r.pid) || r.pid <= 1 || (r.boot !== undefined && r.boot !== bootId())) return false;
+  // Its leader's pid now another process's: the run's group is gone (an id in use as a group's is not given again).
+  if (r.started !== undefined) {
+    const now = processStart(r.pid);
+    if (now !== null && now !== r.started) return false;
+  }
+  return isAlive(-r.pid);
 }
 
 /** The runs recorded in this home that still go, by claim (`<id>.<attempt>`) -> process group. */

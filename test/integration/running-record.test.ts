@@ -61,6 +61,7 @@ describe.skipIf(process.platform !== 'linux')('a leftover run named by its recor
     expect(started).toMatch(/^\d+$/);
     const reused = { id: 't2', attempt: 1, pid, boot: bootId() ?? '', started: String(Number(started) + 1) };
     expect(killLeftover(reused)).toBe('not-ours');
+    expect(stillRuns(reused)).toBe(false);
     const earlierBoot = { id: 't3', attempt: 1, pid, boot: 'another-boot', started: started ?? '' };
     expect(killLeftover(earlierBoot)).toBe('not-ours');
     // A record of another boot names no run that still goes.
