@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { mkdir, rm } from '../node-fs-async.js';
 import { initBareClone } from '../store/init-clone.js';
 import { renderBusFile, renderSettings } from '../../schemas/bus-file.js';
@@ -15,7 +16,7 @@ import { nodeCard, defaultNodeName, withoutRunners } from '../node-card.js';
 import { localPathOf, normalizeRemote, openTransport } from '../remote.js';
 import { RemoteNotFoundError } from '../transport/errors.js';
 import { SshTransport } from '../transport/ssh.js';
-import { BusRepo } from '../repo.js';
+import { BusRepo, MAIN } from '../repo.js';
 import { buildCommit, type FileChange } from '../store/objects.js';
 import { createBareRepo } from '../transport/local.js';
 import { busReadme } from './bus-readme.js';
@@ -136,6 +137,7 @@ export async function initBus(home: string, opts: InitOptions = {}): Promise<Ini
         if (err instanceof PushRejectedError && err.data['kind'] === 'stale') throw new BusExistsError(remote);
         throw err;
       }
+      if (local) pointHeadAtMain(local);
       await saveNodeConfig(home, config);
       return { home, node, remote, embedded, remoteCreated, commit: built.oid };
     } finally {
@@ -145,5 +147,31 @@ export async function initBus(home: string, opts: InitOptions = {}): Promise<Ini
     // Leave nothing half-made behind: a failed init can simply be run again.
     for (const dir of created.reverse()) await rm(dir, { recursive: true, force: true });
     throw err;
+  }
+}
+
+/**
+ * A local remote made by hand (`git init --bare`) names `master` (or whatever init.defaultBranch says) as its HEAD,
+ * which the bus never makes: a person's `git clone URL` then checks nothing out ("remote HEAD refers to nonexistent
+ * ref"). Pointed at main when it names a branch the remote does not have; a HEAD naming a branch that exists (the
+ * repository's other work) is left as it is. Over SSH or HTTPS the host's default branch is the host's to set.
+ */
+function pointHeadAtMain(gitDir: string): void {
+  try {
+    const head = readFileSync(join(gitDir, 'HEAD'), 'utf8').trim();
+    const named = /^ref: (refs\/heads\/\S+)$/.exec(head)?.[1];
+    if (named === undefined || named === MAIN) return;
+    if (existsSync(join(gitDir, named)) || packedRefNames(gitDir).has(named)) return;
+    writeFileSync(join(gitDir, 'HEAD'), `ref: ${MAIN}\n`);
+  } catch {
+    // A HEAD that cannot be read or written: the bus works without it; only a plain clone's checkout needs it.
+  }
+}
+
+function packedRefNames(gitDir: string): Set<string> {
+  try {
+    return new Set(readFileSync(join(gitDir, 'packed-refs'), 'utf8').split('\n').map((l) => l.split(' ')[1] ?? '').filter(Boolean));
+  } catch {
+    return new Set();
   }
 }
