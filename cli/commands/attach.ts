@@ -45,8 +45,10 @@ export function register(program: Command): void {
       const h = view.handoff;
       const runner = h ? (h.runner ?? (h.command ? 'shell' : 'manual')) : 'unknown';
       if (!(runner === 'tmux' || (runner === 'claude' && h?.claude?.interactive === true))) throw new NotATmuxTaskError(id, runner === 'claude' ? 'claude (not interactive)' : runner);
-      const holder = view.response ? null : (view.claim?.node ?? null);
-      if (!holder || (view.state !== 'claimed' && view.state !== 'cancelling')) throw new TaskNotRunningError(id, view.state);
+      // A tmux task with `keep` leaves its session after it ended, for a person to look at: on the node that answered.
+      const kept = view.response !== undefined && view.response !== null && h?.keep === true && runner === 'tmux' ? view.response.node : null;
+      const holder = kept ?? (view.response ? null : (view.claim?.node ?? null));
+      if (!holder || (kept === null && view.state !== 'claimed' && view.state !== 'cancelling')) throw new TaskNotRunningError(id, view.state);
       const local = holder === ctx.config.node;
       const socket = process.env['GITBUS_TMUX_SOCKET'];
       const tmuxArgv = ['tmux', ...(local && socket ? ['-S', socket] : []), 'attach', '-t', `=${sessionName(id)}:`];

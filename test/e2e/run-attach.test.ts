@@ -224,4 +224,25 @@ describe.skipIf(!hasTmux)('gitbus attach', () => {
 
     expect((await gitbus(['cancel', id], { home })).code).toBe(0);
   }, 120_000);
+
+  it('attaches to the session a kept tmux task left after it ended, on the node that answered it', async () => {
+    const bus = await makeBus({ node: 'boss' });
+    cleanups.push(bus.cleanup);
+    const worker = await bus.addNode('worker', [], ['--runner', 'tmux']);
+    const home = bus.home('boss');
+    const file = join(bus.dir, 'kept.jsonl');
+    writeFileSync(file, `${JSON.stringify({ title: 'kept', to: 'worker', runner: 'tmux', keep: true, command: 'echo hi' })}\n${JSON.stringify({ title: 'not kept', to: 'worker', runner: 'tmux', command: 'echo hi' })}\n`);
+    const ids = json<{ tasks: { id: string }[] }>(await gitbus(['dispatch', '--from', file, '--no-git', '--json'], { home })).tasks.map((t) => t.id);
+    const [kept, plain] = ids as [string, string];
+    for (const id of ids) {
+      expect((await gitbus(['claim', id], { home: worker })).code).toBe(0);
+      expect((await gitbus(['respond', id, '--status', 'succeeded'], { home: worker })).code).toBe(0);
+    }
+    const r = await gitbus(['attach', kept, '--json'], { home: worker });
+    expect(r.code, r.stderr).toBe(0);
+    expect(json<Attach>(r)).toEqual({ id: kept, node: 'worker', local: true, command: `tmux attach -t =gitbus-${kept}:` });
+    const ended = await gitbus(['attach', plain, '--json'], { home: worker });
+    expect(ended.code).toBe(5);
+    expect(json<{ error: { code: string } }>(ended).error.code).toBe('TASK_NOT_RUNNING');
+  }, 60_000);
 });
