@@ -1,13 +1,28 @@
 import { publishedRemote } from '../../bus/project/remote-url.js';
 import type { OutboxEntry } from '../outbox.js';
 import { listPendingPushes, putPendingPush, type PendingPushEntry } from './pending-pushes.js';
-import { apartOf, besideCause, lastPushedOf, pushResult, type BesideCause } from './push.js';
+import { apartOf, besideCause, lastPushedOf, pushResult, type BesideCause, type PendingPush } from './push.js';
 import { readRecord, updateRecord } from './registry.js';
 
 /** How long an outage of the project remote holds a response back before it goes out saying the branch is not pushed yet. */
 export const PUSH_HOLD_MS = 10 * 60_000;
-/** How often a branch whose push was refused is tried again. */
+/** How often a branch whose push was refused is tried again, at first. */
 export const PUSH_RETRY_MS = 60_000;
+/** The longest wait between tries of a branch the remote has refused for long: a host's push budget is the fleet's. */
+export const PUSH_RETRY_MAX_MS = 30 * 60_000;
+
+/**
+ * Whether a branch waiting in `<home>/pushes/` is due for another try: `everyMs` after the last while it has failed
+ * for a few minutes, then a quarter of the time it has been failing, up to PUSH_RETRY_MAX_MS (a remote that refuses
+ * for a day is tried every half hour, not 1,440 times). Pure.
+ */
+export function pushTryDue(push: Pick<PendingPush, 'firstFailedAt' | 'lastTriedAt'>, now: number, everyMs = PUSH_RETRY_MS): boolean {
+  const last = push.lastTriedAt === undefined ? NaN : Date.parse(push.lastTriedAt);
+  if (!Number.isFinite(last)) return true;
+  const first = push.firstFailedAt === undefined ? NaN : Date.parse(push.firstFailedAt);
+  const failingMs = Number.isFinite(first) ? Math.max(0, now - first) : 0;
+  return now - last >= Math.min(PUSH_RETRY_MAX_MS, Math.max(everyMs, failingMs / 4));
+}
 
 export type BranchStep =
   | { go: true; pushed?: { branch: string } & BesideCause }
@@ -66,7 +81,7 @@ export async function retryPendingPushes(home: string, everyMs = PUSH_RETRY_MS, 
   const done: ({ id: string; attempt: number; branch: string; url: string } & BesideCause)[] = [];
   for (const e of listPendingPushes(home)) {
     if (e.landed) continue;
-    if (e.push.lastTriedAt && now - Date.parse(e.push.lastTriedAt) < everyMs) continue;
+    if (!pushTryDue(e.push, now, everyMs)) continue;
     const r = await pushResult(e.push);
     if (r.kind === 'pushed') {
       putPendingPush(home, { ...e, landed: { branch: r.branch, headCommit: e.push.commit, at: new Date(now).toISOString() } });
