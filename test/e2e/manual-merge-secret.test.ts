@@ -10,7 +10,7 @@ import { showInProcess } from '../helpers/in-process.js';
  * A person's `respond --status succeeded` of a manual merge (a `resolve --runner manual`) checks the project remote
  * with the URL node.yaml gives the project, which may hold a token: the response it writes, which every node reads,
  * names the remote without it, as the watcher's responses do. The URL is an https one with credentials, sent to a
- * local bare repository by git's `url.insteadOf`.
+ * local bare repository by git's `url.insteadOf` of the same URL without them.
  */
 const cleanups: (() => Promise<void>)[] = [];
 afterAll(async () => {
@@ -25,7 +25,9 @@ describe('a manual merge answered succeeded', () => {
     const project = makeProject(bus.dir);
     const secretUrl = 'https://bot:s3cr3t-t0ken@git.example.invalid/org/proj.git';
     const config = join(bus.dir, 'gitconfig');
-    writeFileSync(config, `[url "${project.remote}"]\n\tinsteadOf = ${secretUrl}\n`);
+    // Keyed on the URL without its credential: gitbus gives git the credential as a rewrite of that URL in its
+    // environment (watcher/workspace/cache.ts remoteEnv), which a person's own rewrite of the same URL overrides.
+    writeFileSync(config, `[url "${project.remote}"]\n\tinsteadOf = https://git.example.invalid/org/proj.git\n`);
     editNode(home, (c) => ({ ...c, projects: { proj: { url: secretUrl } } }));
     const co = project.checkout;
     gitCli(['switch', '-q', '-c', 'g/a'], co);
