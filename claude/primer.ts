@@ -1,4 +1,5 @@
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, readSync } from 'node:fs';
+import { openRegularFile } from '../bus/open-regular.js';
 import { dirname, join, resolve } from 'node:path';
 import { scanBlocks } from './claude-md.js';
 import type { NodeView } from '../bus/model/snapshot.js';
@@ -41,18 +42,13 @@ export const CLAUDE_MD_READ_LIMIT = 1024 * 1024;
  * was opened, and read up to CLAUDE_MD_READ_LIMIT bytes.
  */
 export function readClaudeMd(file: string): string | null {
-  let fd: number;
+  const opened = openRegularFile(file);
+  if (!opened) return null;
   try {
-    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
-  } catch {
-    return null;
-  }
-  try {
-    if (!fstatSync(fd).isFile()) return null;
-    const buf = Buffer.alloc(CLAUDE_MD_READ_LIMIT);
+    const buf = Buffer.alloc(Math.min(CLAUDE_MD_READ_LIMIT, opened.size));
     let size = 0;
     while (size < buf.length) {
-      const n = readSync(fd, buf, size, buf.length - size, null);
+      const n = readSync(opened.fd, buf, size, buf.length - size, null);
       if (n === 0) break;
       size += n;
     }
@@ -60,7 +56,7 @@ export function readClaudeMd(file: string): string | null {
   } catch {
     return null;
   } finally {
-    closeSync(fd);
+    closeSync(opened.fd);
   }
 }
 

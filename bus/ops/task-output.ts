@@ -1,4 +1,5 @@
-import { closeSync, constants, existsSync, fstatSync, openSync, readSync } from 'node:fs';
+import { openRegularFile } from '../open-regular.js';
+import { closeSync, existsSync, readSync } from 'node:fs';
 import { basename, isAbsolute, join, relative, resolve } from 'node:path';
 import type { BusContext } from '../context.js';
 import { UnknownTaskError } from '../errors.js';
@@ -264,7 +265,7 @@ export function readLog(ctx: Pick<BusContext, 'paths'>, id: string, attempt: num
 /** This node's log of a run looked at, not read (`logText: false`): none of its text, all of its bytes skipped. */
 function lookAtLog(ctx: Pick<BusContext, 'paths'>, id: string, attempt: number): { text: string; log: LogFile } | null {
   const path = join(ctx.paths.logs, `${id}.${attempt}.log`);
-  const opened = openLog(path);
+  const opened = openRegularFile(path);
   if (!opened) return null;
   closeSync(opened.fd);
   return { text: '', log: { path, bytes: opened.size, skipped: opened.size } };
@@ -278,7 +279,7 @@ function lookAtLog(ctx: Pick<BusContext, 'paths'>, id: string, attempt: number):
  * no log, or it is no file.
  */
 export function readLogBytes(path: string, tailBytes = LOG_TAIL_BYTES, from?: number): { bytes: Buffer; log: LogFile } | null {
-  const opened = openLog(path);
+  const opened = openRegularFile(path);
   if (!opened) return null;
   const { fd, size } = opened;
   try {
@@ -303,28 +304,6 @@ export function readLogBytes(path: string, tailBytes = LOG_TAIL_BYTES, from?: nu
   } finally {
     closeSync(fd);
   }
-}
-
-/**
- * A log opened for reading, with its size; null when there is none, or it is no file (a folder, a FIFO). The
- * caller closes it.
- */
-function openLog(path: string): { fd: number; size: number } | null {
-  let fd: number;
-  try {
-    // Non-blocking: a FIFO put where the log goes would block an open for reading until something writes to it.
-    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
-  } catch {
-    return null;
-  }
-  try {
-    const st = fstatSync(fd);
-    if (st.isFile()) return { fd, size: st.size };
-  } catch {
-    // as if there were none, as for a log that cannot be read
-  }
-  closeSync(fd);
-  return null;
 }
 
 /** Bytes `from` to `to` of an open file, fewer when it shrank meanwhile. */
