@@ -77,20 +77,22 @@ export function reportEnd(json: boolean, id: string, done: TaskOutput, notShown:
  * with `--json`, whose `project` (projectOutcome) says it. For every command that waits for a task's end.
  */
 export function warnProjectEnd(json: boolean, id: string, end: ProjectEnd | null): void {
-  if (!json && end) for (const w of projectEndWarnings(id, end.asked, end.report)) note(`gitbus: warning: ${w}`);
+  if (!json && end) for (const w of projectEndWarnings(id, end.asked, end.report, end.warnings)) note(`gitbus: warning: ${w}`);
 }
 
 /** Where a project task's results are once it ended: the branch the dispatch announced, and the response's report. */
 export interface ProjectEnd {
   asked: string;
   report: ProjectReport;
+  /** What the response's Branch section warns of about the branch (a result without its base, work left off it). */
+  warnings?: string[];
 }
 
 /** The project outcome of an ended task, from its response (as this node now has it); null for a plain task, or one that reports none. */
 export async function projectEnd(ctx: BusContext, id: string, waited: { ended: boolean }): Promise<ProjectEnd | null> {
   if (!waited.ended) return null;
   const [found] = await dependencyResults(ctx, [id]);
-  return found?.report ? { asked: found.asked ?? defaultBranch(id), report: found.report } : null;
+  return found?.report ? { asked: found.asked ?? defaultBranch(id), report: found.report, ...(found.warnings.length > 0 ? { warnings: found.warnings } : {}) } : null;
 }
 
 /**
@@ -98,7 +100,7 @@ export async function projectEnd(ctx: BusContext, id: string, waited: { ended: b
  * results really are, `headCommit`, `pushed`, `pushError`, the diffstat), and `askedBranch` when they went beside
  * the branch announced. Pure.
  */
-export function projectOutcome<T extends object>(announced: T | null, end: ProjectEnd | null): (T & Partial<ProjectReport> & { askedBranch?: string }) | T | null {
+export function projectOutcome<T extends object>(announced: T | null, end: ProjectEnd | null): (T & Partial<ProjectReport> & { askedBranch?: string; warnings?: string[] }) | T | null {
   if (end === null) return announced;
-  return { ...(announced ?? ({} as T)), ...end.report, ...(end.report.branch !== end.asked ? { askedBranch: end.asked } : {}) };
+  return { ...(announced ?? ({} as T)), ...end.report, ...(end.report.branch !== end.asked ? { askedBranch: end.asked } : {}), ...(end.warnings?.length ? { warnings: end.warnings } : {}) };
 }

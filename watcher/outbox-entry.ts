@@ -26,6 +26,8 @@ export function outboxEntryFor(task: ClaimResult, outcome: RunOutcome, cancelled
       ...(outcome.icecc ? { icecc: outcome.icecc } : {}),
       ...(outcome.project ? { project: outcome.project } : {}),
       ...(outcome.projectStat !== undefined ? { projectStat: outcome.projectStat } : {}),
+      ...(outcome.baseMissing ? { baseMissing: true } : {}),
+      ...(outcome.projectWarnings?.length ? { projectWarnings: outcome.projectWarnings } : {}),
       ...(outcome.uncommitted ? { uncommitted: outcome.uncommitted, ...(outcome.uncommittedWhy ? { uncommittedWhy: outcome.uncommittedWhy } : {}) } : {}),
     },
     ...(outcome.push ? { push: outcome.push } : {}),

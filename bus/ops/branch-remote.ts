@@ -56,3 +56,23 @@ export function resultsRemote(repo: string, report: ProjectReport | undefined, b
   if (!report || report.repo !== repo) return repo;
   return (body !== undefined ? projectUrlOfBody(body, report) : undefined) ?? projectUrlOfDelivery(deliveredUrl, report) ?? repo;
 }
+
+/** How the Branch section starts a warning of the node that ran the task (RespondInput.projectWarnings). */
+export const WARNING_START = 'Warning: ';
+
+/**
+ * The warnings a response's Branch section gives about the run's branch (a result that lacks its base, work left
+ * off the pushed branch), for `show` and a waiting command to say again. Only the lines before the fetch and the
+ * commit list count: the subjects and the diffstat after them are the run's words. Pure.
+ */
+export function branchWarningsOfBody(body: string | undefined): string[] {
+  if (body === undefined) return [];
+  const section = responseSection(body.replace(/\r\n/g, '\n'), 'Branch');
+  if (section === undefined) return [];
+  const out: string[] = [];
+  for (const line of section.split('\n')) {
+    if (line === 'Fetch it:' || line === 'Commits:' || line.startsWith('```')) break;
+    if (line.startsWith(WARNING_START) && line.length > WARNING_START.length) out.push(line.slice(WARNING_START.length));
+  }
+  return out;
+}

@@ -2,6 +2,7 @@ import type { ProjectReport } from '../../schemas/project.js';
 import type { BusContext } from '../context.js';
 import { archivedRuns } from './archived-trust.js';
 import { localSnapshot } from './query.js';
+import { branchWarningsOfBody } from './branch-remote.js';
 
 /**
  * What the tasks an integration waits for (`after`) left on their branches, as their responses report it: the
@@ -15,6 +16,8 @@ export interface DependencyResult {
   asked: string | null;
   /** The response's `project`; null when it has none (or none that counts). */
   report: ProjectReport | null;
+  /** What the response's Branch section warns of about the branch (branchWarningsOfBody). */
+  warnings: string[];
 }
 
 export async function dependencyResults(ctx: BusContext, ids: readonly string[]): Promise<DependencyResult[]> {
@@ -23,10 +26,10 @@ export async function dependencyResults(ctx: BusContext, ids: readonly string[])
   const gone: string[] = [];
   for (const id of ids) {
     const v = await snap.baseView(id, false);
-    if (v) out.push({ id, asked: v.handoff?.branch ?? null, report: v.response?.project ?? null });
+    if (v) out.push({ id, asked: v.handoff?.branch ?? null, report: v.response?.project ?? null, warnings: v.response?.project ? branchWarningsOfBody(v.responseBody) : [] });
     else gone.push(id);
   }
   if (gone.length === 0) return out;
-  for (const t of (await archivedRuns(ctx, gone)).values()) out.push({ id: t.id, asked: t.handoff?.branch ?? null, report: t.response?.project ?? null });
+  for (const t of (await archivedRuns(ctx, gone)).values()) out.push({ id: t.id, asked: t.handoff?.branch ?? null, report: t.response?.project ?? null, warnings: t.response?.project ? branchWarningsOfBody(t.responseBody) : [] });
   return out;
 }

@@ -18,7 +18,7 @@ import { summarize, type TaskSummary } from './task-summary.js';
 import { archivedName, archivedTaskFiles, archivedView } from './archived-view.js';
 import { findCounted } from './archived-trust.js';
 import { fetchCommand } from '../project/fetch-command.js';
-import { resultsRemote } from './branch-remote.js';
+import { branchWarningsOfBody, resultsRemote } from './branch-remote.js';
 import { enforcedTrust } from '../trust/enforce.js';
 import { taskProblems } from '../model/snapshot-problems.js';
 import { archivedTaskHandoffVerdict, liveHandoffVerdict, type TrustVerdict } from '../trust/verify-verdicts.js';
@@ -106,6 +106,8 @@ export interface ShownBranch {
   delivered?: { at: string; path: string };
   /** The command that fetches the results: from the project's URL the response gives when `repo` is a node.yaml project name. */
   fetch: string;
+  /** What the response's Branch section warns of about the branch (branchWarningsOfBody): absent when nothing. */
+  warnings?: string[];
 }
 
 /** Where a project task's results are, from its response, or, before it ends, from its handoff. Pure. */
@@ -116,7 +118,8 @@ export function shownBranch(view: Pick<TaskView, 'id' | 'handoff' | 'response' |
   const branch = report?.branch ?? view.handoff?.branch ?? defaultBranch(view.id);
   // From the remote the response's own commands fetch from: a project name is a URL on the node that ran it.
   const delivered = view.delivery ? { delivered: { at: view.delivery.delivered, path: view.delivery.path } } : {};
-  return { repo, branch, pushed: report ? report.pushed : null, ...(report ? { report } : {}), ...delivered, fetch: fetchCommand(resultsRemote(repo, report, view.responseBody, view.delivery?.url), branch) };
+  const warnings = report ? branchWarningsOfBody(view.responseBody) : [];
+  return { repo, branch, pushed: report ? report.pushed : null, ...(report ? { report } : {}), ...delivered, fetch: fetchCommand(resultsRemote(repo, report, view.responseBody, view.delivery?.url), branch), ...(warnings.length > 0 ? { warnings } : {}) };
 }
 
 /** One task's handoff, claims, releases, cancel and response, live or archived. */

@@ -12,7 +12,7 @@ import { WrittenOnceError } from '../errors.js';
 import type { Snapshot } from '../model/snapshot.js';
 import type { FileChange } from '../store/objects.js';
 import { fetchCommand } from '../project/fetch-command.js';
-import { projectUrlLine } from './branch-remote.js';
+import { projectUrlLine, WARNING_START } from './branch-remote.js';
 import { shellWord } from '../project/shell-word.js';
 import { isProjectName } from '../project/remote-url.js';
 import { effectiveRunner } from '../../schemas/field-limits.js';
@@ -64,6 +64,17 @@ export interface RespondInput {
   /** Files the run left uncommitted in its worktree, and why (autoCommit off, a merge left unresolved). */
   uncommitted?: number;
   uncommittedWhy?: string;
+  /**
+   * The result does not contain `project.baseCommit` (the run reset or rebased its branch off it): the counts and
+   * the diffstat are then against a commit the results lack, and the Branch section says so rather than "over" it.
+   */
+  baseMissing?: boolean;
+  /**
+   * What the node saw of the run's branch that the report's fields cannot say (a response's fields are fixed within
+   * a protocol version, docs/PROTOCOL.md §6): each a `Warning:` line of the Branch section, which `show` and a
+   * waiting command read back (bus/ops/branch-remote.ts branchWarningsOfBody).
+   */
+  projectWarnings?: string[];
   now?: () => Date;
 }
 
@@ -92,7 +103,7 @@ export const BODY_LIMITS = { summary: 16 * 1024, results: 128 * 1024, output: 64
  * valid UTF-8, no line that reads as a conflict marker, capped in size; the output sits in a backtick fence
  * longer than any backtick run inside it, so no output can end the block early. Pure.
  */
-export function responseBody(input: Partial<Pick<RespondInput, 'id' | 'log'>> & { runner?: string | undefined } & Pick<RespondInput, 'summary' | 'results' | 'output' | 'icecc' | 'project' | 'projectUrl' | 'projectStat' | 'branchMoved' | 'branchRewritten' | 'branchApart' | 'uncommitted' | 'uncommittedWhy'>): string {
+export function responseBody(input: Partial<Pick<RespondInput, 'id' | 'log'>> & { runner?: string | undefined } & Pick<RespondInput, 'summary' | 'results' | 'output' | 'icecc' | 'project' | 'projectUrl' | 'projectStat' | 'branchMoved' | 'branchRewritten' | 'branchApart' | 'uncommitted' | 'uncommittedWhy' | 'baseMissing' | 'projectWarnings'>): string {
   const parts: string[] = [];
   // The response goes to every node and stays in the bus's history: a URL's password in it (a task that printed
   // `git remote -v`, a push error naming this node's project URL) is not published.
@@ -103,7 +114,7 @@ export function responseBody(input: Partial<Pick<RespondInput, 'id' | 'log'>> & 
   const rawResults = input.icecc ? [input.results?.trim(), iceccLine(input.icecc)].filter(Boolean).join('\n\n') : input.results;
   if (input.summary !== undefined) parts.push(`## Summary\n\n${clean(input.summary, BODY_LIMITS.summary)}\n`);
   if (rawResults !== undefined) parts.push(`## Results\n\n${clean(rawResults, BODY_LIMITS.results)}\n`);
-  if (input.project) parts.push(branchSection(input.project, input.projectStat, { moved: input.branchMoved, rewritten: input.branchRewritten, apart: input.branchApart }, { uncommitted: input.uncommitted, id: input.id, uncommittedWhy: input.uncommittedWhy, runner: input.runner, url: input.projectUrl }));
+  if (input.project) parts.push(branchSection(input.project, input.projectStat, { moved: input.branchMoved, rewritten: input.branchRewritten, apart: input.branchApart }, { uncommitted: input.uncommitted, id: input.id, uncommittedWhy: input.uncommittedWhy, runner: input.runner, url: input.projectUrl, baseMissing: input.baseMissing, warnings: input.projectWarnings }));
   if (input.output !== undefined) {
     const readable = redactUrlCredentials(terminalText(input.output));
     const clipped = clipTail(readable, BODY_LIMITS.output);
@@ -138,12 +149,18 @@ const LOG_LINE_START = 'The output below is only its end: all ';
  */
 export function branchSection(p: ProjectReport, stat: string | undefined, beside: BesideCause, run: BranchRun = {}): string {
   const { moved, rewritten, apart } = beside;
-  const { uncommitted, id = 'ID', uncommittedWhy = 'autoCommit is off', runner } = run;
+  const { uncommitted, id = 'ID', uncommittedWhy = 'autoCommit is off', runner, baseMissing = false, warnings = [] } = run;
   // Where the commands fetch from and push to: a project name means something to git only as a remote's name.
   // Never a password: the response goes to every node (the URL is published without one; this is the second guard).
   const repo = isProjectName(p.repo) && run.url !== undefined ? redactUrlCredentials(run.url) : p.repo;
-  const counts = `${p.commits ?? 0} commit${p.commits === 1 ? '' : 's'} over ${p.baseCommit.slice(0, 12)}, ${p.files ?? 0} file${p.files === 1 ? '' : 's'} changed, +${p.insertions ?? 0} -${p.deletions ?? 0}`;
-  const lines = [`## Branch`, '', `\`${p.branch}\` of ${p.repo} at ${p.headCommit.slice(0, 12)}: ${counts}.`, ''];
+  const base = p.baseCommit.slice(0, 12);
+  // A result without its base is no work "over" it: its count and diffstat are against a commit it dropped.
+  const counts = `${p.commits ?? 0} commit${p.commits === 1 ? '' : 's'} ${baseMissing ? 'not in' : 'over'} ${base}, ${p.files ?? 0} file${p.files === 1 ? '' : 's'} ${baseMissing ? 'differing from it' : 'changed'}, +${p.insertions ?? 0} -${p.deletions ?? 0}`;
+  const lines = [`## Branch`, '', `\`${p.branch}\` of ${p.repo} at ${p.headCommit.slice(0, 12)}${baseMissing ? `, which does not contain its base ${base}` : ''}: ${counts}.`, ''];
+  for (const w of warnings) {
+    const line = oneLineText(w, 1000);
+    if (line !== '') lines.push(`${WARNING_START}${line}`, '');
+  }
   if (moved && rewritten) lines.push(`The run rewrote the history of ${moved} (a rebase or an amend): ${rewritten.slice(0, 12)}, the commit of ${moved} on the remote that this worktree built on, is not part of the results, so they were not a fast-forward of ${moved} and went beside it, to ${p.branch}. ${moved} itself was left as it was: gitbus never forces a push.`, '');
   else if (moved && apart) lines.push(`${moved} on the remote did not build on the task's base when the task started (it was at ${apart.slice(0, 12)}, which does not contain ${p.baseCommit.slice(0, 12)}), so the task built on the base instead and its results went beside ${moved}, to ${p.branch}. ${moved} itself was left as it was.`, '');
   else if (moved) lines.push(`${moved} had moved on the remote since the task started, so the results went beside it, to ${p.branch}.`, '');
@@ -191,6 +208,10 @@ export interface BranchRun {
   runner?: string | undefined;
   /** The project's URL, when its `repo` is a node.yaml project name (RespondInput.projectUrl). */
   url?: string | undefined;
+  /** RespondInput.baseMissing. */
+  baseMissing?: boolean | undefined;
+  /** RespondInput.projectWarnings: each a `Warning:` line after the counts. */
+  warnings?: readonly string[] | undefined;
 }
 
 /** The resume that merges `branch` in the task's worktree, for a claude task. Pure. */

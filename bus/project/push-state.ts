@@ -31,10 +31,13 @@ export function notPushedWords(id: string, r: Partial<Pick<ProjectReport, 'pushE
  * What a waiting command says after a project task ended, beyond its state: a state of `succeeded` is about the run,
  * and a script that goes on to fetch `asked` (the branch the dispatch announced) would fetch nothing, or someone
  * else's commits, when the results went beside it (`<asked>-moved-<commit>`, docs/PROTOCOL.md §3a step 5) or are not
- * on the remote yet. In `show`'s words (notPushedWords). Empty when the results are where they were announced. Pure.
+ * on the remote yet. In `show`'s words (notPushedWords). `said`: the warnings of the response's Branch section
+ * (branchWarningsOfBody). Empty when the results are where they were announced and nothing was warned of. Pure.
  */
-export function projectEndWarnings(id: string, asked: string, r: ProjectReport): string[] {
+export function projectEndWarnings(id: string, asked: string, r: ProjectReport, said: readonly string[] = []): string[] {
   const lines: string[] = [];
+  // What the node that ran it warned of in the response's Branch section: a result without its base, work left off it.
+  for (const w of said) lines.push(`${id}'s branch ${r.branch}: ${w}`);
   if (r.branch !== asked) lines.push(`${id}'s results went beside ${asked}, to branch ${r.branch} of ${r.repo}: they were not a fast-forward of ${asked}, and gitbus never forces a push; "gitbus show ${id}" says why and how to merge them`);
   if (!r.pushed) {
     const missing = notPushedWords(id, r);

@@ -35,7 +35,7 @@ function branchLines(id: string, b: ShownBranch): string[] {
   const missing = b.pushed === false ? notPushedWords(id, r ?? {}) : null;
   const later = b.delivered ? ` after its response went out (${b.delivered.path}, ${b.delivered.at})` : '';
   const state = b.pushed === null ? 'results go here when it ends' : missing ? `${facts}${missing.text}` : `${facts}pushed${later}`;
-  return [`branch ${b.branch} of ${b.repo} (${state})`, ...(missing?.fetchable === false ? [] : [`  fetch: ${b.fetch}`])];
+  return [`branch ${b.branch} of ${b.repo} (${state})`, ...(b.warnings ?? []).map((w) => `  warning: ${w}`), ...(missing?.fetchable === false ? [] : [`  fetch: ${b.fetch}`])];
 }
 
 /** Files of the task this node ignores as forged in a node's name: named, with why, never shown as the task's. */

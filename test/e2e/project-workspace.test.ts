@@ -6,7 +6,9 @@ import type { NodeConfig } from '../../bus/home.js';
 import { handoffSchema } from '../../schemas/handoff.js';
 import { finishWorktree } from '../../watcher/workspace/results.js';
 import { pushResult } from '../../watcher/workspace/push.js';
-import { projectFields } from '../../bus/ops/respond.js';
+import { projectFields, responseBody } from '../../bus/ops/respond.js';
+import { branchWarningsOfBody } from '../../bus/ops/branch-remote.js';
+import { projectEndWarnings } from '../../bus/project/push-state.js';
 import { prepareWorktree, type PreparedWorkspace } from '../../watcher/workspace/worktree.js';
 import { listMovedAside, worktreeGitFacts } from '../../watcher/workspace/inventory.js';
 import { pruneBlockers } from '../../watcher/workspace/prune-rules.js';
@@ -316,5 +318,30 @@ describe('project workspace steps', () => {
       else process.env['GIT_CONFIG_GLOBAL'] = before;
       rmSync(hook);
     }
+  });
+
+  it('a result that does not contain its base (the run reset its branch past it) is said so in the response, by show and by a waiting command, never counted as commits over it', async () => {
+    // main gets a second commit, so that the run can reset below its base.
+    writeFileSync(join(project.checkout, 'app.txt'), 'line 1\nline 2\nline 3\nline 4\n');
+    commitIn(project.checkout, 'second on main');
+    gitCli(['push', '-q', 'origin', 'main'], project.checkout);
+    const ws = await prepare('ws-rewound');
+    execFileSync('sh', ['-c', 'git reset -q --hard HEAD~1 && echo x > x.txt && git add x.txt && git -c user.name=t -c user.email=t@x.invalid commit -qm rewound'], { cwd: ws.cwd });
+    const f = await finish(ws, 'ws-rewound');
+    expect(f.baseMissing).toBe(true);
+    expect(f.warnings).toEqual([expect.stringContaining(`does not contain the task's base ${project.main().slice(0, 12)}: the run moved it off the base`)]);
+    expect(f.warnings[0]).toContain(`log --oneline ${f.report.headCommit.slice(0, 12)}..${project.main().slice(0, 12)}`);
+    const body = responseBody({ id: 'ws-rewound', project: { ...f.report, pushed: true }, projectStat: f.stat, baseMissing: f.baseMissing, projectWarnings: f.warnings });
+    expect(body).toContain(`, which does not contain its base ${project.main().slice(0, 12)}: 1 commit not in ${project.main().slice(0, 12)}`);
+    expect(body).not.toContain('commit over');
+    // Read back from the body, as show and dispatch --wait do: the report's fields are fixed within a protocol version.
+    expect(branchWarningsOfBody(body)).toEqual(f.warnings);
+    expect(projectEndWarnings('ws-rewound', f.report.branch, { ...f.report, pushed: true }, branchWarningsOfBody(body))).toEqual([`ws-rewound's branch ${f.report.branch}: ${f.warnings[0] ?? ''}`]);
+    // A result that builds on its base warns of nothing.
+    const plain = await prepare('ws-not-rewound');
+    writeFileSync(join(plain.cwd, 'y.txt'), 'y\n');
+    const p = await finish(plain, 'ws-not-rewound');
+    expect(p).toMatchObject({ baseMissing: false, warnings: [] });
+    expect(branchWarningsOfBody(responseBody({ project: { ...p.report, pushed: true }, projectStat: p.stat }))).toEqual([]);
   });
 });

@@ -77,6 +77,10 @@ export interface RunOutcome {
   /** Files the run left uncommitted in its worktree (autoCommit off, or a merge left unresolved), and why. */
   uncommitted?: number;
   uncommittedWhy?: string;
+  /** The project branch's head does not contain its base (RespondInput.baseMissing). */
+  baseMissing?: boolean;
+  /** What the response's Branch section warns of about the project branch (RespondInput.projectWarnings). */
+  projectWarnings?: string[];
   /**
    * The run never started because the project remote stayed out of reach (watcher/workspace/fetch-retry.ts): the
    * reason the claim is given back with, so that the task is tried again, rather than answered — unless this was

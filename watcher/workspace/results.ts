@@ -5,6 +5,9 @@ import { MAX_SUBJECTS, type ProjectReport } from '../../schemas/project.js';
 import { oneLineText } from '../../schemas/output-text.js';
 import { apartOf, lastPushedOf, type PendingPush } from './push.js';
 import type { PreparedWorkspace } from './worktree.js';
+import type { WorktreeRecord } from './registry.js';
+import { isAncestor } from './cache.js';
+import { shellWord } from '../../bus/project/shell-word.js';
 import { inWorktree, WorktreeLostError, worktreeState } from './worktree-git.js';
 
 export interface FinishInput {
@@ -27,6 +30,10 @@ export interface Finished {
   uncommitted: number;
   /** Why they were left: autoCommit is off, or a merge is in progress. */
   uncommittedWhy?: string;
+  /** The head does not contain the base (the run reset or rebased off it): the counts are not work over it. */
+  baseMissing: boolean;
+  /** What the response's Branch section warns of (RespondInput.projectWarnings), each with its fix. */
+  warnings: string[];
 }
 
 /** A worktree's own git folder: the path its `.git` file names (`gitdir: ...`), or `.git` itself in a plain clone. */
@@ -105,9 +112,20 @@ export async function finishWorktree(f: FinishInput): Promise<Finished> {
     pushed: false,
     ...facts.counts,
   };
+  const warnings: string[] = [];
+  // Counted from the base, a result that dropped it (`reset --hard HEAD~2`, a rebase onto other history) reads as
+  // work over it, and its diffstat's removals of the base's lines as the run's, which a merge of it would not make.
+  const baseMissing = head !== base && !(await isAncestor(f.ws.cache.gitDir, base, head));
+  if (baseMissing) warnings.push(baseMissingWarning(f.ws.record, head, f.node));
   const lastPushed = lastPushedOf(f.ws.record);
   const apartAtStart = apartOf(f.ws.record);
-  return { report, push: { gitDir: f.ws.cache.gitDir, url: f.ws.cache.url, commit: head, branch: f.ws.record.branch, worktree: f.ws.record.key, ...(lastPushed ? { lastPushed } : {}), ...(apartAtStart ? { apartAtStart } : {}) }, stat: statText, uncommitted, ...(uncommitted > 0 ? { uncommittedWhy: midMerge ? 'a merge was left unresolved, so nothing was committed' : 'autoCommit is off' } : {}) };
+  return { report, push: { gitDir: f.ws.cache.gitDir, url: f.ws.cache.url, commit: head, branch: f.ws.record.branch, worktree: f.ws.record.key, ...(lastPushed ? { lastPushed } : {}), ...(apartAtStart ? { apartAtStart } : {}) }, stat: statText, uncommitted, ...(uncommitted > 0 ? { uncommittedWhy: midMerge ? 'a merge was left unresolved, so nothing was committed' : 'autoCommit is off' } : {}), baseMissing, warnings };
+}
+
+/** The Branch section's warning of a result that does not contain its base, with how to see what it dropped. Pure. */
+export function baseMissingWarning(r: Pick<WorktreeRecord, 'branch' | 'baseCommit' | 'path'>, head: string, node: string): string {
+  const base = r.baseCommit.slice(0, 12);
+  return `${r.branch} at ${head.slice(0, 12)} does not contain the task's base ${base}: the run moved it off the base (a reset, a rebase onto other history), so its commits and diffstat are counted against a commit the results lack, and the lines the diffstat shows removed are not what a merge of the results would remove. See what the results lack with git -C ${shellWord(r.path)} log --oneline ${head.slice(0, 12)}..${base} on ${node}; if the run was not meant to drop it, dispatch the task again`;
 }
 
 /**

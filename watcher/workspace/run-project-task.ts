@@ -114,11 +114,16 @@ async function runInWorktree(ctx: BusContext, task: ClaimResult, runner: Runner,
     // (pushedNothing: a resolve's `merged` tells it apart); the worktree stays, so a resume continues there. When the
     // remote already has the branch at that commit, the push is a no-op that says it is there.
     const resolve = check !== null;
+    const said: Partial<RunOutcome> = {
+      ...(f.uncommitted > 0 ? { uncommitted: f.uncommitted, ...(f.uncommittedWhy ? { uncommittedWhy: f.uncommittedWhy } : {}) } : {}),
+      ...(f.baseMissing ? { baseMissing: true } : {}),
+      ...(f.warnings.length > 0 ? { projectWarnings: f.warnings } : {}),
+    };
     if (outcome.status !== 'succeeded' && (f.report.headCommit === f.report.baseCommit || resolve) && (await refCommit(ws.cache.gitDir, `refs/remotes/origin/${f.report.branch}`)) !== f.report.headCommit) {
       noteInLog(req.logPath, `gitbus: ${f.report.branch} not pushed: ${f.report.headCommit === f.report.baseCommit ? 'the run made no commit over its base' : 'the resolve did not succeed, so the integration\'s branch is left as it was'}\n`);
-      return { ...outcome, project: f.report, projectStat: f.stat, ...(f.uncommitted > 0 ? { uncommitted: f.uncommitted, ...(f.uncommittedWhy ? { uncommittedWhy: f.uncommittedWhy } : {}) } : {}) };
+      return { ...outcome, project: f.report, projectStat: f.stat, ...said };
     }
-    return { ...outcome, project: f.report, push: f.push, projectStat: f.stat, ...(f.uncommitted > 0 ? { uncommitted: f.uncommitted, ...(f.uncommittedWhy ? { uncommittedWhy: f.uncommittedWhy } : {}) } : {}) };
+    return { ...outcome, project: f.report, push: f.push, projectStat: f.stat, ...said };
   } catch (err) {
     // A worktree that is no worktree any more says where its files are itself, and what to do with them.
     const why = err instanceof WorktreeLostError ? `${firstLine(err)} on ${ctx.config.node} (fix: ${err.fix})` : `could not record the branch of the run: ${firstLine(err)}; the work is kept in ${ws.record.path} on ${ctx.config.node}`;
