@@ -344,33 +344,4 @@ describe('project workspace steps', () => {
     expect(p).toMatchObject({ baseMissing: false, warnings: [] });
     expect(branchWarningsOfBody(responseBody({ project: { ...p.report, pushed: true }, projectStat: p.stat }))).toEqual([]);
   });
-
-  it('commits a run leaves on another local branch, and a run that ends off its branch, are warned of in the response, and prune keeps the worktree until the remote has them', async () => {
-    const ws = await prepare('ws-elsewhere');
-    execFileSync('sh', ['-c', 'git checkout -q -b elsewhere && echo y > y.txt && git add y.txt && git -c user.name=t -c user.email=t@x.invalid commit -qm onelsewhere && git checkout -q main; echo d > dirty.txt'], { cwd: ws.cwd });
-    const f = await finish(ws, 'ws-elsewhere');
-    expect(f.leftBranches).toEqual([{ branch: 'elsewhere', commits: 1 }]);
-    expect(f.warnings).toEqual([
-      expect.stringContaining(`the run ended on the branch main, not on ${ws.record.branch}: what was pushed as ${ws.record.branch} is that HEAD (${f.report.headCommit.slice(0, 12)})`),
-      expect.stringContaining(`the run left 1 commit on the local branch elsewhere of ${config.node}'s clone, not in what was pushed (gitbus pushes the worktree's HEAD only): push it yourself (git -C ${ws.record.path} push origin refs/heads/elsewhere:refs/heads/elsewhere), or look at it with git -C ${ws.record.path} log elsewhere`),
-    ]);
-    expect(branchWarningsOfBody(responseBody({ project: { ...f.report, pushed: true }, projectStat: f.stat, projectWarnings: f.warnings }))).toEqual(f.warnings);
-    // What was pushed is clean; the branch left beside it is what keeps the worktree.
-    expect((await pushResult(f.push)).kind).toBe('pushed');
-    const record = { ...ws.record, leftBranches: f.leftBranches.map((l) => l.branch) };
-    const facts = await worktreeGitFacts(record);
-    expect(facts).toMatchObject({ unpushed: 0, uncommitted: 0, leftBranches: [{ branch: 'elsewhere', commits: 1 }] });
-    expect(pruneBlockers({ record, git: facts, tasks: [], resumers: [], pendingPush: false, running: new Set() })).toEqual([
-      { reason: '1 commit(s) on the local branch elsewhere, left there by a run and not on the project remote', fix: expect.stringContaining(`git -C ${ws.record.path} push origin refs/heads/elsewhere:refs/heads/elsewhere`), overridable: false },
-    ]);
-    // Once the remote has them, nothing keeps it.
-    gitCli(['push', '-q', 'origin', 'refs/heads/elsewhere:refs/heads/elsewhere'], ws.cwd);
-    gitCli(['fetch', '-q', 'origin', '+refs/heads/elsewhere:refs/remotes/origin/elsewhere'], ws.cwd);
-    const after = await worktreeGitFacts(record);
-    expect(after.leftBranches).toBeUndefined();
-    // A run that stays on its branch and makes no other branch warns of nothing.
-    const plain = await prepare('ws-stays');
-    writeFileSync(join(plain.cwd, 'z.txt'), 'z\n');
-    expect(await finish(plain, 'ws-stays')).toMatchObject({ warnings: [], leftBranches: [] });
-  });
 });

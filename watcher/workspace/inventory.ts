@@ -105,25 +105,10 @@ export async function worktreeGitFacts(r: WorktreeRecord): Promise<WorktreeGitFa
     }
     if (!head) return { exists, head: null, unpushed: exists ? null : 0, uncommitted, ...lost, ...(exists ? { problem: 'its HEAD cannot be read' } : {}) };
     const count = await git(['rev-list', '--count', head, '--not', '--remotes=origin'], { gitDir: r.gitDir });
-    const left = await leftBranchCounts(r);
-    return { exists, head, unpushed: Number(count.stdout.trim()), uncommitted, ...lost, ...(left.length > 0 ? { leftBranches: left } : {}) };
+    return { exists, head, unpushed: Number(count.stdout.trim()), uncommitted, ...lost };
   } catch (err) {
     return { exists, head: null, unpushed: null, uncommitted: null, problem: firstLine(err) };
   }
-}
-
-/**
- * The branches a run left commits on beside the one it pushed (WorktreeRecord.leftBranches), with how many of their
- * commits the project remote lacks: one `rev-list` each; a branch deleted since, or all on the remote, keeps nothing.
- */
-async function leftBranchCounts(r: WorktreeRecord): Promise<{ branch: string; commits: number }[]> {
-  const out: { branch: string; commits: number }[] = [];
-  for (const branch of r.leftBranches ?? []) {
-    const count = await git(['rev-list', '--count', `refs/heads/${branch}`, '--not', '--remotes=origin', '--'], { gitDir: r.gitDir, okCodes: [128] });
-    const commits = count.code === 0 ? Number(count.stdout.trim()) || 0 : 0;
-    if (commits > 0) out.push({ branch, commits });
-  }
-  return out;
 }
 
 /** Rows from facts already gathered. Pure. */

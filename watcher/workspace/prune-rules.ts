@@ -25,8 +25,6 @@ export interface WorktreeGitFacts {
   lost?: string;
   /** Why `unpushed` or `uncommitted` is unknown (the project remote could not be fetched, the cache is gone). */
   problem?: string;
-  /** Local branches a run made or moved beside the one it pushed, holding commits the project remote lacks (WorktreeRecord.leftBranches). */
-  leftBranches?: { branch: string; commits: number }[];
 }
 
 /** Why a worktree is kept, and what would let it go. */
@@ -89,10 +87,6 @@ export function pruneBlockers(f: PruneFacts): Blocker[] {
       hard(`${git.uncommitted} uncommitted file(s)`, `commit and push them: git -C ${shq(r.path)} add --all && git -C ${shq(r.path)} commit -m ${shq(`work left in ${r.key}`)} && ${pushCommand(r)}`);
     }
     if (git.unpushed > 0) hard(`${git.unpushed} commit(s) that the project remote does not have`, `push them: ${pushCommand(r)}`);
-  }
-  // Only in the node's clone: a run's `git checkout -b x` and commits there, which gitbus never pushed.
-  for (const l of git.leftBranches ?? []) {
-    hard(`${l.commits} commit(s) on the local branch ${l.branch}, left there by a run and not on the project remote`, `push them (git -C ${shq(r.path)} push origin ${shq(`refs/heads/${l.branch}:refs/heads/${l.branch}`)}), look at them (git -C ${shq(r.path)} log ${shq(l.branch)}), or delete the branch if they are not wanted (git -C ${shq(r.path)} branch -D ${shq(l.branch)})`);
   }
   const unarchived = f.tasks.filter((t) => isFinal(t.state as TaskState) && !t.archived);
   if (unarchived.length > 0) soft(`task(s) ${unarchived.map((t) => t.id).join(', ')} ended but are not archived yet`, `archive them ("gitbus archive"; the watcher does it after archiveAfter), or name it: gitbus worktrees prune ${r.key}`);

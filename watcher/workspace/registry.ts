@@ -40,12 +40,6 @@ export interface WorktreeRecord {
    * the remote still holds this commit was apart from it from the start, not moved by anyone (watcher/workspace/push.ts).
    */
   apartAtStart?: string;
-  /**
-   * Local branches other than the one pushed that runs here made or moved with commits not in what was pushed
-   * (`git checkout -b x` and a commit): only in the node's clone, so prune keeps the worktree while any of them holds
-   * commits the project remote lacks.
-   */
-  leftBranches?: string[];
   /** The project's setup command has succeeded here. */
   setupDone?: boolean;
   /** Files copied in from the node's checkout (`include`): never committed by gitbus. */

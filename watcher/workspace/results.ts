@@ -8,7 +8,7 @@ import type { PreparedWorkspace } from './worktree.js';
 import type { WorktreeRecord } from './registry.js';
 import { isAncestor } from './cache.js';
 import { shellWord } from '../../bus/project/shell-word.js';
-import { inWorktree, localBranches, WorktreeLostError, worktreeState, type LocalBranches } from './worktree-git.js';
+import { inWorktree, WorktreeLostError, worktreeState } from './worktree-git.js';
 
 export interface FinishInput {
   ws: PreparedWorkspace;
@@ -34,8 +34,6 @@ export interface Finished {
   baseMissing: boolean;
   /** What the response's Branch section warns of (RespondInput.projectWarnings), each with its fix. */
   warnings: string[];
-  /** Local branches the run made or moved that hold commits not in what is pushed, and how many. */
-  leftBranches: { branch: string; commits: number }[];
 }
 
 /** A worktree's own git folder: the path its `.git` file names (`gitdir: ...`), or `.git` itself in a plain clone. */
@@ -104,7 +102,7 @@ export async function finishWorktree(f: FinishInput): Promise<Finished> {
     uncommitted = status.stdout.split('\0').filter(Boolean).filter((l) => !included.includes(l.slice(3))).length;
   }
   const base = f.ws.record.baseCommit;
-  const [facts, end] = await Promise.all([branchFacts(at, base, 'HEAD'), localBranches(cwd)]);
+  const facts = await branchFacts(at, base, 'HEAD');
   const { head, stat: statText } = facts;
   const report: ProjectReport = {
     repo: f.ws.record.repo,
@@ -119,43 +117,9 @@ export async function finishWorktree(f: FinishInput): Promise<Finished> {
   // work over it, and its diffstat's removals of the base's lines as the run's, which a merge of it would not make.
   const baseMissing = head !== base && !(await isAncestor(f.ws.cache.gitDir, base, head));
   if (baseMissing) warnings.push(baseMissingWarning(f.ws.record, head, f.node));
-  // What is pushed is HEAD: a run that ends on another branch, or detached where it started on the branch, had its
-  // last checkout pushed as the branch, whatever the branch holds in the clone.
-  const start = f.ws.branchesAtStart;
-  if (end.head !== f.ws.record.branch && !(end.head === null && start.head === null)) warnings.push(headOffWarning(f.ws.record, end.head, head, f.node));
-  const leftBranches = await leftOff(cwd, start, end, head);
-  for (const l of leftBranches) warnings.push(leftBranchWarning(f.ws.record, l, f.node));
   const lastPushed = lastPushedOf(f.ws.record);
   const apartAtStart = apartOf(f.ws.record);
-  return { report, push: { gitDir: f.ws.cache.gitDir, url: f.ws.cache.url, commit: head, branch: f.ws.record.branch, worktree: f.ws.record.key, ...(lastPushed ? { lastPushed } : {}), ...(apartAtStart ? { apartAtStart } : {}) }, stat: statText, uncommitted, ...(uncommitted > 0 ? { uncommittedWhy: midMerge ? 'a merge was left unresolved, so nothing was committed' : 'autoCommit is off' } : {}), baseMissing, warnings, leftBranches };
-}
-
-/**
- * The local branches the run made or moved (not as they were at its start), other than the one it ended on and those
- * another worktree has checked out, that hold commits neither in `head` (what is pushed) nor on the project remote as
- * last fetched: one `rev-list --count` each, and a run seldom leaves any.
- */
-async function leftOff(cwd: string, start: LocalBranches, end: LocalBranches, head: string): Promise<{ branch: string; commits: number }[]> {
-  const out: { branch: string; commits: number }[] = [];
-  for (const [branch, tip] of end.tips) {
-    if (branch === end.head || tip.elsewhere || start.tips.get(branch)?.commit === tip.commit || tip.commit === head) continue;
-    const count = await git(['rev-list', '--count', tip.commit, '--not', head, '--remotes=origin'], inWorktree(cwd));
-    const commits = Number(count.stdout.trim()) || 0;
-    if (commits > 0) out.push({ branch, commits });
-  }
-  return out;
-}
-
-/** The Branch section's warning of a run that ended off the task's branch: what was pushed, and how to check it. Pure. */
-export function headOffWarning(r: Pick<WorktreeRecord, 'branch' | 'path'>, on: string | null, head: string, node: string): string {
-  const where = on === null ? 'on a detached HEAD' : `on the branch ${on}`;
-  return `the run ended ${where}, not on ${r.branch}: what was pushed as ${r.branch} is that HEAD (${head.slice(0, 12)}), and later runs in this worktree continue ${on === null ? 'from it' : `on ${on}`}. Check that it is the work meant with git -C ${shellWord(r.path)} log --oneline ${head.slice(0, 12)} on ${node}; a run that means to leave work on another branch pushes that branch itself`;
-}
-
-/** The Branch section's warning of commits the run left on a local branch that was not pushed, with the fix. Pure. */
-export function leftBranchWarning(r: Pick<WorktreeRecord, 'path' | 'key'>, left: { branch: string; commits: number }, node: string): string {
-  const path = shellWord(r.path);
-  return `the run left ${left.commits} commit${left.commits === 1 ? '' : 's'} on the local branch ${left.branch} of ${node}'s clone, not in what was pushed (gitbus pushes the worktree's HEAD only): push ${left.commits === 1 ? 'it' : 'them'} yourself (git -C ${path} push origin ${shellWord(`refs/heads/${left.branch}:refs/heads/${left.branch}`)}), or look at ${left.commits === 1 ? 'it' : 'them'} with git -C ${path} log ${shellWord(left.branch)} on ${node}; "gitbus worktrees prune" keeps the worktree ${r.key} until the project remote has ${left.commits === 1 ? 'it' : 'them'}`;
+  return { report, push: { gitDir: f.ws.cache.gitDir, url: f.ws.cache.url, commit: head, branch: f.ws.record.branch, worktree: f.ws.record.key, ...(lastPushed ? { lastPushed } : {}), ...(apartAtStart ? { apartAtStart } : {}) }, stat: statText, uncommitted, ...(uncommitted > 0 ? { uncommittedWhy: midMerge ? 'a merge was left unresolved, so nothing was committed' : 'autoCommit is off' } : {}), baseMissing, warnings };
 }
 
 /** The Branch section's warning of a result that does not contain its base, with how to see what it dropped. Pure. */

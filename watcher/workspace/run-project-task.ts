@@ -92,9 +92,7 @@ async function runInWorktree(ctx: BusContext, task: ClaimResult, runner: Runner,
   }
   try {
     const f = await finishWorktree({ ws, id: task.id, attempt: task.attempt, node: ctx.config.node, title: task.title, status: outcome.status, autoCommit: task.handoff.autoCommit ?? ws.settings?.autoCommit });
-    // Kept with the worktree: prune looks at these branches again, and keeps it while the remote lacks their commits.
-    const left = f.leftBranches.map((l) => l.branch);
-    updateRecord(ctx.paths.home, ws.record.key, (r) => ({ ...r, headCommit: f.report.headCommit, ...(left.length > 0 ? { leftBranches: [...new Set([...(r.leftBranches ?? []), ...left])] } : {}) }));
+    updateRecord(ctx.paths.home, ws.record.key, (r) => ({ ...r, headCommit: f.report.headCommit }));
     // A follow-up that merges by hand (gitbus resolve): it resolved only if the branch holds every branch's result.
     const check = task.handoff.merge?.length ? await checkMerged(ctx, task, ws.cache.gitDir, f.report.headCommit, (line) => noteInLog(req.logPath, `${line}\n`)).catch((err: unknown) => firstLine(err)) : null;
     if (typeof check === 'string') {

@@ -59,31 +59,3 @@ export class WorktreeLostError extends GitbusError {
     super(lostReason(state, path), lostFix(state, path, key), { path, key, state });
   }
 }
-
-/** A worktree's local branches (shared with every worktree of the clone), and the one it has checked out. */
-export interface LocalBranches {
-  /** The branch this worktree has checked out; null on a detached HEAD. */
-  head: string | null;
-  /** Each branch's commit, and whether another worktree of the clone has it checked out (that task's work, not this one's). */
-  tips: Map<string, { commit: string; elsewhere: boolean }>;
-}
-
-/**
- * The local branches as seen from the worktree at `path`: one `for-each-ref`, whose `%(HEAD)` marks the branch of
- * this worktree and `%(worktreepath)` the branches checked out in any worktree (the clone itself is bare, so none
- * of its own).
- */
-export async function localBranches(path: string): Promise<LocalBranches> {
-  const r = await git(['for-each-ref', '--format=%(HEAD)%00%(objectname)%00%(worktreepath)%00%(refname)', 'refs/heads/'], inWorktree(path));
-  const tips = new Map<string, { commit: string; elsewhere: boolean }>();
-  let head: string | null = null;
-  for (const line of r.stdout.split('\n')) {
-    const [mark = '', commit = '', where = '', ref = ''] = line.split('\0');
-    if (!ref.startsWith('refs/heads/')) continue;
-    const name = ref.slice('refs/heads/'.length);
-    const mine = mark === '*';
-    if (mine) head = name;
-    tips.set(name, { commit, elsewhere: !mine && where !== '' });
-  }
-  return { head, tips };
-}

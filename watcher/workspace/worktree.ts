@@ -13,7 +13,6 @@ import { fillEnv, resolveProject, type ProjectSettings } from './project-config.
 import { readRecord, worktreeKeyFor, worktreePathOf, writeRecord, type WorktreeRecord } from './registry.js';
 import { startFacts } from './start-facts.js';
 import { shellWord } from '../../bus/project/shell-word.js';
-import { localBranches, type LocalBranches } from './worktree-git.js';
 
 export class WorkspaceError extends GitbusError {
   readonly code = 'WORKSPACE';
@@ -31,8 +30,6 @@ export interface PreparedWorkspace {
   created: boolean;
   /** Files of the checkout not copied in, each with why (a symbolic link on the way): for the task's log. */
   skippedIncludes: string[];
-  /** The clone's local branches before the run: what it made or moved is told from these when it ends (results.ts). */
-  branchesAtStart: LocalBranches;
 }
 
 export interface PrepareInput {
@@ -159,7 +156,7 @@ export async function prepareWorktree(input: PrepareInput): Promise<PreparedWork
     GITBUS_REPO: project.url,
     ...fillEnv(project.settings?.env, { id: input.id, branch: record.branch, slot: input.slot, ...(h.group ? { group: h.group } : {}), ...(h.workstream ? { workstream: h.workstream } : {}) }),
   };
-  return { record, cache, settings: project.settings, cwd, env, created, skippedIncludes, branchesAtStart: await localBranches(path) };
+  return { record, cache, settings: project.settings, cwd, env, created, skippedIncludes };
 }
 
 async function addWorktree(cache: ProjectCache, branch: string, path: string, start: string): Promise<void> {
