@@ -2,6 +2,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { isAlive } from '../bus/lock.js';
 import { writeFileAtomicSync } from '../bus/local-io.js';
+import { processStartTicks } from './watcher-lock.js';
 
 /**
  * A file per running task in `<home>/running/`, naming its process group: what a watcher restarted after a
@@ -67,13 +68,19 @@ export function listRunning(home: string): RunningRecord[] {
  */
 export function stillRuns(r: RunningRecord): boolean {
   // isAlive with a negative pid asks about the group (kill(2)); 0 and 1 would name this process's group or every process.
-  if (!Number.isInteger(r.pid) || r.pid <= 1 || (r.boot !== undefined && r.boot !== bootId())) return false;
-  // Its leader's pid now another process's: the run's group is gone (an id in use as a group's is not given again).
-  if (r.started !== undefined) {
-    const now = processStart(r.pid);
-    if (now !== null && now !== r.started) return false;
-  }
-  return isAlive(-r.pid);
+  return Number.isInteger(r.pid) && r.pid > 1 && !notTheRun(r) && isAlive(-r.pid);
+}
+
+/**
+ * The record's pid no longer names its run: recorded before this machine's last boot, or its leader's pid now a
+ * process started at another time (an id Linux gives again only once the old group is gone). A leader gone, its
+ * group may live on (what it started): still the run's, since its id cannot be given again meanwhile.
+ */
+function notTheRun(r: RunningRecord): boolean {
+  if (r.boot !== undefined && r.boot !== bootId()) return true;
+  if (r.started === undefined) return false;
+  const now = processStart(r.pid);
+  return now !== null && now !== r.started;
 }
 
 /** The runs recorded in this home that still go, by claim (`<id>.<attempt>`) -> process group. */
@@ -83,17 +90,11 @@ export function runsHere(home: string): Map<string, number> {
 
 /**
  * Stops a leftover process group (SIGKILL: its watcher is gone, nobody is waiting for a clean exit), unless the
- * record shows the group is no longer the run's: recorded before this machine's last boot, or its leader's pid now
- * a process started at another time (an id Linux gives again only once the old group is gone). Says which.
+ * record shows the group is no longer the run's (notTheRun). Says which.
  */
 export function killLeftover(r: RunningRecord): 'killed' | 'gone' | 'not-ours' {
   if (!Number.isInteger(r.pid) || r.pid <= 1) return 'gone';
-  if (r.boot !== undefined && r.started !== undefined) {
-    if (r.boot !== bootId()) return 'not-ours';
-    const now = processStart(r.pid);
-    // The leader gone, its group may live on (what it started): still ours, since its id cannot be given again meanwhile.
-    if (now !== null && now !== r.started) return 'not-ours';
-  }
+  if (notTheRun(r)) return 'not-ours';
   try {
     process.kill(-r.pid, 'SIGKILL');
     return 'killed';
@@ -111,15 +112,8 @@ export function bootId(): string | null {
   }
 }
 
-/** When a process started, in clock ticks since boot (field 22 of /proc/PID/stat), or null when there is no such process or no /proc. */
+/** When a process started (watcher-lock.ts processStartTicks), as the record keeps it; null without such a process or /proc. */
 export function processStart(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command's name (field 2) is in parentheses and may hold spaces and parentheses: fields are counted after the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const start = fields[19];
-    return start !== undefined && /^\d+$/.test(start) ? start : null;
-  } catch {
-    return null;
-  }
+  const ticks = processStartTicks(pid);
+  return ticks === null ? null : String(ticks);
 }
