@@ -19,6 +19,7 @@ import { SshTransport } from '../transport/ssh.js';
 import { BusRepo, MAIN } from '../repo.js';
 import { buildCommit, type FileChange } from '../store/objects.js';
 import { createBareRepo } from '../transport/local.js';
+import { readRefFromDisk } from '../transport/read-refs.js';
 import { busReadme } from './bus-readme.js';
 
 export interface InitOptions {
@@ -137,7 +138,7 @@ export async function initBus(home: string, opts: InitOptions = {}): Promise<Ini
         if (err instanceof PushRejectedError && err.data['kind'] === 'stale') throw new BusExistsError(remote);
         throw err;
       }
-      if (local) pointHeadAtMain(local);
+      if (local) await pointHeadAtMain(local);
       await saveNodeConfig(home, config);
       return { home, node, remote, embedded, remoteCreated, commit: built.oid };
     } finally {
@@ -156,22 +157,13 @@ export async function initBus(home: string, opts: InitOptions = {}): Promise<Ini
  * ref"). Pointed at main when it names a branch the remote does not have; a HEAD naming a branch that exists (the
  * repository's other work) is left as it is. Over SSH or HTTPS the host's default branch is the host's to set.
  */
-function pointHeadAtMain(gitDir: string): void {
+async function pointHeadAtMain(gitDir: string): Promise<void> {
   try {
     const head = readFileSync(join(gitDir, 'HEAD'), 'utf8').trim();
     const named = /^ref: (refs\/heads\/\S+)$/.exec(head)?.[1];
-    if (named === undefined || named === MAIN) return;
-    if (existsSync(join(gitDir, named)) || packedRefNames(gitDir).has(named)) return;
+    if (named === undefined || named === MAIN || (await readRefFromDisk(gitDir, named)) !== undefined) return;
     writeFileSync(join(gitDir, 'HEAD'), `ref: ${MAIN}\n`);
   } catch {
     // A HEAD that cannot be read or written: the bus works without it; only a plain clone's checkout needs it.
-  }
-}
-
-function packedRefNames(gitDir: string): Set<string> {
-  try {
-    return new Set(readFileSync(join(gitDir, 'packed-refs'), 'utf8').split('\n').map((l) => l.split(' ')[1] ?? '').filter(Boolean));
-  } catch {
-    return new Set();
   }
 }
