@@ -3,7 +3,7 @@ import { pathFor } from '../../schemas/layout.js';
 import type { Release } from '../../schemas/release.js';
 import { transact, type TransactStats } from '../cas.js';
 import type { BusContext } from '../context.js';
-import { RunStillGoesError } from '../errors.js';
+import { RunStillGoesError } from '../give-back-errors.js';
 import { heldTask } from './holder.js';
 import { refuseIfArchived } from './archived-refusal.js';
 import { archivedIdCheck } from './archive-lookup.js';

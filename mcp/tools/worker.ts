@@ -1,7 +1,8 @@
 import { z } from '../../schemas/zod.js';
 import { NothingClaimableError } from '../../bus/errors.js';
 import { claim } from '../../bus/ops/claim.js';
-import { cutSections, givenSummary, respond } from '../../bus/ops/respond.js';
+import { respond } from '../../bus/ops/respond.js';
+import { cutSections, givenSummary } from '../../bus/ops/respond-by-hand.js';
 import { manualMergeFields } from '../../watcher/workspace/manual-merge.js';
 import { firstLine } from '../../schemas/errors.js';
 import { reasonSchema, runnerSchema, taskIdSchema } from '../../schemas/fields.js';
