@@ -1,6 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BIN, gitbus, json } from '../helpers/cli.js';
+import { gitbus, json } from '../helpers/cli.js';
+import { startWatcher } from '../helpers/watcher-process.js';
 import { makeBus } from '../helpers/bus.js';
 import { until } from '../helpers/wait.js';
 import { runsHere } from '../../watcher/running-record.js';
@@ -18,24 +19,14 @@ afterAll(async () => {
   for (const c of cleanups) await c();
 });
 
-function startWatcher(home: string): { child: ChildProcess; out: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [BIN, 'watch', '--json', '--poll', '1s', '--no-serve'], { env: { ...process.env, GITBUS_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let out = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
-  return { child, out: () => out, exited };
-}
-
 describe('giving back a claim whose run still goes here', () => {
   it('release while the watcher runs it, and leave --release after the watcher died with its run going: refused, exit 5, the claim kept', async () => {
     const bus = await makeBus({ node: 'boss' });
     cleanups.push(bus.cleanup);
     const w = await bus.addNode('worker', [], ['--runner', 'shell']);
     const id = await bus.dispatch('boss', ['still going', '--command', 'sleep 131', '--to', 'worker']);
-    const watcher = startWatcher(w);
-    await until('the run', () => [...runsHere(w).keys()].includes(`${id}.1`), 30_000, watcher.out);
+    const watcher = startWatcher(w, ['--poll', '1s', '--no-serve'], children);
+    await until('the run', () => [...runsHere(w).keys()].includes(`${id}.1`), 30_000, () => JSON.stringify(watcher.events()) + watcher.stderr());
 
     const r = await gitbus(['release', id, '--json'], { home: w });
     expect(r.code, r.stderr).toBe(5);

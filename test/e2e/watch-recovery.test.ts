@@ -6,6 +6,7 @@ import { BIN, gitbus, gitCli, json } from '../helpers/cli.js';
 import { pushFiles } from '../helpers/push-access.js';
 import { makeBus } from '../helpers/bus.js';
 import { until } from '../helpers/wait.js';
+import { groupAlive } from '../helpers/process-group.js';
 import { showInProcess, statusInProcess } from '../helpers/in-process.js';
 
 type Shown = { state: string; files: { path: string; text: string }[] };
@@ -175,18 +176,10 @@ describe.concurrent('watcher recovery', () => {
     const record = JSON.parse(readFileSync(join(w, 'running', recordName() as string), 'utf8')) as { pid: number };
     first.child.kill('SIGKILL');
     await first.exited;
-    const alive = (pid: number) => {
-      try {
-        process.kill(-pid, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    };
-    expect(alive(record.pid)).toBe(true);
+    expect(groupAlive(record.pid)).toBe(true);
     const second = startWatcher(w, ['--grace', '1s']);
     await until('the release', () => events(second).some((e) => e.type === 'released' && e.id === id));
-    await until('the leftover run to be stopped', () => !alive(record.pid), 10_000);
+    await until('the leftover run to be stopped', () => !groupAlive(record.pid), 10_000);
     // The task went back to the queue and this node took it again, as attempt 2.
     await until('attempt 2', () => events(second).some((e) => e.type === 'claimed' && e.id === id && e.attempt === 2));
     const shown = await show(bus.home('boss'), id);
@@ -195,63 +188,6 @@ describe.concurrent('watcher recovery', () => {
     expect(await second.exited).toBe(0);
     expect(events(second).some((e) => e.type === 'released' && e.id === id && e.attempt === 2)).toBe(true);
   }, 90_000);
-
-  it('a watcher stopped by SIGTERM kills what its run left that ignores SIGTERM before it exits, and nothing of the run outlives it', async () => {
-    const bus = await makeBus({ node: 'boss' });
-    cleanups.push(bus.cleanup);
-    const w = await bus.addNode('worker', [], ['--runner', 'shell']);
-    const id = await bus.dispatch('boss', ['deaf child', '--command', '(trap "" TERM; exec sleep 117) & sleep 118']);
-    const first = startWatcher(w, ['--grace', '1s']);
-    await until('the claim', () => events(first).some((e) => e.type === 'claimed' && e.id === id), 30_000, first.explain);
-    const { readdirSync } = await import('node:fs');
-    const recordName = () => {
-      try {
-        return readdirSync(join(w, 'running')).find((n) => n.endsWith('.json') && !n.startsWith('.'));
-      } catch {
-        return undefined;
-      }
-    };
-    await until('the run record', () => recordName() !== undefined, 30_000, first.explain);
-    const { pid } = JSON.parse(readFileSync(join(w, 'running', recordName() as string), 'utf8')) as { pid: number };
-    const alive = () => {
-      try {
-        process.kill(-pid, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    };
-    // The deaf child is up (it and its shell's sleep are in the run's group).
-    await until('the run to start its child', () => execFileSync('ps', ['-o', 'args=', '-g', String(pid)], { encoding: 'utf8' }).includes('sleep 117'), 30_000, () => childrenOf(pid));
-    first.child.kill('SIGTERM');
-    expect(await first.exited).toBe(0);
-    // Killed by the time the watcher is gone: it waited out the SIGKILL the deaf child needed (a moment more for its
-    // new parent to reap it). Before, the child lived on, its SIGKILL timer gone with the watcher.
-    await until('the deaf child to be gone', () => !alive(), 5_000, () => childrenOf(pid));
-    expect(events(first).some((e) => e.type === 'released' && e.id === id)).toBe(true);
-  }, 90_000);
-
-  it('a hangup stops the watcher as SIGTERM does, and a Ctrl-C after it ends the grace period at once: the run stopped, its task given back, exit 0', async () => {
-    const bus = await makeBus({ node: 'boss' });
-    cleanups.push(bus.cleanup);
-    const w = await bus.addNode('worker', [], ['--runner', 'shell']);
-    const id = await bus.dispatch('boss', ['hung up', '--command', 'sleep 119']);
-    const first = startWatcher(w, ['--grace', '10m']);
-    await until('the claim', () => events(first).some((e) => e.type === 'claimed' && e.id === id), 30_000, first.explain);
-    await until('the run', () => execFileSync('ps', ['-eo', 'args='], { encoding: 'utf8' }).includes('sleep 119'), 30_000, first.explain);
-    // A hangup starts the stop (Node's default would end the process there, the run left behind and its claim held);
-    // a Ctrl-C after it ends the 10-minute grace period (a second hangup would not: a closing terminal sends two).
-    // Repeated until it is gone, since signals of one kind sent close together may arrive as one.
-    first.child.kill('SIGHUP');
-    const hangups = setInterval(() => first.child.kill('SIGINT'), 500);
-    let timer: NodeJS.Timeout | undefined;
-    const code = await Promise.race([first.exited, new Promise<'in its grace period'>((r) => (timer = setTimeout(() => r('in its grace period'), 60_000)))]);
-    clearTimeout(timer);
-    clearInterval(hangups);
-    expect(code, first.explain()).toBe(0);
-    expect(events(first).some((e) => e.type === 'released' && e.id === id), first.explain()).toBe(true);
-    await until('the run to be gone', () => !execFileSync('ps', ['-eo', 'args='], { encoding: 'utf8' }).includes('sleep 119'), 10_000);
-  }, 120_000);
 });
 
 describe.concurrent('following work', () => {

@@ -3,6 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { bootId, killLeftover, listRunning, processStart, recordRunning, stillRuns } from '../../watcher/running-record.js';
 import { tempDir } from '../helpers/cli.js';
 import { until } from '../helpers/wait.js';
+import { groupAlive } from '../helpers/process-group.js';
 
 /**
  * A watcher restarted after a crash kills the process groups its records in `<home>/running/` name
@@ -29,14 +30,6 @@ function group(): number {
   return child.pid;
 }
 
-const alive = (pid: number) => {
-  try {
-    process.kill(-pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe.skipIf(process.platform !== 'linux')('a leftover run named by its record', () => {
   it('is killed when the record is of this boot and of the process that has its pid', async () => {
@@ -49,7 +42,7 @@ describe.skipIf(process.platform !== 'linux')('a leftover run named by its recor
       if (!r) throw new Error('no record');
       expect(stillRuns(r)).toBe(true);
       expect(killLeftover(r)).toBe('killed');
-      await until('the group to be gone', () => !alive(pid), 5_000);
+      await until('the group to be gone', () => !groupAlive(pid), 5_000);
     } finally {
       await cleanup();
     }
@@ -66,6 +59,6 @@ describe.skipIf(process.platform !== 'linux')('a leftover run named by its recor
     expect(killLeftover(earlierBoot)).toBe('not-ours');
     // A record of another boot names no run that still goes.
     expect(stillRuns(earlierBoot)).toBe(false);
-    expect(alive(pid)).toBe(true);
+    expect(groupAlive(pid)).toBe(true);
   });
 });
