@@ -12,6 +12,7 @@ import { listRunning, stillRuns } from '../running-record.js';
 import { mayPrune, pruneBlockers, type Blocker, type PruneFacts, type TaskOnBus, type WorktreeGitFacts } from './prune-rules.js';
 import { listRecords, type WorktreeRecord } from './registry.js';
 import { inWorktree, lostReason, worktreeState } from './worktree-git.js';
+import { isLeftOut } from './left-out.js';
 
 /** One worktree of this node, as `gitbus worktrees` shows it. */
 export interface WorktreeRow {
@@ -98,7 +99,7 @@ export async function worktreeGitFacts(r: WorktreeRecord): Promise<WorktreeGitFa
     if (exists) {
       const status = await git(['status', '--porcelain', '-z', '--untracked-files=all'], at);
       const included = r.included ?? [];
-      uncommitted = status.stdout.split('\0').filter(Boolean).filter((l) => !included.includes(l.slice(3))).length;
+      uncommitted = status.stdout.split('\0').filter(Boolean).filter((l) => !included.includes(l.slice(3)) && !isLeftOut(l.slice(3), r.setupMade ?? [])).length;
     } else if ('lost' in lost) {
       // Its files are there, but no git can say which of them are new.
       uncommitted = null;

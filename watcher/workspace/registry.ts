@@ -44,6 +44,11 @@ export interface WorktreeRecord {
   setupDone?: boolean;
   /** Files copied in from the node's checkout (`include`): never committed by gitbus. */
   included?: string[];
+  /**
+   * What the project's setup command left untracked here (files, or folders as `dir/`), read when it succeeded: the
+   * node's preparation, never committed by gitbus, and not counted as work left uncommitted.
+   */
+  setupMade?: string[];
   created: string;
   updated: string;
 }

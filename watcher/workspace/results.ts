@@ -9,6 +9,7 @@ import type { WorktreeRecord } from './registry.js';
 import { isAncestor } from './cache.js';
 import { shellWord } from '../../bus/project/shell-word.js';
 import { inWorktree, WorktreeLostError, worktreeState } from './worktree-git.js';
+import { addAllExcept, isLeftOut, nestedRepositories, nestedRepositoriesWhy } from './left-out.js';
 
 export interface FinishInput {
   ws: PreparedWorkspace;
@@ -76,7 +77,9 @@ export async function finishWorktree(f: FinishInput): Promise<Finished> {
   if (state !== 'ok') throw new WorktreeLostError(state, cwd, f.ws.record.key);
   const at = inWorktree(cwd);
   const included = f.ws.record.included ?? [];
+  const setupMade = f.ws.record.setupMade ?? [];
   let uncommitted = 0;
+  let uncommittedWhy: string | undefined;
   // A merge the run left half done (a resolve that timed out) must not be committed with its conflict markers.
   // MERGE_HEAD is read from the worktree's own git folder (named in its .git file) rather than with one more git process.
   const unmerged = await git(['ls-files', '--unmerged'], at);
@@ -84,7 +87,15 @@ export async function finishWorktree(f: FinishInput): Promise<Finished> {
   if (f.autoCommit !== false && !midMerge) {
     // No status pass first: `add --all` on a clean tree stages nothing, and `diff --cached` says whether there is
     // anything to commit (the run may also have staged without committing). The identity check needs no index.
-    const [, identity] = await Promise.all([git(['add', '--all'], at), hasIdentity(cwd)]);
+    // Left out of the add, not reset after it: an add that meets a repository with no commit fails as a whole.
+    const nested = await nestedRepositories(at);
+    const apart = [...nested, ...setupMade];
+    const add = apart.length > 0 ? git(['add', '--all', '--pathspec-from-file=-', '--pathspec-file-nul'], { ...at, input: addAllExcept(apart) }) : git(['add', '--all'], at);
+    const [, identity] = await Promise.all([add, hasIdentity(cwd)]);
+    if (nested.length > 0) {
+      uncommitted = nested.length;
+      uncommittedWhy = nestedRepositoriesWhy(nested, cwd);
+    }
     // Literal pathspecs: a copied file's name is matched as it is, never as a glob or pathspec magic.
     if (included.length > 0) await git(['--literal-pathspecs', 'reset', '--quiet', '--', ...included], { ...at, okCodes: [1] });
     const staged = await git(['diff', '--cached', '--quiet'], { ...at, okCodes: [1] });
@@ -99,7 +110,8 @@ export async function finishWorktree(f: FinishInput): Promise<Finished> {
   } else {
     // Left as it is: counted for the response (a status line of an unmerged path is counted like any other).
     const status = await git(['status', '--porcelain', '-z', '--untracked-files=all'], at);
-    uncommitted = status.stdout.split('\0').filter(Boolean).filter((l) => !included.includes(l.slice(3))).length;
+    uncommitted = status.stdout.split('\0').filter(Boolean).filter((l) => !included.includes(l.slice(3)) && !isLeftOut(l.slice(3), setupMade)).length;
+    if (uncommitted > 0) uncommittedWhy = midMerge ? 'a merge was left unresolved, so nothing was committed' : 'autoCommit is off';
   }
   const base = f.ws.record.baseCommit;
   const facts = await branchFacts(at, base, 'HEAD');
@@ -119,7 +131,7 @@ export async function finishWorktree(f: FinishInput): Promise<Finished> {
   if (baseMissing) warnings.push(baseMissingWarning(f.ws.record, head, f.node));
   const lastPushed = lastPushedOf(f.ws.record);
   const apartAtStart = apartOf(f.ws.record);
-  return { report, push: { gitDir: f.ws.cache.gitDir, url: f.ws.cache.url, commit: head, branch: f.ws.record.branch, worktree: f.ws.record.key, ...(lastPushed ? { lastPushed } : {}), ...(apartAtStart ? { apartAtStart } : {}) }, stat: statText, uncommitted, ...(uncommitted > 0 ? { uncommittedWhy: midMerge ? 'a merge was left unresolved, so nothing was committed' : 'autoCommit is off' } : {}), baseMissing, warnings };
+  return { report, push: { gitDir: f.ws.cache.gitDir, url: f.ws.cache.url, commit: head, branch: f.ws.record.branch, worktree: f.ws.record.key, ...(lastPushed ? { lastPushed } : {}), ...(apartAtStart ? { apartAtStart } : {}) }, stat: statText, uncommitted, ...(uncommittedWhy ? { uncommittedWhy } : {}), baseMissing, warnings };
 }
 
 /** The Branch section's warning of a result that does not contain its base, with how to see what it dropped. Pure. */

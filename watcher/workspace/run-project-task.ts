@@ -14,7 +14,8 @@ import { acquireRunLock, worktreeLockKey } from './run-lock.js';
 import { mergeTask } from './merge-task.js';
 import { checkMerged, missingReason } from './merge-check.js';
 import { unstarted, type FetchWait } from './fetch-retry.js';
-import { WorktreeLostError } from './worktree-git.js';
+import { inWorktree, WorktreeLostError } from './worktree-git.js';
+import { untrackedEntries } from './left-out.js';
 
 /** Runs a runner, turning anything it throws (a full disk under its log) into a failed outcome. */
 export async function runGuarded(ctx: BusContext, runner: Runner, req: RunRequest, abort: AbortSignal): Promise<RunOutcome> {
@@ -80,12 +81,24 @@ async function runInWorktree(ctx: BusContext, task: ClaimResult, runner: Runner,
   // Once per worktree, until it succeeds: a worktree whose setup failed gets it again at the next run there.
   if (setup && (ws.created || ws.record.setupDone !== true)) {
     let s: RunOutcome;
+    // What was untracked before (a worktree an earlier run left files in, whose project gained a setup since) is
+    // not the setup's.
+    const before = ws.created ? [] : await untrackedEntries(inWorktree(ws.record.path)).catch(() => null);
     try {
       s = await runShellCommand({ ...inTree, cwd: ws.record.path }, setup, taskEnv(inTree), abort);
     } catch (err) {
       s = fail(firstLine(asLocalFailure(err, ctx.paths.home)));
     }
-    if (s.status === 'succeeded') updateRecord(ctx.paths.home, ws.record.key, (r) => ({ ...r, setupDone: true }));
+    // Read before the run adds files of its own: what became untracked is the setup's. Also after a setup that
+    // failed: the commit of what was left must not deliver a half-made setup as the task's work.
+    const made = before === null ? [] : await untrackedEntries(inWorktree(ws.record.path)).catch((err: unknown) => {
+      noteInLog(req.logPath, `gitbus: could not list what the setup made, so the task's commit may include it: ${firstLine(err)}\n`);
+      return [];
+    });
+    const setupMade = made.filter((p) => !(ws.record.included ?? []).includes(p) && !(before ?? []).includes(p));
+    if (setupMade.length > 0) noteInLog(req.logPath, `gitbus: the setup made ${setupMade.length} untracked path(s) that .gitignore does not name; they are the node's, not the task's work, and gitbus leaves them out of the task's commit\n`);
+    ws.record.setupMade = setupMade;
+    updateRecord(ctx.paths.home, ws.record.key, (r) => ({ ...r, ...(s.status === 'succeeded' ? { setupDone: true } : {}), setupMade }));
     outcome = s.status === 'succeeded' ? await runGuarded(ctx, runner, inTree, abort) : { ...s, status: s.status === 'cancelled' ? 'cancelled' : 'failed', reason: `the project's setup command \`${setup}\` ${s.reason ?? 'failed'}; the worktree is kept at ${ws.record.path}` };
   } else {
     outcome = await runGuarded(ctx, runner, inTree, abort);
