@@ -1,11 +1,10 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { execFileSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse } from 'yaml';
 import { ROOT, gitbus, gitCli, json } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
-import { showInProcess } from '../helpers/in-process.js';
+import { responseOn, watchOnceRan, type ProjectReport } from '../helpers/project-tasks.js';
 import { branchFiles, editNode, makeProject, pushApartBranches, pushHandoffs, showFile } from '../helpers/project.js';
 import { startWatcher } from '../helpers/watcher-process.js';
 import { until } from '../helpers/wait.js';
@@ -17,25 +16,12 @@ import { until } from '../helpers/wait.js';
  */
 const STANDIN = join(ROOT, 'test/fixtures/claude-standin.mjs');
 
-type Shown = { state: string; files: { path: string; text: string }[] };
-type Report = { repo: string; branch: string; baseCommit: string; headCommit: string; pushed: boolean; pushError?: string; commits?: number; subjects?: string[]; files?: number; insertions?: number; deletions?: number };
-
 let bus: Awaited<ReturnType<typeof makeBus>>;
 let project: ReturnType<typeof makeProject>;
 let person: string;
 const children: ChildProcess[] = [];
 
-/**
- * What `gitbus show ID --json` says on alpha, read in the test's process (test/helpers/in-process.ts): the tests
- * read the responses the nodes wrote back; the CLI's show and status as text are asserted where they matter.
- */
-async function shown(id: string, home = bus.home('alpha')): Promise<Shown> {
-  return showInProcess<Shown>(home, id);
-}
-
-function frontmatter(text: string): Record<string, unknown> {
-  return parse(text.split('---\n')[1] ?? '') as Record<string, unknown>;
-}
+const response = (id: string) => responseOn(bus.home('alpha'), id);
 
 /** The lines of the first fenced block after the line of `body` that starts with `lead`. */
 function fencedAfter(body: string, lead: string): string[] {
@@ -44,18 +30,6 @@ function fencedAfter(body: string, lead: string): string[] {
   expect(at, `${lead} in ${body}`).toBeGreaterThanOrEqual(0);
   const open = lines.indexOf('```', at);
   return lines.slice(open + 1, lines.indexOf('```', open + 1));
-}
-
-async function response(id: string): Promise<{ data: Record<string, unknown> & { project?: Report; status: string; reason?: string }; body: string }> {
-  const file = (await shown(id)).files.find((f) => f.path.startsWith('responses/'));
-  if (!file) throw new Error(`${id} has no response`);
-  return { data: frontmatter(file.text) as never, body: file.text };
-}
-
-async function watchOnce(home: string, env: NodeJS.ProcessEnv = {}): Promise<{ id: string; status: string }[]> {
-  const r = await gitbus(['watch', '--once', '--json'], { home, env, timeoutMs: 90_000 });
-  expect(r.code, r.stderr).toBe(0);
-  return json<{ ran: { id: string; status: string }[] }>(r).ran;
 }
 
 beforeAll(async () => {
@@ -81,12 +55,12 @@ describe('project tasks', () => {
       { id: 'pw-one', frontmatter: { to: 'w1', repo: 'proj', base: 'main', baseCommit: base, command: 'echo one >> app.txt && git -c user.name=t -c user.email=t@x commit -qam "task one edits app" && cat .env > seen-env.txt && echo "$PORT $WHICH $GITBUS_BRANCH" > env.txt && test -f .setup-ran && pwd > where.txt' } },
       { id: 'pw-two', frontmatter: { to: 'w2', repo: project.remote, base: 'main', branch: 'feature/two', command: 'echo two > two.txt' } },
     ]);
-    const [one, two] = await Promise.all([watchOnce(bus.home('w1')), watchOnce(bus.home('w2'))]);
+    const [one, two] = await Promise.all([watchOnceRan(bus.home('w1')), watchOnceRan(bus.home('w2'))]);
     expect(one).toEqual([expect.objectContaining({ id: 'pw-one', status: 'succeeded' })]);
     expect(two).toEqual([expect.objectContaining({ id: 'pw-two', status: 'succeeded' })]);
 
     const r1 = await response('pw-one');
-    const p1 = r1.data.project as Report;
+    const p1 = r1.data.project as ProjectReport;
     expect(p1).toMatchObject({ repo: 'proj', branch: 'gitbus/pw-one', baseCommit: base, pushed: true, commits: 2, files: 4 });
     expect(p1.subjects).toEqual(['pw-one', 'task one edits app']);
     expect(gitCli(['--git-dir', project.remote, 'rev-parse', 'gitbus/pw-one']).trim()).toBe(p1.headCommit);
@@ -106,7 +80,7 @@ describe('project tasks', () => {
     expect(text.stdout).toContain('  fetch: git fetch proj refs/heads/gitbus/pw-one');
     expect(r1.body).toContain('- task one edits app');
 
-    const p2 = (await response('pw-two')).data.project as Report;
+    const p2 = (await response('pw-two')).data.project as ProjectReport;
     expect(p2).toMatchObject({ branch: 'feature/two', baseCommit: base, pushed: true, commits: 1, files: 1, insertions: 1 });
     expect(showFile(project.remote, 'feature/two', 'two.txt')).toBe('two\n');
     // The person's checkout was never touched.
@@ -117,20 +91,20 @@ describe('project tasks', () => {
     pushHandoffs(person, bus.remote, [
       { id: 'pw-claude', frontmatter: { to: 'w1', repo: 'proj', runner: 'claude', branch: 'agent/notes' }, body: 'Write the notes.\n@write notes.md hello from the agent\n@commit agent adds notes\n@write scratch.txt left over\n' },
     ]);
-    const ran = await watchOnce(bus.home('w1'), { GITBUS_CLAUDE_BIN: STANDIN, CLAUDE_STANDIN_SESSIONS: join(bus.dir, 'sessions') });
+    const ran = await watchOnceRan(bus.home('w1'), { GITBUS_CLAUDE_BIN: STANDIN, CLAUDE_STANDIN_SESSIONS: join(bus.dir, 'sessions') });
     expect(ran).toEqual([expect.objectContaining({ id: 'pw-claude', status: 'succeeded' })]);
     const r = await response('pw-claude');
     expect(r.data.project).toMatchObject({ branch: 'agent/notes', pushed: true, commits: 2 });
-    expect((r.data.project as Report).subjects).toEqual(['pw-claude', 'agent adds notes']);
+    expect((r.data.project as ProjectReport).subjects).toEqual(['pw-claude', 'agent adds notes']);
     expect(showFile(project.remote, 'agent/notes', 'notes.md')).toBe('hello from the agent\n');
     expect(branchFiles(project.remote, 'agent/notes')).toContain('scratch.txt');
     // No base given: the remote's default branch.
-    expect((r.data.project as Report).baseCommit).toBe(project.main());
+    expect((r.data.project as ProjectReport).baseCommit).toBe(project.main());
   }, 120_000);
 
   it('a base commit the project remote does not have fails the task with the reason, and nothing is pushed', async () => {
     pushHandoffs(person, bus.remote, [{ id: 'pw-nobase', frontmatter: { to: 'w2', repo: 'proj', base: 'main', baseCommit: 'a'.repeat(40), command: 'true' } }]);
-    const ran = await watchOnce(bus.home('w2'));
+    const ran = await watchOnceRan(bus.home('w2'));
     expect(ran).toEqual([expect.objectContaining({ id: 'pw-nobase', status: 'failed' })]);
     const r = await response('pw-nobase');
     expect(r.data.reason).toContain(`the base commit ${'a'.repeat(40)} (main) is not on the project remote ${project.remote}`);
@@ -145,69 +119,17 @@ describe('project tasks', () => {
     expect(logs.stderr).toContain('git push origin main');
   }, 60_000);
 
-  it('a push that fails because the project remote is away keeps the result in the outbox and delivers both once it is back', async () => {
-    const away = `${project.remote}.away`;
-    pushHandoffs(person, bus.remote, [{ id: 'pw-away', frontmatter: { to: 'w2', repo: 'proj', command: `echo kept > kept.txt && mv ${project.remote} ${away}` } }]);
-    const w = startWatcher(bus.home('w2'), ['--poll', '1s'], children);
-    try {
-      await until('the result to be held back', () => w.events().some((e) => e.type === 'queued' && e.id === 'pw-away'), 60_000, w.stderr);
-      // Held: no response on the bus, the worktree kept with the commit.
-      expect((await shown('pw-away')).state).toBe('claimed');
-      expect(existsSync(join(bus.home('w2'), 'worktrees', 'pw-away', 'kept.txt'))).toBe(true);
-      renameSync(away, project.remote);
-      await until('the branch and the response to go out', () => w.events().some((e) => e.type === 'delivered' && e.id === 'pw-away'), 60_000, () => `${w.events().map((e) => JSON.stringify(e)).join('\n')}\n${w.stderr()}`);
-      expect(w.events().find((e) => e.type === 'pushed' && e.id === 'pw-away')).toMatchObject({ branch: 'gitbus/pw-away' });
-      // Delivered once: never set aside, released or run again.
-      expect(w.events().filter((e) => e.id === 'pw-away' && (e.type === 'rejected' || e.type === 'released' || e.type === 'claimed')).map((e) => e.type)).toEqual(['claimed']);
-      const r = await response('pw-away');
-      expect(r.data.project).toMatchObject({ pushed: true, branch: 'gitbus/pw-away' });
-      expect(showFile(project.remote, 'gitbus/pw-away', 'kept.txt')).toBe('kept\n');
-    } finally {
-      w.child.kill('SIGTERM');
-      await w.exited;
-      // Whatever happened above, the next tests find the project remote where it belongs.
-      if (existsSync(away) && !existsSync(project.remote)) renameSync(away, project.remote);
-    }
-  }, 150_000);
-
-  it('a push the project remote refuses lets the response go out saying why, and the node pushes again until it is taken', async () => {
-    const hook = join(project.remote, 'hooks', 'pre-receive');
-    const gate = join(bus.dir, 'refuse-pushes');
-    writeFileSync(gate, '');
-    writeFileSync(hook, `#!/bin/sh\nif [ -e ${gate} ]; then echo "pushes are closed today" >&2; exit 1; fi\n`);
-    chmodSync(hook, 0o755);
-    pushHandoffs(person, bus.remote, [{ id: 'pw-refused', frontmatter: { to: 'w1', repo: 'proj', command: 'echo later > later.txt' } }]);
-    const w = startWatcher(bus.home('w1'), ['--poll', '1s', '--retry', '1s'], children);
-    try {
-      await until('the response', () => w.events().some((e) => e.type === 'delivered' && e.id === 'pw-refused'), 60_000, w.stderr);
-      const r = await response('pw-refused');
-      expect(r.data.status).toBe('succeeded');
-      expect(r.data.project).toMatchObject({ pushed: false, branch: 'gitbus/pw-refused' });
-      expect((r.data.project as Report).pushError).toContain('pushes are closed today');
-      expect(r.body).toContain('Not on the project remote yet');
-      expect(branchFiles(project.remote, 'gitbus/pw-refused')).toBeNull();
-      rmSync(gate);
-      await until('the branch pushed, then said on the bus (test/e2e/project-delivery.test.ts)', () => ['pushed', 'branch-delivered'].every((t) => w.events().some((e) => e.type === t && e.id === 'pw-refused')), 60_000, w.stderr);
-      expect(showFile(project.remote, 'gitbus/pw-refused', 'later.txt')).toBe('later\n');
-      expect(existsSync(join(bus.home('w1'), 'pushes', 'pw-refused.1.json'))).toBe(false);
-    } finally {
-      rmSync(hook, { force: true });
-      w.child.kill('SIGTERM');
-      await w.exited;
-    }
-  }, 150_000);
-
   it('a resumed run that rewrites its pushed branch (an amend) goes beside it saying so, never forced; a branch someone else pushed to says it moved', async () => {
     const amend = (msg: string) => `echo "${msg}" >> one.txt && git add one.txt && git -c user.name=t -c user.email=t@x commit -q --amend -m "${msg}"`;
     pushHandoffs(person, bus.remote, [
       { id: 'pw-rw-first', frontmatter: { to: 'w2', repo: 'proj', branch: 'rw/topic', command: 'echo one > one.txt' } },
       { id: 'pw-mv-first', frontmatter: { to: 'w1', repo: 'proj', branch: 'mv/topic', command: 'echo one > one.txt' } },
     ]);
-    const [rw, mv] = await Promise.all([watchOnce(bus.home('w2')), watchOnce(bus.home('w1'))]);
+    const [rw, mv] = await Promise.all([watchOnceRan(bus.home('w2')), watchOnceRan(bus.home('w1'))]);
     expect(rw).toEqual([expect.objectContaining({ id: 'pw-rw-first', status: 'succeeded' })]);
     expect(mv).toEqual([expect.objectContaining({ id: 'pw-mv-first', status: 'succeeded' })]);
     const accepted = gitCli(['--git-dir', project.remote, 'rev-parse', 'rw/topic']).trim();
-    expect(((await response('pw-rw-first')).data.project as Report).headCommit).toBe(accepted);
+    expect(((await response('pw-rw-first')).data.project as ProjectReport).headCommit).toBe(accepted);
 
     // Someone else builds on mv/topic meanwhile; the resume on w1 adds a commit to what it pushed: the branch moved.
     const other = join(bus.dir, 'other-mv');
@@ -232,7 +154,7 @@ describe('project tasks', () => {
       await w.exited;
     }
     const amended = (await response('pw-rw-amend'));
-    const pa = amended.data.project as Report;
+    const pa = amended.data.project as ProjectReport;
     expect(pa).toMatchObject({ pushed: true, branch: `rw/topic-moved-${pa.headCommit.slice(0, 8)}` });
     expect(w.events().find((e) => e.type === 'pushed' && e.id === 'pw-rw-amend')).toMatchObject({ branch: pa.branch, moved: 'rw/topic', rewritten: accepted });
     expect(amended.body).toContain(`The run rewrote the history of rw/topic (a rebase or an amend): ${accepted.slice(0, 12)}, the commit of rw/topic on the remote that this worktree built on, is not part of the results`);
@@ -280,7 +202,7 @@ describe('project tasks', () => {
     expect(ran.code, ran.stderr).toBe(0);
     expect(ran.stdout).toContain(`(beside pre/topic: the run rewrote its history, a rebase or an amend, so it was not a fast-forward of ${start.slice(0, 12)}; nothing was forced)`);
     const r = await response('pw-pre-amend');
-    const p = r.data.project as Report;
+    const p = r.data.project as ProjectReport;
     expect(p).toMatchObject({ pushed: true, branch: `pre/topic-moved-${p.headCommit.slice(0, 8)}` });
     expect(r.body).toContain(`The run rewrote the history of pre/topic (a rebase or an amend): ${start.slice(0, 12)}, the commit of pre/topic on the remote that this worktree built on, is not part of the results`);
     expect(r.body).toContain(`--force-with-lease=refs/heads/pre/topic:${start} `);
@@ -305,7 +227,7 @@ describe('project tasks', () => {
     expect(ran.code, ran.stderr).toBe(0);
     expect(ran.stdout).toContain(`(beside apart/topic: it did not build on the task's base, at ${at.slice(0, 12)} since before the task)`);
     const r = await response('pw-apart');
-    const p = r.data.project as Report;
+    const p = r.data.project as ProjectReport;
     expect(p).toMatchObject({ pushed: true, baseCommit: base, branch: `apart/topic-moved-${p.headCommit.slice(0, 8)}` });
     expect(r.body).toContain(`apart/topic on the remote did not build on the task's base when the task started (it was at ${at.slice(0, 12)}, which does not contain ${base.slice(0, 12)}), so the task built on the base instead and its results went beside apart/topic, to ${p.branch}.`);
     expect(r.body).not.toContain('had moved on the remote');
@@ -343,23 +265,23 @@ describe('project tasks', () => {
     expect(gitCli(['worktree', 'list', '--porcelain'], theirs).split('\n').filter((l) => l.startsWith('worktree '))).toHaveLength(1);
     // Pushed to while its task ran: it moved.
     const busy = await response('pw-apart-busy');
-    expect(busy.body).toContain(`apart/busy had moved on the remote since the task started, so the results went beside it, to ${(busy.data.project as Report).branch}.`);
+    expect(busy.body).toContain(`apart/busy had moved on the remote since the task started, so the results went beside it, to ${(busy.data.project as ProjectReport).branch}.`);
     expect(busy.body).not.toContain('did not build on');
   }, 120_000);
 
   it('a second task on the same branch continues it on the same node, and a merge left half done is never committed', async () => {
     pushHandoffs(person, bus.remote, [{ id: 'pw-first', frontmatter: { to: 'w1', repo: 'proj', branch: 'topic/shared', command: 'echo first > first.txt' } }]);
-    expect(await watchOnce(bus.home('w1'))).toEqual([expect.objectContaining({ id: 'pw-first', status: 'succeeded' })]);
+    expect(await watchOnceRan(bus.home('w1'))).toEqual([expect.objectContaining({ id: 'pw-first', status: 'succeeded' })]);
     // The first task's worktree still holds topic/shared on w1: the second works beside it and continues the branch.
     pushHandoffs(person, bus.remote, [{ id: 'pw-second', frontmatter: { to: 'w1', repo: 'proj', branch: 'topic/shared', command: 'test -f first.txt && echo second > second.txt' } }]);
-    expect(await watchOnce(bus.home('w1'))).toEqual([expect.objectContaining({ id: 'pw-second', status: 'succeeded' })]);
+    expect(await watchOnceRan(bus.home('w1'))).toEqual([expect.objectContaining({ id: 'pw-second', status: 'succeeded' })]);
     expect(branchFiles(project.remote, 'topic/shared')).toEqual(expect.arrayContaining(['first.txt', 'second.txt']));
-    expect(((await response('pw-second')).data.project as Report).branch).toBe('topic/shared');
+    expect(((await response('pw-second')).data.project as ProjectReport).branch).toBe('topic/shared');
 
     // A run that stops in the middle of a conflicting merge: its markers must not reach the branch.
     const conflicting = 'git -c user.name=t -c user.email=t@x checkout -q -b side && echo side > app.txt && git -c user.name=t -c user.email=t@x commit -qam side && git checkout -q - && echo mine > app.txt && git -c user.name=t -c user.email=t@x commit -qam mine && git -c user.name=t -c user.email=t@x merge side; exit 0';
     pushHandoffs(person, bus.remote, [{ id: 'pw-midmerge', frontmatter: { to: 'w2', repo: 'proj', command: conflicting } }]);
-    expect(await watchOnce(bus.home('w2'))).toEqual([expect.objectContaining({ id: 'pw-midmerge' })]);
+    expect(await watchOnceRan(bus.home('w2'))).toEqual([expect.objectContaining({ id: 'pw-midmerge' })]);
     const r = await response('pw-midmerge');
     expect(r.body).toContain('a merge was left unresolved, so nothing was committed');
     expect(showFile(project.remote, 'gitbus/pw-midmerge', 'app.txt')).toBe('mine\n');
@@ -399,7 +321,7 @@ describe('project tasks', () => {
   it('a node that joins after the task was dispatched to it fetches the project, runs it and pushes the branch', async () => {
     pushHandoffs(person, bus.remote, [{ id: 'pw-late', frontmatter: { to: 'gpu', repo: project.remote, base: 'main', command: 'echo validated > gpu.txt' } }]);
     const gpu = await bus.addNode('gpu', ['cuda'], ['--runner', 'shell']);
-    const ran = await watchOnce(gpu);
+    const ran = await watchOnceRan(gpu);
     expect(ran).toEqual([expect.objectContaining({ id: 'pw-late', status: 'succeeded' })]);
     expect(showFile(project.remote, 'gitbus/pw-late', 'gpu.txt')).toBe('validated\n');
     expect(readFileSync(join(gpu, 'worktrees', 'pw-late.json'), 'utf8')).toContain('"pushedCommit"');
