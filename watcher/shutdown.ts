@@ -56,6 +56,10 @@ export function shutdown(deps: ShutdownDeps): Shutdown {
     endRuns: async () => {
       const left = graceLeft();
       if (running.size === 0) return;
+      // Said at once: a person who pressed Ctrl-C would otherwise see nothing until the runs end, up to the grace.
+      const going = () => [...running.keys()];
+      opts.onEvent({ type: 'stopping', runs: going(), graceMs: left });
+      if (left > 0) opts.hurry?.addEventListener('abort', () => running.size > 0 && opts.onEvent({ type: 'stopping', runs: going(), graceMs: 0 }), { once: true });
       const all = Promise.all([...running.values()].map((r) => r.done)).then(() => 'done' as const);
       if (left === 0 || (await Promise.race([graceOver('grace' as const), all])) === 'grace') kill.abort();
       await all;

@@ -95,6 +95,11 @@ export type WatchEvent =
   | RemoteUpEvent
   /** The home's node.yaml is gone (the folder removed): the watcher stops, as at SIGTERM. */
   | { type: 'home-removed'; home: string }
+  /**
+   * A stop began with runs going: they get `graceMs` to end, then are stopped and go back to the bus; `graceMs` 0
+   * when the grace period was cut short (a second signal) and they are being stopped now.
+   */
+  | { type: 'stopping'; runs: string[]; graceMs: number }
   | { type: 'stopped' };
 
 export interface WatchOptions {

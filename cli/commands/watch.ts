@@ -38,7 +38,7 @@ function serveLine(e: ServeEvent): string | null {
   }
 }
 
-function eventLine(e: WatchEvent): string | null {
+export function eventLine(e: WatchEvent): string | null {
   switch (e.type) {
     case 'lost-race':
       // Routine under contention (the claim decides again at once): for --json readers and the benchmark only.
@@ -112,6 +112,12 @@ function eventLine(e: WatchEvent): string | null {
       return `env ${e.profiles.join(', ')}: not looked at or applied: ${e.reason}\n  fix: ${e.fix}`;
     case 'home-removed':
       return `stopping: the home ${e.home} was removed (its node.yaml is gone); running tasks get the grace period and go back to the bus (gitbus leave takes a node off the bus)`;
+    case 'stopping': {
+      const what = `${e.runs.length} running task${e.runs.length === 1 ? '' : 's'} (${e.runs.join(', ')})`;
+      return e.graceMs > 0
+        ? `stopping: waiting up to ${span(e.graceMs)} for ${what} to end; then ${e.runs.length === 1 ? 'it is' : 'they are'} stopped and go${e.runs.length === 1 ? 'es' : ''} back to the bus (a second Ctrl-C or SIGTERM stops ${e.runs.length === 1 ? 'it' : 'them'} now)`
+        : `stopping now: ${what} stopped; ${e.runs.length === 1 ? 'it goes' : 'they go'} back to the bus`;
+    }
     case 'stopped':
       return 'stopped';
   }

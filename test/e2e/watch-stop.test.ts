@@ -72,6 +72,13 @@ describe('a watcher stopped with a run under way', () => {
     clearInterval(interrupts);
     expect(code, explain()).toBe(0);
     expect(w.events().some((e) => e.type === 'released' && e.id === id), explain()).toBe(true);
+    // Said at once, not after the wait: what it waits for and how long; then that the wait was cut short.
+    const stopping = w.events().filter((e) => e.type === 'stopping').map(({ type, runs, graceMs }) => ({ type, runs, graceMs }));
+    expect(stopping, explain()).toEqual([
+      { type: 'stopping', runs: [id], graceMs: expect.any(Number) },
+      { type: 'stopping', runs: [id], graceMs: 0 },
+    ]);
+    expect(stopping[0]?.graceMs).toBeGreaterThan(9 * 60_000);
     await until('the run to be gone', () => !running('sleep 119'), 10_000);
   }, 120_000);
 

@@ -37,7 +37,7 @@ describe('a watcher that stops', () => {
     });
     await vi.advanceTimersByTimeAsync(1);
     expect(over).toBe(true);
-    expect(events).toEqual(['goodbye', 'stopped']);
+    expect(events).toEqual(['stopping', 'goodbye', 'stopped']);
     await vi.advanceTimersByTimeAsync(10_000);
     await finished;
   });
