@@ -77,3 +77,14 @@ export function newestDispatched<T extends Dispatched>(tasks: readonly T[]): T |
   for (const t of tasks) if (newest === undefined || (dispatchedEarlier(newest, t) ?? t.id > newest.id)) newest = t;
   return newest;
 }
+
+/**
+ * Whether task `a` was dispatched before task `b`, as far as their ids and handoffs say (dispatchedEarlier): a
+ * follow-up made after the one that settled the integration (a resume of it, a `resolve --force`) did not end before
+ * it and is not moot. Ids given by hand say nothing: taken as before, as a failure the settle came after is the
+ * common case. Pure.
+ */
+export function dispatchedBefore(a: Dispatched, b: Dispatched): boolean {
+  if (!isTimedId(a.id) || !isTimedId(b.id)) return true;
+  return dispatchedEarlier(a, b) ?? a.id < b.id;
+}

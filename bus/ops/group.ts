@@ -12,7 +12,8 @@ import { archivedFollowUps, liveFollowUpIds, type IntegrationRef } from './follo
 import { resultsRemote } from './branch-remote.js';
 import { runClaim } from '../model/resume-plan.js';
 import { groupTaskIds } from './group-members.js';
-import { dispatchedEarlier, isTimedId, newestDispatched, resolvesIntegration, settlingFollowUp, unmergedBranches, type Dispatched } from '../model/merged-branches.js';
+import { dispatchedBefore, newestDispatched, resolvesIntegration, settlingFollowUp, unmergedBranches } from '../model/merged-branches.js';
+import { movedSinceIntegration, type MovedSince } from './group-moved.js';
 import { recordedGroup } from '../groups-ledger.js';
 import { snapshotOrLast, type Offline } from './query.js';
 
@@ -68,8 +69,8 @@ export interface GroupView {
   /** In merge order (the integration task's), then any others by name. */
   workstreams: GroupTask[];
   integration: GroupTask | null;
-  /** Tasks of the group that are neither: follow-ups such as `gitbus resolve`. */
-  others: GroupTask[];
+  /** Tasks of the group that are neither: follow-ups such as `gitbus resolve`, each with what it is. */
+  others: (GroupTask & { kind: FollowUpKind })[];
   /**
    * The follow-up (a `gitbus resolve`) that succeeded and pushed the integration's branch with every workstream
    * merged into it; null when none has.
@@ -82,6 +83,11 @@ export interface GroupView {
    * one resolved or integrated it: their reasons (resolve again, ...) no longer say what to do.
    */
   superseded: string[];
+  /**
+   * Workstreams a resume moved (or, not ended yet, may move) after the group was integrated or resolved: the
+   * integration's branch lacks what it added, so the group is not integrated as it stands.
+   */
+  movedSince: MovedSince[];
   /** Sum of the known costs, US dollars. */
   costUsd: number;
   offline: Offline | null;
@@ -107,6 +113,19 @@ export function onBranch(integration: GroupTask, o: GroupTask, asked: string | n
   return b !== null && (o.branch === b || o.branch?.startsWith(`${b}-moved-`) === true);
 }
 
+/** What a task of the group that is neither a workstream nor the integration is. */
+export type FollowUpKind = 'resume' | 'integration' | 'resolve' | 'other';
+
+/**
+ * What a follow-up is, for `gitbus group` and the web view alike: a resume of a workstream; an earlier integration
+ * (merged again since), or a resolve by an agent or by hand, on the integration's branch; else another task. Pure.
+ */
+export function followUpKind(t: GroupTask, integration: GroupTask | null, asked: string | null = integration?.branch ?? null): FollowUpKind {
+  if (t.resumes !== null) return 'resume';
+  if (integration && onBranch(integration, t, asked)) return t.runner === 'merge' ? 'integration' : 'resolve';
+  return 'other';
+}
+
 /**
  * The follow-up that resolved the integration (resolvesIntegration; which of several: settlingFollowUp, as `gitbus
  * resolve` picks it, from the same tasks: bus/ops/follow-ups.ts), and the failed tasks on its branch that the newest
@@ -114,13 +133,13 @@ export function onBranch(integration: GroupTask, o: GroupTask, asked: string | n
  * longer say what to do. `asked`: the branch the integration's handoff asks for, as `resolve` weighs it (its
  * response's may be beside it); by default its `branch`. Pure.
  */
-export function settlement(integration: GroupTask, merge: readonly string[], others: readonly GroupTask[], asked: string | null = integration.branch): { resolvedBy: string | null; superseded: string[] } {
+export function settlement(integration: GroupTask, merge: readonly string[], others: readonly GroupTask[], asked: string | null = integration.branch): { resolvedBy: string | null; superseded: string[]; settled: GroupTask | null } {
   // A follow-up's handoff's branch is the integration's; its response's may be beside it (`-moved-`).
   const resolving = others.filter((o) => onBranch(integration, o, asked) && resolvesIntegration(merge, o.state, o.project));
   const resolvedBy = settlingFollowUp(asked, resolving)?.id ?? null;
   const settled = newestDispatched([...resolving, ...(integration.state === 'succeeded' ? [integration] : [])]) ?? null;
   const superseded = settled === null ? [] : others.filter((o) => o.id !== settled.id && o.state !== 'succeeded' && isFinalState(o.state) && onBranch(integration, o, asked) && dispatchedBefore(o, settled)).map((o) => o.id);
-  return { resolvedBy, superseded };
+  return { resolvedBy, superseded, settled };
 }
 
 /** Follow-ups that ended with a result on the integration's branch lacking some of `merge`, conflicts aside. Pure. */
@@ -276,13 +295,13 @@ export async function groupView(ctx: BusContext, group: string): Promise<GroupVi
     .filter((p) => p.handoff?.workstream !== undefined)
     .sort((a, b) => rank(a) - rank(b) || ((a.handoff?.workstream ?? '') < (b.handoff?.workstream ?? '') ? -1 : 1))
     .map(groupTask);
-  const others = parts.filter((p) => p.handoff?.workstream === undefined && p !== integration).map(groupTask);
   const integrationTask = integration ? groupTask(integration) : null;
+  const others = parts.filter((p) => p.handoff?.workstream === undefined && p !== integration).map(groupTask).map((t) => ({ ...t, kind: followUpKind(t, integrationTask, asked?.branch ?? integrationTask?.branch ?? null) }));
   const all = [...workstreams, ...(integrationTask ? [integrationTask] : []), ...others];
   const merge = integration?.handoff?.merge ?? [];
   const first = integration?.handoff ?? parts.find((p) => p.handoff)?.handoff;
   const title = integration?.handoff?.title;
-  const { resolvedBy, superseded } = integrationTask ? settlement(integrationTask, merge, others, asked?.branch ?? integrationTask.branch) : { resolvedBy: null, superseded: [] };
+  const { resolvedBy, superseded, settled } = integrationTask ? settlement(integrationTask, merge, others, asked?.branch ?? integrationTask.branch) : { resolvedBy: null, superseded: [], settled: null };
   return {
     group,
     title: title?.endsWith(INTEGRATION_SUFFIX) ? title.slice(0, -INTEGRATION_SUFFIX.length) : null,
@@ -295,18 +314,8 @@ export async function groupView(ctx: BusContext, group: string): Promise<GroupVi
     resolvedBy,
     incomplete: integrationTask && resolvedBy === null ? incompleteResolves(integrationTask, merge, others, asked?.branch ?? integrationTask.branch) : [],
     superseded,
+    movedSince: movedSinceIntegration(workstreams, others, settled),
     costUsd: Math.round(all.reduce((sum, t) => sum + (t.costUsd ?? 0), 0) * 1e6) / 1e6,
     offline,
   };
-}
-
-/**
- * Whether task `a` was dispatched before task `b`, as far as their ids and handoffs say (dispatchedEarlier): a
- * follow-up made after the one that settled the integration (a resume of it, a `resolve --force`) did not end before
- * it and is not moot. Ids given by hand say nothing: taken as before, as a failure the settle came after is the
- * common case. Pure.
- */
-export function dispatchedBefore(a: Dispatched, b: Dispatched): boolean {
-  if (!isTimedId(a.id) || !isTimedId(b.id)) return true;
-  return dispatchedEarlier(a, b) ?? a.id < b.id;
 }

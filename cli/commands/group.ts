@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { groupView, onBranch, type GroupTask, type GroupView, type IncompleteResolve } from '../../bus/ops/group.js';
+import { groupView, type GroupTask, type GroupView, type IncompleteResolve } from '../../bus/ops/group.js';
 import { fetchCommand } from '../../bus/project/fetch-command.js';
 import { pushedNothing, unfinishedResolve } from '../../schemas/project.js';
 import { groupNameSchema } from '../../schemas/project-schema.js';
@@ -45,14 +45,6 @@ function remoteOf(t: GroupTask, g: GroupView): string {
   return t.remote ?? g.repo ?? 'origin';
 }
 
-/** What a task of the group that is neither a workstream nor the integration is. Pure. */
-function kind(t: GroupTask, g: GroupView): string {
-  if (t.resumes !== null) return 'resume';
-  // An earlier integration (merged again since), or a resolve by an agent or by hand, on the integration's branch.
-  if (g.integration && onBranch(g.integration, t)) return t.runner === 'merge' ? 'integration' : 'resolve';
-  return 'other';
-}
-
 /**
  * A follow-up that ended without merging every workstream. One that made no commit over its base, or did not succeed,
  * pushed nothing on purpose, and nothing is coming (as `show` says it): not "left", which reads as a push still to
@@ -66,12 +58,24 @@ function incompleteLine(x: IncompleteResolve, t: GroupTask | undefined): string 
   return `resolve ${x.id} ${x.pushed ? 'pushed' : 'left (not pushed)'} ${branch} without ${without}: not resolved`;
 }
 
+/**
+ * Workstreams a resume moved, or may move, after the group was integrated or resolved: what the integration's branch
+ * lacks, and the merge that brings it in. Pure.
+ */
+function movedLines(g: GroupView): string[] {
+  if (g.movedSince.length === 0) return [];
+  const id = g.integration?.id ?? 'ID';
+  const lines = g.movedSince.map((m) => (m.moved ? `  ${m.workstream}: moved since, by resume ${m.by}` : `  ${m.workstream}: being resumed by ${m.by}, which may move it`));
+  const waiting = g.movedSince.some((m) => !m.moved);
+  return ['', `not integrated as it stands: ${g.integration?.branch ?? 'the integration\'s branch'} lacks what came after it on these workstreams:`, ...lines, `merge again${waiting ? ' once the resumes ended' : ''}: gitbus resolve ${id} --runner merge --force`];
+}
+
 /** `gitbus group` for people. Pure. */
 export function groupText(g: GroupView): string {
   const out = [`group ${g.group}${g.title ? `: ${g.title}` : ''}`];
   if (g.repo) out.push(`  ${g.repo}, base ${g.base ?? '?'}${g.baseCommit ? ` at ${g.baseCommit.slice(0, 12)}` : ''}`);
   const rows = [...g.workstreams, ...(g.integration ? [g.integration] : []), ...g.others];
-  out.push('', ...table(rows, (t) => t.workstream ?? (t === g.integration ? 'integration' : kind(t, g))));
+  out.push('', ...table(rows, (t) => t.workstream ?? (t === g.integration ? 'integration' : 'kind' in t ? String(t.kind) : 'other')));
   // A failure a later resolve or integration made moot is in the table; its reason (resolve again, ...) is not news.
   for (const t of rows) if (t.reason && !g.superseded.includes(t.id)) out.push(`  ${t.workstream ?? t.id}: ${t.reason}`);
   const c = g.integration?.project?.conflicts;
@@ -79,7 +83,7 @@ export function groupText(g: GroupView): string {
   if (c?.length) {
     out.push('', `conflicts (${g.integration?.branch ?? 'integration'} left untouched${fixed ? `; resolved by ${fixed.id}` : ''}):`);
     for (const x of c) out.push(`  ${x.branch}: ${x.files.join(', ')}`);
-    if (fixed?.branch) out.push(`resolved by ${fixed.id}: ${fetchCommand(remoteOf(fixed, g), fixed.branch)}`);
+    if (fixed?.branch) out.push(`resolved by ${fixed.id}: ${fetchCommand(remoteOf(fixed, g), fixed.branch)}`, ...movedLines(g));
     else {
       // A follow-up that ended without merging every workstream is no resolution: said, with what to do instead.
       for (const x of g.incomplete) out.push(incompleteLine(x, g.others.find((o) => o.id === x.id)));
@@ -87,7 +91,7 @@ export function groupText(g: GroupView): string {
       out.push(g.incomplete.length ? `resolve again: gitbus resolve ${id}, or merge again once the workstreams are fixed: gitbus resolve ${id} --runner merge` : `ask an agent to resolve them: gitbus resolve ${id}`);
     }
   } else if (g.integration?.state === 'succeeded' && g.integration.branch) {
-    out.push('', `integrated: ${fetchCommand(remoteOf(g.integration, g), g.integration.branch)}`);
+    out.push('', `${g.movedSince.length ? 'integrated before the resumes below' : 'integrated'}: ${fetchCommand(remoteOf(g.integration, g), g.integration.branch)}`, ...movedLines(g));
   }
   if (g.costUsd > 0) out.push('', `cost so far: $${g.costUsd.toFixed(2)}`);
   return out.join('\n');

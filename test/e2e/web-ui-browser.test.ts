@@ -253,7 +253,7 @@ describe.skipIf(!hasChromium)('gitbus ui in a real browser', () => {
     }
   });
 
-  it('the group page says a resolve that pushed the branch without the workstreams did not resolve it, and who did, as gitbus group does', async () => {
+  it('the group page says a resolve that pushed the branch without the workstreams did not resolve it, who did, and a workstream resumed since, as gitbus group does', async () => {
     await page.goto(`${ui.url}group/release-1`);
     const conflicts = page.locator('section', { has: page.locator('h2', { hasText: 'Conflicts' }) });
     await conflicts.waitFor({ timeout: 15_000 });
@@ -276,5 +276,16 @@ describe.skipIf(!hasChromium)('gitbus ui in a real browser', () => {
     expect(await conflicts.locator('[data-incomplete]').count()).toBe(0);
     expect(await page.evaluate('window.__sameDocument')).toBe(true);
     await shot('group-resolved');
+    // A workstream resumed after that: the resolved branch lacks what it will add, and the page says so.
+    gitCli(['pull', '-q', '--rebase', 'origin', 'main'], work);
+    writeFileSync(join(work, 'handoffs', 'rel-api2.md'), `---\ntitle: release 1, api again\nfrom: alpha\nto: beta\nrunner: claude\nrepo: /srv/release.git\nbranch: release-1/api\ngroup: release-1\nresumes: rel-api\n---\n`);
+    gitCli(['add', '-A'], work);
+    gitCli(['commit', '-q', '-m', 'a workstream resumed'], work);
+    gitCli(['push', '-q', 'origin', 'HEAD:main'], work);
+    const moved = page.locator('[data-moved-since]');
+    await moved.waitFor({ timeout: 15_000 });
+    expect(await moved.textContent()).toContain('release-1/integration lacks what came after it on these workstreams:api: being resumed by rel-api2, which may move it');
+    expect(await moved.textContent()).toContain('Merge again once the resumes ended: gitbus resolve rel-int --runner merge --force');
+    expect((await gitbus(['group', 'release-1'], { home: bus.home('alpha') })).stdout).toContain('  api: being resumed by rel-api2, which may move it');
   });
 });

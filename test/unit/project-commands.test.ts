@@ -13,6 +13,7 @@ import { pushCommand as prunePushCommand } from '../../watcher/workspace/prune-r
 import { baseMissingFix } from '../../watcher/workspace/cache.js';
 import { keepLocalFix } from '../../watcher/workspace/worktree.js';
 import { groupText } from '../../cli/commands/group.js';
+import { followUpKind } from '../../bus/ops/group.js';
 import { resumePlan } from '../../bus/model/resume-plan.js';
 import type { NoSessionError } from '../../bus/resume-errors.js';
 import { whoWroteFix } from '../../bus/model/response-by-other.js';
@@ -84,7 +85,7 @@ describe('the remote the Branch section\'s commands name', () => {
     expect(projectUrlOfBody(body, { ...report, pushed: false })).toBeUndefined();
     // gitbus group, from the task's own remote as groupView makes it.
     const integration = { id: 't2', state: 'succeeded' as const, title: 't', workstream: null, runner: 'merge', branch: report.branch, remote: resultsRemote('proj', report, body), node: 'w', attempt: 1, session: null, costUsd: null, project: report, waitingFor: [], reason: null, archived: null, resumes: null, created: null };
-    expect(groupText({ group: 'g', title: 't', repo: 'proj', base: 'main', baseCommit: null, workstreams: [], integration, others: [], resolvedBy: null, incomplete: [], superseded: [], costUsd: 0, offline: null })).toContain(`integrated: ${fetchFrom(url)}`);
+    expect(groupText({ group: 'g', title: 't', repo: 'proj', base: 'main', baseCommit: null, workstreams: [], integration, others: [], resolvedBy: null, incomplete: [], superseded: [], movedSince: [], costUsd: 0, offline: null })).toContain(`integrated: ${fetchFrom(url)}`);
   });
 
   it('the URL published is the node\'s only for a project name, without credentials, and never a path on the node', () => {
@@ -145,18 +146,18 @@ describe('commands printed from bus fields', () => {
     // gitbus group
     // From the group's repo, not a remote name the person's checkout may not have.
     const integration = { id: 't2', state: 'succeeded' as const, title: 't', workstream: null, runner: 'merge', branch, remote: repo, node: 'w', attempt: 1, session: null, costUsd: null, project: report, waitingFor: [], reason: null, archived: null, resumes: null, created: null };
-    const group = groupText({ group: 'g', title: 't', repo, base: 'main', baseCommit: null, workstreams: [], integration, others: [], resolvedBy: null, incomplete: [], superseded: [], costUsd: 0, offline: null });
+    const group = groupText({ group: 'g', title: 't', repo, base: 'main', baseCommit: null, workstreams: [], integration, others: [], resolvedBy: null, incomplete: [], superseded: [], movedSince: [], costUsd: 0, offline: null });
     expect(words(group.split('\n').find((l) => l.startsWith('integrated: '))!.slice('integrated: '.length))).toEqual(fetch);
     const conflicted = { ...integration, state: 'failed' as const, project: { ...report, conflicts: [{ branch, files: ['a'] }] } };
     const fixer = { ...integration, id: 't4', runner: 'claude' };
-    const fixed = groupText({ group: 'g', title: 't', repo, base: 'main', baseCommit: null, workstreams: [], integration: conflicted, others: [fixer], resolvedBy: 't4', incomplete: [], superseded: [], costUsd: 0, offline: null });
+    const fixed = groupText({ group: 'g', title: 't', repo, base: 'main', baseCommit: null, workstreams: [], integration: conflicted, others: [{ ...fixer, kind: followUpKind(fixer, conflicted) }], resolvedBy: 't4', incomplete: [], superseded: [], movedSince: [], costUsd: 0, offline: null });
     expect(words(fixed.split('\n').find((l) => l.startsWith('resolved by t4: '))!.slice('resolved by t4: '.length))).toEqual(fetch);
     // A task with no remote of its own (none happens with a branch) is fetched from the group's repo.
-    const bare = groupText({ group: 'g', title: 't', repo, base: 'main', baseCommit: null, workstreams: [], integration: { ...integration, remote: null }, others: [], resolvedBy: null, incomplete: [], superseded: [], costUsd: 0, offline: null });
+    const bare = groupText({ group: 'g', title: 't', repo, base: 'main', baseCommit: null, workstreams: [], integration: { ...integration, remote: null }, others: [], resolvedBy: null, incomplete: [], superseded: [], movedSince: [], costUsd: 0, offline: null });
     expect(words(bare.split('\n').find((l) => l.startsWith('integrated: '))!.slice('integrated: '.length))).toEqual(fetch);
     // A workstream's resume, dispatched into the group, is named so among the follow-ups (not taken for a resolve).
     const resume = { ...integration, id: 't3', runner: 'claude', state: 'pending' as const, project: null, resumes: 't1' };
-    const withResume = groupText({ group: 'g', title: 't', repo, base: 'main', baseCommit: null, workstreams: [], integration, others: [resume], resolvedBy: null, incomplete: [], superseded: [], costUsd: 0, offline: null });
+    const withResume = groupText({ group: 'g', title: 't', repo, base: 'main', baseCommit: null, workstreams: [], integration, others: [{ ...resume, kind: followUpKind(resume, integration) }], resolvedBy: null, incomplete: [], superseded: [], movedSince: [], costUsd: 0, offline: null });
     expect(withResume.split('\n').find((l) => l.includes(' t3 '))).toMatch(/^\s+resume\s+t3\s+pending/);
     // gitbus resolve's prompt, run by an agent
     const body = resolveBody({ integration: 't2', group: 'g', branch, base: 'main', baseCommit: null, merge: [branch], merged: [], conflicts: [{ branch, files: ['a'] }] });

@@ -3,7 +3,8 @@ import { pushedNothing, unfinishedResolve } from '../../schemas/project.js';
 import { notPushedWords, RESOLVE_NOT_PUSHED } from '../../bus/project/push-state.js';
 import { branchSection } from '../../bus/ops/respond.js';
 import { dispatchedEarlier, newestDispatched, resolvesIntegration, settlingFollowUp, unmergedBranches } from '../../bus/model/merged-branches.js';
-import { dispatchedBefore, incompleteResolves, settlement } from '../../bus/ops/group.js';
+import { followUpKind, incompleteResolves, settlement } from '../../bus/ops/group.js';
+import { dispatchedBefore } from '../../bus/model/merged-branches.js';
 import { groupText } from '../../cli/commands/group.js';
 
 describe('a resolve follow-up counts by what its branch contains', () => {
@@ -17,14 +18,14 @@ describe('a resolve follow-up counts by what its branch contains', () => {
     const older = { ...base, id: '20261204-110000-olderr', state: 'succeeded' as const, branch: beside, reason: null, project: { ...report, branch: beside, headCommit: 'c'.repeat(40) } };
     const failed = { ...base, id: '20261204-120000-failed', state: 'failed' as const, branch: 'g/integration', reason: 'resolve again', project: { ...report, merged: [] } };
     const newer = { ...base, id: '20261204-130000-newerr', state: 'succeeded' as const, branch: 'g/integration', reason: null, project: report };
-    expect(settlement(integration, merge, [older, failed, newer])).toEqual({ resolvedBy: newer.id, superseded: [failed.id] });
+    expect(settlement(integration, merge, [older, failed, newer])).toMatchObject({ resolvedBy: newer.id, superseded: [failed.id] });
     expect(settlingFollowUp('g/integration', [older, newer])?.id).toBe(newer.id);
     // Only beside it: the newest of those.
     const besideToo = { ...older, id: '20261204-140000-besid2' };
-    expect(settlement(integration, merge, [older, failed, besideToo])).toEqual({ resolvedBy: besideToo.id, superseded: [failed.id] });
+    expect(settlement(integration, merge, [older, failed, besideToo])).toMatchObject({ resolvedBy: besideToo.id, superseded: [failed.id] });
     // The branch itself wins even when an older task is on it and a newer one went beside it.
     const ownOld = { ...newer, id: '20261204-105000-ownold' };
-    expect(settlement(integration, merge, [ownOld, failed, besideToo])).toEqual({ resolvedBy: ownOld.id, superseded: [failed.id] });
+    expect(settlement(integration, merge, [ownOld, failed, besideToo])).toMatchObject({ resolvedBy: ownOld.id, superseded: [failed.id] });
     expect(settlingFollowUp('g/integration', [besideToo, ownOld])?.id).toBe(ownOld.id);
   });
 
@@ -44,18 +45,18 @@ describe('a resolve follow-up counts by what its branch contains', () => {
     const lazy = { ...base, id: 'r1', state: 'failed' as const, runner: 'claude', branch: 'g/integration', project: { ...report, merged: [] } };
     const old = { ...base, id: 'r0', runner: 'claude', branch: 'g/integration', project: report };
     expect(incompleteResolves(integration, merge, [lazy, old])).toEqual([{ id: 'r1', branch: 'g/integration', pushed: true, pushedNothing: false, missing: ['g/a', 'g/b'] }]);
-    const text = groupText({ group: 'g', title: 't', repo: '/r.git', base: 'main', baseCommit: null, workstreams: [], integration, others: [lazy], resolvedBy: null, incomplete: incompleteResolves(integration, merge, [lazy]), superseded: [], costUsd: 0, offline: null });
+    const text = groupText({ group: 'g', title: 't', repo: '/r.git', base: 'main', baseCommit: null, workstreams: [], integration, others: [{ ...lazy, kind: followUpKind(lazy, integration) }], resolvedBy: null, incomplete: incompleteResolves(integration, merge, [lazy]), superseded: [], movedSince: [], costUsd: 0, offline: null });
     expect(text).toContain('resolve r1 pushed g/integration without g/a, g/b: not resolved');
     // One that made no commit over its base pushed nothing on purpose: nothing is coming, as show says it.
     const idle = { ...lazy, id: 'r2', project: { ...report, pushed: false, headCommit: report.baseCommit, merged: [] } };
     const none = incompleteResolves(integration, merge, [idle]);
     expect(none).toEqual([{ id: 'r2', branch: 'g/integration', pushed: false, pushedNothing: true, missing: ['g/a', 'g/b'] }]);
-    const said = groupText({ group: 'g', title: 't', repo: '/r.git', base: 'main', baseCommit: null, workstreams: [], integration, others: [idle], resolvedBy: null, incomplete: none, superseded: [], costUsd: 0, offline: null });
+    const said = groupText({ group: 'g', title: 't', repo: '/r.git', base: 'main', baseCommit: null, workstreams: [], integration, others: [{ ...idle, kind: followUpKind(idle, integration) }], resolvedBy: null, incomplete: none, superseded: [], movedSince: [], costUsd: 0, offline: null });
     expect(said).toContain('resolve r2 made no commit over its base, so nothing was pushed and nothing is coming (g/integration lacks g/a, g/b): not resolved');
     expect(said).not.toContain('left (not pushed)');
     // One that committed a half-done merge and did not succeed pushed nothing either (the worker keeps it).
     const half = { ...lazy, id: 'r3', project: { ...report, pushed: false, merged: ['g/a'] } };
-    const halfText = groupText({ group: 'g', title: 't', repo: '/r.git', base: 'main', baseCommit: null, workstreams: [], integration, others: [half], resolvedBy: null, incomplete: incompleteResolves(integration, merge, [half]), superseded: [], costUsd: 0, offline: null });
+    const halfText = groupText({ group: 'g', title: 't', repo: '/r.git', base: 'main', baseCommit: null, workstreams: [], integration, others: [{ ...half, kind: followUpKind(half, integration) }], resolvedBy: null, incomplete: incompleteResolves(integration, merge, [half]), superseded: [], movedSince: [], costUsd: 0, offline: null });
     expect(halfText).toContain('resolve r3 did not succeed, so nothing was pushed and nothing is coming (g/integration lacks g/b): not resolved');
     expect(halfText).toContain('nothing pushed (the resolve did not succeed)');
     expect(text).toContain('resolve again: gitbus resolve i, or merge again once the workstreams are fixed: gitbus resolve i --runner merge');
@@ -81,13 +82,13 @@ describe('a resolve follow-up counts by what its branch contains', () => {
     const integration = { ...base, id: 'i', state: 'failed' as const, runner: 'merge', branch: 'g/integration', reason: 'conflicts', project: { ...report, pushed: false, merged: ['g/a'], conflicts: [{ branch: 'g/b', files: ['README.md'] }] } };
     const lazy = { ...base, id: 'r1', state: 'failed' as const, runner: 'claude', branch: 'g/integration', reason: 'g/integration does not contain g/a; resolve again (gitbus resolve i), or merge again (gitbus resolve i --runner merge)', project: { ...report, merged: [] } };
     const byHand = { ...base, id: 'r2', state: 'succeeded' as const, runner: 'manual', branch: 'g/integration', reason: null, project: { ...report, merged: merge } };
-    const text = groupText({ group: 'g', title: 't', repo: '/r.git', base: 'main', baseCommit: null, workstreams: [], integration, others: [lazy, byHand], resolvedBy: 'r2', incomplete: [], superseded: ['r1'], costUsd: 0, offline: null });
+    const text = groupText({ group: 'g', title: 't', repo: '/r.git', base: 'main', baseCommit: null, workstreams: [], integration, others: [{ ...lazy, kind: followUpKind(lazy, integration) }, { ...byHand, kind: followUpKind(byHand, integration) }], resolvedBy: 'r2', incomplete: [], superseded: ['r1'], movedSince: [], costUsd: 0, offline: null });
     expect(text.split('\n').find((l) => l.includes(' r2 '))).toMatch(/^\s+resolve\s+r2\s+succeeded/);
     expect(text).toContain('resolved by r2: git fetch /r.git refs/heads/g/integration');
     expect(text).not.toContain('or merge again (gitbus resolve');
     expect(text).not.toContain('ask an agent');
     // Before it was resolved, the same failure is news.
-    const before = groupText({ group: 'g', title: 't', repo: '/r.git', base: 'main', baseCommit: null, workstreams: [], integration, others: [lazy], resolvedBy: null, incomplete: incompleteResolves(integration, merge, [lazy]), superseded: [], costUsd: 0, offline: null });
+    const before = groupText({ group: 'g', title: 't', repo: '/r.git', base: 'main', baseCommit: null, workstreams: [], integration, others: [{ ...lazy, kind: followUpKind(lazy, integration) }], resolvedBy: null, incomplete: incompleteResolves(integration, merge, [lazy]), superseded: [], movedSince: [], costUsd: 0, offline: null });
     expect(before).toContain(`  r1: ${lazy.reason}`);
   });
 });
@@ -124,7 +125,7 @@ describe('a failed follow-up made moot by the one that settled the integration',
     const integration = { ...base, id: '20261204-101400-iiiiii', created: '2026-12-04T10:14:00.000Z', state: 'failed' as const, runner: 'merge', branch: 'g/integration', reason: 'conflicts', project: { ...report, pushed: false, conflicts: [{ branch: 'g/b', files: ['x'] }] } };
     const lazy = { ...base, ...failedFirst, state: 'failed' as const, branch: 'g/integration', reason: 'resolve again', project: { ...report, merged: [] } };
     const done = { ...base, ...settledAfter, state: 'succeeded' as const, branch: 'g/integration', reason: null, project: report };
-    expect(settlement(integration, merge, [lazy, done])).toEqual({ resolvedBy: done.id, superseded: [lazy.id] });
+    expect(settlement(integration, merge, [lazy, done])).toMatchObject({ resolvedBy: done.id, superseded: [lazy.id] });
     // Two that resolved it within one second: the later one, for group as for resolve.
     const alsoDone = { ...done, ...failedFirst };
     expect(settlement(integration, merge, [done, alsoDone]).resolvedBy).toBe(done.id);

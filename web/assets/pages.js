@@ -264,7 +264,7 @@ function changes(t) {
 }
 
 function renderGroup(g) {
-  const rows = [...g.workstreams.map((t) => [t.workstream, t]), ...(g.integration ? [['integration', g.integration]] : []), ...g.others.map((t) => [t.resumes !== null ? 'resume' : t.runner === 'claude' ? 'resolve' : 'other', t])];
+  const rows = [...g.workstreams.map((t) => [t.workstream, t]), ...(g.integration ? [['integration', g.integration]] : []), ...g.others.map((t) => [t.kind ?? 'other', t])];
   const table = h(
     'table',
     { class: 'list' },
@@ -314,6 +314,20 @@ function incompleteWords(x, task) {
   return [` ${x.pushed ? 'pushed' : 'left (not pushed)'} `, branch, ` without ${without}: not resolved.`];
 }
 
+/** Workstreams a resume moved, or may move, after the integration, as `gitbus group` says it (movedSince). */
+function movedSection(g) {
+  const i = g.integration;
+  const waiting = g.movedSince.some((m) => !m.moved);
+  return h(
+    'section',
+    { 'data-moved-since': '' },
+    h('h2', null, 'Not integrated as it stands'),
+    h('p', null, h('code', null, i?.branch ?? 'The integration branch'), ' lacks what came after it on these workstreams:'),
+    h('ul', null, g.movedSince.map((m) => h('li', null, h('strong', null, m.workstream), m.moved ? ': moved since, by resume ' : ': being resumed by ', taskLink(m.by, undefined, false), m.moved ? '' : ', which may move it'))),
+    h('p', null, `Merge again${waiting ? ' once the resumes ended' : ''}: `, h('code', null, `gitbus resolve ${i?.id ?? ''} --runner merge --force`)),
+  );
+}
+
 /**
  * The integration's conflicts and who resolved them, as `gitbus group` says it: the read model decides (resolvedBy,
  * incomplete); the page only words it.
@@ -321,11 +335,14 @@ function incompleteWords(x, task) {
 function integrationOutcome(g) {
   const i = g.integration;
   const conflicts = i?.project?.conflicts ?? [];
-  if (!conflicts.length) return i?.state === 'succeeded' && i.branch ? h('section', null, h('h2', null, 'Integrated'), h('p', null, 'Every workstream is merged on ', h('code', null, i.branch), '.')) : null;
+  if (!conflicts.length) {
+    if (i?.state !== 'succeeded' || !i.branch) return null;
+    return g.movedSince?.length ? movedSection(g) : h('section', null, h('h2', null, 'Integrated'), h('p', null, 'Every workstream is merged on ', h('code', null, i.branch), '.'));
+  }
   const fixed = g.others.find((o) => o.id === g.resolvedBy);
   const id = i?.id ?? '';
   let next;
-  if (fixed) next = h('p', { 'data-resolved-by': fixed.id }, 'Resolved by ', taskLink(fixed.id, undefined, false), fixed.branch ? [': the result is on ', h('code', null, fixed.branch)] : '', '.');
+  if (fixed) next = [h('p', { 'data-resolved-by': fixed.id }, 'Resolved by ', taskLink(fixed.id, undefined, false), fixed.branch ? [': the result is on ', h('code', null, fixed.branch)] : '', '.'), g.movedSince?.length ? movedSection(g) : null];
   else if (g.incomplete.length) {
     // A follow-up that ended without merging every workstream is no resolution: said, with what to do instead.
     next = [
