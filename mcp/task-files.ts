@@ -17,7 +17,8 @@ export function taskFiles(files: ShownTask['files']): TaskFiles {
     const p = parse(f.path, f.text);
     if (p.ok && p.kind === 'handoff' && !out.handoff) out.handoff = { fields: p.file.data, body: p.file.body };
     else if (p.ok && p.kind === 'response' && !out.response) out.response = { fields: p.file.data, body: p.file.body };
-    else out.others.push(f);
+    // As the tool's schema declares a file: a file not read is its text's note (`(not shown: …)`), as before.
+    else out.others.push({ path: f.path, text: f.text });
   }
   return out;
 }

@@ -71,7 +71,11 @@ export interface ShownTask {
   archived: string | null;
   /** As `status --json` lists a task; an archived one's made from its archived files. Null for a queued dispatch. */
   summary: TaskSummary | null;
-  files: { path: string; text: string }[];
+  /**
+   * The task's files as the bus holds them. `notShown`: the file was not read (above the size limit, or not a file
+   * at all), and `text` is gitbus's own note of why, not anyone's words.
+   */
+  files: ShownFile[];
   /** Files of the task forged in a node's name, which this node ignores (not in `files`). */
   forged: ForgedFile[];
   /** Set when the remote could not be reached and this is what the node last knew. */
@@ -92,6 +96,12 @@ export interface ShownTask {
 }
 
 export type ShownTrust = { version: number } & TrustVerdict;
+
+export interface ShownFile {
+  path: string;
+  text: string;
+  notShown?: true;
+}
 
 export interface ShownBranch {
   repo: string;
@@ -134,7 +144,7 @@ export async function showTask(ctx: BusContext, ref: string): Promise<ShownTask>
     if (!view) throw new UnknownTaskError(ref);
     const files: ShownTask['files'] = [];
     // An entry that is not a file is shown by what it is, never read.
-    for (const r of filesInShowOrder(view.files)) files.push({ path: r.path, text: r.notAFile ? `(not shown: ${r.notAFile.reason})\n` : await shownText(snap.store, r.oid) });
+    for (const r of filesInShowOrder(view.files)) files.push(r.notAFile ? { path: r.path, text: `(not shown: ${r.notAFile.reason})\n`, notShown: true } : await shownFile(snap.store, r.path, r.oid));
     const branch = shownBranch(view);
     const trust = await enforcedTrust(snap, ctx.paths.home, ctx.config);
     const verdict = trust && view.files.handoff ? { version: trust.accepted.version, ...(await liveHandoffVerdict(ctx, snap, trust, id, offline !== null)) } : null;
@@ -156,7 +166,7 @@ export async function showTask(ctx: BusContext, ref: string): Promise<ShownTask>
   const placed = filesInShowOrder(archivedTaskFiles(ref, entry)).map(archivedName);
   const names = [...placed, ...[...entry.files.keys()].filter((n) => !placed.includes(n)).sort()];
   const files: ShownTask['files'] = [];
-  for (const name of names) files.push({ path: `archive:${entry.month}/${ref}/${name}`, text: await shownText(snap.store, entry.files.get(name) as string) });
+  for (const name of names) files.push(await shownFile(snap.store, `archive:${entry.month}/${ref}/${name}`, entry.files.get(name) as string));
   const view = await archivedView(snap.store, ref, entry);
   const branch = shownBranch(view);
   const trust = await enforcedTrust(snap, ctx.paths.home, ctx.config);
@@ -176,11 +186,11 @@ function unique(problems: FileProblem[]): FileProblem[] {
 }
 
 /**
- * A task file's text as `show` and the web view show it: one above the size limit is not read (docs/PROTOCOL.md §3),
+ * A task file as `show` and the web view show it: one above the size limit is not read (docs/PROTOCOL.md §3),
  * only said to be there, as an entry that is not a file is.
  */
-export async function shownText(store: ObjectStore, oid: string): Promise<string> {
+async function shownFile(store: ObjectStore, path: string, oid: string): Promise<ShownFile> {
   const content = await store.readBlobUpTo(oid, MAX_FILE_BYTES);
-  if (typeof content === 'number') return `(not shown: the file is ${content} bytes, more than the limit of 256 KiB)\n`;
-  return new TextDecoder().decode(content);
+  if (typeof content === 'number') return { path, text: `(not shown: the file is ${content} bytes, more than the limit of 256 KiB)\n`, notShown: true };
+  return { path, text: new TextDecoder().decode(content) };
 }

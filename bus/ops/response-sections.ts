@@ -16,6 +16,11 @@ export const RESPONSE_SECTIONS = ['Summary', 'Results', 'Branch', 'Log', 'Output
 /** A line that is one of gitbus's own section headings (an escaped `\## Log` is not). */
 const SECTION_HEADING = new RegExp(`^## (?:${RESPONSE_SECTIONS.join('|')})[ \t]*$`);
 
+/** Whether `line` is one of gitbus's own section headings (an escaped `\## Log` is not). Pure. */
+export function isSectionHeading(line: string): boolean {
+  return SECTION_HEADING.test(line);
+}
+
 /**
  * The run's own lines that would read as one of gitbus's section headings, escaped as Markdown shows them
  * (`\## Results`), so that no run can end its section early or give its response a section of its own. Pure.

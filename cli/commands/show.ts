@@ -6,13 +6,20 @@ import { handoffVerdictWord, problemLine } from '../format.js';
 import type { FileProblem } from '../../schemas/errors.js';
 import { notPushedWords } from '../../bus/project/push-state.js';
 import { deliveringText } from '../../bus/ops/heartbeat.js';
+import { fileLines } from '../show-files.js';
 
 export function register(program: Command): void {
-  withCommon(program.command('show').argument('<id>', 'task id, or a unique prefix or suffix of it').description('the handoff, claims and response of one task')).action(async (id: string, opts: CommonOptions) =>
+  withCommon(
+    program
+      .command('show')
+      .argument('<id>', 'task id, or a unique prefix or suffix of it')
+      .description('the handoff, claims and response of one task')
+      .option('--full', 'print every part of every file whole (without it, a long part is cut, and a line says what was cut; --json is never cut)'),
+  ).action(async (id: string, opts: CommonOptions & { full?: boolean }) =>
     withBus(opts, async (ctx) => {
       const t = await showTask(ctx, id);
       if (!opts.json) offlineNote(t.offline);
-      emit(opts, t, () => [`task ${t.id}: ${t.state}${t.archived ? ` (archived ${t.archived})` : ''}`, ...(t.delivering && t.summary?.claim?.node ? [deliveringText(t.summary.claim.node, t.delivering)] : []), ...trustLines(t.trust), ...problemLines(t.summary?.problems ?? []), ...(t.branch ? branchLines(t.id, t.branch) : []), ...t.files.map((f) => `\n==> ${f.path} <==\n${f.text.trimEnd()}`), ...forgedLines(t.forged)].join('\n'));
+      emit(opts, t, () => [`task ${t.id}: ${t.state}${t.archived ? ` (archived ${t.archived})` : ''}`, ...(t.delivering && t.summary?.claim?.node ? [deliveringText(t.summary.claim.node, t.delivering)] : []), ...trustLines(t.trust), ...problemLines(t.summary?.problems ?? []), ...(t.branch ? branchLines(t.id, t.branch) : []), ...fileLines(t.id, t.files, { full: opts.full === true, note: t.state !== 'queued' }), ...forgedLines(t.forged)].join('\n'));
     }),
   );
 }
