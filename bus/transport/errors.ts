@@ -160,14 +160,17 @@ export class RemoteUrlInvalidError extends GitbusError {
   }
 }
 
-/** The host could not be reached at all (DNS, connection refused or reset, TLS failure). */
+/**
+ * The host could not be reached at all (DNS, connection refused or reset, TLS failure), or went silent (`more`: the
+ * fix for that, and how long it waited).
+ */
 export class RemoteUnreachableError extends GitbusError {
   readonly code = 'REMOTE_UNREACHABLE';
-  constructor(display: string, reason: string, cause?: unknown) {
+  constructor(display: string, reason: string, cause?: unknown, more: { fix?: string; data?: Record<string, unknown> } = {}) {
     super(
       `could not reach the remote ${display}: ${reason}`,
-      'check the URL, the network and that the git server is running; for https check the server certificate (NODE_EXTRA_CA_CERTS for a private CA)',
-      { url: display, reason },
+      more.fix ?? 'check the URL, the network and that the git server is running; for https check the server certificate (NODE_EXTRA_CA_CERTS for a private CA)',
+      { url: display, reason, ...more.data },
       cause === undefined ? undefined : { cause },
     );
   }

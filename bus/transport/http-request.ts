@@ -26,6 +26,12 @@ export interface HttpRequest {
   timeoutMs: number;
   /** Bound on making each connection. Default 10 s. */
   connectTimeoutMs?: number;
+  /**
+   * Bound on silence: how long the server may send nothing (no handshake, no answer, no more of a body begun) while
+   * it has the whole request, or take no more of a request still being sent. Not a bound on the exchange: an
+   * answer that keeps coming, however long, is waited for (up to timeoutMs). Default none.
+   */
+  silenceMs?: number;
   /** True for a redirect target not to follow: the request fails with HttpRefusedRedirect. */
   refuse?: (to: URL) => boolean;
 }
@@ -42,6 +48,20 @@ export class HttpRefusedRedirect extends Error {
 
 /** The exchange ran past its bound. */
 export class HttpDeadline extends Error {}
+/**
+ * The server was silent for `ms` (HttpRequest.silenceMs): not taking the connection (`connect`); at the TLS `handshake`; taking none of the `request` still
+ * being sent; sending no `answer` to the whole request; or, its answer begun, none of the rest of its `body` after
+ * `received` bytes.
+ */
+export class HttpSilent extends Error {
+  constructor(
+    readonly ms: number,
+    readonly stage: 'connect' | 'handshake' | 'request' | 'answer' | 'body',
+    readonly received: number,
+  ) {
+    super(`the server sent nothing for ${ms} ms (${stage})`);
+  }
+}
 /** The client was closed while the exchange ran. */
 export class HttpClosed extends Error {}
 /** A redirect the client does not follow: too many, no Location, or to a scheme other than http(s). */
@@ -76,7 +96,7 @@ export class HttpClient {
     const deadline = Date.now() + r.timeoutMs;
     let url = r.url;
     for (let hops = 0; ; hops++) {
-      const answer = await this.once(r.method, url, await r.headers(url), r.body, deadline, r.connectTimeoutMs ?? CONNECT_TIMEOUT_MS, hops > 0);
+      const answer = await this.once(r.method, url, await r.headers(url), r.body, { deadline, connectMs: r.connectTimeoutMs ?? CONNECT_TIMEOUT_MS, silenceMs: r.silenceMs }, hops > 0);
       if (!r.follow || !REDIRECTS.has(answer.status)) return answer;
       const location = answer.headers.location;
       if (location === undefined) throw new HttpBadRedirect(answer.status, '', 'a redirect without a Location header');
@@ -111,7 +131,8 @@ export class HttpClient {
     return entry;
   }
 
-  private async once(method: string, url: URL, headers: Record<string, string>, body: Uint8Array | undefined, deadline: number, connectMs: number, redirected: boolean): Promise<HttpAnswer> {
+  private async once(method: string, url: URL, headers: Record<string, string>, body: Uint8Array | undefined, bounds: { deadline: number; connectMs: number; silenceMs: number | undefined }, redirected: boolean): Promise<HttpAnswer> {
+    const { deadline, connectMs, silenceMs } = bounds;
     if (this.closed) throw new HttpClosed('closed');
     const { agent, request } = await this.agentFor(url.protocol);
     return new Promise<HttpAnswer>((resolve, reject) => {
@@ -123,10 +144,18 @@ export class HttpClient {
       // Destroying a request fails the request and its response with errors of their own, in an order Node does not
       // promise: the cause is kept here and wins.
       let cause: Error | undefined;
+      // What the silence bound looks at: whether the connection is made and its TLS handshake done, the answer's
+      // bytes (-1 before its head).
+      let connected = false;
+      let secured = url.protocol !== 'https:';
+      let received = -1;
+      let quiet: NodeJS.Timeout | undefined;
+      const heard = () => quiet?.refresh();
       const finish = (err: Error | null, answer?: HttpAnswer) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
+        clearTimeout(quiet);
         this.live.delete(req);
         if (err) {
           req.destroy();
@@ -140,7 +169,18 @@ export class HttpClient {
       req.on('error', (err) => finish(err));
       // A host that drops packets would hold the connect for the OS's ~2 min of retries; a reused socket is connected.
       req.on('socket', (socket: Socket) => {
-        if (!socket.connecting) return;
+        if (!socket.connecting) {
+          connected = secured = true;
+          return;
+        }
+        socket.once('connect', () => {
+          connected = true;
+          heard();
+        });
+        socket.once('secureConnect', () => {
+          secured = true;
+          heard();
+        });
         const connectTimer = setTimeout(() => {
           cause = Object.assign(new Error(`connect timed out after ${connectMs} ms`), { code: 'ETIMEDOUT' });
           req.destroy(cause);
@@ -149,16 +189,37 @@ export class HttpClient {
         socket.once('connect', clear);
         socket.once('close', clear);
       });
+      req.on('finish', heard);
       req.on('response', (res: IncomingMessage) => {
         const receivedMs = Date.now();
+        received = 0;
+        heard();
         const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('data', (chunk: Buffer) => {
+          chunks.push(chunk);
+          received += chunk.length;
+          heard();
+        });
         res.on('error', (err) => finish(err));
         res.on('end', () => finish(null, { status: res.statusCode ?? 0, url, redirected, headers: res.headers, body: Buffer.concat(chunks), sentMs, receivedMs }));
         // A body cut short by the peer ends in 'close' without 'end' (and, in most Node versions, an 'error').
         res.on('close', () => finish(Object.assign(new Error('the connection closed before the response ended'), { code: 'ECONNRESET' })));
       });
       req.end(body === undefined ? undefined : Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+      if (silenceMs !== undefined) {
+        // A request the server still takes more of is no silence (a big push on a slow link): the bound starts again.
+        let unsent = req.writableLength;
+        quiet = setTimeout(() => {
+          if (!req.writableFinished && req.writableLength < unsent) {
+            unsent = req.writableLength;
+            heard();
+            return;
+          }
+          const stage = !connected ? 'connect' : !secured ? 'handshake' : !req.writableFinished ? 'request' : received < 0 ? 'answer' : 'body';
+          cause = new HttpSilent(silenceMs, stage, Math.max(0, received));
+          req.destroy(cause);
+        }, silenceMs);
+      }
     });
   }
 }

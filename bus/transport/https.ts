@@ -15,9 +15,11 @@ import {
   readingFromAsync,
 } from './errors.js';
 import type { GitService, Transport } from './transport.js';
-import { HttpBadRedirect, HttpClient, HttpClosed, HttpDeadline, HttpRefusedRedirect, type HttpAnswer } from './http-request.js';
+import { HttpBadRedirect, HttpClient, HttpClosed, HttpDeadline, HttpRefusedRedirect, HttpSilent, type HttpAnswer } from './http-request.js';
 import { GitbusError } from '../../schemas/errors.js';
 import { isHttpUrl } from '../../schemas/text-scan.js';
+import { formatDuration, tryParseDuration } from '../../schemas/duration.js';
+import { InputError } from '../errors.js';
 
 export interface HttpTransportOptions {
   /** The bus home, for `<home>/credentials.yaml`. Without it only GITBUS_TOKEN is used. */
@@ -28,9 +30,29 @@ export interface HttpTransportOptions {
   timeoutMs?: number;
   /** Upper bound for making one connection. Default 10 s. */
   connectTimeoutMs?: number;
+  /** How long the server may send nothing before a request fails. Default GITBUS_HTTP_TIMEOUT, else 20 s. */
+  silenceMs?: number;
 }
 
 const DEFAULT_TIMEOUT_MS = 120_000;
+/**
+ * How long a server may send nothing: a remote that takes the connection and never answers (a proxy or firewall
+ * dropping what comes back) held a command for the whole exchange's 120 s, while a hook gives a listing 3 s. As
+ * SSH's ConnectTimeout default; an answer that keeps coming is not cut by it.
+ */
+const DEFAULT_SILENCE_MS = 20_000;
+const SILENCE_ENV = 'GITBUS_HTTP_TIMEOUT';
+const SILENCE_FIX = `set it to how long an http(s) remote may send nothing before a command gives up, as a duration such as 60s (default ${formatDuration(DEFAULT_SILENCE_MS)}), or unset it`;
+
+/** GITBUS_HTTP_TIMEOUT as milliseconds: the silence bound (default DEFAULT_SILENCE_MS); a value that is no positive duration is refused. */
+export function silenceBound(env: NodeJS.ProcessEnv): number {
+  const text = env[SILENCE_ENV];
+  if (text === undefined || text === '') return DEFAULT_SILENCE_MS;
+  const ms = tryParseDuration(text);
+  if (ms === undefined) throw new InputError(`${SILENCE_ENV} is ${JSON.stringify(text)}, which is not a duration`, SILENCE_FIX, { env: SILENCE_ENV, value: text });
+  if (ms === 0) throw new InputError(`${SILENCE_ENV} is ${JSON.stringify(text)}: a remote that may send nothing for no time at all can never answer`, SILENCE_FIX, { env: SILENCE_ENV, value: text });
+  return ms;
+}
 const USER_AGENT = 'git/2.0 (gitbus)';
 
 /** True for remotes this transport serves. */
@@ -116,6 +138,7 @@ export class HttpTransport implements Transport {
   private readonly env: NodeJS.ProcessEnv;
   private readonly timeoutMs: number;
   private readonly connectTimeoutMs: number | undefined;
+  private readonly silenceMs: number;
   private readonly credentials = new Map<string, Promise<Credential | undefined>>();
   private readonly client = new HttpClient();
   private closed = false;
@@ -129,6 +152,7 @@ export class HttpTransport implements Transport {
     this.env = options.env ?? process.env;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.connectTimeoutMs = options.connectTimeoutMs;
+    this.silenceMs = options.silenceMs ?? silenceBound(this.env);
   }
 
   async listRefs(): Promise<Map<string, string>> {
@@ -216,6 +240,7 @@ export class HttpTransport implements Transport {
         follow: method === 'GET',
         refuse: (to) => this.refuseRedirect(to),
         timeoutMs: this.timeoutMs,
+        silenceMs: this.silenceMs,
         ...(this.connectTimeoutMs !== undefined ? { connectTimeoutMs: this.connectTimeoutMs } : {}),
         ...(body ? { body } : {}),
       });
@@ -257,10 +282,28 @@ export class HttpTransport implements Transport {
     if (err instanceof GitbusError) return err;
     if (this.closed || err instanceof HttpClosed) return new TransportClosedError(this.display);
     if (err instanceof HttpDeadline) return new TransportTimeoutError(what, this.display, this.timeoutMs);
+    if (err instanceof HttpSilent) return this.silentError(err, what);
     if (err instanceof HttpRefusedRedirect) return new RemoteInsecureRedirectError(this.display, err.status, safeUrl(err.location));
     if (err instanceof HttpBadRedirect) return new RemoteHttpError(this.display, what, err.status, `${err.message}${err.location ? ` (to ${safeUrl(err.location)})` : ''}`);
     const code = errorCode(err);
     return new RemoteUnreachableError(this.display, code ? `${code} (${errorMessage(err)})` : errorMessage(err), err);
+  }
+
+  /**
+   * A server that went silent, as the outage it is (REMOTE_UNREACHABLE: a change is queued, a reading command shows
+   * the last known state, the watcher backs off): what it did not do, for how long, and the setting that waits longer.
+   */
+  private silentError(err: HttpSilent, what: string): RemoteUnreachableError {
+    const d = formatDuration(err.ms);
+    const reason = {
+      connect: `could not connect within ${d}`,
+      handshake: `no answer within ${d} to the TLS handshake (the server took the connection and sent nothing)`,
+      request: `the server took none of the request for ${what} for ${d}, and sent nothing`,
+      answer: `no answer within ${d} to ${what} (the server took the connection and sent nothing)`,
+      body: `its answer to ${what} stopped for ${d}, after ${err.received} bytes`,
+    }[err.stage];
+    const fix = `check the URL and that the git server behind it answers (a proxy or firewall that takes connections and drops them looks like this); for a slow server or link, give it longer with ${SILENCE_ENV}=<duration> (now ${d}, default ${formatDuration(DEFAULT_SILENCE_MS)})`;
+    return new RemoteUnreachableError(this.display, reason, err, { fix, data: { silentMs: err.ms, stage: err.stage } });
   }
 }
 

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import { chmod, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { createServer } from 'node:http';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { connect, createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fetchObjects } from '../../bus/git/fetch.js';
@@ -272,4 +272,80 @@ describe('HttpTransport against a host that never completes a connection', () =>
       listener.kill('SIGKILL');
     }
   }, 30_000);
+});
+
+describe('HttpTransport against a host that goes silent', () => {
+  /** What http-backend sends for the upload-pack advertisement of `remote`: its service line, a flush, the refs. */
+  const advertisement = (remote: string): Buffer =>
+    Buffer.concat([Buffer.from('001e# service=git-upload-pack\n0000'), execFileSync('git', ['upload-pack', '--stateless-rpc', '--advertise-refs', remote], { timeout: 30_000 })]);
+  /** A server answering the advertisement in `pieces` chunks, `everyMs` apart, and sending nothing after `stopAfter` of them. */
+  const trickling = async (body: Buffer, pieces: number, everyMs: number, stopAfter = pieces) => {
+    const timers = new Set<NodeJS.Timeout>();
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/x-git-upload-pack-advertisement', 'content-length': String(body.length) });
+      const size = Math.ceil(body.length / pieces);
+      const send = (i: number) => {
+        res.write(body.subarray(i * size, (i + 1) * size));
+        if (i + 1 >= pieces) res.end();
+        else if (i + 1 < stopAfter) timers.add(setTimeout(() => send(i + 1), everyMs));
+      };
+      send(0);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return {
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/bus.git`,
+      close: () => {
+        for (const t of timers) clearTimeout(t);
+        server.closeAllConnections();
+        server.close();
+      },
+    };
+  };
+
+  it('waits for an answer that keeps coming for longer than the silence bound, and stops one that stops', async () => {
+    const { remote, local } = await setup();
+    const body = advertisement(remote);
+    const slow = await trickling(body, 8, 200);
+    const stalled = await trickling(body, 8, 200, 2);
+    try {
+      const started = Date.now();
+      expect(await new HttpTransport(slow.url, { silenceMs: 600 }).listRefs()).toEqual(await local.listRefs());
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1_300);
+
+      const t0 = Date.now();
+      const err = await new HttpTransport(stalled.url, { silenceMs: 600 }).listRefs().catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'REMOTE_UNREACHABLE', data: { url: stalled.url, silentMs: 600, stage: 'body', reason: expect.stringMatching(/^its answer to the ref advertisement stopped for 600ms, after \d+ bytes$/) } });
+      expect(Date.now() - t0).toBeLessThan(10_000);
+    } finally {
+      slow.close();
+      stalled.close();
+    }
+  });
+
+  it('fails a host that takes the connection and sends nothing after the silence bound, over http and at the TLS handshake', async () => {
+    const sockets = new Set<Socket>();
+    const silent = createNetServer((s) => {
+      sockets.add(s);
+      s.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as AddressInfo).port;
+    try {
+      for (const [scheme, stage] of [['http', 'answer'], ['https', 'handshake']] as const) {
+        const url = `${scheme}://127.0.0.1:${port}/bus.git`;
+        const started = Date.now();
+        const err = await new HttpTransport(url, { silenceMs: 400 }).listRefs().catch((e: unknown) => e);
+        expect(Date.now() - started).toBeGreaterThanOrEqual(390);
+        expect(Date.now() - started).toBeLessThan(10_000);
+        expect(err).toMatchObject({ code: 'REMOTE_UNREACHABLE', data: { url, silentMs: 400, stage }, fix: expect.stringContaining('GITBUS_HTTP_TIMEOUT=<duration> (now 400ms, default 20s)') });
+      }
+      // The bound comes from GITBUS_HTTP_TIMEOUT when the caller gives none.
+      const fromEnv = await new HttpTransport(`http://127.0.0.1:${port}/bus.git`, { env: { GITBUS_HTTP_TIMEOUT: '300ms' } }).listRefs().catch((e: unknown) => e);
+      expect(fromEnv).toMatchObject({ code: 'REMOTE_UNREACHABLE', data: { silentMs: 300 } });
+      expect(() => new HttpTransport(`http://127.0.0.1:${port}/bus.git`, { env: { GITBUS_HTTP_TIMEOUT: '0s' } })).toThrow(expect.objectContaining({ code: 'BAD_INPUT', data: { env: 'GITBUS_HTTP_TIMEOUT', value: '0s' } }));
+    } finally {
+      for (const s of sockets) s.destroy();
+      silent.close();
+    }
+  });
 });
