@@ -259,11 +259,24 @@ export class TaskNotRunningError extends GitbusError {
  */
 export class AttachHostError extends GitbusError {
   readonly code = 'ATTACH_HOST_REFUSED';
-  constructor(id: string, node: string, host: string, session: string) {
+  /** `attachCommand`: the tmux command to run on the node, with the card's socket when it has one. */
+  constructor(id: string, node: string, host: string, attachCommand: string) {
     super(
       `task ${id} runs on ${node}, whose card nodes/${node}.md gives host.hostname ${JSON.stringify(host)}: not a host name (letters, digits, ".", "-" and "_", starting with a letter or digit), so it is not given to ssh, which could read it as an option`,
-      `reach ${node} as you know it and run "tmux attach -t =${session}:" there; then find who wrote the card (git log -- nodes/${node}.md in a clone of the bus): ${node}'s watcher writes its real host name as it starts`,
+      `reach ${node} as you know it and run "${attachCommand}" there; then find who wrote the card (git log -- nodes/${node}.md in a clone of the bus): ${node}'s watcher writes its real host name as it starts`,
       { id, node, host },
+    );
+  }
+}
+
+/** `gitbus attach`: the holder's card names a tmux socket that is no absolute path (tmux could read it as an option). */
+export class AttachSocketError extends GitbusError {
+  readonly code = 'ATTACH_SOCKET_REFUSED';
+  constructor(id: string, node: string, socket: string, session: string) {
+    super(
+      `task ${id} runs on ${node}, whose card nodes/${node}.md gives tmuxSocket ${JSON.stringify(socket)}: not an absolute path, so it is not given to tmux, which could read it as an option`,
+      `on ${node}, find the socket its watcher runs tmux on (GITBUS_TMUX_SOCKET in the watcher's environment; none: the default server) and run "tmux -S SOCKET attach -t =${session}:" there; then find who wrote the card (git log -- nodes/${node}.md in a clone of the bus): ${node}'s watcher writes its real socket as it starts`,
+      { id, node, socket },
     );
   }
 }

@@ -16,6 +16,7 @@ const byCode = (): Record<string, number> => (byCodeTable ??= {
   NOT_IN_TASK: EXIT.usage,
   NOT_A_TMUX_TASK: EXIT.conflict,
   ATTACH_HOST_REFUSED: EXIT.invalid,
+  ATTACH_SOCKET_REFUSED: EXIT.invalid,
   INVALID_TASK: EXIT.conflict,
   NODE_NAME_TAKEN: EXIT.conflict,
   NODE_LIVE: EXIT.conflict,

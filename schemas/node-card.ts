@@ -50,6 +50,12 @@ export const nodeCardSchema = z.strictObject({
   env: z.optional(z.array(cardEnvSchema).check(z.maxLength(50))).register(z.globalRegistry, { description: 'drift of the environment profiles the node subscribes to (env/)' }),
   version: z.optional(oneLine('a gitbus version', 100)),
   host: z.optional(hostSchema),
+  /**
+   * The tmux socket the node's watcher starts tmux sessions on (its GITBUS_TMUX_SOCKET, made absolute), so that
+   * `gitbus attach` anywhere names it; left out for the user's default server. Top-level, not in the strict `host`,
+   * so that older readers ignore it (PROTOCOL.md §6).
+   */
+  tmuxSocket: z.optional(oneLine('the absolute path of the tmux socket the node runs tmux tasks on', 1000)),
   /** The node's own public key (docs/PROTOCOL.md §12, "Node keys"): offered, not trusted, until trust/ lists it. */
   key: z.optional(sshKeyLineSchema),
   joined: z.optional(timestampSchema),
@@ -70,9 +76,14 @@ export function isSshHostName(host: string): boolean {
   return SSH_HOST_RE.test(host);
 }
 
+/** A socket `gitbus attach` may give tmux's `-S`: an absolute path, never one tmux could take for an option. */
+export function isTmuxSocketPath(path: string): boolean {
+  return path.startsWith('/');
+}
+
 /**
  * A warning, not an error: the rest of the card (labels, runners, policy) is still the node's word, and only
- * `attach` uses the host name, which it refuses at use (ATTACH_HOST_REFUSED).
+ * `attach` uses the host name and the tmux socket, which it refuses at use (ATTACH_HOST_REFUSED, ATTACH_SOCKET_REFUSED).
  */
 export function nodeCardRules(card: NodeCard): FieldViolation[] {
   const out: FieldViolation[] = [];
@@ -82,6 +93,15 @@ export function nodeCardRules(card: NodeCard): FieldViolation[] {
       field: 'host.hostname',
       reason: `${JSON.stringify(host)} is not a host name (letters, digits, ".", "-" and "_", starting with a letter or digit); gitbus attach will not give it to ssh`,
       fix: `set it to the machine's host name, or remove it: the node's watcher writes its real one as it starts (git log -- nodes/${card.node}.md shows who wrote this)`,
+      severity: 'warning',
+    });
+  }
+  const socket = card.tmuxSocket;
+  if (socket !== undefined && !isTmuxSocketPath(socket)) {
+    out.push({
+      field: 'tmuxSocket',
+      reason: `${JSON.stringify(socket)} is not an absolute path; gitbus attach will not give it to tmux`,
+      fix: `remove it: the node's watcher writes the socket it runs tmux on (its GITBUS_TMUX_SOCKET) as it starts (git log -- nodes/${card.node}.md shows who wrote this)`,
       severity: 'warning',
     });
   }

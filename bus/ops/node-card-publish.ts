@@ -6,6 +6,7 @@ import { transact } from '../cas.js';
 import type { BusContext } from '../context.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { nodeCard } from '../node-card.js';
+import { tmuxSocketOf } from '../tmux-socket.js';
 
 export interface CardOptions {
   now?: Date;
@@ -17,13 +18,14 @@ export interface CardOptions {
    * The watcher, which found each enabled runner's program at its start and left out the missing ones
    * (watcher/runner-binaries.ts), publishes the runners of its config. Any other command keeps those the card
    * offers, less those node.yaml no longer enables: it never offers a runner the watcher found no program for.
+   * So with the tmux socket (bus/tmux-socket.ts): the watcher publishes its own, any other command keeps the card's.
    */
   fromWatcher?: boolean;
 }
 
 /**
  * Rewrites this node's card when what it publishes (labels, runners, parallel, policy, environment drift, version,
- * host, key) no longer matches, e.g. after node.yaml was edited. Only this node writes its card. `options` may be
+ * host, tmux socket, key) no longer matches, e.g. after node.yaml was edited. Only this node writes its card. `options` may be
  * just the time.
  */
 export async function publishNodeCard(ctx: BusContext, options: CardOptions | Date = {}): Promise<boolean> {
@@ -38,7 +40,9 @@ export async function publishNodeCard(ctx: BusContext, options: CardOptions | Da
       const card = nodeCard(ctx.config, current?.joined ?? now.toISOString(), now, ctx.paths.home);
       const published = current?.runners;
       const runners = opts.fromWatcher || !published || !card.runners ? card.runners : card.runners.filter((r) => published.includes(r));
-      const next: NodeCard = { ...card, ...(runners ? { runners } : {}), ...(env && env.length > 0 ? { env } : {}) };
+      // The watcher's own environment decides its tmux server; any other command keeps what its watcher published.
+      const tmuxSocket = opts.fromWatcher ? (runsTmux(card.runners) ? tmuxSocketOf() : undefined) : current?.tmuxSocket;
+      const next: NodeCard = { ...card, ...(runners ? { runners } : {}), ...(env && env.length > 0 ? { env } : {}), ...(tmuxSocket ? { tmuxSocket } : {}) };
       if (current && same(current, next)) return { result: { changed: false } };
       return {
         result: { changed: true },
@@ -49,6 +53,9 @@ export async function publishNodeCard(ctx: BusContext, options: CardOptions | Da
   );
   return r.changed;
 }
+
+/** The runners that start tmux sessions a person attaches to: tmux, and claude (its interactive tasks). */
+const runsTmux = (runners: readonly string[] | undefined): boolean => runners?.some((r) => r === 'tmux' || r === 'claude') === true;
 
 /** Equal but for the times; compared as written (renderBusFile orders the fields), so key order never counts. */
 function same(a: NodeCard, b: NodeCard): boolean {

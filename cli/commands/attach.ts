@@ -1,12 +1,13 @@
 import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
 import { currentSnapshot } from '../../bus/ops/query.js';
-import { AttachHostError, NotATmuxTaskError, TaskNotRunningError, UnknownTaskError } from '../../bus/errors.js';
+import { AttachHostError, AttachSocketError, NotATmuxTaskError, TaskNotRunningError, UnknownTaskError } from '../../bus/errors.js';
 import { resolveTaskIdBeyond } from '../../bus/model/resolve-id.js';
 import { refuseIfArchived } from '../../bus/ops/archived-refusal.js';
 import { archivedIdCheck } from '../../bus/ops/archive-lookup.js';
 import { sessionName } from '../../watcher/runners/tmux.js';
-import { isSshHostName } from '../../schemas/node-card.js';
+import { isSshHostName, isTmuxSocketPath } from '../../schemas/node-card.js';
+import { shellWord } from '../../bus/project/shell-word.js';
 import { withBus, withCommon, type CommonOptions } from '../common.js';
 import { emit, note } from '../output.js';
 
@@ -50,12 +51,17 @@ export function register(program: Command): void {
       const holder = kept ?? (view.response ? null : (view.claim?.node ?? null));
       if (!holder || (kept === null && view.state !== 'claimed' && view.state !== 'cancelling')) throw new TaskNotRunningError(id, view.state);
       const local = holder === ctx.config.node;
-      const socket = process.env['GITBUS_TMUX_SOCKET'];
-      const tmuxArgv = ['tmux', ...(local && socket ? ['-S', socket] : []), 'attach', '-t', `=${sessionName(id)}:`];
-      const host = (await snap.nodes()).find((n) => n.node === holder)?.card?.host?.hostname ?? holder;
-      if (!local && !isSshHostName(host)) throw new AttachHostError(id, holder, host, sessionName(id));
-      const argv = local ? tmuxArgv : ['ssh', '-t', host, ...tmuxArgv];
-      target = { id, node: holder, local, argv, command: argv.map((a) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ') };
+      // The holder's watcher publishes the socket it runs tmux on (its GITBUS_TMUX_SOCKET), here as anywhere: this
+      // shell's environment says nothing about the watcher's, which a service manager may have started.
+      const card = (await snap.nodes()).find((n) => n.node === holder)?.card;
+      const socket = card?.tmuxSocket;
+      if (socket !== undefined && !isTmuxSocketPath(socket)) throw new AttachSocketError(id, holder, socket, sessionName(id));
+      const tmuxArgv = (word: (s: string) => string) => ['tmux', ...(socket ? ['-S', word(socket)] : []), 'attach', '-t', `=${sessionName(id)}:`];
+      const host = card?.host?.hostname ?? holder;
+      if (!local && !isSshHostName(host)) throw new AttachHostError(id, holder, host, tmuxArgv(shellWord).join(' '));
+      // ssh joins the words after the host with spaces for the host's shell: the socket is one word of that shell's.
+      const argv = local ? tmuxArgv((s) => s) : ['ssh', '-t', host, ...tmuxArgv(shellWord)];
+      target = { id, node: holder, local, argv, command: argv.map(shellWord).join(' ') };
       if (!opts.exec) emit(opts, { id, node: holder, local, command: target.command }, () => target?.command ?? '');
     });
     if (!opts.exec || !target || process.exitCode) return;

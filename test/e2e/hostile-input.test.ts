@@ -225,6 +225,34 @@ describe('hostile input in the coordination repo', () => {
     expect(json<{ problems: { path: string; field: string; severity: string }[] }>(linted).problems.filter((p) => p.path === 'nodes/evil.md')).toEqual([expect.objectContaining({ field: 'host.hostname', severity: 'warning' })]);
   });
 
+  it("attach never hands tmux a card's socket it could read as an option, nor the host's shell one it could run", async () => {
+    const work = join(bus.dir, 'attacker');
+    gitCli(['pull', '-q', '--ff-only', 'origin', 'main'], work);
+    const pwned = join(bus.dir, 'PWNED-BY-SOCKET');
+    const card = (node: string, socket: string) => `---\nnode: ${node}\nrunners: [tmux]\nhost:\n  hostname: ${node}\ntmuxSocket: ${JSON.stringify(socket)}\n---\n`;
+    const sly = `/tmp/s; touch ${pwned}; $(touch ${pwned})`;
+    await writeFile(join(work, 'nodes', 'optional.md'), card('optional', '-Lx'));
+    await writeFile(join(work, 'nodes', 'sly.md'), card('sly', sly));
+    for (const [task, node] of [['tm2', 'optional'], ['tm3', 'sly']]) {
+      await writeFile(join(work, 'handoffs', `${task}.md`), '---\ntitle: a tmux task\nrunner: tmux\ncommand: sleep 1000\n---\n');
+      await writeFile(join(work, 'claims', `${task}.1.md`), `---\nid: ${task}\nattempt: 1\nnode: ${node}\nclaimed: 2026-11-21T00:00:00Z\n---\n`);
+    }
+    gitCli(['add', '-A'], work);
+    gitCli(['commit', '-q', '-m', 'cards whose tmux socket is an option, or a command'], work);
+    gitCli(['push', '-q', 'origin', 'HEAD:main'], work);
+    const refused = await gitbus(['attach', 'tm2', '--json'], { home: bus.home('alpha') });
+    expect(refused.code, refused.stderr).toBe(8);
+    expect(json<{ error: { code: string; message: string; fix: string } }>(refused).error).toMatchObject({ code: 'ATTACH_SOCKET_REFUSED', message: expect.stringContaining('nodes/optional.md'), fix: expect.stringContaining('tmux -S SOCKET attach -t =gitbus-tm2:') });
+    // An absolute path is one word for the host's shell, whatever it holds: what ssh hands it is the words after the host.
+    const sent = json<{ command: string }>(await gitbus(['attach', 'tm3', '--json'], { home: bus.home('alpha') })).command;
+    expect(sent.startsWith('ssh -t sly tmux -S ')).toBe(true);
+    const remoteLine = execFileSync('sh', ['-c', `set -- ${sent}; shift 3; printf '%s' "$*"`], { encoding: 'utf8' });
+    expect(execFileSync('sh', ['-c', `set -- ${remoteLine}; printf '%s' "$3"`], { encoding: 'utf8' })).toBe(sly);
+    expect(existsSync(pwned)).toBe(false);
+    const linted = await gitbus(['lint', '--json'], { home: bus.home('alpha') });
+    expect(json<{ problems: { path: string; field: string; severity: string }[] }>(linted).problems.filter((p) => p.path === 'nodes/optional.md')).toEqual([expect.objectContaining({ field: 'tmuxSocket', severity: 'warning' })]);
+  });
+
   /** gitbus.yaml replaced by `text` on the remote's main, as someone with push access would. */
   async function pushSettings(text: string, message: string): Promise<void> {
     const work = join(bus.dir, 'attacker');

@@ -1,23 +1,25 @@
 import { describe, it, expect, afterAll } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { BIN, CLI, gitbus, json } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
-import { until } from '../helpers/wait.js';
+import { bounded, until } from '../helpers/wait.js';
+import { shellWord } from '../../bus/project/shell-word.js';
 import { statusInProcess } from '../helpers/in-process.js';
 
 type Ran = { id: string; node: string | null; status: string; exitCode: number | null; output: string };
 type Attach = { id: string; node: string; local: boolean; command: string };
 type Status = { tasks: { id: string; state: string }[] };
-type Card = { nodes: { node: string; card?: { host?: { hostname?: string } } }[] };
+type Card = { nodes: { node: string; card?: { host?: { hostname?: string }; tmuxSocket?: string } }[] };
 
 const hasTmux = spawnSync('tmux', ['-V']).status === 0;
 if (!hasTmux && process.env['CI'] === 'true') throw new Error('tmux is missing, and CI must run the attach tests: install tmux');
 
 // Its own tmux server, so the tests never see or touch the sessions of a person using this machine.
 const SOCKET = join(tmpdir(), `gitbus-test-attach-${process.pid}.sock`);
+const SPACED = join(tmpdir(), `gitbus test attach ${process.pid}`, "it's tmux.sock");
 
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -25,9 +27,32 @@ const children: ChildProcess[] = [];
 afterAll(async () => {
   for (const c of children) c.kill('SIGKILL');
   if (hasTmux) spawnSync('tmux', ['-S', SOCKET, 'kill-server'], { timeout: 10_000 });
+  if (hasTmux) spawnSync('tmux', ['-S', SPACED, 'kill-server'], { timeout: 10_000 });
   rmSync(SOCKET, { force: true });
+  rmSync(dirname(SPACED), { recursive: true, force: true });
   for (const c of cleanups) await c();
 });
+
+/**
+ * Runs `line` with `sh` on a pseudo-terminal (`script`), as ssh or a person's shell would, until a tmux client is
+ * attached to the task's session on SPACED; then detaches it and waits for the command to end. Bounded.
+ */
+async function attachesOnATerminal(line: string, id: string, env: NodeJS.ProcessEnv = {}): Promise<void> {
+  const all: NodeJS.ProcessEnv = { ...process.env, ...env, SHELL: '/bin/sh', TERM: 'xterm' };
+  delete all['TMUX'];
+  delete all['GITBUS_TMUX_SOCKET'];
+  const child = spawn('script', ['-qec', line, '/dev/null'], { env: all, stdio: ['pipe', 'pipe', 'pipe'] });
+  children.push(child);
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  const ended = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const clients = () => spawnSync('tmux', ['-S', SPACED, 'list-clients', '-t', `=gitbus-${id}`], { encoding: 'utf8', timeout: 10_000 }).stdout.trim();
+  await until(`a client attached by ${line}`, () => clients() !== '' || child.exitCode !== null, 30_000, () => out);
+  expect(clients(), out).not.toBe('');
+  spawnSync('tmux', ['-S', SPACED, 'detach-client', '-s', `=gitbus-${id}`], { timeout: 10_000 });
+  expect(await bounded(ended, 30_000, `${line} to end once detached`)).toBe(0);
+}
 
 function startWatcher(home: string, env: NodeJS.ProcessEnv = {}): ChildProcess {
   const child = spawn(process.execPath, [BIN, 'watch', '--json', '--poll', '1s'], { env: { ...process.env, ...env, GITBUS_HOME: home }, stdio: ['ignore', 'ignore', 'ignore'] });
@@ -213,15 +238,41 @@ describe.skipIf(!hasTmux)('gitbus attach', () => {
 
     const nodes = json<Card>(await gitbus(['status', '--json'], { home })).nodes;
     const host = nodes.find((n) => n.node === 'worker')?.card?.host?.hostname ?? 'worker';
+    // The socket the watcher runs tmux on is on its card (published before it claims), so the command names it
+    // wherever it is printed.
+    expect(nodes.find((n) => n.node === 'worker')?.card?.tmuxSocket).toBe(SOCKET);
     const remote = await gitbus(['attach', id, '--json'], { home });
     expect(remote.code, remote.stderr).toBe(0);
-    expect(json<Attach>(remote)).toEqual({ id, node: 'worker', local: false, command: `ssh -t ${host} tmux attach -t =gitbus-${id}:` });
+    expect(json<Attach>(remote)).toEqual({ id, node: 'worker', local: false, command: `ssh -t ${host} tmux -S ${SOCKET} attach -t =gitbus-${id}:` });
     const human = await gitbus(['attach', id], { home });
-    expect(human.stdout).toBe(`ssh -t ${host} tmux attach -t =gitbus-${id}:\n`);
-    const local = await gitbus(['attach', id, '--json'], { home: worker });
+    expect(human.stdout).toBe(`ssh -t ${host} tmux -S ${SOCKET} attach -t =gitbus-${id}:\n`);
+    // On the holder too, from a shell that does not have the watcher's GITBUS_TMUX_SOCKET.
+    const local = await gitbus(['attach', id, '--json'], { home: worker, env: { GITBUS_TMUX_SOCKET: '' } });
     expect(local.code, local.stderr).toBe(0);
-    expect(json<Attach>(local)).toEqual({ id, node: 'worker', local: true, command: `tmux attach -t =gitbus-${id}:` });
+    expect(json<Attach>(local)).toEqual({ id, node: 'worker', local: true, command: `tmux -S ${SOCKET} attach -t =gitbus-${id}:` });
 
+    expect((await gitbus(['cancel', id], { home })).code).toBe(0);
+  }, 120_000);
+
+  it('attaches for real, there and from elsewhere, to a task on a tmux socket whose path has a space in it', async () => {
+    mkdirSync(dirname(SPACED), { recursive: true });
+    const bus = await makeBus({ node: 'boss' });
+    cleanups.push(bus.cleanup);
+    const worker = await bus.addNode('worker', [], ['--runner', 'tmux']);
+    const home = bus.home('boss');
+    const id = await bus.dispatch('boss', ['long', '--to', 'worker', '--runner', 'tmux', '--command', 'sleep 60']);
+    startWatcher(worker, { GITBUS_TMUX_SOCKET: SPACED });
+    await until('its session', () => spawnSync('tmux', ['-S', SPACED, 'has-session', '-t', `=gitbus-${id}`], { timeout: 10_000 }).status === 0);
+    expect(json<Card>(await gitbus(['status', '--json'], { home })).nodes.find((n) => n.node === 'worker')?.card?.tmuxSocket).toBe(SPACED);
+
+    // From elsewhere: what ssh hands the host's shell is the words after the host, joined by spaces.
+    const remote = json<Attach>(await gitbus(['attach', id, '--json'], { home }));
+    const host = /^ssh -t (\S+) /.exec(remote.command)?.[1] ?? '';
+    const words = spawnSync('sh', ['-c', `set -- ${remote.command}; shift 3; printf '%s' "$*"`], { encoding: 'utf8' }).stdout;
+    expect(remote.command.startsWith(`ssh -t ${host} tmux -S `)).toBe(true);
+    await attachesOnATerminal(words, id);
+    // On the holder, --exec runs it.
+    await attachesOnATerminal(`${shellWord(process.execPath)} ${shellWord(BIN)} attach ${id} --exec`, id, { GITBUS_HOME: worker });
     expect((await gitbus(['cancel', id], { home })).code).toBe(0);
   }, 120_000);
 

@@ -1,4 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { tmuxSocketOf } from '../../bus/tmux-socket.js';
 
 export interface TmuxResult {
   ok: boolean;
@@ -16,10 +17,10 @@ const TMUX_CALL_MS = 10_000;
 
 /**
  * The user's default server unless GITBUS_TMUX_SOCKET names another: sessions must be where a plain
- * `tmux attach` looks, but tests must never touch a real user's server.
+ * `tmux attach` looks, but tests must never touch a real user's server. The watcher's card names it for `gitbus attach`.
  */
 export function socketArgs(): string[] {
-  const socket = process.env['GITBUS_TMUX_SOCKET'];
+  const socket = tmuxSocketOf();
   return socket ? ['-S', socket] : [];
 }
 
