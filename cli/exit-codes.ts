@@ -32,6 +32,7 @@ const byCode = (): Record<string, number> => (byCodeTable ??= {
   BUS_EXISTS: EXIT.conflict,
   HOME_IN_USE: EXIT.conflict,
   WATCHER_RUNNING: EXIT.conflict,
+  SERVICE_WATCHER_RUNNING: EXIT.conflict,
   ALREADY_SERVED: EXIT.conflict,
   WORKING_FOLDER_GONE: EXIT.local,
   CONTENTION: EXIT.remote,

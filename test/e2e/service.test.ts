@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { gitbus, json, ROOT, tempDir, type RunResult } from '../helpers/cli.js';
 import { setting, systemdWords } from '../helpers/systemd-unit.js';
 import { bounded, until } from '../helpers/wait.js';
+import { startWatcher } from '../helpers/watcher-process.js';
 
 /**
  * `gitbus service` through the real CLI and the real systemctl. Where `systemctl --user` works the unit is
@@ -315,6 +316,47 @@ describe.runIf(process.platform === 'linux')('gitbus service (systemd user unit)
     const off = await gitbus(['service', 'uninstall', '--json', '--home', second.home], { env });
     expect(off.code, off.stderr).toBe(0);
     expect(existsSync(file)).toBe(false);
+  });
+
+  it('install refuses while a foreground watcher runs for the home, writing nothing, and installs once it stopped', async () => {
+    const units = await tempDir('gitbus-units-');
+    cleanups.push(units.cleanup);
+    const env = { GITBUS_SERVICE_DIR: units.path };
+    const { home } = await oddNode('delta', true);
+    const w = startWatcher(home, ['--no-serve'], children);
+    await until('the foreground watcher to start', () => w.events().some((e) => e.type === 'started'), 30_000, w.stderr);
+    const pid = w.child.pid ?? 0;
+
+    const refused = await gitbus(['service', 'install', '--json', '--home', home], { env });
+    expectNoStack(refused);
+    expect(refused.code, refused.stderr).toBe(5);
+    const { error } = json<ErrorOut>(refused);
+    expect(error.code).toBe('SERVICE_WATCHER_RUNNING');
+    expect(error.data).toMatchObject({ home, pid, how: expect.any(String) });
+    expect(error.message).toContain(`a watcher already runs for ${home}: pid ${pid}`);
+    expect(error.fix).toContain(`kill ${pid}`);
+    expect(error.fix).toContain(`gitbus service install --home '${home}'`);
+    const human = await gitbus(['service', 'install', '--home', home], { env });
+    expect(human.code).toBe(5);
+    expect(human.stdout).toBe('');
+    expect(human.stderr).toContain(`a watcher already runs for ${home}: pid ${pid}`);
+    expect(readdirSync(units.path)).toEqual([]);
+
+    w.child.kill('SIGTERM');
+    expect(await bounded(w.exited, 45_000, 'the foreground watcher to exit after SIGTERM')).toBe(0);
+    const installed = await gitbus(['service', 'install', '--json', '--home', home], { env });
+    expectNoStack(installed);
+    expect(installed.code, installed.stderr).toBe(SYSTEMD ? 0 : 7);
+    expect(readdirSync(units.path)).toEqual(['gitbus-watch-delta.service']);
+    if (SYSTEMD) {
+      // The service's own watcher is no reason to refuse: installing again updates it.
+      await until('systemd to run the watcher', async () => json<Status>(await gitbus(['service', 'status', '--json', '--home', home], { env })).active === true);
+      await until('its watcher to hold the home', () => existsSync(join(home, 'watcher.lock')));
+      const again = await gitbus(['service', 'install', '--json', '--home', home], { env });
+      expect(again.code, again.stderr).toBe(0);
+      expect(json<{ action: string }>(again).action).toBe('updated');
+    }
+    expect((await gitbus(['service', 'uninstall', '--json', '--home', home], { env })).code).toBe(0);
   });
 
   it('every subcommand has --help and --json', async () => {

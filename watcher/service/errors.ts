@@ -74,3 +74,19 @@ export class ServiceOtherHomeError extends GitbusError {
     );
   }
 }
+
+/**
+ * `gitbus service install` while another watcher (`gitbus watch` in a terminal, under nohup or another supervisor)
+ * holds the home: the service's watcher would be refused the home (WATCHER_RUNNING) and restarted by its manager
+ * over and over, while the one the person forgot about keeps the work.
+ */
+export class ServiceWatcherRunningError extends GitbusError {
+  readonly code = 'SERVICE_WATCHER_RUNNING';
+  constructor(opts: { home: string; name: string; pid: number; since: string; how: string; installAgain: string }) {
+    super(
+      `a watcher already runs for ${opts.home}: pid ${opts.pid}, since ${opts.since} (${opts.how}), and it is not ${opts.name}; the service's watcher could not take the home while it runs, so nothing was installed`,
+      `one watcher per home: stop that one first (Ctrl-C in its terminal, or kill ${opts.pid}: it lets its runs finish within its grace period and gives back what it could not finish), then run "${opts.installAgain}" again, and the service takes its work over`,
+      { home: opts.home, name: opts.name, pid: opts.pid, since: opts.since, how: opts.how },
+    );
+  }
+}

@@ -5,7 +5,8 @@ import { dirname, join, resolve } from 'node:path';
 import { homeHasNode, homePaths, loadNodeConfig, type NodeConfig } from '../../bus/home.js';
 import { NoRunnersError } from '../errors.js';
 import { RUNNERS } from '../run-task.js';
-import { ServiceEntryNotFoundError, ServiceManagerUnavailableError, ServiceOtherHomeError, ServiceUnsupportedPlatformError } from './errors.js';
+import { ServiceEntryNotFoundError, ServiceManagerUnavailableError, ServiceOtherHomeError, ServiceUnsupportedPlatformError, ServiceWatcherRunningError } from './errors.js';
+import { liveOwner, watcherLockPath } from '../watcher-lock.js';
 import { serviceEnvironment } from './read-service.js';
 import { launchdLabel, launchdLogPath, launchdPlistName, renderLaunchdPlist } from './launchd-plist.js';
 import { assertNodeName, journalCommand, renderSystemdUnit, systemdUnitName, type WatcherServiceSpec } from './systemd-unit.js';
@@ -223,7 +224,7 @@ export function otherHomeOf(t: ServiceTarget): string | null {
 
 /**
  * Installs the node's watcher as a service: refuses a home without a node or a node without runners (or environment
- * profiles to keep in step), writes the
+ * profiles to keep in step), or whose home another watcher holds (the service's would fight it), writes the
  * file (0644) and loads and starts it. When the manager cannot be reached the file stays written and the error
  * says what to run.
  */
@@ -239,6 +240,7 @@ export async function installService(home: string, opts: ServiceOptions = {}): P
   }
   const { text, runners } = renderService(t, config, opts);
   const m = managerOf(t, opts);
+  await refuseOtherWatcher(m, t);
   const existed = existsSync(t.file);
   // launchd opens the log file itself but does not create its folder.
   await mkdir(homePaths(home).logs, { recursive: true });
@@ -254,6 +256,18 @@ export async function installService(home: string, opts: ServiceOptions = {}): P
     if (linger) notes.push(linger);
   }
   return { ...t, action: existed ? 'updated' : 'installed', runners, state, notes };
+}
+
+/**
+ * Refuses when a live watcher holds the home and it is not this service's own (its main process, as the manager
+ * reports it, where the manager can be asked): installing again while the service runs updates it.
+ */
+async function refuseOtherWatcher(m: Systemd | Launchd, t: ServiceTarget): Promise<void> {
+  const owner = liveOwner(watcherLockPath(t.home));
+  if (owner === null) return;
+  const servicePid = (await m.probe()) === null ? (await m.state(t)).pid : null;
+  if (owner.pid === servicePid) return;
+  throw new ServiceWatcherRunningError({ home: t.home, name: t.name, pid: owner.pid, since: owner.since, how: owner.how, installAgain: `gitbus service install --home ${shellQuote(t.home)}` });
 }
 
 /** An enabled runner this shell does not find is not found by the service either. */
