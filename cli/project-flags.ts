@@ -85,7 +85,8 @@ export function projectSummary(fields: ProjectSummary | null, id: string, recurr
   return fields ? { ...fields, ...(fields.branch === undefined && !recurring ? { branch: defaultBranch(id) } : {}) } : null;
 }
 
-export function projectLine(s: ProjectSummary): string {
-  const at = s.baseCommit === undefined ? `${s.base} as it is at each run` : s.base === s.baseCommit ? s.baseCommit.slice(0, 12) : `${s.base} (${s.baseCommit.slice(0, 12)})`;
+/** `baseFrom`: the base commit in words, where the base's name alone would mislead (bus/project/resolve.ts baseFromHead). */
+export function projectLine(s: ProjectSummary, baseFrom?: string): string {
+  const at = s.baseCommit === undefined ? `${s.base} as it is at each run` : (baseFrom ?? (s.base === s.baseCommit ? s.baseCommit.slice(0, 12) : `${s.base} (${s.baseCommit.slice(0, 12)})`));
   return `gitbus: project work on ${s.repo} from ${at}; results go to branch ${s.branch ?? 'gitbus/<id> of each instance'}`;
 }

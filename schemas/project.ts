@@ -70,6 +70,22 @@ export function hasEscapedSeparator(repo: string): boolean {
   return path !== undefined && /%(?:2f|5c)/i.test(path);
 }
 
+/** Each white space character as its percent escapes (UTF-8), and "%" itself when `percentToo`. Pure. */
+function escapeWhiteSpace(s: string, percentToo: boolean): string {
+  return s.replace(percentToo ? /[\s%]/g : /\s/g, (c) => encodeURIComponent(c));
+}
+
+/**
+ * How to write a remote with white space so the field holds it: git decodes percent escapes in a URL (a file://
+ * URL's path on the node, an ssh:// path before it names it to the host), never in a path or a host:path remote,
+ * so a path becomes a file:// URL, with its "%" escaped too. Pure.
+ */
+function whiteSpaceFix(repo: string): string {
+  if (repo.startsWith('/')) return `write it as a file:// URL, in which git reads %20 as a space: file://${escapeWhiteSpace(repo, true)}`;
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(repo)) return `write each white space character as its percent escape, which git decodes (a space as %20): ${escapeWhiteSpace(repo, false)}`;
+  return 'write it as a URL (file:///path, ssh://host/path) with each space as %20, which git decodes in a URL; a path or a host:path remote is read as written';
+}
+
 export function repoViolation(repo: string): Violation | undefined {
   const shown = JSON.stringify(redactedRepo(repo));
   if (repo.startsWith('-')) return { reason: `${shown} starts with "-", which git would read as an option`, fix: 'write the remote URL or path itself' };
@@ -77,7 +93,7 @@ export function repoViolation(repo: string): Violation | undefined {
   // git would open the path on the node that reads it, whatever folder is there: never the other host's repository.
   const other = fileUrlOtherHost(redactedRepo(repo));
   if (other) return otherHostFileUrl(redactedRepo(repo), other);
-  if (/\s/.test(repo)) return { reason: `${shown} contains white space`, fix: 'write the URL without spaces (percent-encode them in a URL)' };
+  if (/\s/.test(repo)) return { reason: `${shown} contains white space`, fix: whiteSpaceFix(redactedRepo(repo)) };
   if (hasDecodedDotSegment(repo)) return { reason: `${shown} has a "." or ".." path part once its percent escapes are decoded, as git opens a file:// URL ("%2F" is a "/")`, fix: 'write the path without escaped "/" and without "." or ".." parts (the folder they lead to, as it is)' };
   if (hasDotSegment(repo)) return { reason: `${shown} has a "." or ".." path part`, fix: 'write the path without them (the folder they lead to, as it is)' };
   if (hasEscapedSeparator(repo)) return { reason: `${shown} has a "/" or "\\" written as a percent escape (%2F, %5C) in its path: git decodes it in an ssh:// URL, and a server may in an https:// one, so the path it leads to is not the one node policies judge`, fix: 'write the path with plain "/" (the repository\'s path as its host serves it)' };

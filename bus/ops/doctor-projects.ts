@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import type { NodeConfig } from '../home.js';
 import { git, lastLines, ProjectGitError } from '../project/git.js';
 import { nodeRemoteUrl } from '../project/remote-url.js';
+import { shellWord } from '../project/shell-word.js';
 import { fail, ok, warn, type Check } from './doctor-check.js';
 
 /** How long one project remote may take to list its branches before doctor calls it unreachable. */
@@ -29,7 +30,7 @@ export async function checkProjects(home: string, config: NodeConfig): Promise<C
         return ok(check, `${url} answers (${heads} branch${heads === 1 ? '' : 'es'})${checkout ? `; files copied from ${checkout}` : ''}`);
       } catch (err) {
         const why = err instanceof ProjectGitError ? lastLines(err.stderr, 2) || 'no answer' : (err as Error).message;
-        return fail(check, `${url} cannot be listed with this node's credentials: ${why}`, `check that "git ls-remote ${url}" works as this user (SSH key or credential helper), or correct projects.${name}.url in node.yaml: project tasks for ${name} fail here`);
+        return fail(check, `${url} cannot be listed with this node's credentials: ${why}`, `check that "git ls-remote ${shellWord(url)}" works as this user (SSH key or credential helper), or correct projects.${name}.url in node.yaml: project tasks for ${name} fail here`);
       }
     }),
   );

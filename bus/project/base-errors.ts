@@ -1,4 +1,5 @@
 import { GitbusError } from '../../schemas/errors.js';
+import { shellWord } from './shell-word.js';
 
 /**
  * Why a dispatch refuses to make project work: the worker starts from the exact commit the dispatcher saw, so
@@ -21,12 +22,13 @@ const PLAIN: Record<ProjectCommand, string> = {
 export class BaseNotPushedError extends GitbusError {
   readonly code = 'BASE_NOT_PUSHED';
   /**
+   * `headOf`: the local branch whose HEAD the commit is, when it is named otherwise than the base it tracks.
    * `unlisted`: why the remote's refs other than branches and tags could not be listed (a pull request's may hold it).
    * `elsewhere`: the checkout's pushes to `remote` go to another URL (a push URL, a pushInsteadOf), perhaps another
    * repository, so `command` pushes to the URL the task reads.
    */
-  constructor(d: { commit: string; base: string; remote: string; url: string; command: string; dir: string; unlisted?: string; elsewhere?: boolean }, by: ProjectCommand) {
-    const named = d.base === d.commit ? d.commit : `${d.commit} (${d.base})`;
+  constructor(d: { commit: string; base: string; remote: string; url: string; command: string; dir: string; headOf?: string; unlisted?: string; elsewhere?: boolean }, by: ProjectCommand) {
+    const named = d.base === d.commit ? d.commit : `${d.commit} (${d.headOf !== undefined ? `the HEAD of your local branch ${d.headOf}, which tracks ${d.base}` : d.base})`;
     const unlisted = d.unlisted !== undefined ? ` (on no branch or tag of it; its other refs could not be listed: ${d.unlisted})` : '';
     const elsewhere = d.elsewhere ? `; "git push ${d.remote}" goes to another URL (a push URL or url.*.pushInsteadOf in its git config) than ${d.url}, which the task reads` : '';
     super(
@@ -45,7 +47,7 @@ export class BaseNotFoundError extends GitbusError {
   constructor(base: string | null, url: string, where: string) {
     super(
       base === null ? `the project remote ${url} has no default branch to start from (it is empty, or its HEAD names no branch)` : `--base ${JSON.stringify(base)} is not a commit ${where}`,
-      `give --base: a branch or tag of ${url}, or a full commit id on it (git ls-remote ${url} lists its branches and tags)`,
+      `give --base: a branch or tag of ${url}, or a full commit id on it (git ls-remote ${shellWord(url)} lists its branches and tags)`,
       { base, url },
     );
   }
@@ -63,7 +65,7 @@ export class ProjectRemoteError extends GitbusError {
         ? `give --repo a project name node.yaml has, a remote name of the checkout you run in, or the remote's URL${PLAIN[by]}`
         : outage
           ? `check the network and that the host is up, then ${AGAIN[by]}${PLAIN[by]}`
-          : `check the URL (git remote -v) and that you may read it (git ls-remote ${url})${PLAIN[by]}`,
+          : `check the URL (git remote -v) and that you may read it (git ls-remote ${shellWord(url)})${PLAIN[by]}`,
       { url, message, outage, ...(named ? { repo: named.word, projects: named.projects } : {}) },
     );
   }

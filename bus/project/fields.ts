@@ -1,5 +1,6 @@
 import { InputError } from '../errors.js';
 import { repoSchema } from '../../schemas/project-schema.js';
+import { repoViolation } from '../../schemas/project.js';
 import { handoffFieldOk } from '../../schemas/handoff-fast.js';
 import { fileUrlOtherHost } from '../../schemas/file-url.js';
 import { FileUrlOtherHostError } from '../transport/errors.js';
@@ -76,7 +77,10 @@ export function checkedRepo(url: string, flag: string, warnings: string[]): stri
   const r = repoSchema.safeParse(repo);
   if (r.success) return r.data;
   const problem = r.error.issues[0]?.message ?? 'it is not a remote gitbus can record';
-  throw new InputError(`${flag}: ${JSON.stringify(repo)} cannot be a task's repo: ${problem}`, flag === '--repo' ? 'give the remote URL or path itself' : 'give --repo URL, or --no-repo for a plain task', { flag });
+  // The rule's own fix where it has one (a path with a space: the file:// URL git reads it as), for the URL itself.
+  const ruled = repoViolation(repo)?.fix;
+  const fix = flag === '--repo' ? (ruled ? `${ruled}, and give that to --repo` : 'give the remote URL or path itself') : `${ruled ? `${ruled}, and give that as --repo URL` : 'give --repo URL'}, or --no-repo for a plain task`;
+  throw new InputError(`${flag}: ${JSON.stringify(repo)} cannot be a task's repo: ${problem}`, fix, { flag });
 }
 
 /**

@@ -25,6 +25,8 @@ export interface ProjectOutcome {
   notes: string[];
   /** What the project remote advertised when the base was checked; null when it could not be asked. */
   listing?: RemoteListing | null;
+  /** The base commit in words, where the base's name alone would mislead (baseFromHead). */
+  baseFrom?: string;
 }
 
 /**
@@ -35,11 +37,14 @@ export interface ProjectOutcome {
  * be reached, a checkout of the project answers from its remote-tracking refs (what it last saw of the remote,
  * updated by every push and fetch) with a warning, and otherwise the outage is the answer.
  */
-export async function resolveProject(plan: ProjectPlan, by: ProjectCommand, needsListing = false): Promise<{ fields: ProjectFields; warnings: string[]; listing: RemoteListing | null }> {
+export async function resolveProject(plan: ProjectPlan, by: ProjectCommand, needsListing = false): Promise<{ fields: ProjectFields; warnings: string[]; listing: RemoteListing | null; baseFrom?: string }> {
   const warnings = [...plan.warnings];
   const dir = plan.local?.top ?? null;
   const pushed = needsListing ? null : pushedAsSeen(plan);
-  if (pushed !== null) return { fields: { repo: plan.repo, ...pushed, ...(plan.branch !== undefined ? { branch: plan.branch } : {}) }, warnings, listing: null };
+  if (pushed !== null) {
+    const from = baseFromHead(plan, pushed.base, pushed.baseCommit, undefined);
+    return { fields: { repo: plan.repo, ...pushed, ...(plan.branch !== undefined ? { branch: plan.branch } : {}) }, warnings, listing: null, ...(from !== undefined ? { baseFrom: from } : {}) };
+  }
   // Messages name the remote without the credentials its URL may carry (they are the checkout's, not the bus's).
   const shown = publishableRepo(plan.url).repo;
   let listing: RemoteListing | null = null;
@@ -158,7 +163,26 @@ export async function resolveProject(plan: ProjectPlan, by: ProjectCommand, need
       throw outage ?? new BaseNotFoundError(base, shown, 'here');
     }
   }
-  return { fields: { repo: plan.repo, base, baseCommit: commit, ...(plan.branch !== undefined ? { branch: plan.branch } : {}) }, warnings, listing };
+  const from = baseFromHead(plan, base, commit, listing === null ? undefined : (listing.refs.get(`refs/heads/${base}`) ?? null));
+  return { fields: { repo: plan.repo, base, baseCommit: commit, ...(plan.branch !== undefined ? { branch: plan.branch } : {}) }, warnings, listing, ...(from !== undefined ? { baseFrom: from } : {}) };
+}
+
+/**
+ * The base commit in words when the checkout's HEAD gave it and the branch's name alone would mislead: HEAD is not
+ * that branch's tip on the project remote (a local branch ahead of it, behind it, or another branch that tracks
+ * it). `tip`: the branch's commit in the remote's listing (null: the listing has no such branch; undefined: no
+ * listing, so the remote-tracking refs at HEAD say where the checkout last saw it). Undefined when HEAD is that tip,
+ * or detached (the base is then the commit itself). Pure.
+ */
+export function baseFromHead(plan: Pick<ProjectPlan, 'head' | 'local' | 'remoteName'>, base: string, commit: string, tip: string | null | undefined): string | undefined {
+  const local = plan.local;
+  const branch = local?.branch ?? null;
+  const remote = plan.remoteName;
+  if (!plan.head || local === null || branch === null || remote === null || base === commit) return undefined;
+  const seenAtTip = (local.trackingAtHead ?? []).includes(`refs/remotes/${remote}/${base}`);
+  if (tip === undefined ? seenAtTip : tip === commit) return undefined;
+  const where = tip === null ? `a branch ${remote} does not have` : `not the tip of ${base} on ${remote}${tip !== undefined ? ` (${tip.slice(0, 12)})` : ''}`;
+  return `${commit.slice(0, 12)}, the HEAD of your local branch ${branch}${branch !== base ? ` (it tracks ${base})` : ''}, ${where}`;
 }
 
 /**
@@ -241,7 +265,9 @@ async function notPushed(plan: ProjectPlan, base: string, commit: string, remote
     }
   }
   const command = pushCommand(elsewhere ? shown : remote, commit, source);
-  return new BaseNotPushedError({ commit, base, remote, url: shown, command, dir: local?.top ?? '', ...(unlisted !== undefined ? { unlisted } : {}), ...(elsewhere ? { elsewhere } : {}) }, by);
+  // HEAD of a local branch of another name than the base it tracks: "(main)" alone would say it is main's commit.
+  const headOf = plan.head && local !== null && local.branch !== null && local.branch !== base ? local.branch : undefined;
+  return new BaseNotPushedError({ commit, base, remote, url: shown, command, dir: local?.top ?? '', ...(headOf !== undefined ? { headOf } : {}), ...(unlisted !== undefined ? { unlisted } : {}), ...(elsewhere ? { elsewhere } : {}) }, by);
 }
 
 /**
@@ -259,5 +285,5 @@ export async function projectForTask(o: Omit<PlanInput, 'checkout'> & { readChec
   const plan = planProject({ ...input, checkout, noCheckout: o.noCheckout ?? (read ? 'this directory is not inside a git checkout' : '--no-git leaves the checkout unread') });
   if (plan.project === null) return { fields: null, warnings: [], notes: plan.note !== undefined ? [plan.note] : [] };
   const r = await resolveProject(plan.project, by, needsListing);
-  return { fields: r.fields, warnings: r.warnings, notes: [], listing: r.listing };
+  return { fields: r.fields, warnings: r.warnings, notes: [], listing: r.listing, ...(r.baseFrom !== undefined ? { baseFrom: r.baseFrom } : {}) };
 }

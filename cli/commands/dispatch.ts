@@ -129,7 +129,7 @@ export function register(program: Command): void {
       if (!opts.schedule) recordForClaudeSession(ctx.paths.home, [{ id: r.id, title }]);
       // A resume's project is the resumed task's (resumeInto), as `resume --json` reports it, with what it resumes.
       const summary = resumed ? handoffProject(handoff, r.id) : projectSummary(fields, r.id, opts.schedule !== undefined);
-      if (summary && !resumed && !opts.json) note(projectLine(summary));
+      if (summary && !resumed && !opts.json) note(projectLine(summary, project.baseFrom));
       const out = { ...r, ...(resumed ? { resumes: resumed.fields.resumes, node: resumed.node, session: resumed.session } : {}), ...(summary ? { project: summary } : {}), ...(project.notes.length ? { notes: project.notes } : {}), ...(project.warnings.length ? { warnings: [...project.warnings, ...r.warnings] } : {}) };
       if (r.queued) {
         note(`gitbus: queued ${r.id} on this node: the remote cannot be reached (${r.queued.reason}); it is sent at the next contact (any gitbus command, or the watcher)`);

@@ -74,7 +74,7 @@ export function register(program: Command): void {
       const r = await dispatchFromFlags(() => dispatch(ctx, { handoff, body, ...(sign ? { sign } : {}) }), 'CMD');
       for (const w of r.warnings) note(`gitbus: warning: ${w}`);
       const summary = projectSummary(fields, r.id, false);
-      if (summary) note(projectLine(summary));
+      if (summary) note(projectLine(summary, project.baseFrom));
       if (r.queued) {
         note(`gitbus: queued ${r.id} on this node: the remote cannot be reached (${r.queued.reason}); it is sent at the next contact (any gitbus command, or the watcher)`);
         emit(opts, { id: r.id, node, queued: r.queued }, () => '');

@@ -109,14 +109,15 @@ describe('project tasks', () => {
     const r = await response('pw-nobase');
     expect(r.data.reason).toContain(`the base commit ${'a'.repeat(40)} (main) is not on the project remote ${project.remote}`);
     // With its fix: the response is all the dispatcher sees of a task that never started.
-    expect(r.data.reason).toContain('(fix: push it from the dispatching checkout (git push origin main) and dispatch again)');
+    expect(r.data.reason).toContain(`(fix: push main to the project remote ${project.remote} from the dispatching checkout (git push REMOTE main, REMOTE being that checkout's name for it: git remote -v lists them) and dispatch again)`);
+    expect(r.data.reason).not.toContain('origin');
     expect(branchFiles(project.remote, 'gitbus/pw-nobase')).toBeNull();
     // It has no output, and logs says why rather than nothing.
     const logs = await gitbus(['logs', 'pw-nobase'], { home: bus.home('alpha') });
     expect(logs.code, logs.stderr).toBe(0);
     expect(logs.stdout.trim()).toBe('');
     expect(logs.stderr).toContain('pw-nobase has no output: it ended failed with none: could not prepare');
-    expect(logs.stderr).toContain('git push origin main');
+    expect(logs.stderr).toContain('git push REMOTE main');
   }, 60_000);
 
   it('a resumed run that rewrites its pushed branch (an amend) goes beside it saying so, never forced; a branch someone else pushed to says it moved', async () => {

@@ -115,6 +115,10 @@ describe('resolve: resolved only when every workstream is merged', () => {
     const half = await gitbus(['respond', id, '--status', 'succeeded', '--json'], { home });
     expect(half.code, half.stdout).toBe(5);
     expect(json<{ error: { message: string } }>(half).error.message).toContain(`does not contain ${group}/right`);
+    // The fix fetches from the project remote by its URL: the person's checkout may name it otherwise than origin.
+    const halfFix = json<{ error: { fix: string } }>(half).error.fix;
+    expect(halfFix).toContain('(git pull --no-rebase ');
+    expect(halfFix).not.toContain('origin');
 
     expect(() => gitCli(['merge', '-q', '--no-ff', `origin/${right?.branch}`, '-m', 'merge right'], co)).toThrow();
     writeFileSync(join(co, 'README.md'), 'left\nright\n');

@@ -22,9 +22,9 @@ describe('a start the project remote kept from running', () => {
   });
 
   it("says the error's fix in the reason, once, within the response's 4 KiB", () => {
-    const base = new BaseMissingError('the base commit abc (main) is not on the project remote /srv/p.git', baseMissingFix('main'));
+    const base = new BaseMissingError('the base commit abc (main) is not on the project remote /srv/p.git', baseMissingFix('main', '/srv/p.git'));
     expect(unstarted(base, started, live, 'could not prepare the project\'s worktree on w1').reason).toBe(
-      "could not prepare the project's worktree on w1: the base commit abc (main) is not on the project remote /srv/p.git (fix: push it from the dispatching checkout (git push origin main) and dispatch again)",
+      "could not prepare the project's worktree on w1: the base commit abc (main) is not on the project remote /srv/p.git (fix: push main to the project remote /srv/p.git from the dispatching checkout (git push REMOTE main, REMOTE being that checkout's name for it: git remote -v lists them) and dispatch again)",
     );
     const local = new WorkspaceError('the branch b on this node holds commits that are neither on the project remote nor built on this task\'s base', keepLocalFix('/h/projects/p.git', 'b'));
     expect(unstarted(local, started, live, 'could not prepare').reason).toContain(`(fix: ${keepLocalFix('/h/projects/p.git', 'b')})`);

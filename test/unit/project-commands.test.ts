@@ -196,7 +196,9 @@ describe('commands printed from bus fields', () => {
     // gitbus worktrees prune
     expect(words(prunePushCommand({ path: '/w/it', branch }))).toEqual(['git', '-C', '/w/it', 'push', 'origin', `HEAD:refs/heads/${branch}`]);
     // a base the project remote lacks, and local work that blocks a worktree
-    expect(words(between(baseMissingFix(branch), '(', ') and dispatch'))).toEqual(['git', 'push', 'origin', branch]);
+    // From a worker, which does not know the dispatching checkout's name for the remote: no `origin` assumed.
+    expect(words(between(baseMissingFix(branch, '/srv/p.git'), 'dispatching checkout (', ', REMOTE being'))).toEqual(['git', 'push', 'REMOTE', branch]);
+    expect(baseMissingFix(branch, '/srv/p.git')).not.toContain('origin');
     expect(words(between(keepLocalFix('/h/p.git', branch), 'first (', '), or give'))).toEqual(['git', '--git-dir', '/h/p.git', 'push', 'origin', `${branch}:refs/heads/${branch}-kept`]);
     // a result written in another node's name: the git log that finds its writer
     expect(words(between(whoWroteFix(`responses/${branch}.md`), ' (', '); anyone'))).toEqual(['git', 'log', '--', `responses/${branch}.md`]);

@@ -187,9 +187,14 @@ export function isProjectOutage(err: unknown): boolean {
   return err instanceof ProjectGitError && outageOf(err.stderr) !== null;
 }
 
-/** The fix of a base commit the project remote lacks: the push that puts it there (`base` quoted, it comes from the bus). Pure. */
-export function baseMissingFix(base: string | undefined): string {
-  return `push it from the dispatching checkout (git push origin ${shellWord(base ?? 'HEAD')}) and dispatch again`;
+/**
+ * The fix of a base commit the project remote lacks: the push that puts it there, from the dispatching checkout,
+ * whose name for the remote this node cannot know (`origin` is only the most common one). `base` is quoted: it
+ * comes from the bus. Pure.
+ */
+export function baseMissingFix(base: string | undefined, url: string): string {
+  const b = shellWord(base ?? 'HEAD');
+  return `push ${b} to the project remote ${url} from the dispatching checkout (git push REMOTE ${b}, REMOTE being that checkout's name for it: git remote -v lists them) and dispatch again`;
 }
 
 /**
@@ -216,7 +221,7 @@ export async function resolveBase(cache: ProjectCache, h: { base?: string; baseC
   if (h.baseCommit) {
     if (!baseCommitKnown && !(await hasCommit(cache.gitDir, h.baseCommit))) {
       await fetchUnlessOut(cache, h.baseCommit, h.baseCommit, h.baseCommit);
-      if (!(await hasCommit(cache.gitDir, h.baseCommit))) throw missing(`the base commit ${h.baseCommit}${h.base ? ` (${h.base})` : ''}`, baseMissingFix(h.base));
+      if (!(await hasCommit(cache.gitDir, h.baseCommit))) throw missing(`the base commit ${h.baseCommit}${h.base ? ` (${h.base})` : ''}`, baseMissingFix(h.base, cache.url));
     }
     return { commit: h.baseCommit, base: h.base ?? h.baseCommit };
   }

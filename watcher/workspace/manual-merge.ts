@@ -64,7 +64,7 @@ export async function manualMergeReport(ctx: BusContext, id: string, h: Handoff 
   }
   if (check.missing.length > 0) {
     const what = check.missing.map((m) => `${m.branch}${m.commit ? ` (${m.task ? `task ${m.task}'s result ` : ''}${m.commit.slice(0, 12)})` : ''}`).join(', ');
-    throw new MergeNotPushedError(id, h.branch, `${h.branch} on the project remote (${head.slice(0, 12)}) does not contain ${what}`, `merge ${check.missing.length === 1 ? 'it' : 'them'} (git merge origin/<branch>), push ${h.branch} and answer again, or answer with --status failed`);
+    throw new MergeNotPushedError(id, h.branch, `${h.branch} on the project remote (${head.slice(0, 12)}) does not contain ${what}`, `merge ${check.missing.length === 1 ? 'it' : 'them'} as the project remote has ${check.missing.length === 1 ? 'it' : 'them'} (git pull --no-rebase ${shellWord(url)} <branch>, in your checkout of ${shellWord(h.branch)}), push ${shellWord(h.branch)} to ${shellWord(url)} and answer again, or answer with --status failed`);
   }
   const report: ProjectReport = {
     repo: h.repo,
