@@ -10,6 +10,7 @@ import { dispatch } from '../bus/ops/dispatch.js';
 import { handoffSchema, type Handoff } from '../schemas/handoff.js';
 import { watch } from '../watcher/watch.js';
 import { finishWorktree } from '../watcher/workspace/results.js';
+import { runStart } from '../watcher/workspace/left-work.js';
 import { pushResult } from '../watcher/workspace/push.js';
 import { prepareWorktree } from '../watcher/workspace/worktree.js';
 import { git, tmp } from './fixtures.js';
@@ -83,10 +84,12 @@ async function oursOnce(s: Side, id: string): Promise<{ prepare: number; finish:
   const h = handoffFor(s, id);
   let t = performance.now();
   const ws = await prepareWorktree({ home: s.home, config: s.config, id, attempt: 1, handoff: h, slot: 0 });
+  // Taken before the run as the watcher takes it (run-project-task.ts): part of getting the worktree ready.
+  const start = await runStart(ws.record.path);
   const prepare = performance.now() - t;
   work(ws.cwd, id);
   t = performance.now();
-  const f = await finishWorktree({ ws, id, attempt: 1, node: s.config.node, title: h.title, status: 'succeeded', autoCommit: undefined });
+  const f = await finishWorktree({ ws, id, attempt: 1, node: s.config.node, title: h.title, status: 'succeeded', autoCommit: undefined, start });
   const finish = performance.now() - t;
   t = performance.now();
   const p = await pushResult(f.push);

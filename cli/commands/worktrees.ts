@@ -62,7 +62,7 @@ export function register(program: Command): void {
   withCommon(
     worktrees
       .command('prune')
-      .argument('[keys...]', 'worktrees to remove even though they hold a claude session, their tasks are not archived yet, or an archived task\'s end is unknown (invalid)')
+      .argument('[keys...]', 'worktrees to remove even though they hold a claude session, their tasks are not archived yet, an archived task\'s end is unknown (invalid), or a run left commits on another local branch (the branch stays in the clone)')
       .description('remove worktrees whose work is safe on the project remote: without KEYs those whose tasks ended and are archived and that hold no claude session; never one with unpushed commits, uncommitted files or a task that may still run there')
       .option('--dry-run', 'say what would be removed, remove nothing'),
   ).action(async (keys: string[], own: PruneOpts) => {

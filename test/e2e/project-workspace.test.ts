@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { NodeConfig } from '../../bus/home.js';
 import { handoffSchema } from '../../schemas/handoff.js';
 import { finishWorktree } from '../../watcher/workspace/results.js';
+import { runStart } from '../../watcher/workspace/left-work.js';
 import { pushResult } from '../../watcher/workspace/push.js';
 import { projectFields, responseBody } from '../../bus/ops/respond.js';
 import { branchWarningsOfBody } from '../../bus/ops/branch-remote.js';
@@ -25,13 +26,18 @@ let project: ReturnType<typeof makeProject>;
 let home: string;
 const config: NodeConfig = { node: 'wsnode', remote: '/nonexistent-bus.git', labels: [], runners: ['shell'], parallel: 1 };
 
-function prepare(id: string, extra: Record<string, unknown> = {}): Promise<PreparedWorkspace> {
+/** Where each prepared worktree's run starts, taken as the watcher takes it once the worktree is ready. */
+const starts = new WeakMap<PreparedWorkspace, Awaited<ReturnType<typeof runStart>>>();
+
+async function prepare(id: string, extra: Record<string, unknown> = {}): Promise<PreparedWorkspace> {
   const handoff = handoffSchema.parse({ id, title: `task ${id}`, repo: project.remote, base: 'main', baseCommit: project.main(), ...extra });
-  return prepareWorktree({ home, config, id, attempt: 1, handoff, slot: 0 });
+  const ws = await prepareWorktree({ home, config, id, attempt: 1, handoff, slot: 0 });
+  starts.set(ws, await runStart(ws.record.path));
+  return ws;
 }
 
 function finish(ws: PreparedWorkspace, id: string, autoCommit?: boolean) {
-  return finishWorktree({ ws, id, attempt: 1, node: config.node, title: `task ${id}`, status: 'succeeded', autoCommit });
+  return finishWorktree({ ws, id, attempt: 1, node: config.node, title: `task ${id}`, status: 'succeeded', autoCommit, start: starts.get(ws) ?? { problem: 'not prepared here' } });
 }
 
 const commitIn = (cwd: string, msg: string) => gitCli(['-c', 'user.name=t', '-c', 'user.email=t@x.invalid', 'commit', '-qam', msg], cwd);

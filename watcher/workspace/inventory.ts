@@ -12,7 +12,8 @@ import { listRunning, stillRuns } from '../running-record.js';
 import { mayPrune, pruneBlockers, type Blocker, type PruneFacts, type TaskOnBus, type WorktreeGitFacts } from './prune-rules.js';
 import { listRecords, type WorktreeRecord } from './registry.js';
 import { inWorktree, lostReason, worktreeState } from './worktree-git.js';
-import { isLeftOut } from './left-out.js';
+import { isLeftOut } from './commit-exclusions.js';
+import { leftOutHeld } from './left-record.js';
 
 /** One worktree of this node, as `gitbus worktrees` shows it. */
 export interface WorktreeRow {
@@ -104,9 +105,12 @@ export async function worktreeGitFacts(r: WorktreeRecord): Promise<WorktreeGitFa
       // Its files are there, but no git can say which of them are new.
       uncommitted = null;
     }
-    if (!head) return { exists, head: null, unpushed: exists ? null : 0, uncommitted, ...lost, ...(exists ? { problem: 'its HEAD cannot be read' } : {}) };
+    // On branches of the clone, not in the folder: looked at whatever became of the worktree.
+    const held = await leftOutHeld(r);
+    const leftOut = held.length > 0 ? { leftOut: held } : {};
+    if (!head) return { exists, head: null, unpushed: exists ? null : 0, uncommitted, ...lost, ...leftOut, ...(exists ? { problem: 'its HEAD cannot be read' } : {}) };
     const count = await git(['rev-list', '--count', head, '--not', '--remotes=origin'], { gitDir: r.gitDir });
-    return { exists, head, unpushed: Number(count.stdout.trim()), uncommitted, ...lost };
+    return { exists, head, unpushed: Number(count.stdout.trim()), uncommitted, ...lost, ...leftOut };
   } catch (err) {
     return { exists, head: null, unpushed: null, uncommitted: null, problem: firstLine(err) };
   }

@@ -2,6 +2,7 @@ import { isFinal, type TaskState } from '../../bus/model/types.js';
 import type { WorktreeRecord } from './registry.js';
 import { shellWord as shq } from '../../bus/project/shell-word.js';
 import { lostFix } from './worktree-git.js';
+import { leftOutBlocker, type HeldLeftOut } from './left-record.js';
 
 /** A task that ran in a worktree, as the bus knows it now. */
 export interface TaskOnBus {
@@ -25,6 +26,8 @@ export interface WorktreeGitFacts {
   lost?: string;
   /** Why `unpushed` or `uncommitted` is unknown (the project remote could not be fetched, the cache is gone). */
   problem?: string;
+  /** Commits runs here left on a local branch, out of their results and not on the project remote (left-record.ts). */
+  leftOut?: HeldLeftOut[];
 }
 
 /** Why a worktree is kept, and what would let it go. */
@@ -56,7 +59,8 @@ export function pushCommand(r: Pick<WorktreeRecord, 'path' | 'branch'>): string 
  * Why a worktree must stay (empty: it may go). Never removed, named or not: a task that has not ended or will run
  * there, or that this node still runs whatever the bus says, commits not on the project remote, uncommitted
  * changes, a branch waiting to be pushed, facts that could not be checked. Kept unless named: tasks not archived
- * yet, an archived task whose end is unknown, a claude session that `gitbus resume` continues. Pure.
+ * yet, an archived task whose end is unknown, a claude session that `gitbus resume` continues, commits a run left
+ * on another local branch (they stay there). Pure.
  */
 export function pruneBlockers(f: PruneFacts): Blocker[] {
   const out: Blocker[] = [];
@@ -87,6 +91,11 @@ export function pruneBlockers(f: PruneFacts): Blocker[] {
       hard(`${git.uncommitted} uncommitted file(s)`, `commit and push them: git -C ${shq(r.path)} add --all && git -C ${shq(r.path)} commit -m ${shq(`work left in ${r.key}`)} && ${pushCommand(r)}`);
     }
     if (git.unpushed > 0) hard(`${git.unpushed} commit(s) that the project remote does not have`, `push them: ${pushCommand(r)}`);
+  }
+  // On a branch of the clone, which removing the worktree keeps: a person decides, and naming it is deciding.
+  for (const l of git.leftOut ?? []) {
+    const b = leftOutBlocker(r, l);
+    soft(b.reason, b.fix);
   }
   const unarchived = f.tasks.filter((t) => isFinal(t.state as TaskState) && !t.archived);
   if (unarchived.length > 0) soft(`task(s) ${unarchived.map((t) => t.id).join(', ')} ended but are not archived yet`, `archive them ("gitbus archive"; the watcher does it after archiveAfter), or name it: gitbus worktrees prune ${r.key}`);

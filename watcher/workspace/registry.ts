@@ -40,6 +40,11 @@ export interface WorktreeRecord {
    * the remote still holds this commit was apart from it from the start, not moved by anyone (watcher/workspace/push.ts).
    */
   apartAtStart?: string;
+  /**
+   * Commits runs here made on a local branch and left out of their result, not on the project remote when the run
+   * ended (watcher/workspace/left-work.ts): prune keeps the worktree while one of them still is (left-record.ts).
+   */
+  leftOut?: LeftOut[];
   /** The project's setup command has succeeded here. */
   setupDone?: boolean;
   /** Files copied in from the node's checkout (`include`): never committed by gitbus. */
@@ -51,6 +56,15 @@ export interface WorktreeRecord {
   setupMade?: string[];
   created: string;
   updated: string;
+}
+
+/** Commits a run left on a local branch of the node's clone, by the newest of them. */
+export interface LeftOut {
+  /** As the run named it: for people to read, never given back to git (a name need not be UTF-8). */
+  branch: string;
+  tip: string;
+  /** The task whose run made them. */
+  task: string;
 }
 
 const fileOf = (home: string, key: string) => join(projectPaths(home).worktrees, `${key}.json`);

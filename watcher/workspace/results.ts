@@ -9,7 +9,8 @@ import type { WorktreeRecord } from './registry.js';
 import { isAncestor } from './cache.js';
 import { shellWord } from '../../bus/project/shell-word.js';
 import { inWorktree, WorktreeLostError, worktreeState } from './worktree-git.js';
-import { addAllExcept, isLeftOut, nestedRepositories, nestedRepositoriesWhy } from './left-out.js';
+import { addAllExcept, isLeftOut, nestedRepositories, nestedRepositoriesWhy } from './commit-exclusions.js';
+import { leftWork, leftWorkWarnings, type LeftBranch, type RunStart } from './left-work.js';
 
 export interface FinishInput {
   ws: PreparedWorkspace;
@@ -20,6 +21,8 @@ export interface FinishInput {
   status: string;
   /** The handoff's autoCommit; else the project's in node.yaml; else true. */
   autoCommit: boolean | undefined;
+  /** Where the run started in the worktree (left-work.ts runStart): what it left off the result is told from it. */
+  start: RunStart | { problem: string };
 }
 
 export interface Finished {
@@ -35,6 +38,10 @@ export interface Finished {
   baseMissing: boolean;
   /** What the response's Branch section warns of (RespondInput.projectWarnings), each with its fix. */
   warnings: string[];
+  /** Local branches holding commits the run made that are neither in the result nor on the project remote. */
+  left: LeftBranch[];
+  /** Lines for the task's log: what of the run's leftovers could not be checked. */
+  notes: string[];
 }
 
 /** A worktree's own git folder: the path its `.git` file names (`gitdir: ...`), or `.git` itself in a plain clone. */
@@ -127,11 +134,13 @@ export async function finishWorktree(f: FinishInput): Promise<Finished> {
   const warnings: string[] = [];
   // Counted from the base, a result that dropped it (`reset --hard HEAD~2`, a rebase onto other history) reads as
   // work over it, and its diffstat's removals of the base's lines as the run's, which a merge of it would not make.
-  const baseMissing = head !== base && !(await isAncestor(f.ws.cache.gitDir, base, head));
+  const [containsBase, left] = await Promise.all([head === base || isAncestor(f.ws.cache.gitDir, base, head), leftWork(cwd, f.start, f.ws.record.branch, head)]);
+  const baseMissing = !containsBase;
   if (baseMissing) warnings.push(baseMissingWarning(f.ws.record, head, f.node));
+  warnings.push(...leftWorkWarnings(f.ws.record, left, head, f.node));
   const lastPushed = lastPushedOf(f.ws.record);
   const apartAtStart = apartOf(f.ws.record);
-  return { report, push: { gitDir: f.ws.cache.gitDir, url: f.ws.cache.url, commit: head, branch: f.ws.record.branch, worktree: f.ws.record.key, ...(lastPushed ? { lastPushed } : {}), ...(apartAtStart ? { apartAtStart } : {}) }, stat: statText, uncommitted, ...(uncommittedWhy ? { uncommittedWhy } : {}), baseMissing, warnings };
+  return { report, push: { gitDir: f.ws.cache.gitDir, url: f.ws.cache.url, commit: head, branch: f.ws.record.branch, worktree: f.ws.record.key, ...(lastPushed ? { lastPushed } : {}), ...(apartAtStart ? { apartAtStart } : {}) }, stat: statText, uncommitted, ...(uncommittedWhy ? { uncommittedWhy } : {}), baseMissing, warnings, left: left.left, notes: left.notes };
 }
 
 /** The Branch section's warning of a result that does not contain its base, with how to see what it dropped. Pure. */

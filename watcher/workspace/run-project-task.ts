@@ -15,7 +15,9 @@ import { mergeTask } from './merge-task.js';
 import { checkMerged, missingReason } from './merge-check.js';
 import { unstarted, type FetchWait } from './fetch-retry.js';
 import { inWorktree, WorktreeLostError } from './worktree-git.js';
-import { untrackedEntries } from './left-out.js';
+import { untrackedEntries } from './commit-exclusions.js';
+import { runStart } from './left-work.js';
+import { recordLeftOut } from './left-record.js';
 
 /** Runs a runner, turning anything it throws (a full disk under its log) into a failed outcome. */
 export async function runGuarded(ctx: BusContext, runner: Runner, req: RunRequest, abort: AbortSignal): Promise<RunOutcome> {
@@ -76,6 +78,8 @@ async function runInWorktree(ctx: BusContext, task: ClaimResult, runner: Runner,
   }
   if (ws.skippedIncludes.length > 0) noteInLog(req.logPath, ws.skippedIncludes.map((s) => `gitbus: not copied from the project's checkout: ${s}\n`).join(''));
   const inTree: RunRequest = { ...req, cwd: ws.cwd, env: { ...req.env, ...ws.env } };
+  // Before the setup command too: whatever moves HEAD in the worktree from here on is this task's.
+  const start = await runStart(ws.record.path);
   let outcome: RunOutcome;
   const setup = ws.settings?.setup;
   // Once per worktree, until it succeeds: a worktree whose setup failed gets it again at the next run there.
@@ -104,8 +108,10 @@ async function runInWorktree(ctx: BusContext, task: ClaimResult, runner: Runner,
     outcome = await runGuarded(ctx, runner, inTree, abort);
   }
   try {
-    const f = await finishWorktree({ ws, id: task.id, attempt: task.attempt, node: ctx.config.node, title: task.title, status: outcome.status, autoCommit: task.handoff.autoCommit ?? ws.settings?.autoCommit });
-    updateRecord(ctx.paths.home, ws.record.key, (r) => ({ ...r, headCommit: f.report.headCommit }));
+    const f = await finishWorktree({ ws, id: task.id, attempt: task.attempt, node: ctx.config.node, title: task.title, status: outcome.status, autoCommit: task.handoff.autoCommit ?? ws.settings?.autoCommit, start });
+    for (const line of f.notes) noteInLog(req.logPath, `${line}\n`);
+    // Kept with the worktree: prune keeps it while the commits are on a local branch and not on the project remote.
+    updateRecord(ctx.paths.home, ws.record.key, (r) => recordLeftOut({ ...r, headCommit: f.report.headCommit }, task.id, f.left));
     // A follow-up that merges by hand (gitbus resolve): it resolved only if the branch holds every branch's result.
     const check = task.handoff.merge?.length ? await checkMerged(ctx, task, ws.cache.gitDir, f.report.headCommit, (line) => noteInLog(req.logPath, `${line}\n`)).catch((err: unknown) => firstLine(err)) : null;
     if (typeof check === 'string') {

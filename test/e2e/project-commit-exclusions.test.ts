@@ -6,13 +6,14 @@ import { handoffSchema } from '../../schemas/handoff.js';
 import { finishWorktree } from '../../watcher/workspace/results.js';
 import { prepareWorktree, type PreparedWorkspace } from '../../watcher/workspace/worktree.js';
 import { worktreeGitFacts } from '../../watcher/workspace/inventory.js';
+import { runStart } from '../../watcher/workspace/left-work.js';
 import { gitCli, gitbus, json, tempDir } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
 import { showInProcess } from '../helpers/in-process.js';
 import { branchFiles, editNode, makeProject, pushHandoffs } from '../helpers/project.js';
 
 /**
- * What gitbus's commit of a run's leftovers leaves out (watcher/workspace/left-out.ts): git repositories the run
+ * What gitbus's commit of a run's leftovers leaves out (watcher/workspace/commit-exclusions.ts): git repositories the run
  * made inside its worktree, and what the project's setup command made. Real git, in-process for the worker's
  * steps, and a node's `watch --once` for the setup.
  */
@@ -21,16 +22,17 @@ let project: ReturnType<typeof makeProject>;
 let home: string;
 const config: NodeConfig = { node: 'lonode', remote: '/nonexistent-bus.git', labels: [], runners: ['shell'], parallel: 1 };
 
-function prepare(id: string): Promise<PreparedWorkspace> {
+async function prepare(id: string): Promise<PreparedWorkspace> {
   const handoff = handoffSchema.parse({ id, title: `task ${id}`, repo: project.remote, base: 'main', baseCommit: project.main() });
   return prepareWorktree({ home, config, id, attempt: 1, handoff, slot: 0 });
 }
 
-const finish = (ws: PreparedWorkspace, id: string) => finishWorktree({ ws, id, attempt: 1, node: config.node, title: `task ${id}`, status: 'succeeded', autoCommit: undefined });
+/** Finishes as the watcher does, the run's start taken from the worktree as it is now (watcher/workspace/left-work.ts). */
+const finish = async (ws: PreparedWorkspace, id: string) => finishWorktree({ ws, id, attempt: 1, node: config.node, title: `task ${id}`, status: 'succeeded', autoCommit: undefined, start: await runStart(ws.record.path) });
 const committed = (cwd: string) => gitCli(['ls-tree', '-r', '--name-only', 'HEAD'], cwd).split('\n').filter(Boolean);
 
 beforeAll(async () => {
-  dir = await tempDir('gitbus-left-out-');
+  dir = await tempDir('gitbus-commit-exclusions-');
   project = makeProject(dir.path);
   home = join(dir.path, 'home');
 });
