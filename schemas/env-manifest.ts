@@ -77,8 +77,8 @@ export function variantKey(e: Pick<EnvEntry, 'os' | 'nodes'>): string {
 
 const isUnder = (path: string, dir: string): boolean => path.startsWith(`${dir}/`);
 
-/** Rules across fields and entries, once each field passed on its own. */
-export function manifestRules(m: EnvManifest): FieldViolation[] {
+/** Rules across fields and entries, once each field passed on its own; `profile` is named in the fixes' commands. */
+export function manifestRules(m: EnvManifest, profile = 'PROFILE'): FieldViolation[] {
   const out: FieldViolation[] = [];
   const err = (field: string, reason: string, fix: string) => out.push({ field, reason, fix, severity: 'error' });
   const sources = Object.keys(m.files);
@@ -96,7 +96,7 @@ export function manifestRules(m: EnvManifest): FieldViolation[] {
     if (e.merge === 'json' && kind !== 'file') err(`${field}.merge`, 'merge: json is for a file, not a folder', 'remove merge, or make the entry a file');
     if (e.keys !== undefined && e.merge !== 'json') err(`${field}.keys`, 'keys are only for merge: json', 'remove keys, or add merge: json');
     // Own keys only: a source named "constructor" is not a file of every manifest.
-    if (kind === 'file' && !Object.hasOwn(m.files, e.source)) err(`${field}.source`, `${e.source} is not among the profile's files`, 'capture the profile again ("gitbus env capture PROFILE")');
+    if (kind === 'file' && !Object.hasOwn(m.files, e.source)) err(`${field}.source`, `${e.source} is not among the profile's files`, `capture the profile again ("gitbus env capture ${profile}")`);
     if (kind === 'dir' && Object.hasOwn(m.files, e.source)) err(`${field}.source`, `${e.source} is a file, but the entry is a folder`, 'write kind: file, or point source at a folder');
     const key = `${e.target}\0${variantKey(e)}`;
     const before = seen.get(key);
@@ -118,19 +118,22 @@ export function manifestRules(m: EnvManifest): FieldViolation[] {
 export type ManifestParse = { ok: true; manifest: EnvManifest; warnings: FileProblem[] } | { ok: false; problems: FileProblem[] };
 
 
-/** Parses a manifest's bytes (untrusted): safe YAML, the strict schema, then the rules across entries. */
-export function parseEnvManifest(path: string, bytes: Uint8Array): ManifestParse {
+/**
+ * Parses a manifest's bytes (untrusted): safe YAML, the strict schema, then the rules across entries. `profile` is
+ * named in the commands the fixes offer.
+ */
+export function parseEnvManifest(path: string, bytes: Uint8Array, profile = 'PROFILE'): ManifestParse {
   let textValue: string;
   try {
     textValue = decodeUtf8Strict(bytes);
   } catch {
-    return { ok: false, problems: [{ path, field: '', reason: 'the manifest is not valid UTF-8', fix: 'capture the profile again ("gitbus env capture PROFILE")', severity: 'error' }] };
+    return { ok: false, problems: [{ path, field: '', reason: 'the manifest is not valid UTF-8', fix: `capture the profile again ("gitbus env capture ${profile}")`, severity: 'error' }] };
   }
   const yaml = parseYaml(path, textValue);
   if (!yaml.ok) return { ok: false, problems: yaml.problems };
   const r = envManifestSchema.safeParse(yaml.value, { reportInput: true });
   if (!r.success) return { ok: false, problems: problemsFromIssues(path, envManifestSchema, r.error.issues) };
-  const found = problemsFromViolations(path, manifestRules(r.data));
+  const found = problemsFromViolations(path, manifestRules(r.data, profile));
   const errors = found.filter((p) => p.severity === 'error');
   if (errors.length > 0) return { ok: false, problems: errors };
   return { ok: true, manifest: r.data, warnings: found };

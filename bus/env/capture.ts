@@ -268,7 +268,7 @@ export async function captureProfile(ctx: BusContext, userHome: string, opts: Ca
     const text = renderEnvManifest(manifest);
     // Nodes check a manifest as untrusted input; one they would refuse (two --add paths one inside the other) is never
     // written: it would stop the profile on every node, and the next capture would write it again.
-    const check = parseEnvManifest(manifestPath, Buffer.from(text, 'utf8'));
+    const check = parseEnvManifest(manifestPath, Buffer.from(text, 'utf8'), opts.profile);
     if (!check.ok) {
       const first = check.problems[0];
       throw new EnvTargetRefusedError(opts.profile, `the profile would be invalid on every node: ${first ? `${first.field ? `${first.field}: ` : ''}${first.reason}` : 'its manifest does not parse'}`, first?.fix ?? 'capture fewer paths');

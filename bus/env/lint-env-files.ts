@@ -186,7 +186,7 @@ export function withSpecialFiles(problems: readonly FileProblem[], special: read
   const covered = (path: string) => skipped.some((s) => path === s || path.startsWith(`${s}/`));
   return [
     ...problems.filter((p) => !covered(p.path)),
-    ...mine.map((path): FileProblem => ({ path, field: '', reason: 'it is not a regular file (a FIFO, a device or a socket): it is skipped, never opened, and git cannot store it', fix: 'remove it, or put the regular file the profile holds there ("gitbus env capture PROFILE" writes the profile\'s files)', severity: 'error' })),
+    ...mine.map((path): FileProblem => ({ path, field: '', reason: 'it is not a regular file (a FIFO, a device or a socket): it is skipped, never opened, and git cannot store it', fix: `remove it, or put the regular file the profile holds there ("gitbus env capture ${[...envFoldersOf([path])][0] ?? 'PROFILE'}" writes the profile's files)`, severity: 'error' })),
     ...swapped,
   ];
 }

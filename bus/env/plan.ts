@@ -95,7 +95,7 @@ export function planProfile(profile: EnvProfile, userHome: string, state: EnvSta
       next = { hash: bus, executable: Boolean(item.file.executable), at };
     }
     const st = fileState({ bus, local: localHash, localAtLast, last: last?.hash });
-    const d = decide(st, { force, ...(blocked !== undefined ? { blocked } : {}) });
+    const d = decide(st, { profile: profile.name, force, ...(blocked !== undefined ? { blocked } : {}) });
     if (badJson !== undefined && blocked === undefined && d.held !== undefined) {
       d.held = `your file is ${badJson}, so the profile's keys cannot be merged into it: fix it, or "gitbus env apply ${profile.name} --force" replaces the whole file with the profile's keys only (a backup is kept)`;
     }
@@ -133,7 +133,7 @@ export function planProfile(profile: EnvProfile, userHome: string, state: EnvSta
       next: known,
     });
   }
-  files.push(...removals(state, resolved.dirs, new Set(files.map((f) => f.target).concat(skipped.map((s) => s.target))), userHome, force));
+  files.push(...removals(profile.name, state, resolved.dirs, new Set(files.map((f) => f.target).concat(skipped.map((s) => s.target))), userHome, force));
   const updated = laterUpdated(state.updated, profile.manifest.updated);
   return { profile: profile.name, ...(updated !== undefined ? { updated } : {}), files, skipped, notHere: resolved.notHere };
 }
@@ -156,7 +156,7 @@ function sameKeys(a: SyncedFile, b: SyncedFile): boolean {
  * are as the node wrote them, like rsync --delete in seed 000's script. Other files the profile stopped naming are
  * only forgotten (no longer managed), never removed: a file the profile stops managing stays as it is.
  */
-function removals(state: EnvStateFile, dirs: readonly string[], present: ReadonlySet<string>, userHome: string, force: boolean): Planned[] {
+function removals(profile: string, state: EnvStateFile, dirs: readonly string[], present: ReadonlySet<string>, userHome: string, force: boolean): Planned[] {
   const out: Planned[] = [];
   for (const [target, last] of Object.entries(state.files)) {
     if (present.has(target)) continue;
@@ -170,7 +170,7 @@ function removals(state: EnvStateFile, dirs: readonly string[], present: Readonl
     const hash = local.kind === 'file' && !local.link ? sha256Hex(local.bytes) : UNREADABLE;
     const st: EnvState = hash === last.hash ? 'changed-in-bus' : 'conflict';
     const blocked = blockedWhy(userHome, rel, local);
-    const d = decide(st, { force, removal: true, ...(blocked !== undefined ? { blocked } : {}) });
+    const d = decide(st, { profile, force, removal: true, ...(blocked !== undefined ? { blocked } : {}) });
     out.push({ target, rel, state: st, action: d.action, ...(d.held !== undefined ? { held: d.held.replace('changed here and in the bus', 'removed from the profile but changed here') } : {}), merge: 'replace', source: null, local, content: null, executable: false, last, next: d.action === 'remove' ? null : last });
   }
   return out;

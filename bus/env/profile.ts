@@ -59,7 +59,8 @@ export interface EnvTrees {
 }
 
 const problem = (path: string, reason: string, fix: string, severity: 'error' | 'warning' = 'error'): FileProblem => ({ path, field: '', reason, fix, severity });
-const RECAPTURE = 'capture the profile again with "gitbus env capture PROFILE" (it writes the manifest and files together)';
+/** The fix for a profile whose files and manifest do not match, naming the profile. */
+const recapture = (name: string) => `capture the profile again with "gitbus env capture ${name}" (it writes the manifest and files together)`;
 
 /** The root tree entries of a snapshot's commit (cached by oid in the store). */
 async function rootEntries(snap: EnvTrees): Promise<TreeEntry[]> {
@@ -80,17 +81,17 @@ export async function listProfiles(snap: EnvTrees): Promise<string[]> {
 }
 
 /** Every blob under a tree, by path, refusing links, submodules and depth; problems collected. */
-async function walkFiles(store: EnvTrees['store'], oid: string, prefix: string, at: string, out: Map<string, string>, problems: FileProblem[], depth: number): Promise<void> {
+async function walkFiles(store: EnvTrees['store'], oid: string, prefix: string, at: string, out: Map<string, string>, problems: FileProblem[], depth: number, again: string): Promise<void> {
   for (const e of await store.readTree(oid)) {
     const rel = prefix ? `${prefix}/${e.path}` : e.path;
     const path = `${at}/${rel}`;
     const bad = whyNotSegment(e.path);
-    if (bad !== undefined) problems.push(problem(path, `the name is not allowed: ${bad}`, RECAPTURE));
-    else if (e.mode === '120000') problems.push(problem(path, 'it is a symbolic link; profiles hold regular files only', RECAPTURE));
-    else if (e.type === 'commit') problems.push(problem(path, 'it is a submodule; profiles hold regular files only', RECAPTURE));
+    if (bad !== undefined) problems.push(problem(path, `the name is not allowed: ${bad}`, again));
+    else if (e.mode === '120000') problems.push(problem(path, 'it is a symbolic link; profiles hold regular files only', again));
+    else if (e.type === 'commit') problems.push(problem(path, 'it is a submodule; profiles hold regular files only', again));
     else if (e.type === 'tree') {
-      if (depth >= ENV_MAX_DEPTH + 4) problems.push(problem(path, 'folders are nested too deep', RECAPTURE));
-      else await walkFiles(store, e.oid, rel, at, out, problems, depth + 1);
+      if (depth >= ENV_MAX_DEPTH + 4) problems.push(problem(path, 'folders are nested too deep', again));
+      else await walkFiles(store, e.oid, rel, at, out, problems, depth + 1, again);
     } else out.set(rel, e.oid);
     if (out.size > ENV_MAX_FILES + 1 || problems.length > 50) return;
   }
@@ -115,6 +116,7 @@ export async function readProfile(snap: EnvTrees, name: string): Promise<Profile
 async function readProfileTree(snap: EnvTrees, name: string, treeOid: string): Promise<ProfileRead> {
   const manifestPath = envManifestPath(name);
   const at = `${ENV_FOLDER}/${name}/files`;
+  const again = recapture(name);
   const entries = await snap.store.readTree(treeOid);
   const problems: FileProblem[] = [];
   const warnings: FileProblem[] = [];
@@ -123,21 +125,21 @@ async function readProfileTree(snap: EnvTrees, name: string, treeOid: string): P
   }
   const filesDir = entries.find((e) => e.path === 'files');
   const blobs = new Map<string, string>();
-  if (filesDir && filesDir.type === 'tree') await walkFiles(snap.store, filesDir.oid, '', at, blobs, problems, 0);
-  else if (filesDir) problems.push(problem(at, 'files must be a folder', RECAPTURE));
+  if (filesDir && filesDir.type === 'tree') await walkFiles(snap.store, filesDir.oid, '', at, blobs, problems, 0, again);
+  else if (filesDir) problems.push(problem(at, 'files must be a folder', again));
   if (blobs.size > ENV_MAX_FILES) problems.push(problem(at, `more than ${ENV_MAX_FILES} files`, 'split the profile'));
   const present = [...blobs.keys()];
   const verified = new Set<string>();
   let manifestBytes: Uint8Array | null = null;
   const fail = (more: FileProblem[], manifest: EnvManifest | null = null): ProfileRead => ({ found: true, ok: false, problems: [...more, ...problems], treeOid, manifest, manifestBytes: manifest ? manifestBytes : null, verified, present });
   const m = entries.find((e) => e.path === ENV_MANIFEST_NAME);
-  if (!m) return fail([problem(manifestPath, 'the profile has no manifest.yaml', RECAPTURE)]);
-  if (m.type !== 'blob' || m.mode === '120000') return fail([problem(manifestPath, 'manifest.yaml must be a regular file', RECAPTURE)]);
+  if (!m) return fail([problem(manifestPath, 'the profile has no manifest.yaml', again)]);
+  if (m.type !== 'blob' || m.mode === '120000') return fail([problem(manifestPath, 'manifest.yaml must be a regular file', again)]);
   // Another node's blob: above the limit it is not read (one over the object cap would stop every read of env/).
   const manifestRead = await snap.store.readBlobUpTo(m.oid, 1024 * 1024);
-  if (typeof manifestRead === 'number') return fail([problem(manifestPath, `the manifest is ${manifestRead} bytes, more than 1 MiB`, RECAPTURE)]);
+  if (typeof manifestRead === 'number') return fail([problem(manifestPath, `the manifest is ${manifestRead} bytes, more than 1 MiB`, again)]);
   manifestBytes = manifestRead;
-  const parsed = parseEnvManifest(manifestPath, manifestBytes);
+  const parsed = parseEnvManifest(manifestPath, manifestBytes, name);
   if (!parsed.ok) return fail(parsed.problems);
   const manifest = parsed.manifest;
   warnings.push(...parsed.warnings);
@@ -146,7 +148,7 @@ async function readProfileTree(snap: EnvTrees, name: string, treeOid: string): P
   for (const [source, file] of Object.entries(manifest.files)) {
     const oid = blobs.get(source);
     if (oid === undefined) {
-      problems.push(problem(`${at}/${source}`, 'the manifest lists this file but the profile does not have it', RECAPTURE));
+      problems.push(problem(`${at}/${source}`, 'the manifest lists this file but the profile does not have it', again));
       continue;
     }
     const read = await snap.store.readBlobUpTo(oid, ENV_MAX_FILE_BYTES);
@@ -158,7 +160,7 @@ async function readProfileTree(snap: EnvTrees, name: string, treeOid: string): P
     }
     const bytes = read;
     if (bytes.byteLength !== file.size || sha256Hex(bytes) !== file.sha256) {
-      problems.push(problem(`${at}/${source}`, 'its content is not what the manifest names (SHA-256 or size differ): it changed after the manifest was written', RECAPTURE));
+      problems.push(problem(`${at}/${source}`, 'its content is not what the manifest names (SHA-256 or size differ): it changed after the manifest was written', again));
       continue;
     }
     verified.add(source);

@@ -10,7 +10,7 @@ import { cardEnvOf } from './states.js';
 import { planProfile, shownFiles, type FileStatus, type ProfilePlan } from './plan.js';
 import { ownHome } from './local.js';
 import { readState } from './state-store.js';
-import { profileVerdict, STALE_FIX, staleReason, type ProfileTrust } from './trust.js';
+import { profileVerdict, staleFix, staleReason, type ProfileTrust } from './trust.js';
 
 /**
  * One profile as this node sees it: on the bus or not, usable or not (invalid, untrusted), and each file's state.
@@ -86,7 +86,7 @@ export async function lookAtProfile(snap: Snapshot, node: EnvNode, userHome: str
   }
   const stale = trust ? staleReason(profile.manifest.updated, state.updated) : undefined;
   if (stale !== undefined) {
-    const err = new EnvProfileStaleError(name, stale, STALE_FIX);
+    const err = new EnvProfileStaleError(name, stale, staleFix(name));
     return { report: { ...report, problem: `stale: ${stale}`, fix: err.fix }, plan, profile, refusal: err };
   }
   return { report, plan, profile, refusal: null };

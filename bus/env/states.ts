@@ -38,9 +38,10 @@ export interface Decided {
 
 /**
  * What apply does with a file in `state`: write what the bus has, or (`removal`: the bus no longer has the file)
- * remove it. A file changed here is never replaced without `force`; `blocked` (a link, a folder) never is.
+ * remove it. A file changed here is never replaced without `force`; `blocked` (a link, a folder) never is. `profile`
+ * names the profile in the commands the reason offers.
  */
-export function decide(state: EnvState, opts: { force: boolean; removal?: boolean; blocked?: string }): Decided {
+export function decide(state: EnvState, opts: { profile: string; force: boolean; removal?: boolean; blocked?: string }): Decided {
   if (state === 'in-sync') return { action: 'none' };
   if (opts.blocked !== undefined) return { action: 'none', held: opts.blocked };
   const act: EnvAction = opts.removal ? 'remove' : 'write';
@@ -49,8 +50,8 @@ export function decide(state: EnvState, opts: { force: boolean; removal?: boolea
   return {
     action: 'none',
     held: state === 'changed-here'
-      ? 'changed here since the last sync: capture it ("gitbus env capture PROFILE"), or replace it with "gitbus env apply --force" (a backup is kept)'
-      : 'changed here and in the bus: look at "gitbus env diff", then capture yours or "gitbus env apply --force" (a backup is kept)',
+      ? `changed here since the last sync: capture it ("gitbus env capture ${opts.profile}"), or replace it with "gitbus env apply ${opts.profile} --force" (a backup is kept)`
+      : `changed here and in the bus: look at "gitbus env diff ${opts.profile}", then capture yours ("gitbus env capture ${opts.profile} --force") or take the bus's ("gitbus env apply ${opts.profile} --force"; a backup is kept)`,
   };
 }
 

@@ -10,6 +10,7 @@ import { checkSshsig } from '../trust/sshsig.js';
 import type { Sidecar } from '../trust/file-signatures.js';
 import type { EnvProfile } from './profile.js';
 import { instantMs } from '../../schemas/timestamp.js';
+import { envProfileOfManifest } from '../../schemas/signature-layout.js';
 
 /**
  * A profile change is code: Claude Code's settings hold hooks, a shell's rc file runs at every login. On a bus whose
@@ -21,22 +22,24 @@ import { instantMs } from '../../schemas/timestamp.js';
 
 export type ProfileTrust = { trusted: true; principals: string[]; fingerprint: string; rule: number } | { trusted: false; reason: string; fix: string };
 
-const CAPTURE_AGAIN = 'capture the profile again from a node with a signing key an allowed signer holds (node.yaml signingKey): "gitbus env capture PROFILE --rebuild" signs only what that node captured or applied itself and what --add names';
-const SIGN_FIX = `look at what changed first (git log -p on the bus's main, env/PROFILE): anyone with push access may have written it. Then ${CAPTURE_AGAIN}`;
+const captureAgain = (profile: string) => `capture the profile again from a node with a signing key an allowed signer holds (node.yaml signingKey): "gitbus env capture ${profile} --rebuild" signs only what that node captured or applied itself and what --add names`;
+const signFix = (profile: string) => `look at what changed first (git log -p on the bus's main, env/${profile}): anyone with push access may have written it. Then ${captureAgain(profile)}`;
 
 /** `unread`: what holds the sidecar's name without being a file (file-signatures.ts), said instead of "no signature". */
 export function profileTrust(path: string, bytes: Uint8Array, sidecars: readonly Sidecar[], trust: EnforcedTrust, target: TrustTarget, now: Date, unread: readonly UnreadSidecar[] = []): ProfileTrust {
   const v = trust.accepted;
+  // The profile's name for the commands a fix offers, from the manifest's path.
+  const profile = envProfileOfManifest(path) ?? 'PROFILE';
   const sidecar = sidecars[0];
   const u = sidecar ? undefined : unread[0];
   if (u) {
-    const w = unreadSidecarWords(u, path, CAPTURE_AGAIN);
+    const w = unreadSidecarWords(u, path, captureAgain(profile));
     return { trusted: false, reason: `unsigned: ${w.reason}, and this bus has a trust root (version ${v.version})`, fix: w.fix };
   }
-  if (!sidecar) return { trusted: false, reason: `unsigned: ${path} has no signature (signatures/${path}.sig), and this bus has a trust root (version ${v.version})`, fix: SIGN_FIX };
+  if (!sidecar) return { trusted: false, reason: `unsigned: ${path} has no signature (signatures/${path}.sig), and this bus has a trust root (version ${v.version})`, fix: signFix(profile) };
   const m = signedMessage(path, bytes);
   const check = checkSshsig(sidecar.content, m.message, m.namespace);
-  if (!check.ok) return { trusted: false, reason: `bad signature (${check.reason}): ${check.error.message.split('\n')[0] ?? check.reason}`, fix: SIGN_FIX };
+  if (!check.ok) return { trusted: false, reason: `bad signature (${check.reason}): ${check.error.message.split('\n')[0] ?? check.reason}`, fix: signFix(profile) };
   const key = check.signer;
   if (isRevoked(trust.node, key.fingerprint)) return { trusted: false, reason: `signed by ${key.fingerprint}, a key this node revoked (node.yaml trust.revoke)`, fix: 'have someone whose key is not revoked capture it again' };
   const principals = principalsOf(v, key, m.namespace, trust.node, now);
@@ -68,4 +71,4 @@ export function staleReason(manifestUpdated: string | undefined, known: string |
   return `the profile on the bus (updated ${manifestUpdated ?? 'never'}) is older than the one this node last applied or captured (updated ${known}): an older signed profile was put back`;
 }
 
-export const STALE_FIX = 'look at who put it back (git log on the bus\'s main, env/PROFILE); then capture it again from a node with an allowed signing key: "gitbus env capture PROFILE --rebuild" signs a newer profile of that node\'s own files';
+export const staleFix = (profile: string) => `look at who put it back (git log on the bus's main, env/${profile}); then capture it again from a node with an allowed signing key: "gitbus env capture ${profile} --rebuild" signs a newer profile of that node's own files`;

@@ -178,13 +178,13 @@ describe('four states by content hash', () => {
   });
 
   it('replaces a file changed here only with --force, and never a link', () => {
-    expect(decide('changed-in-bus', { force: false }).action).toBe('write');
-    expect(decide('missing-here', { force: false }).action).toBe('write');
-    expect(decide('changed-here', { force: false })).toMatchObject({ action: 'none', held: expect.stringMatching(/--force/) });
-    expect(decide('conflict', { force: false }).action).toBe('none');
-    expect(decide('conflict', { force: true }).action).toBe('write');
-    expect(decide('changed-in-bus', { force: true, removal: true }).action).toBe('remove');
-    expect(decide('changed-in-bus', { force: true, blocked: 'a link' })).toEqual({ action: 'none', held: 'a link' });
+    expect(decide('changed-in-bus', { profile: 'claude', force: false }).action).toBe('write');
+    expect(decide('missing-here', { profile: 'claude', force: false }).action).toBe('write');
+    expect(decide('changed-here', { profile: 'claude', force: false })).toMatchObject({ action: 'none', held: expect.stringMatching(/--force/) });
+    expect(decide('conflict', { profile: 'claude', force: false }).action).toBe('none');
+    expect(decide('conflict', { profile: 'claude', force: true }).action).toBe('write');
+    expect(decide('changed-in-bus', { profile: 'claude', force: true, removal: true }).action).toBe('remove');
+    expect(decide('changed-in-bus', { profile: 'claude', force: true, blocked: 'a link' })).toEqual({ action: 'none', held: 'a link' });
   });
 
   it('publishes counts and the first drifting files on the node card, capped', () => {
