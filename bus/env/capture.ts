@@ -18,6 +18,7 @@ import { chooseEntries, fileMerge, type Skipped } from './resolve.js';
 import { captureDecision, captureRemoves } from './states.js';
 import { knowsTarget, laterUpdated, readState, writeState } from './state-store.js';
 import { asTarget, entryFor, keysTo } from './capture-entries.js';
+import { targetWord } from './hint-commands.js';
 import { takeEntry, utf8, type Taken } from './capture-take.js';
 import { instantMs } from '../../schemas/timestamp.js';
 
@@ -27,8 +28,30 @@ import { instantMs } from '../../schemas/timestamp.js';
  * refused (by name and by content), and what is never synced is left out, whatever was asked.
  */
 
-/** What a new profile holds when no --add is given: seed 000's tw-env-sync, where this machine has them. */
-export const DEFAULT_TARGETS: readonly string[] = ['~/.claude/CLAUDE.md', '~/.claude/commands', '~/.claude/agents', '~/.claude/skills', '~/.claude/settings.json', '~/.zshrc', '~/.gitconfig'];
+/**
+ * What a new profile holds when no --add is given: seed 000's tw-env-sync, where this machine has them, but its
+ * ~/.gitconfig (NOT_DEFAULT_TARGETS).
+ */
+export const DEFAULT_TARGETS: readonly string[] = ['~/.claude/CLAUDE.md', '~/.claude/commands', '~/.claude/agents', '~/.claude/skills', '~/.claude/settings.json', '~/.zshrc'];
+
+/**
+ * Files seed 000 synced that a new profile leaves out, each with why: taken for every node, one machine's git
+ * identity would become every node's, and each node's own would be a conflict for good. A first capture names them
+ * with the two ways to add one (shared, or this node's own with --variant node).
+ */
+export const NOT_DEFAULT_TARGETS: readonly { target: string; why: string }[] = [
+  { target: '~/.gitconfig', why: "it holds this machine's git identity (user.name, user.email, a signing key), which every node would get and each node with its own would have as a conflict" },
+];
+
+/** A file of NOT_DEFAULT_TARGETS this machine has, left out of a new profile, and the commands that add it. */
+export interface NotInDefault {
+  target: string;
+  why: string;
+  /** The capture that gives every node this machine's copy. */
+  share: string;
+  /** The capture that keeps this machine's copy for this node alone. */
+  own: string;
+}
 
 export interface CaptureOptions {
   profile: string;
@@ -78,6 +101,8 @@ export interface CaptureResult {
   leftOut: string[];
   /** The profile on the bus could not be used and was written over. */
   repaired: boolean;
+  /** Made without --add: the files it left out although this machine has them (NOT_DEFAULT_TARGETS). */
+  notInDefault: NotInDefault[];
   /**
    * Why the profile on the bus is older than the one this node last synced (an older signed profile put back), when
    * it is: then `newer` lists files of that older profile, not newer ones, and `--rebuild` signs this node's copy.
@@ -100,6 +125,7 @@ export async function captureProfile(ctx: BusContext, userHome: string, opts: Ca
   let taken: Taken[] = [];
   let removed: string[] = [];
   let updated: string | undefined;
+  let notInDefault: NotInDefault[] = [];
   const r = await transact(ctx, `env capture ${opts.profile}`, async (snap) => {
     const read = await readProfile(snap, opts.profile);
     const state = readState(ctx.paths.home, opts.profile);
@@ -117,6 +143,7 @@ export async function captureProfile(ctx: BusContext, userHome: string, opts: Ca
     const distrust = stale ?? (verdict && !verdict.trusted ? verdict.reason : 'this node enforces no trust root, so nothing on the bus is verified');
     const entries = [...(old?.entries ?? [])];
     const targets = added.length > 0 || old ? added : DEFAULT_TARGETS.filter((t) => localKind(userHome, targetRel(t)) !== 'missing');
+    notInDefault = added.length > 0 || old ? [] : NOT_DEFAULT_TARGETS.filter((n) => localKind(userHome, targetRel(n.target)) !== 'missing').map((n) => ({ ...n, share: `gitbus env capture ${opts.profile} --add ${targetWord(n.target)}`, own: `gitbus env capture ${opts.profile} --add ${targetWord(n.target)} --variant node` }));
     if (targets.length === 0 && !old) throw new EnvTargetRefusedError('~', `none of ${DEFAULT_TARGETS.join(', ')} is on this machine`, 'name what to capture with --add PATH');
     const toTake: EnvEntry[] = [];
     const addedEntries = new Set<EnvEntry>();
@@ -154,6 +181,7 @@ export async function captureProfile(ctx: BusContext, userHome: string, opts: Ca
     removed = [];
     const newer: string[] = [];
     const conflicts: string[] = [];
+    const ownable: string[] = [];
     const removedSources = new Set<string>();
     // A signed capture of what this node cannot vouch for is refused, or with --rebuild leaves it out.
     const rebuilding = Boolean(signer && opts.rebuild && !trusted);
@@ -186,6 +214,7 @@ export async function captureProfile(ctx: BusContext, userHome: string, opts: Ca
         // Rebuilding, the bus's newer bytes are not verified: this machine's, which are what it last synced, are.
         if (d === 'take' || (d === 'keep-bus' && rebuilding)) taken.push(t);
         else (d === 'conflict' ? conflicts : newer).push(t.target);
+        if (d === 'conflict' && (entry.kind ?? 'file') === 'file' && entry.nodes === undefined) ownable.push(t.target);
       }
       if ((entry.kind ?? 'file') !== 'dir') continue;
       const here = new Set(got.map((t) => t.source));
@@ -200,7 +229,7 @@ export async function captureProfile(ctx: BusContext, userHome: string, opts: Ca
       }
     }
     if (hits.length > 0) throw new EnvSecretError(opts.profile, hits);
-    if (conflicts.length > 0) throw new EnvCaptureConflictError(opts.profile, conflicts);
+    if (conflicts.length > 0) throw new EnvCaptureConflictError(opts.profile, conflicts, ownable);
     const files: EnvManifest['files'] = {};
     for (const [source, f] of Object.entries(old?.files ?? {})) if (!removedSources.has(source)) files[source] = f;
     for (const t of taken) files[t.source] = { sha256: sha256Hex(t.bytes), size: t.bytes.byteLength, ...(t.executable ? { executable: true } : {}) };
@@ -257,7 +286,7 @@ export async function captureProfile(ctx: BusContext, userHome: string, opts: Ca
     const hasSignature = rootTree !== null && (await readSidecars(snap.store, rootTree, manifestPath)).length > 0;
     // Nothing new: no commit (a signing key configured since is a reason to write the signature, though).
     const unchanged = old !== null && !broken && timeless(old) === timeless(manifest) && (!signer || hasSignature);
-    const result: Omit<CaptureResult, 'profile' | 'commit'> = { files: taken.map((t) => capturedFile(t, old?.files[t.source], files[t.source])), removed, newer, kept, notTaken, skipped, dropped, leftOut, repaired: broken !== null, signed: false };
+    const result: Omit<CaptureResult, 'profile' | 'commit' | 'notInDefault'> = { files: taken.map((t) => capturedFile(t, old?.files[t.source], files[t.source])), removed, newer, kept, notTaken, skipped, dropped, leftOut, repaired: broken !== null, signed: false };
     if (unchanged) {
       if (trusted) updated = old?.updated;
       // Nothing written on a rolled-back profile: said, where this node can sign the newer one (--rebuild) that ends it.
@@ -289,7 +318,7 @@ export async function captureProfile(ctx: BusContext, userHome: string, opts: Ca
   const newest = laterUpdated(state.updated, updated);
   if (newest !== undefined) state.updated = newest;
   writeState(ctx.paths.home, state);
-  return { profile: opts.profile, files: r.files, removed: r.removed, newer: r.newer, kept: r.kept, notTaken: r.notTaken, skipped: r.skipped, dropped: r.dropped, leftOut: r.leftOut, repaired: r.repaired, signed: r.signed, ...(r.stale !== undefined ? { stale: r.stale } : {}), commit: r.commit };
+  return { profile: opts.profile, files: r.files, removed: r.removed, newer: r.newer, kept: r.kept, notTaken: r.notTaken, skipped: r.skipped, dropped: r.dropped, leftOut: r.leftOut, repaired: r.repaired, notInDefault, signed: r.signed, ...(r.stale !== undefined ? { stale: r.stale } : {}), commit: r.commit };
 }
 
 /** A millisecond after a manifest time, or undefined. */

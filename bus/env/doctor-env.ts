@@ -4,6 +4,7 @@ import type { Snapshot } from '../model/snapshot.js';
 import { fail, ok, skip, warn, type Check } from '../ops/doctor-check.js';
 import { lookAtProfile } from './report.js';
 import { countsText, cardEnvOf } from './states.js';
+import { ownCopyHint } from './hint-commands.js';
 
 /**
  * `gitbus doctor`'s `env.<profile>` for each profile node.yaml subscribes to (`findHome` gives the user's home, or
@@ -44,7 +45,10 @@ export async function checkEnvProfiles(home: string, config: NodeConfig, snap: S
       const card = cardEnvOf(sub.profile, sub.apply, r.files);
       const text = `${sub.profile} (${sub.apply}) in ${userHome}: ${countsText(card.counts)}${card.drift ? ` (${card.drift.map((d) => `${d.target} ${d.state}`).join(', ')}${card.more ? `, +${card.more}` : ''})` : ''}${fleet}`;
       const c = card.counts;
-      if ((c.conflict ?? 0) > 0 || (c['changed-here'] ?? 0) > 0) out.push(warn(name, text, `look at "gitbus env diff ${sub.profile}", then capture what should be kept ("gitbus env capture ${sub.profile}") or take the bus's ("gitbus env apply ${sub.profile} --force"; a backup is kept)`));
+      if ((c.conflict ?? 0) > 0 || (c['changed-here'] ?? 0) > 0) {
+        const own = (look.plan?.files ?? []).filter((f) => f.perNode && (f.state === 'conflict' || f.state === 'changed-here')).map((f) => f.target);
+        out.push(warn(name, text, `look at "gitbus env diff ${sub.profile}", then capture what every node should have ("gitbus env capture ${sub.profile}", with --force for a conflict) or take the bus's ("gitbus env apply ${sub.profile} --force"; a backup is kept)${own.length > 0 ? `; ${ownCopyHint(sub.profile, own)}` : ''}`));
+      }
       else if ((c['changed-in-bus'] ?? 0) > 0 || (c['missing-here'] ?? 0) > 0) out.push(warn(name, text, sub.apply === 'auto' ? 'the watcher applies it at its next wake; is it running? ("gitbus watch", "gitbus service status")' : `apply it: "gitbus env apply ${sub.profile}" (or subscribe with apply: auto)`));
       else out.push(ok(name, text));
     } catch (err) {

@@ -1,4 +1,5 @@
 import { GitbusError, type FileProblem } from '../../schemas/errors.js';
+import { ownCopyHint } from './hint-commands.js';
 
 /** Errors of `gitbus env` (docs/PROTOCOL.md "env/ profiles"); exit codes in cli/exit-codes.ts. */
 
@@ -110,13 +111,16 @@ export class EnvNothingRestoredError extends GitbusError {
   }
 }
 
-/** `capture` of files changed both here and in the bus since this node last synced them. */
+/**
+ * `capture` of files changed both here and in the bus since this node last synced them. `ownable`: those of them
+ * this node may keep as its own (file entries naming no node), offered --variant node.
+ */
 export class EnvCaptureConflictError extends GitbusError {
   readonly code = 'ENV_CAPTURE_CONFLICT';
-  constructor(profile: string, targets: string[]) {
+  constructor(profile: string, targets: string[], ownable: string[] = []) {
     super(
       `refused to capture profile ${profile}: ${targets.slice(0, 5).join(', ')}${targets.length > 5 ? ` and ${targets.length - 5} more` : ''} changed both here and in the bus since this node last synced ${targets.length === 1 ? 'it' : 'them'}`,
-      `look at "gitbus env diff ${profile}", then take the bus's ("gitbus env apply ${profile} --force", a backup is kept) or yours ("gitbus env capture ${profile} --force")`,
+      `look at "gitbus env diff ${profile}", then take the bus's ("gitbus env apply ${profile} --force", a backup is kept) or yours for every node ("gitbus env capture ${profile} --force")${ownable.length > 0 ? `; ${ownCopyHint(profile, ownable)}` : ''}`,
       { profile, targets },
     );
   }

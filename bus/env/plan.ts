@@ -34,6 +34,8 @@ export interface Planned extends FileStatus {
   /** What state.json says now, and after apply (or after finding it in sync); null: nothing, or forget the file. */
   last: SyncedFile | null;
   next: SyncedFile | null;
+  /** Its entry is a file entry naming no node: this node may keep its own copy (--variant node). */
+  perNode: boolean;
 }
 
 export interface ProfilePlan {
@@ -95,7 +97,11 @@ export function planProfile(profile: EnvProfile, userHome: string, state: EnvSta
       next = { hash: bus, executable: Boolean(item.file.executable), at };
     }
     const st = fileState({ bus, local: localHash, localAtLast, last: last?.hash });
-    const d = decide(st, { profile: profile.name, force, ...(blocked !== undefined ? { blocked } : {}) });
+    // A file entry that names no node may be kept as this node's own (--variant node), the way out for a file that
+    // differs on each machine by nature.
+    const entry = profile.manifest.entries[item.entry];
+    const perNode = entry && (entry.kind ?? 'file') === 'file' && entry.nodes === undefined ? item.target : undefined;
+    const d = decide(st, { profile: profile.name, force, ...(blocked !== undefined ? { blocked } : {}), ...(perNode !== undefined ? { perNode } : {}) });
     if (badJson !== undefined && blocked === undefined && d.held !== undefined) {
       d.held = `your file is ${badJson}, so the profile's keys cannot be merged into it: fix it, or "gitbus env apply ${profile.name} --force" replaces the whole file with the profile's keys only (a backup is kept)`;
     }
@@ -131,6 +137,7 @@ export function planProfile(profile: EnvProfile, userHome: string, state: EnvSta
       executable,
       last: last ?? null,
       next: known,
+      perNode: perNode !== undefined,
     });
   }
   files.push(...removals(profile.name, state, resolved.dirs, new Set(files.map((f) => f.target).concat(skipped.map((s) => s.target))), userHome, force));
@@ -164,14 +171,14 @@ function removals(profile: string, state: EnvStateFile, dirs: readonly string[],
     const local = readLocal(userHome, rel);
     const underDir = last.keys === undefined && dirs.some((d) => target.startsWith(`${d}/`));
     if (!underDir || local.kind === 'missing') {
-      out.push({ target, rel, state: 'in-sync', action: 'none', merge: last.keys ? 'json' : 'replace', source: null, local, content: null, executable: false, last, next: null });
+      out.push({ target, rel, state: 'in-sync', action: 'none', merge: last.keys ? 'json' : 'replace', source: null, local, content: null, executable: false, last, next: null, perNode: false });
       continue;
     }
     const hash = local.kind === 'file' && !local.link ? sha256Hex(local.bytes) : UNREADABLE;
     const st: EnvState = hash === last.hash ? 'changed-in-bus' : 'conflict';
     const blocked = blockedWhy(userHome, rel, local);
     const d = decide(st, { profile, force, removal: true, ...(blocked !== undefined ? { blocked } : {}) });
-    out.push({ target, rel, state: st, action: d.action, ...(d.held !== undefined ? { held: d.held.replace('changed here and in the bus', 'removed from the profile but changed here') } : {}), merge: 'replace', source: null, local, content: null, executable: false, last, next: d.action === 'remove' ? null : last });
+    out.push({ target, rel, state: st, action: d.action, ...(d.held !== undefined ? { held: d.held.replace('changed here and in the bus', 'removed from the profile but changed here') } : {}), merge: 'replace', source: null, local, content: null, executable: false, last, next: d.action === 'remove' ? null : last, perNode: false });
   }
   return out;
 }

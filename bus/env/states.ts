@@ -1,4 +1,5 @@
 import { CARD_DRIFT_LIMIT, type CardEnv, type EnvState } from '../../schemas/env-drift.js';
+import { ownCopyHint } from './hint-commands.js';
 
 /**
  * The four states of a synced file by content hash, pure (docs/PROTOCOL.md "env/ profiles"), as chezmoi judges
@@ -39,19 +40,23 @@ export interface Decided {
 /**
  * What apply does with a file in `state`: write what the bus has, or (`removal`: the bus no longer has the file)
  * remove it. A file changed here is never replaced without `force`; `blocked` (a link, a folder) never is. `profile`
- * names the profile in the commands the reason offers.
+ * names the profile in the commands the reason offers; `perNode`, the target when this node may keep its own copy
+ * (a file entry that names no node): then the reason offers that too, as both others would give one machine's file
+ * to another.
  */
-export function decide(state: EnvState, opts: { profile: string; force: boolean; removal?: boolean; blocked?: string }): Decided {
+export function decide(state: EnvState, opts: { profile: string; force: boolean; removal?: boolean; blocked?: string; perNode?: string }): Decided {
   if (state === 'in-sync') return { action: 'none' };
   if (opts.blocked !== undefined) return { action: 'none', held: opts.blocked };
   const act: EnvAction = opts.removal ? 'remove' : 'write';
   if (state === 'missing-here' || state === 'changed-in-bus') return { action: act };
   if (opts.force) return { action: act };
+  const p = opts.profile;
+  const own = opts.perNode !== undefined && !opts.removal ? `; ${ownCopyHint(p, [opts.perNode])}` : '';
   return {
     action: 'none',
     held: state === 'changed-here'
-      ? `changed here since the last sync: capture it ("gitbus env capture ${opts.profile}"), or replace it with "gitbus env apply ${opts.profile} --force" (a backup is kept)`
-      : `changed here and in the bus: look at "gitbus env diff ${opts.profile}", then capture yours ("gitbus env capture ${opts.profile} --force") or take the bus's ("gitbus env apply ${opts.profile} --force"; a backup is kept)`,
+      ? `changed here since the last sync: capture it ("gitbus env capture ${p}"), or replace it with "gitbus env apply ${p} --force" (a backup is kept)${own}`
+      : `changed here and in the bus: look at "gitbus env diff ${p}", then capture yours for every node ("gitbus env capture ${p} --force") or take the bus's ("gitbus env apply ${p} --force"; a backup is kept)${own}`,
   };
 }
 

@@ -123,6 +123,7 @@ function captureText(r: CaptureResult): string {
   for (const s of r.skipped) lines.push(`  ${'skipped'.padEnd(8)} ${s.target}: ${s.reason}`);
   for (const t of r.dropped) lines.push(`  ${'dropped'.padEnd(8)} ${t}: its file was neither on the bus (intact) nor here`);
   for (const t of r.leftOut) lines.push(`  ${'left out'.padEnd(8)} ${t}: this node neither verified it nor captured or applied it (--rebuild)`);
+  for (const n of r.notInDefault) lines.push(`  ${'omitted'.padEnd(8)} ${n.target}: not in the default set: ${n.why}; "${n.share}" gives every node this one, "${n.own}" keeps it for this node alone`);
   if (r.repaired) lines.push('  the profile on the bus could not be used (see "gitbus lint"); it was written over');
   return lines.join('\n');
 }
@@ -151,7 +152,7 @@ export function register(program: Command): void {
       env
         .command('capture')
         .argument('<profile>', 'the profile to write (made if the bus has none)')
-        .description(`copy this machine's files into the profile on the bus; refuses what looks like a secret. A new profile without --add takes ${DEFAULT_TARGETS.join(', ')} (those this machine has); an existing one takes again every entry that applies here`)
+        .description(`copy this machine's files into the profile on the bus; refuses what looks like a secret. A new profile without --add takes ${DEFAULT_TARGETS.join(', ')} (those this machine has; not ~/.gitconfig, which holds each machine's git identity: --add it, with --variant node to keep this node's own); an existing one takes again every entry that applies here`)
         .option('--add <path>', 'add a file or folder (~/…, or a path inside the home); repeatable', addFlag)
         .option('--variant <which>', 'put the --add entries in this node\'s variant (node) or this system\'s (os), not the default one', oneOfFlag('--variant', ['node', 'os'] as const))
         .option('--keys <list>', 'for a file merged by keys (~/.claude/settings.json): only these top-level keys, comma-separated; with --add, for the file it adds, else for the profile\'s one file merged by keys; refused for a file written whole', keysFlag)

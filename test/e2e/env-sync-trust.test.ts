@@ -26,6 +26,8 @@ beforeAll(async () => {
   fleet.seedHomes();
   put('a', '.zshrc', 'export PATH="$HOME/bin:$PATH"\nalias gs="git status"\n');
   ok(await envCmd('a', ['capture', 'claude']));
+  // Shared by choice: a new profile leaves ~/.gitconfig out unless --add names it.
+  ok(await envCmd('a', ['capture', 'claude', '--add', '~/.gitconfig']));
   ok(await envCmd('b', ['apply', 'claude', '--force']));
   put('b', '.config/starship.toml', 'format = "$all"\n');
   ok(await envCmd('b', ['capture', 'claude', '--add', '~/.config/starship.toml', '--variant', 'node']));

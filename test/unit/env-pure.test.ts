@@ -187,6 +187,13 @@ describe('four states by content hash', () => {
     expect(decide('changed-in-bus', { profile: 'claude', force: true, blocked: 'a link' })).toEqual({ action: 'none', held: 'a link' });
   });
 
+  it('offers --variant node for a file this node may keep as its own, its target quoted for a shell, never for a removal', () => {
+    expect(decide('conflict', { profile: 'claude', force: false, perNode: '~/.gitconfig' }).held).toContain('"gitbus env capture claude --add ~/.gitconfig --variant node"');
+    expect(decide('changed-here', { profile: 'claude', force: false, perNode: "~/it's $(x)" }).held).toContain(`--add ~/'it'\\''s $(x)' --variant node`);
+    expect(decide('conflict', { profile: 'claude', force: false }).held).not.toContain('--variant');
+    expect(decide('conflict', { profile: 'claude', force: false, removal: true, perNode: '~/.gitconfig' }).held).not.toContain('--variant');
+  });
+
   it('publishes counts and the first drifting files on the node card, capped', () => {
     const files = Array.from({ length: 14 }, (_, i) => ({ target: `~/f${i}`, state: i < 2 ? ('in-sync' as const) : ('conflict' as const) }));
     const card = cardEnvOf('claude', 'auto', files);
