@@ -27,6 +27,11 @@ export interface Taken {
   executable: boolean;
   /** What state.json records for it. */
   synced: Omit<SyncedFile, 'at'>;
+  /**
+   * For a file merged by keys: the keys the profile manages, and this machine's top-level keys it does not (but those
+   * naming this machine's folders), which the capture leaves out.
+   */
+  keys?: { managed: string[]; unmanaged: string[] };
 }
 
 export const utf8 = { decode: decodeUtf8 };
@@ -81,6 +86,7 @@ export function takeEntry(entry: EnvEntry, userHome: string, hits: SecretHit[], 
     }
     let bytes: Uint8Array = local.bytes;
     let synced: Omit<SyncedFile, 'at'> = { hash: sha256Hex(local.bytes), executable: (local.mode & 0o111) !== 0 };
+    let keyLists: Taken['keys'];
     const json = fileMerge(entry, fileRel) === 'json';
     if (json) {
       const parsed = parseJsonObject(utf8.decode(local.bytes));
@@ -92,9 +98,10 @@ export function takeEntry(entry: EnvEntry, userHome: string, hits: SecretHit[], 
       const picked = pickKeys(parsed.value, keys);
       bytes = Buffer.from(renderJson(picked), 'utf8');
       synced = { hash: keysHash(picked, Object.keys(picked)), keys: Object.keys(picked) };
+      keyLists = { managed: keys, unmanaged: Object.keys(parsed.value).filter((k) => !keys.includes(k) && !LOCAL_ONLY_SETTINGS_KEYS.includes(k)) };
     }
     for (const f of scanSecrets(utf8.decode(bytes))) hits.push({ target, line: json ? 0 : f.line, what: json ? `${f.what}, in the keys the profile takes` : f.what });
-    out.push({ target, source, bytes, executable: (local.mode & 0o111) !== 0, synced });
+    out.push({ target, source, bytes, executable: (local.mode & 0o111) !== 0, synced, ...(keyLists ? { keys: keyLists } : {}) });
   };
   if ((entry.kind ?? 'file') === 'file') {
     if (kind !== 'file') throw new EnvTargetRefusedError(entry.target, `the profile has it as a file, but here it is ${kind === 'dir' ? 'a folder' : 'not a regular file'}`, 'make it a file again, or remove the entry from the profile');

@@ -18,7 +18,7 @@ import { chooseEntries, fileMerge, type Skipped } from './resolve.js';
 import { captureDecision, captureRemoves } from './states.js';
 import { knowsTarget, laterUpdated, readState, writeState } from './state-store.js';
 import { asTarget, entryFor, keysTo } from './capture-entries.js';
-import { targetWord } from './hint-commands.js';
+import { keysCommand, targetWord } from './hint-commands.js';
 import { takeEntry, utf8, type Taken } from './capture-take.js';
 import { instantMs } from '../../schemas/timestamp.js';
 
@@ -42,6 +42,23 @@ export const DEFAULT_TARGETS: readonly string[] = ['~/.claude/CLAUDE.md', '~/.cl
 export const NOT_DEFAULT_TARGETS: readonly { target: string; why: string }[] = [
   { target: '~/.gitconfig', why: "it holds this machine's git identity (user.name, user.email, a signing key), which every node would get and each node with its own would have as a conflict" },
 ];
+
+/**
+ * Top-level keys of this machine's file merged by keys that the profile does not manage: only the keys its entry
+ * lists are taken (those of the first capture, or --keys), so a key added to settings.json since would never reach
+ * another node unseen.
+ */
+export interface KeysLeftOut {
+  target: string;
+  /** This machine's keys the capture left out (never those naming its own folders: LOCAL_ONLY_SETTINGS_KEYS). */
+  keys: string[];
+  /** The keys the profile manages. */
+  managed: string[];
+  /** The capture that adds them (--keys with the whole list); absent for a folder entry, or a key --keys cannot name. */
+  command?: string;
+  /** Set when the file is in this folder entry, which has no --keys. */
+  folder?: string;
+}
 
 /** A file of NOT_DEFAULT_TARGETS this machine has, left out of a new profile, and the commands that add it. */
 export interface NotInDefault {
@@ -101,6 +118,8 @@ export interface CaptureResult {
   leftOut: string[];
   /** The profile on the bus could not be used and was written over. */
   repaired: boolean;
+  /** Keys of this machine's files merged by keys that the profile does not manage, left out. */
+  keysLeftOut: KeysLeftOut[];
   /** Made without --add: the files it left out although this machine has them (NOT_DEFAULT_TARGETS). */
   notInDefault: NotInDefault[];
   /**
@@ -181,6 +200,7 @@ export async function captureProfile(ctx: BusContext, userHome: string, opts: Ca
     removed = [];
     const newer: string[] = [];
     const conflicts: string[] = [];
+    const keysLeftOut: KeysLeftOut[] = [];
     const ownable: string[] = [];
     const removedSources = new Set<string>();
     // A signed capture of what this node cannot vouch for is refused, or with --rebuild leaves it out.
@@ -210,6 +230,11 @@ export async function captureProfile(ctx: BusContext, userHome: string, opts: Ca
         continue;
       }
       for (const t of got) {
+        if (t.keys && t.keys.unmanaged.length > 0) {
+          const folder = (entry.kind ?? 'file') === 'dir' ? entry.target : undefined;
+          const command = folder === undefined ? keysCommand(opts.profile, entry.target, [...t.keys.managed, ...t.keys.unmanaged]) : undefined;
+          keysLeftOut.push({ target: t.target, keys: t.keys.unmanaged, managed: t.keys.managed, ...(command !== undefined ? { command } : {}), ...(folder !== undefined ? { folder } : {}) });
+        }
         const d = captureDecision(busHash(t.source, fileMerge(entry, targetRel(t.target))), t.synced.hash, state.files[t.target]?.hash, Boolean(opts.force));
         // Rebuilding, the bus's newer bytes are not verified: this machine's, which are what it last synced, are.
         if (d === 'take' || (d === 'keep-bus' && rebuilding)) taken.push(t);
@@ -286,7 +311,7 @@ export async function captureProfile(ctx: BusContext, userHome: string, opts: Ca
     const hasSignature = rootTree !== null && (await readSidecars(snap.store, rootTree, manifestPath)).length > 0;
     // Nothing new: no commit (a signing key configured since is a reason to write the signature, though).
     const unchanged = old !== null && !broken && timeless(old) === timeless(manifest) && (!signer || hasSignature);
-    const result: Omit<CaptureResult, 'profile' | 'commit' | 'notInDefault'> = { files: taken.map((t) => capturedFile(t, old?.files[t.source], files[t.source])), removed, newer, kept, notTaken, skipped, dropped, leftOut, repaired: broken !== null, signed: false };
+    const result: Omit<CaptureResult, 'profile' | 'commit' | 'notInDefault'> = { files: taken.map((t) => capturedFile(t, old?.files[t.source], files[t.source])), removed, newer, kept, notTaken, skipped, dropped, leftOut, keysLeftOut, repaired: broken !== null, signed: false };
     if (unchanged) {
       if (trusted) updated = old?.updated;
       // Nothing written on a rolled-back profile: said, where this node can sign the newer one (--rebuild) that ends it.
@@ -318,7 +343,7 @@ export async function captureProfile(ctx: BusContext, userHome: string, opts: Ca
   const newest = laterUpdated(state.updated, updated);
   if (newest !== undefined) state.updated = newest;
   writeState(ctx.paths.home, state);
-  return { profile: opts.profile, files: r.files, removed: r.removed, newer: r.newer, kept: r.kept, notTaken: r.notTaken, skipped: r.skipped, dropped: r.dropped, leftOut: r.leftOut, repaired: r.repaired, notInDefault, signed: r.signed, ...(r.stale !== undefined ? { stale: r.stale } : {}), commit: r.commit };
+  return { profile: opts.profile, files: r.files, removed: r.removed, newer: r.newer, kept: r.kept, notTaken: r.notTaken, skipped: r.skipped, dropped: r.dropped, leftOut: r.leftOut, keysLeftOut: r.keysLeftOut, repaired: r.repaired, notInDefault, signed: r.signed, ...(r.stale !== undefined ? { stale: r.stale } : {}), commit: r.commit };
 }
 
 /** A millisecond after a manifest time, or undefined. */

@@ -23,3 +23,12 @@ export function ownCopyHint(profile: string, targets: readonly string[]): string
   if (targets.length === 1) return `${why} with "gitbus env capture ${profile} --add ${targetWord(first)} --variant node"`;
   return `${why} with "gitbus env capture ${profile} --add FILE --variant node", FILE each such one of ${targets.map(targetWord).join(', ')}`;
 }
+
+/**
+ * The capture that makes a file entry merged by keys manage `keys` (the whole list: --keys replaces it), or undefined
+ * when --keys cannot say one of them (it splits at commas and trims each key).
+ */
+export function keysCommand(profile: string, target: string, keys: readonly string[]): string | undefined {
+  if (keys.some((k) => k === '' || k.includes(',') || k.trim() !== k)) return undefined;
+  return `gitbus env capture ${profile} --add ${targetWord(target)} --keys ${shellWord(keys.join(','))}`;
+}

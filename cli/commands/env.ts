@@ -110,6 +110,9 @@ function applyText(r: ApplyResult): string {
   return lines.join('\n');
 }
 
+/** A key of a settings file as the user reads it: as it is, or JSON-quoted when it holds more than a plain name. */
+const keyWord = (k: string) => (/^[A-Za-z0-9_.-]+$/.test(k) ? k : JSON.stringify(k));
+
 function captureText(r: CaptureResult): string {
   const changed = r.files.filter((f) => f.changed);
   const lines = [`profile ${r.profile}: ${r.commit ? `captured ${r.files.length} file(s), ${changed.length} changed, commit ${r.commit.slice(0, 12)}${r.signed ? ', manifest signed' : ''}` : `captured ${r.files.length} file(s); the bus already has them`}`];
@@ -123,6 +126,11 @@ function captureText(r: CaptureResult): string {
   for (const s of r.skipped) lines.push(`  ${'skipped'.padEnd(8)} ${s.target}: ${s.reason}`);
   for (const t of r.dropped) lines.push(`  ${'dropped'.padEnd(8)} ${t}: its file was neither on the bus (intact) nor here`);
   for (const t of r.leftOut) lines.push(`  ${'left out'.padEnd(8)} ${t}: this node neither verified it nor captured or applied it (--rebuild)`);
+  for (const k of r.keysLeftOut) {
+    const names = k.keys.map(keyWord).join(', ');
+    const how = k.command !== undefined ? `"${k.command}" adds ${k.keys.length === 1 ? 'it' : 'them'}` : k.folder !== undefined ? `a folder entry (${k.folder}) keeps the keys its first capture took: to choose them, capture ${k.target} as a file entry of its own with --keys, in a profile without the folder` : '--keys cannot name a key with a comma in it or spaces around it';
+    lines.push(`  ${'keys'.padEnd(8)} ${k.target}: ${names} ${k.keys.length === 1 ? 'is' : 'are'} not in the profile, which manages only ${k.managed.length > 0 ? k.managed.map(keyWord).join(', ') : 'no key'}; ${how}`);
+  }
   for (const n of r.notInDefault) lines.push(`  ${'omitted'.padEnd(8)} ${n.target}: not in the default set: ${n.why}; "${n.share}" gives every node this one, "${n.own}" keeps it for this node alone`);
   if (r.repaired) lines.push('  the profile on the bus could not be used (see "gitbus lint"); it was written over');
   return lines.join('\n');
@@ -155,7 +163,7 @@ export function register(program: Command): void {
         .description(`copy this machine's files into the profile on the bus; refuses what looks like a secret. A new profile without --add takes ${DEFAULT_TARGETS.join(', ')} (those this machine has; not ~/.gitconfig, which holds each machine's git identity: --add it, with --variant node to keep this node's own); an existing one takes again every entry that applies here`)
         .option('--add <path>', 'add a file or folder (~/…, or a path inside the home); repeatable', addFlag)
         .option('--variant <which>', 'put the --add entries in this node\'s variant (node) or this system\'s (os), not the default one', oneOfFlag('--variant', ['node', 'os'] as const))
-        .option('--keys <list>', 'for a file merged by keys (~/.claude/settings.json): only these top-level keys, comma-separated; with --add, for the file it adds, else for the profile\'s one file merged by keys; refused for a file written whole', keysFlag)
+        .option('--keys <list>', 'for a file merged by keys (~/.claude/settings.json): only these top-level keys, comma-separated, the whole list (a capture names the keys it leaves out, with this flag to add them); with --add, for the file it adds, else for the profile\'s one file merged by keys; refused for a file written whole', keysFlag)
         .option('--description <text>', 'what the profile is for')
         .option('--force', 'take this machine\'s files also where the bus changed them since this node last synced (refused otherwise)')
         .option('--rebuild', 'sign a profile of only what this node captured or applied itself and what --add names, leaving out what it cannot vouch for (a signed capture of such a profile is refused otherwise)'),

@@ -8,7 +8,8 @@ import { envFleet, type EnvBus, type Node } from '../helpers/env-fleet.js';
  * What `gitbus env` tells a user following README "Keeping every node's setup in step" (test/helpers/env-fleet.ts:
  * nodes a and b, fake HOMEs, a real bare remote, the CLI): every hint names the profile, not a placeholder; the
  * default profile leaves out ~/.gitconfig, which holds each machine's git identity, and says how to add it; a file
- * that differs on each machine by nature is offered --variant node wherever it is a conflict.
+ * that differs on each machine by nature is offered --variant node wherever it is a conflict; a top-level key added
+ * to settings.json after the first capture, which the profile does not manage, is named with the --keys that adds it.
  */
 
 const fleet = envFleet();
@@ -103,5 +104,47 @@ describe('gitbus env hints', () => {
     expect(onBus('env/git/files/node/b/.gitconfig')).toMatch(/Bob/);
     expect(read('b', '.gitconfig')).toMatch(/Bob/);
     expect(read('a', '.gitconfig')).toMatch(/Ann/);
+  });
+
+  it('names each key of settings.json the profile does not manage, with the exact --keys command that adds them, and that command adds them', async () => {
+    const settings = (extra: Record<string, unknown>) => put('a', '.claude/settings.json', `${JSON.stringify({ model: 'opus', hooks: { Stop: [] }, extraKnownMarketplaces: { x: { source: { source: 'directory', path: '/opt/a' } } }, ...extra }, null, 2)}\n`);
+    settings({});
+    ok(await envCmd('a', ['capture', 'keys', '--add', '~/.claude/settings.json']));
+    type Left = { files: { target: string; changed: boolean }[]; keysLeftOut: { target: string; keys: string[]; managed: string[]; command?: string }[] };
+    // Nothing left out but the marketplaces, which name one machine's folders and are never offered.
+    expect(json<Left>(await envCmd('a', ['capture', 'keys'])).keysLeftOut).toEqual([]);
+
+    settings({ statusLine: { type: 'command', command: 'echo hi' }, env: { EDITOR: 'vi' } });
+    const command = 'gitbus env capture keys --add ~/.claude/settings.json --keys model,hooks,statusLine,env';
+    const same = json<Left>(await envCmd('a', ['capture', 'keys']));
+    expect(same.files).toEqual([expect.objectContaining({ target: '~/.claude/settings.json', changed: false })]);
+    expect(same.keysLeftOut).toEqual([{ target: '~/.claude/settings.json', keys: ['statusLine', 'env'], managed: ['model', 'hooks'], command }]);
+    // Also where another key changed, and in words.
+    settings({ model: 'sonnet', statusLine: { type: 'command', command: 'echo hi' }, env: { EDITOR: 'vi' } });
+    const human = await words('a', ['env', 'capture', 'keys']);
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.stdout).toMatch(/changed +~\/\.claude\/settings\.json/);
+    expect(human.stdout).toContain(`~/.claude/settings.json: statusLine, env are not in the profile`);
+    expect(human.stdout).toContain(`"${command}"`);
+    expect(human.stdout).not.toMatch(/extraKnownMarketplaces/);
+    expect(JSON.parse(onBus('env/keys/files/home/.claude/settings.json') ?? '{}')).toEqual({ model: 'sonnet', hooks: { Stop: [] } });
+
+    // The command adds them: other nodes get them, and nothing is left out any more.
+    const added = await envCmd('a', command.split(' ').slice(2));
+    ok(added);
+    expect(json<Left>(added).keysLeftOut).toEqual([]);
+    expect(JSON.parse(onBus('env/keys/files/home/.claude/settings.json') ?? '{}')).toEqual({ model: 'sonnet', hooks: { Stop: [] }, statusLine: { type: 'command', command: 'echo hi' }, env: { EDITOR: 'vi' } });
+  });
+
+  it('names keys a folder entry leaves out, with how to choose them (a folder entry has no --keys)', async () => {
+    const settings = (extra: Record<string, unknown>) => put('a', '.claude/settings.json', `${JSON.stringify({ model: 'opus', ...extra }, null, 2)}\n`);
+    settings({});
+    ok(await envCmd('a', ['capture', 'folder', '--add', '~/.claude']));
+    settings({ outputStyle: 'terse' });
+    const r = await envCmd('a', ['capture', 'folder']);
+    ok(r);
+    expect(json<{ keysLeftOut: unknown[] }>(r).keysLeftOut).toEqual([{ target: '~/.claude/settings.json', keys: ['outputStyle'], managed: ['model'], folder: '~/.claude' }]);
+    const human = await words('a', ['env', 'capture', 'folder']);
+    expect(human.stdout).toMatch(/~\/\.claude\/settings\.json: outputStyle is not in the profile.*a folder entry \(~\/\.claude\) keeps the keys its first capture took/);
   });
 });

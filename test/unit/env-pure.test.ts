@@ -5,6 +5,7 @@ import { envManifestPath, envProfileOfManifest, classifySignaturePath } from '..
 import { signedKindOf, sidecarPathFor, NAMESPACES } from '../../bus/trust/messages.js';
 import { resolveProfile } from '../../bus/env/resolve.js';
 import { cardEnvOf, decide, fileState } from '../../bus/env/states.js';
+import { keysCommand } from '../../bus/env/hint-commands.js';
 import { mergeJson, parseJsonObject, pickKeys, renderJson } from '../../bus/env/json-merge.js';
 import { keysHash } from '../../bus/env/hash.js';
 import { scanSecrets } from '../../bus/env/secrets.js';
@@ -185,6 +186,13 @@ describe('four states by content hash', () => {
     expect(decide('conflict', { profile: 'claude', force: true }).action).toBe('write');
     expect(decide('changed-in-bus', { profile: 'claude', force: true, removal: true }).action).toBe('remove');
     expect(decide('changed-in-bus', { profile: 'claude', force: true, blocked: 'a link' })).toEqual({ action: 'none', held: 'a link' });
+  });
+
+  it('gives --keys the whole list, quoted for a shell, and no command for a key --keys cannot name', () => {
+    expect(keysCommand('claude', '~/.claude/settings.json', ['hooks', 'statusLine'])).toBe('gitbus env capture claude --add ~/.claude/settings.json --keys hooks,statusLine');
+    expect(keysCommand('claude', '~/.claude/settings.json', ['hooks', 'my key$'])).toBe("gitbus env capture claude --add ~/.claude/settings.json --keys 'hooks,my key$'");
+    expect(keysCommand('claude', '~/.claude/settings.json', ['hooks', 'a,b'])).toBeUndefined();
+    expect(keysCommand('claude', '~/.claude/settings.json', ['hooks', ' padded'])).toBeUndefined();
   });
 
   it('offers --variant node for a file this node may keep as its own, its target quoted for a shell, never for a removal', () => {
