@@ -6,6 +6,7 @@ import type { NodeConfig } from './home.js';
 import { cardPolicy, cardProjectsOnly, offeredRunners } from './node-policy.js';
 import { readKeyFile } from './trust/key-file.js';
 import { nodeKeyPaths } from './trust/node-key.js';
+import { loadPin, type TrustPin } from './trust/pin.js';
 
 export { GITBUS_VERSION } from './version.js';
 
@@ -25,13 +26,29 @@ export function publishedNodeKey(home: string): string | undefined {
 }
 
 /**
- * The node card this node publishes: what others need to know to address work to it. `home` resolves the
- * relative project URLs its policy summary names, and holds the node's key the card offers.
+ * The trust root version this node pinned (`<home>/trust-pin.json`), as its card says it (docs/PROTOCOL.md §12,
+ * "Pinning"): so that every node can tell which nodes enforce the bus's root. A pin file that cannot be read says
+ * nothing (every command of the node reports it).
  */
-export function nodeCard(config: NodeConfig, joined: string, now: Date, home?: string): NodeCard {
+export function publishedTrustPin(home: string, pin?: TrustPin): NodeCard['trustPin'] {
+  try {
+    const p = pin ?? loadPin(home);
+    return p ? { version: p.pinned.version, digest: p.pinned.digest } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The node card this node publishes: what others need to know to address work to it. `home` resolves the
+ * relative project URLs its policy summary names, and holds the node's key the card offers and its trust pin
+ * (`pin`: one not saved yet, at join).
+ */
+export function nodeCard(config: NodeConfig, joined: string, now: Date, home?: string, pin?: TrustPin): NodeCard {
   const policy = cardPolicy(home ?? '/', config);
   const projectsOnly = cardProjectsOnly(home ?? '/', config);
   const key = home === undefined ? undefined : publishedNodeKey(home);
+  const trustPin = home === undefined ? undefined : publishedTrustPin(home, pin);
   return {
     node: config.node,
     labels: config.labels,
@@ -42,6 +59,7 @@ export function nodeCard(config: NodeConfig, joined: string, now: Date, home?: s
     version: GITBUS_VERSION,
     host: { os: platform(), arch: arch(), cpus: cpus().length, memoryMb: Math.round(totalmem() / 2 ** 20), hostname: hostname() },
     ...(key ? { key } : {}),
+    ...(trustPin ? { trustPin } : {}),
     joined,
     updated: now.toISOString(),
   };

@@ -56,8 +56,8 @@ export function ownKeyText(r: OwnNodeKeyResult): string {
   return lines.join('\n');
 }
 
-/** `trust list`'s lines about node keys. */
-export function nodeKeysText(v: NodeKeysView): string[] {
+/** `trust list`'s lines about node keys. `unpinned`: nodes that have not pinned the root ("gitbus trust pin" makes their key). */
+export function nodeKeysText(v: NodeKeysView, unpinned: ReadonlySet<string> = new Set()): string[] {
   const lines = [`unlisted nodes: ${v.unlistedNodes}${v.unlistedNodes === 'refuse' ? ' (what a node without a listed key writes is forged; it claims nothing)' : ' (what a node without a listed key writes still counts)'}`];
   lines.push(v.listed.length > 0 ? 'node keys:' : 'node keys: none listed');
   for (const n of v.listed) lines.push(`  ${n.node}  ${n.fingerprint}`);
@@ -65,7 +65,10 @@ export function nodeKeysText(v: NodeKeysView): string[] {
     lines.push('awaiting an admin (the key a node card offers; check it with the node first):');
     for (const a of v.awaiting) lines.push(`  ${a.node}  ${a.fingerprint}${a.listed.length > 0 ? `  (differs from the listed ${a.listed.join(', ')})` : ''}\n    ${a.command}`);
   }
-  if (v.unkeyed.length > 0) lines.push(`nodes without a key: ${v.unkeyed.join(', ')} ("gitbus trust node-key" on each makes and offers one)`);
+  const pinning = v.unkeyed.filter((n) => unpinned.has(n));
+  const keying = v.unkeyed.filter((n) => !unpinned.has(n));
+  if (pinning.length > 0) lines.push(`nodes without a key that have not pinned the root: ${pinning.join(', ')} (pinning it there makes and offers one: see below)`);
+  if (keying.length > 0) lines.push(`nodes without a key: ${keying.join(', ')} ("gitbus trust node-key" on each makes and offers one)`);
   return lines;
 }
 

@@ -6,6 +6,7 @@ import { cardEnvSchema } from './env-drift.js';
 import { sshKeyLineSchema } from './ssh-key-line-schema.js';
 import type { FieldViolation } from './kind-rules.js';
 import { CARD_LIST_MAX } from './field-limits.js';
+import { DIGEST_RE, DIGEST_RULE, MAX_TRUST_VERSION } from './trust-root.js';
 
 const oneLine = (what: string, maxChars: number): z.ZodMiniString => text({ what, maxChars, oneLine: true });
 
@@ -58,6 +59,16 @@ export const nodeCardSchema = z.strictObject({
   tmuxSocket: z.optional(oneLine('the absolute path of the tmux socket the node runs tmux tasks on', 1000)),
   /** The node's own public key (docs/PROTOCOL.md §12, "Node keys"): offered, not trusted, until trust/ lists it. */
   key: z.optional(sshKeyLineSchema),
+  /**
+   * The trust root version this node pinned (docs/PROTOCOL.md §12, "Pinning"), and so enforces; absent: it pinned
+   * none (or runs a gitbus from before the field). A report, as `env` is: readers warn of nodes that run unsigned work.
+   */
+  trustPin: z.optional(
+    z.strictObject({
+      version: z.int().check(z.minimum(1), z.maximum(MAX_TRUST_VERSION)).register(z.globalRegistry, { description: 'a trust root version, a whole number ≥ 1' }),
+      digest: z.string().check(z.regex(DIGEST_RE)).register(z.globalRegistry, { description: DIGEST_RULE }),
+    }),
+  ).register(z.globalRegistry, { description: 'the trust root version this node pinned: {version, digest}' }),
   joined: z.optional(timestampSchema),
   updated: z.optional(timestampSchema),
 }).register(z.globalRegistry, { description: 'a node card: nodes/<node>.md, what a node offers' });

@@ -15,6 +15,7 @@ import { orphanedClaims, recoverClaims } from './restart-recovery.js';
 import { outageCode } from '../bus/remote-failure.js';
 import type { ResultDelivery } from './result-delivery.js';
 import type { WatchOptions } from './watch-events.js';
+import { unpinnedRootNotice } from './trust-unpinned.js';
 
 export interface HousekeepingDeps {
   ctx: BusContext;
@@ -91,6 +92,7 @@ export function housekeeping(deps: HousekeepingDeps): Housekeeping {
     const snap = await deps.look();
     if (!snap) return false;
     await signOwnFilesOnPin();
+    await unpinnedRoot(snap).catch(report);
     if (!recovered) {
       try {
         await recoverClaims(ctx, opts);
@@ -134,6 +136,7 @@ export function housekeeping(deps: HousekeepingDeps): Housekeeping {
    * enforces nothing yet is not asked about at every wake.
    */
   let pinSeen = '';
+  const unpinnedRoot = unpinnedRootNotice(ctx, opts.onEvent);
   const signOwnFilesOnPin = async (): Promise<void> => {
     const home = ctx.paths.home;
     if (existsSync(ownFilesMarker(home))) return;

@@ -25,6 +25,13 @@ export type WatchEvent =
    * Reported at start, before `started`.
    */
   | { type: 'card-list-left-out'; field: 'policy.repos' | 'projectsOnly'; count: number; max: number; fix: string }
+  /**
+   * The bus has a trust root this node has not pinned (it joined before the root): it runs any handoff, signed or
+   * not. Said once per root (version 1's digest) while the watcher runs; the watcher never pins by itself, since
+   * trusting the keys the bus shows on first sight is what a push-access attacker would have it do
+   * (docs/PROTOCOL.md §12, "Pinning"). `fingerprints`: the admin keys as the bus has them, for a person to check.
+   */
+  | { type: 'trust-root-unpinned'; version: number; fingerprints: string[]; fix: string }
   | { type: 'claimed'; id: string; attempt: number; title: string; reclaimed: boolean }
   /**
    * A claim lost a race to another node (bus/ops/claim.ts LostRace): `rejected`, its push was refused because main

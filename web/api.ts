@@ -35,6 +35,8 @@ export interface FleetView {
   version: string;
   head: string | null;
   trust: BusStatus['trust'];
+  /** Nodes that do not enforce the bus's trust root (`gitbus status`'s `trustNotEnforced`). */
+  trustNotEnforced: BusStatus['trustNotEnforced'];
   counts: BusStatus['counts'];
   queued: BusStatus['queued'];
   problems: number;
@@ -73,6 +75,7 @@ export function fleetView(s: BusStatus): FleetView {
     version: GITBUS_VERSION,
     head: s.head,
     trust: s.trust,
+    trustNotEnforced: s.trustNotEnforced,
     counts: s.counts,
     queued: s.queued,
     problems: s.problems.length,

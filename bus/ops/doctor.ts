@@ -34,6 +34,7 @@ import { checkSshHost, sshChecks } from './doctor-ssh.js';
 import { checkTrustRoot } from '../trust/doctor-trust.js';
 import { checkEnvProfiles } from '../env/doctor-env.js';
 import { checkNodeKey } from '../trust/doctor-node-key.js';
+import { checkTrustNodes } from '../trust/doctor-trust-nodes.js';
 import { checkTrustSettings } from '../trust/doctor-settings.js';
 import { applyTrust } from '../trust/node-files.js';
 import { monotonicMs } from '../monotonic.js';
@@ -212,6 +213,7 @@ export async function runDoctor(home: string, options: DoctorOptions = {}): Prom
     checks.push(await checkBudget(paths.home, refs, listedAt, snap, repo.localRemotePath() !== null));
     checks.push(await checkTrustRoot(paths.home, config, snap));
     checks.push(await checkNodeKey(paths.home, config, snap));
+    checks.push(await checkTrustNodes(paths.home, config, snap));
     checks.push(checkTrustSettings(snap));
     if (options.userHome !== undefined) checks.push(...(await checkEnvProfiles(paths.home, config, snap, options.userHome)));
   } finally {

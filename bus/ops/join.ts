@@ -138,7 +138,7 @@ export async function joinBus(home: string, url: string, opts: JoinOptions = {})
         replaced = true;
       }
       const path = pathFor({ kind: 'node', node });
-      const content = renderBusFile('node', nodeCard(withoutRunners(config, opts.unavailable), now.toISOString(), now, home), '');
+      const content = renderBusFile('node', nodeCard(withoutRunners(config, opts.unavailable), now.toISOString(), now, home, pin ?? undefined), '');
       // The pin is saved only after this commit (a refused join leaves no trace), so the card is signed here, not
       // by the compare-and-swap: signed from its first version, it counts once an admin lists the node's key.
       const sidecar = key ? [signBusFileInProcess(loadEd25519Key(key.privatePath), path, content)] : [];

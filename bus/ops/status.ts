@@ -25,6 +25,7 @@ import type { ShownTrust } from './query.js';
 import { judgesTasks } from '../node-policy.js';
 import { whyClaimNothing } from '../trust/node-files.js';
 import type { EnforcedTrust } from '../trust/handoff-trust.js';
+import { trustNotEnforced, type TrustNotEnforced } from '../trust/enforcing-nodes.js';
 import type { HandoffFacts } from '../store/parse-cache-file.js';
 import { markEndsRemoved } from '../trust/seen-ended.js';
 import { localSnapshot, offlineFrom, snapshotOrLast, type Offline } from './query.js';
@@ -75,6 +76,11 @@ export interface BusStatus {
   perState?: number;
   /** The trust version this node enforces on handoffs (it pinned the bus's trust root), or null: it acts on any handoff. */
   trust: { version: number } | null;
+  /**
+   * On a bus with a trust root: the nodes that do not enforce it (their cards say they pinned none, or another root),
+   * which run any handoff, signed or not, and the fix; null when there are none or the bus has no root.
+   */
+  trustNotEnforced: TrustNotEnforced | null;
   counts: Partial<Record<TaskState, number>>;
   problems: FileProblem[];
   /** Claims, releases, responses and node cards forged in a node's name, which this node ignores (trust enforced). */
@@ -315,6 +321,7 @@ async function statusOf(ctx: BusContext, { core, offline }: { core: StatusCore; 
     tasks: [],
     counts: core.counts,
     trust: core.trust,
+    trustNotEnforced: await notEnforced(ctx, core),
     problems: notBeats.length > 0 ? [...core.problems, ...notBeats] : core.problems,
     forged: core.forged,
     offline,
@@ -322,6 +329,13 @@ async function statusOf(ctx: BusContext, { core, offline }: { core: StatusCore; 
     budget: budgetReport(settings, isLocalRemote(ctx), obs, offline ? null : beats, now),
   };
   return { status, fill };
+}
+
+/** statusOf's `trustNotEnforced`: a report, so a chain that cannot be read leaves it out (trust.root says why). */
+async function notEnforced(ctx: BusContext, core: StatusCore): Promise<TrustNotEnforced | null> {
+  if (core.head === null) return null;
+  const r = await trustNotEnforced({ commit: core.head, store: ctx.repo.store }, ctx.paths.home, ctx.config.trust ?? {}, core.nodes, ctx.config.node).catch(() => null);
+  return r && r.nodes.length > 0 ? r : null;
 }
 
 /** Why this node would not take a task it could otherwise: a trust verdict, or its policy (node.yaml `policy:`). */

@@ -12,6 +12,7 @@ import { ensureNodeKey, nodeKeyPaths } from './node-key.js';
 import { addNodeCommand, defaultUnlistedNodes, nodeKeysIn, offeredKey, ownKeyStanding } from './node-key-status.js';
 import { unlistedNodesOf } from './node-keys.js';
 import { loadTrust } from './root.js';
+import { pinCommand } from './enforcing-nodes.js';
 import { NodeKeyDeclinedError, NodeKeyMismatchError, NodeKeyNotOfferedError, NodeKeyUnconfirmedError, NoTrustRootError, TrustNotPinnedError } from './root-errors.js';
 import type { SshPublicKey } from './ssh-key.js';
 import { resolveSigningKey, type SigningKey } from './signing-key.js';
@@ -35,6 +36,11 @@ export interface TrustInitResult extends TrustWriteResult {
   unlistedNodes: { value: UnlistedNodes; why: string; chosen: 'flag' | 'default' };
   /** The bus settings version 1 fixes: gitbus.yaml's lease, heartbeat and maxAttempts. */
   settings: TrustSettings;
+  /**
+   * The other nodes on the bus: they joined before the root, so they run any handoff, signed or not, until a person
+   * pins it on each with `command` (docs/PROTOCOL.md §12, "Pinning"). Nodes that join later pin it as they join.
+   */
+  unpinned: { nodes: string[]; command: string };
 }
 
 /**
@@ -53,7 +59,9 @@ export async function initTrustRoot(ctx: BusContext, opts: Omit<InitOptions, 'no
   const { unlistedNodes: _, ...init } = opts;
   const r = await trustInit(ctx, { ...init, nodes: { nodes: [{ node, key: own.key }], unlistedNodes: unlisted.value }, settings });
   await publishNodeCard(ctx, opts.now);
-  return { ...r, node: { node, fingerprint: own.key.fingerprint, created: own.created }, unlistedNodes: unlisted, settings };
+  const fingerprints = [...new Set(opts.admins.map((a) => a.key.fingerprint))];
+  const unpinned = { nodes: [...snap.index.nodes.keys()].filter((n) => n !== node).sort(), command: pinCommand(fingerprints) };
+  return { ...r, node: { node, fingerprint: own.key.fingerprint, created: own.created }, unlistedNodes: unlisted, settings, unpinned };
 }
 
 /** Where this node's key stands after join, pin or `trust node-key`. */

@@ -22,6 +22,9 @@ export interface ChainOnBus {
   problems: FileProblem[];
 }
 
+/** What the chain is read from: one commit of main in the node's store (a Snapshot, or only its commit). */
+export type ChainSource = Pick<Snapshot, 'commit' | 'store'>;
+
 const SIGNATURES_OF_CHAIN = `signatures/${CHAIN_DIR}`;
 
 function usableBlob(path: string, e: TreeEntry, problems: FileProblem[]): boolean {
@@ -32,7 +35,7 @@ function usableBlob(path: string, e: TreeEntry, problems: FileProblem[]): boolea
   return true;
 }
 
-async function readCapped(snap: Snapshot, path: string, oid: string, problems: FileProblem[]): Promise<Uint8Array | undefined> {
+async function readCapped(snap: ChainSource, path: string, oid: string, problems: FileProblem[]): Promise<Uint8Array | undefined> {
   // Never read whole: anyone with push access writes trust/, and a blob over the object cap would otherwise stop
   // every command of a pinned node (OBJECT_TOO_LARGE), the never-trusted copies at the top of trust/ included.
   const bytes = await snap.store.readBlobUpTo(oid, MAX_FILE_BYTES);
@@ -44,7 +47,7 @@ async function readCapped(snap: Snapshot, path: string, oid: string, problems: F
 }
 
 /** Everything of the trust root in one commit of main. Problems are collected, never thrown. */
-export async function readChain(snap: Snapshot): Promise<ChainOnBus> {
+export async function readChain(snap: ChainSource): Promise<ChainOnBus> {
   const out: ChainOnBus = { present: false, versions: new Map(), newest: 0, copies: {}, problems: [] };
   if (!snap.commit) return out;
   const tree = await snap.store.readCommitTree(snap.commit);
@@ -181,7 +184,7 @@ function copiesState(chain: ChainOnBus, v: TrustVersion): TrustReport['copies'] 
  * The trust root of `snap` as this node (home) sees it, and the pin moved forward to the newest version it
  * accepts, so that the next look starts there and a later rewrite of what it accepted is a fork.
  */
-export async function loadTrust(snap: Snapshot, home: string, node: NodeTrust = {}, now = new Date()): Promise<TrustReport> {
+export async function loadTrust(snap: ChainSource, home: string, node: NodeTrust = {}, now = new Date()): Promise<TrustReport> {
   const chain = await readChain(snap);
   const pin = loadPin(home);
   const start = pin ? acceptedOf(pin, home) : null;

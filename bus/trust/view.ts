@@ -10,6 +10,7 @@ import { recordOwnFiles } from './sign-own-files.js';
 import { listedNodes, nodeKeysView, type NodeKeysView } from './node-key-status.js';
 import { unlistedNodesOf } from './node-keys.js';
 import { loadTrust } from './root.js';
+import { trustNotEnforced, type TrustNotEnforced } from './enforcing-nodes.js';
 import { NoTrustRootError, TrustPinMismatchError } from './root-errors.js';
 import { adminKeysOf, type AdminKey, type TrustVersion } from './version-content.js';
 
@@ -53,6 +54,8 @@ export interface TrustListView {
   problems: FileProblem[];
   /** Node keys in the accepted version, cards offering keys not listed yet, and unlistedNodes (null: no version). */
   nodes: NodeKeysView | null;
+  /** The nodes on the bus that do not enforce the root, with the fix (null: the bus has no root, or every node does). */
+  notEnforced: TrustNotEnforced | null;
 }
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
@@ -80,7 +83,9 @@ async function snapshotOf(ctx: BusContext): Promise<Snapshot> {
 export async function trustList(ctx: BusContext, now = new Date()): Promise<TrustListView> {
   const snap = await snapshotOf(ctx);
   const report = await loadTrust(snap, ctx.paths.home, ctx.config.trust ?? {}, now);
-  const cards = report.accepted ? (await snap.nodes()).map((n) => ({ node: n.node, key: n.card?.key })) : [];
+  const views = report.present ? await snap.nodes() : [];
+  const cards = report.accepted ? views.map((n) => ({ node: n.node, key: n.card?.key })) : [];
+  const loose = report.present ? await trustNotEnforced(snap, ctx.paths.home, ctx.config.trust ?? {}, views, ctx.config.node, now) : null;
   const pin = report.pin;
   return {
     present: report.present,
@@ -94,6 +99,7 @@ export async function trustList(ctx: BusContext, now = new Date()): Promise<Trus
     copies: report.copies,
     problems: report.problems,
     nodes: report.accepted ? nodeKeysView(report.accepted, cards) : null,
+    notEnforced: loose && loose.nodes.length > 0 ? loose : null,
   };
 }
 

@@ -45,6 +45,12 @@ export function register(program: Command): void {
           for (const n of s.cardless) lines.push(`  ${n.node.padEnd(16)} ${liveText(n.liveness).padEnd(10)} ${beatText(n)}`.trimEnd());
           lines.push('  stop that watcher and run "gitbus leave --node NAME", or restart that watcher to bring the node back (it publishes its card as it starts)');
         }
+        const loose = s.trustNotEnforced;
+        if (loose) {
+          lines.push(`warning: nodes that do not enforce trust version ${loose.version} and run any handoff, signed or not: ${loose.nodes.map((n) => n.node).join(', ')}`);
+          for (const n of loose.nodes) lines.push(`  ${n.node}: ${n.reason}`);
+          lines.push(`  fix: ${loose.fix}`);
+        }
         lines.push(`push budget: ${budgetLine(s.budget)}`);
         if (s.budget.over) lines.push('  OVER BUDGET: the fleet pushes or reads more than the bus settings allow; the host may throttle it', ...s.budget.advice.map((a) => `  - ${a}`));
         const counts = ORDER.filter((st) => s.counts[st]).map((st) => `${s.counts[st]} ${st}`);

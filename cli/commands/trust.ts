@@ -6,7 +6,7 @@ import { readKeyFile } from '../../bus/trust/key-file.js';
 import { SigningKeyInvalidError } from '../../bus/trust/errors.js';
 import { resolveSigningKey, type SigningKey } from '../../bus/trust/signing-key.js';
 import { trustChange, trustSign, type TrustWriteResult } from '../../bus/trust/write.js';
-import { initTrustRoot, ownNodeKey } from '../../bus/trust/node-listing.js';
+import { initTrustRoot, ownNodeKey, type TrustInitResult } from '../../bus/trust/node-listing.js';
 import { pinTrust, trustList, type TrustListView } from '../../bus/trust/view.js';
 import { LABEL_RE, NODE_NAME_RE } from '../../schemas/ids.js';
 import { RUNNERS } from '../../schemas/field-limits.js';
@@ -116,7 +116,7 @@ function listText(v: TrustListView): string {
     a.rules.forEach((r, i) => lines.push(ruleText(r, i)));
     lines.push(trustSettingsLine(a.settings));
     lines.push(maxHandoffAgeLine(a.maxHandoffAge));
-    if (v.nodes) lines.push(...nodeKeysText(v.nodes));
+    if (v.nodes) lines.push(...nodeKeysText(v.nodes, new Set(v.notEnforced?.nodes.map((n) => n.node) ?? [])));
   } else lines.push('no version of the trust root is accepted');
   const n = v.next;
   if (n?.status === 'pending') lines.push(`proposed: version ${n.version} (${n.digest}), signed by ${n.signedBy.map((s) => s.principals.join(',')).join(', ')}; waits for ${n.needed - n.counted} more of ${n.waitingFor.join(', ')} ("gitbus trust sign ${n.version} --key KEY")`);
@@ -126,12 +126,29 @@ function listText(v: TrustListView): string {
     lines.push(`  version ${p.version} would have: admins ${p.admins.join(', ')} (threshold ${p.threshold}); signers ${p.signers.map((s) => `${s.principals.join(',')} ${s.fingerprint}`).join(', ')}; node keys ${p.nodeKeys.map((n) => `${n.node} ${n.fingerprint}`).join(', ') || 'none'}; unlisted nodes ${p.unlistedNodes}; settings ${p.settings ? settingsText(p.settings) : 'none'}; max handoff age ${p.maxHandoffAge ?? 'none'}`);
     p.rules.forEach((r, i) => lines.push(`  ${ruleText(r, i)}`));
   }
+  const loose = v.notEnforced;
+  if (loose) {
+    lines.push(`nodes that do not enforce it (they run any handoff, signed or not): ${loose.nodes.map((n) => n.node).join(', ')}`);
+    for (const n of loose.nodes) lines.push(`  ${n.node}: ${n.reason}`);
+    lines.push(`  fix: ${loose.fix}`);
+  }
   if (v.behind) lines.push(`the bus's chain ends at version ${v.behind.bus}, behind the version ${v.behind.accepted} this node accepted: this node keeps its own`);
   if (v.pin) lines.push(`this node pinned version ${v.pin.version} (${v.pin.digest}) on ${v.pin.at} (${v.pin.how}) and accepts version ${v.pin.accepted}`);
   else lines.push('this node has not pinned the trust root: "gitbus trust pin" shows the admin keys to check');
   if (v.copies === 'differ' || v.copies === 'missing') lines.push(`warning: trust/allowed_signers and trust/policy.yaml ${v.copies === 'differ' ? 'differ from' : 'are missing for'} the accepted version (they are copies; nodes read trust/chain/)`);
   for (const p of v.problems) lines.push(`${p.severity}: ${p.path}: ${p.reason}`);
   return lines.join('\n');
+}
+
+/** What `trust init` says of the nodes already on the bus, which never join again, and of those that join later. */
+function pinAdvice(u: TrustInitResult['unpinned']): string[] {
+  const later = `nodes that join later pin it as they join ("gitbus join URL ${u.command.replace(/^gitbus trust pin /, '')}")`;
+  if (u.nodes.length === 0) return [`this node pinned it; ${later}`];
+  return [
+    `this node pinned it; ${u.nodes.join(', ')} joined before it: they run any handoff, signed or not, until it is pinned on each. On each of them, run:`,
+    `  ${u.command}`,
+    `(until then "gitbus status" and "gitbus doctor" name them; ${later})`,
+  ];
 }
 
 /** Runs a change with the caller's key; one function for add/remove/threshold so they all read alike. */
@@ -150,7 +167,7 @@ export function register(program: Command): void {
   const trust = program
     .command('trust')
     .description('the trust root in the bus: who may sign, who may dispatch what, and what this node pinned (docs/PROTOCOL.md §12)')
-    .addHelpText('after', '\nA change counts only when enough admins of the previous version signed it; nodes pin the admin keys when they join.');
+    .addHelpText('after', '\nA change counts only when enough admins of the previous version signed it; nodes pin the admin keys when they join, and nodes that joined before the root with "gitbus trust pin".');
 
   withCommon(
     trust
@@ -169,7 +186,7 @@ export function register(program: Command): void {
           `it lists this node's key: ${r.node.node} ${r.node.fingerprint}`,
           `unlisted nodes: ${r.unlistedNodes.value} (${r.unlistedNodes.why})`,
           `settings: ${settingsText(r.settings)} (gitbus.yaml's: nodes that enforce trust use these whatever gitbus.yaml says later; change them with "gitbus trust settings")`,
-          'this node pinned it; other nodes pin it when they join (gitbus join URL --trust FINGERPRINT,...)',
+          ...pinAdvice(r.unpinned),
         ].join('\n'),
       );
     }),

@@ -51,6 +51,8 @@ export function eventLine(e: WatchEvent): string | null {
       return `warning: ${e.message}\n  fix: ${e.fix}`;
     case 'card-list-left-out':
       return `warning: node card leaves out ${e.field}: ${e.count} entries, more than the ${e.max} a card lists, so dispatch --to checks no task's repo against it; this node judges each when it claims\n  fix: ${e.fix}`;
+    case 'trust-root-unpinned':
+      return `warning: the bus has a trust root (version ${e.version}) that this node has not pinned: it runs any handoff, signed or not; this watcher does not pin it by itself\n  fix: ${e.fix}`;
     case 'settings':
       return `bus settings changed: ${e.pollMs ? `checking every ${span(e.pollMs)}, ` : ''}heartbeat every ${span(e.heartbeatMs)}`;
     case 'claimed':

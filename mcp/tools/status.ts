@@ -42,6 +42,17 @@ const output = z.object({
   ),
   more: z.int().register(z.globalRegistry, { description: 'tasks left out by `limit`' }),
   trust: z.nullable(z.object({ version: z.int() })).register(z.globalRegistry, { description: "the trust root's version this node enforces on handoffs (it pinned the bus's trust root); null: it acts on any handoff" }),
+  trustNotEnforced: z
+    .nullable(
+      z.object({
+        version: z.int(),
+        nodes: z.array(z.object({ node: z.string(), reason: z.string() })),
+        fingerprints: z.array(z.string()),
+        from: z.nullable(z.enum(['accepted', 'bus'])),
+        fix: z.string(),
+      }),
+    )
+    .register(z.globalRegistry, { description: "on a bus with a trust root: the nodes that do not enforce it (their cards say they pinned none, or another root), which run any handoff, signed or not, with the admin fingerprints and the `gitbus trust pin` to run on each; null when there are none" }),
   problems: z.array(fileProblemSchema).register(z.globalRegistry, { description: 'files of the bus that are not valid' }),
   forged: z.array(forgedFileSchema).register(z.globalRegistry, { description: "claims, releases, responses and node cards written in a node's name that this node does not count (its trust root pinned), each with why and the fix" }),
   queued: z.array(z.object({ kind: z.string(), id: z.string(), title: z.optional(z.string()), queuedAt: z.string() })).register(z.globalRegistry, { description: 'changes made on this node that the remote has not taken yet' }),

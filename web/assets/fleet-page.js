@@ -1,6 +1,6 @@
 // The fleet: every node with its state, card and running tasks, the tasks by state, and the nodes that beat with no
 // card. Reads /api/fleet (the data of `gitbus status`) and renders it; nothing here decides a state.
-import { agoText, chips, errorNotice, facts, getJson, h, livenessBadge, offlineNotice, replace, stateBadge, taskLink, title, usd } from './dom.js';
+import { agoText, chips, errorNotice, facts, getJson, h, livenessBadge, notice, offlineNotice, replace, stateBadge, taskLink, title, usd } from './dom.js';
 import { loader, STATE_ORDER } from './pages.js';
 
 function spendText(s) {
@@ -75,6 +75,7 @@ function renderFleet(d) {
   return [
     h('p', { class: 'sub' }, `Bus ${d.name ?? d.remote}`, d.name ? h('span', { class: 'muted' }, ` (${d.remote})`) : null, ` · seen from node ${d.node}`, d.trust ? ` · trust version ${d.trust.version}` : ''),
     offlineNotice(d.offline),
+    notEnforcedNotice(d.trustNotEnforced),
     h(
       'section',
       { 'aria-labelledby': 'fleet-tasks' },
@@ -88,6 +89,12 @@ function renderFleet(d) {
     h('section', { 'aria-labelledby': 'fleet-nodes' }, h('h2', { id: 'fleet-nodes' }, `Nodes (${d.nodes.length})`), h('div', { class: 'node-grid' }, d.nodes.map((n) => nodeCard(n, d)))),
     cardlessSection(d.cardless ?? []),
   ];
+}
+
+/** Nodes on a bus with a trust root that do not enforce it (`trustNotEnforced` of `gitbus status`): they run unsigned work. */
+function notEnforcedNotice(n) {
+  if (!n || n.nodes.length === 0) return null;
+  return notice('warn', `Nodes that do not enforce trust version ${n.version} and run any handoff, signed or not: `, n.nodes.map((x, i) => [i > 0 ? ', ' : '', h('bdi', { title: x.reason }, x.node)]), `. Fix: ${n.fix}`);
 }
 
 /** Nodes that beat with no card on main: taken off the bus while a watcher ran, or their card was removed. */
