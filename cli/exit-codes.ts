@@ -114,6 +114,7 @@ const byCode = (): Record<string, number> => (byCodeTable ??= {
   NODE_KEY_NOT_OFFERED: EXIT.notFound,
   // Signatures (docs/PROTOCOL.md §11): a signature that cannot count is invalid input; a key that cannot sign is setup.
   SIGNATURE_MALFORMED: EXIT.invalid,
+  HANDOFF_UNDATED: EXIT.invalid,
   SIGNATURE_UNSUPPORTED: EXIT.invalid,
   SIGNATURE_INVALID: EXIT.invalid,
   NOT_SIGNABLE: EXIT.usage,

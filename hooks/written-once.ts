@@ -75,7 +75,7 @@ export async function writtenOnceProblems(staged: readonly ListedFile[], opts: G
   const head = await committedFiles('HEAD', opts);
   const paths = new Set(changes.map((c) => c.path));
   await addSizes(head, paths, opts);
-  const report = await lintListing(head, paths, (oids) => readObjects(oids, opts));
+  const report = await lintListing(head, paths, (oids) => readObjects(oids, opts), { undated: false });
   const broken = new Set(report.problems.filter((p) => p.severity === 'error').map((p) => p.path));
   const byPath = new Map(head.map((f) => [f.path, f] as const));
   return changes.filter((c) => {

@@ -20,6 +20,9 @@ import { ARCHIVE_SHARDS_PATH, archiveShardsProblems, MAX_ARCHIVE_SHARDS_FILE } f
 import { MAX_FILE_BYTES } from '../../schemas/field-limits.js';
 import { handoffProblems, type LintedHandoff } from './lint-handoff.js';
 import { lintCheckoutSignatures, lintSidecarFile } from './lint-checkout-signatures.js';
+import { checkoutAgeBound } from '../trust/checkout-age-bound.js';
+import { CHAIN_DIR, classifyChainName } from '../trust/chain-files.js';
+import { lacksCreated, maxHandoffAgeIn, newestPolicy, refusesUndated, undatedProblem, type AgeBound } from '../trust/undated-handoff.js';
 
 /** Bus files are at most this big (docs/PROTOCOL.md §2); larger ones are reported without being read. */
 const MAX_FILE = MAX_FILE_BYTES;
@@ -66,7 +69,7 @@ export async function lintPath(path: string): Promise<LintReport> {
   // A file that is no bus file is named by its whole path (its folder's name is what made it none).
   const problems = parseBusFileKnows(rel) ? linted.problems : linted.problems.map((p) => (p.path === rel ? { ...p, path: inCheckout ?? path } : p));
   // A file alone names no other task: whether its `after` names a template is the checkout's or the bus's to say.
-  if (handoff) problems.push(...handoffProblems(handoff, () => false));
+  if (handoff) problems.push(...handoffProblems(handoff, () => false), ...undatedProblems([handoff], root === null ? null : checkoutAgeBound(root)));
   return { checked: 1, problems };
 }
 
@@ -89,12 +92,7 @@ function tooBig(rel: string, size: number, atLeast = false): FileProblem[] {
   return [{ path: rel, field: '', reason: `file is ${atLeast ? 'at least ' : ''}${size} bytes; the limit is ${MAX_FILE}`, fix: 'shorten it; put large material in the repository the task works on', severity: 'error' }];
 }
 
-/** The problems of one bus file's content, given its repo-relative path. */
-function lintContent(rel: string, content: Uint8Array): FileProblem[] {
-  return lintParsed(rel, content).problems;
-}
-
-/** lintContent, with the handoff when the file is one that parses (for the checks of lint-handoff.ts). */
+/** The problems of one bus file's content, given its repo-relative path, with the handoff when it is one that parses (for the checks of lint-handoff.ts and undated-handoff.ts). */
 function lintParsed(rel: string, content: Uint8Array): { problems: FileProblem[]; handoff?: LintedHandoff } {
   if (content.byteLength > MAX_FILE) return { problems: tooBig(rel, content.byteLength) };
   if (rel === 'gitbus.yaml') {
@@ -140,9 +138,10 @@ export interface ListedFile {
  * not by older problems in the bus. Checks names, modes and folder structure (with the whole listing, so that a
  * response without its handoff is caught) and the content of every changed bus file. `read` returns the
  * contents of the given object ids; a profile under env/ with a changed file is checked whole. Paths outside the
- * bus folders are ignored.
+ * bus folders are ignored. `undated: false` leaves out the trust root's want of `created` (undated-handoff.ts), which
+ * makes no committed file invalid: a handoff is written once whatever it lacks.
  */
-export async function lintListing(files: readonly ListedFile[], changed: ReadonlySet<string>, read: (oids: string[]) => Promise<Map<string, Uint8Array>>): Promise<LintReport> {
+export async function lintListing(files: readonly ListedFile[], changed: ReadonlySet<string>, read: (oids: string[]) => Promise<Map<string, Uint8Array>>, opts: { undated?: boolean } = {}): Promise<LintReport> {
   const live: LiveTree = { commit: '', root: [], folders: new Map() };
   const rootNames = new Set<string>();
   const addRoot = (entry: TreeEntry): void => {
@@ -192,16 +191,41 @@ export async function lintListing(files: readonly ListedFile[], changed: Readonl
     else toRead.push(f);
   }
   const contents = toRead.length ? await read([...new Set(toRead.map((f) => f.oid))]) : new Map<string, Uint8Array>();
+  const handoffs: LintedHandoff[] = [];
   for (const f of toRead) {
     const content = contents.get(f.oid);
-    if (content === undefined) problems.push({ path: f.path, field: '', reason: `its content (object ${f.oid}) cannot be read`, fix: 'stage the file again with git add', severity: 'error' });
-    else problems.push(...lintContent(f.path, content));
+    if (content === undefined) {
+      problems.push({ path: f.path, field: '', reason: `its content (object ${f.oid}) cannot be read`, fix: 'stage the file again with git add', severity: 'error' });
+      continue;
+    }
+    const r = lintParsed(f.path, content);
+    problems.push(...r.problems);
+    if (r.handoff) handoffs.push(r.handoff);
   }
+  if (opts.undated !== false && handoffs.some((h) => lacksCreated(h.handoff))) problems.push(...undatedProblems(handoffs, await listedAgeBound(files, read)));
   const sigs = await lintListedSignatures(files, changed, read);
   // A profile a commit touches is checked whole, its manifest against its files (docs/PROTOCOL.md §13).
   const profiles = envFoldersOf(changed);
   if (profiles.size > 0) problems.push(...(await envListingProblems(files, profiles, read)));
   return { checked: checked + sigs.checked + profiles.size, problems: [...problems, ...sigs.problems] };
+}
+
+/** Handoffs a node enforcing the trust root would refuse as stale for want of `created` (bus/trust/undated-handoff.ts). */
+function undatedProblems(handoffs: readonly LintedHandoff[], bound: AgeBound | null): FileProblem[] {
+  if (!refusesUndated(bound)) return [];
+  const now = new Date();
+  return handoffs.filter((h) => lacksCreated(h.handoff)).map((h) => undatedProblem(h.path, bound, now));
+}
+
+/** checkoutAgeBound for a listing (the index being committed): its newest trust policy, read through `read`. */
+async function listedAgeBound(files: readonly ListedFile[], read: (oids: string[]) => Promise<Map<string, Uint8Array>>): Promise<AgeBound | null> {
+  const chain = new Map(files.filter((f) => f.path.startsWith(`${CHAIN_DIR}/`) && f.mode !== '120000').map((f) => [f.path.slice(CHAIN_DIR.length + 1), f] as const));
+  const versions = [...chain.keys()].flatMap((n) => classifyChainName(n)?.version ?? []);
+  if (versions.length === 0) return null;
+  const newest = newestPolicy(chain.keys());
+  const file = newest ? chain.get(newest.name) : undefined;
+  if (!newest || !file || (file.size !== undefined && file.size > MAX_FILE)) return { version: Math.max(...versions), maxHandoffAge: undefined };
+  return { version: newest.version, maxHandoffAge: maxHandoffAgeIn(newest.version, (await read([file.oid])).get(file.oid)) };
 }
 
 const problemKey = (p: FileProblem): string => `${p.path}\0${p.field}\0${p.reason}`;
@@ -311,10 +335,11 @@ async function lintCheckout(co: Checkout): Promise<LintReport> {
     if (r.handoff) handoffs.push(r.handoff);
   }
   const templates = new Set(handoffs.filter((h) => h.handoff.schedule !== undefined).map((h) => h.id));
+  const bound = checkoutAgeBound(root);
   for (const h of handoffs) {
     // A task that has ended (a response, or a cancel) is done with, until it is archived.
     const files = index.tasks.get(h.id);
-    if (!files?.response && !files?.cancel) problems.push(...handoffProblems(h, (d) => templates.has(d)));
+    if (!files?.response && !files?.cancel) problems.push(...handoffProblems(h, (d) => templates.has(d)), ...undatedProblems([h], bound));
   }
   const sigs = await lintCheckoutSignatures(co);
   const env = await envFilesOnDisk(co);

@@ -62,6 +62,17 @@ export class NotSignableError extends GitbusError {
   }
 }
 
+/**
+ * A handoff without `created` on a bus whose trust root bounds handoff age (bus/trust/undated-handoff.ts): every node
+ * that enforces the root would refuse it as stale once signed, so it is not signed.
+ */
+export class HandoffUndatedError extends GitbusError {
+  readonly code = 'HANDOFF_UNDATED';
+  constructor(path: string, reason: string, fix: string) {
+    super(`${path} has ${reason}`, fix, { path, field: 'created' });
+  }
+}
+
 /** No key to sign with was configured anywhere gitbus looks. */
 export class SigningKeyMissingError extends GitbusError {
   readonly code = 'SIGNING_KEY_MISSING';

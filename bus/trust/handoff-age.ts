@@ -4,6 +4,7 @@ import { timestampMs } from '../../schemas/timestamp.js';
 import type { TrustPolicy } from '../../schemas/trust-root.js';
 import type { HandoffTrust } from './handoff-trust.js';
 import type { TrustVersion } from './version-content.js';
+import { createdLine } from './undated-handoff.js';
 
 /**
  * The signed freshness bound (docs/PROTOCOL.md §12, "Replay"), pure. A signature binds a handoff's bytes, `created`
@@ -33,6 +34,14 @@ const INSTANCE_FIX = `nothing to do: the schedule dispatches a fresh instance at
 const CLOCK_FIX = 'check the clock of the machine that dispatched it and of this one ("gitbus doctor", check clock), then dispatch it again as a new task';
 
 /**
+ * A handoff written by hand without `created` (undated-handoff.ts): raising the bound would not help, and a handoff is
+ * written once, so the fix is a dated copy under a new id, signed.
+ */
+function undatedNodeFix(now: Date): string {
+  return `write it again under a new id with "${createdLine(now)}" (when it is dispatched, ISO 8601 in UTC) in its front matter, and sign that ("gitbus sign handoffs/<new id>.md"); a handoff is written once, so this one stays refused ("gitbus dispatch" writes created itself)`;
+}
+
+/**
  * `t` (the verdict on the handoff at `path`, by its signature or its template) bounded by `v`'s maxHandoffAge at
  * `now`: a trusted handoff that is too old, dated too far ahead, or without a `created` is refused. Untrusted
  * verdicts, templates (a handoff with `schedule`) and versions without a bound pass unchanged.
@@ -44,7 +53,7 @@ export function boundedByAge(t: HandoffTrust, path: string, handoff: Handoff | u
   const limit = `the trust policy's maxHandoffAge (${v.policy.maxHandoffAge ?? ''}, trust version ${v.version})`;
   const created = handoff.created === undefined ? undefined : timestampMs(handoff.created);
   if (created === undefined) {
-    return { trusted: false, reason: `stale: ${path} has no created, so its age cannot be told against ${limit}; a replayed old handoff is refused`, fix: FIX };
+    return { trusted: false, reason: `stale: ${path} has no created, so its age cannot be told against ${limit}; a replayed old handoff is refused`, fix: undatedNodeFix(now) };
   }
   const what = t.via ? `was dispatched by ${t.via} with created ${handoff.created ?? ''} (its due time)` : `was signed with created ${handoff.created ?? ''}`;
   const age = now.getTime() - created;

@@ -3,7 +3,10 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { InputError } from '../errors.js';
 import { writeFileAtomic } from '../local-io.js';
 import { git } from '../project/git.js';
-import { AlreadySignedError, NotSignableError } from './errors.js';
+import { AlreadySignedError, HandoffUndatedError, NotSignableError } from './errors.js';
+import { parseBusFile } from '../../schemas/bus-file.js';
+import { checkoutAgeBound } from './checkout-age-bound.js';
+import { lacksCreated, refusesUndated, undatedFix, undatedReason } from './undated-handoff.js';
 import { checkFileSignatures } from './file-signatures.js';
 import { sidecarPathFor, signedKindOf, signedMessage, type SignedKind } from './messages.js';
 import { signBusFile, type SignOptions } from './sign.js';
@@ -73,6 +76,17 @@ async function refuseLinkedFolders(root: string, rel: string): Promise<void> {
 }
 
 /**
+ * A handoff without `created`, on a bus whose trust root bounds handoff age, is not signed: every node that enforces
+ * the root would refuse it as stale (undated-handoff.ts). One that does not parse is lint's to report.
+ */
+function refuseUndated(root: string, rel: string, bytes: Uint8Array): void {
+  const parsed = parseBusFile(rel, bytes);
+  if (!parsed.ok || parsed.kind !== 'handoff' || !lacksCreated(parsed.file.data)) return;
+  const bound = checkoutAgeBound(root);
+  if (refusesUndated(bound)) throw new HandoffUndatedError(rel, undatedReason(bound), undatedFix(rel, new Date()));
+}
+
+/**
  * `gitbus sign PATH`: signs a file of a bus checkout and writes its sidecar under signatures/ (docs/PROTOCOL.md
  * §11). The message names the file's path relative to the checkout's top. A sidecar by the same key that still
  * verifies is left alone; one that no longer verifies (the file was edited after signing) is replaced.
@@ -90,6 +104,7 @@ export async function signPath(file: string, opts: SigningKeyOptions & SignOptio
   if (kind === undefined) signedMessage(rel, new Uint8Array()); // throws NotSignableError with the reason
   await checkNoConversion(root, rel);
   const bytes = await readFile(abs);
+  if (kind === 'handoff') refuseUndated(root, rel, bytes);
   const key = await resolveSigningKey({ ...opts, cwd: opts.cwd ?? root });
   const sidecar = sidecarPathFor(rel, key.parsed.key);
   const sidecarFile = join(root, ...sidecar.split('/'));
