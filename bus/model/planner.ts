@@ -80,8 +80,9 @@ export function mayEverClaim(h: Pick<Handoff, 'to' | 'labels' | 'runner' | 'comm
  * label it lacks, a runner it does not run); null when none of these holds. Pure. Part of eligibility, and what
  * claim --next rules tasks out with before building their views (bus/ops/claim.ts).
  */
-export function notForThisNode(h: Pick<Handoff, 'to' | 'labels' | 'runner' | 'command'>, who: Pick<NodeFacts, 'node' | 'labels' | 'runners'>): Eligibility | null {
-  if (h.to && h.to !== who.node) return { ok: false, reason: `it is addressed to node ${h.to}`, fix: `claim it on ${h.to}, or dispatch a copy without --to` };
+export function notForThisNode(h: Pick<Handoff, 'to' | 'labels' | 'runner' | 'command' | 'resumes' | 'claude'>, who: Pick<NodeFacts, 'node' | 'labels' | 'runners'>): Eligibility | null {
+  // A resume continues a session that lives on the node it is addressed to: a copy without --to could not.
+  if (h.to && h.to !== who.node) return { ok: false, reason: `it is addressed to node ${h.to}`, fix: h.resumes !== undefined || h.claude?.resume !== undefined ? `claim it on ${h.to}, where the session it resumes lives` : `claim it on ${h.to}, or dispatch a copy without --to` };
   const missing = (h.labels ?? []).filter((l) => !who.labels.includes(l));
   if (missing.length > 0) return { ok: false, reason: `this node lacks label(s) ${missing.join(', ')}`, fix: 'claim it on a node with those labels, or add them to this node (node.yaml labels)' };
   if (who.runners && !who.runners.includes(effectiveRunner(h))) return { ok: false, reason: `this node does not run "${effectiveRunner(h)}" tasks`, fix: 'enable that runner in the node settings' };

@@ -24,8 +24,10 @@ export type HandoffTrust =
   /**
    * `leaveAlone`: another node may be running it (its claim was removed under it, seen-ended.ts): this node neither
    * claims it nor answers it, even addressed to it; a refusal is otherwise answered `failed` there (the watcher).
+   * `tampered`: something was pushed where its signature goes (a folder, a link): the fix repairs the bus, so it
+   * stands even for a task that ended, whose other fixes (sign it, dispatch it again) no longer apply.
    */
-  | { trusted: false; reason: string; fix: string; leaveAlone?: true };
+  | { trusted: false; reason: string; fix: string; leaveAlone?: true; tampered?: true };
 
 /** The trust state a node enforces: the version it accepted from its pin forward, and its own revocations. */
 export interface EnforcedTrust {
@@ -41,6 +43,16 @@ export interface TrustTarget {
 
 const SIGN_FIX = 'dispatch it again from a node with a signing key an allowed signer holds (node.yaml signingKey, or git\'s SSH signing key), or sign it with "gitbus sign"';
 
+/**
+ * How an unsigned (or badly signed) handoff gets a signature that counts. A resume continues a session that lives on
+ * one node, so a copy dispatched anywhere else is no fix: it is signed where it is, or resumed again with a key.
+ */
+function signFix(path: string, handoff: Handoff | undefined): string {
+  if (handoff?.resumes === undefined && handoff?.claude?.resume === undefined) return SIGN_FIX;
+  const again = handoff.resumes !== undefined ? `"gitbus resume ${handoff.resumes} PROMPT"` : `"gitbus dispatch TITLE --runner claude${handoff.to ? ` --to ${handoff.to}` : ''} --resume-session ${handoff.claude?.resume ?? 'SESSION'}"`;
+  return `sign it where it is with a key an allowed signer holds ("gitbus sign ${path}" in a checkout of the bus, then commit the signature), or cancel it and resume again from a node with such a signing key (${again}): the session it resumes lives on one node, so a copy dispatched elsewhere cannot continue it`;
+}
+
 /** `unread`: what holds the sidecar's name without being a file (file-signatures.ts), said instead of "no signature". */
 export function handoffTrust(path: string, bytes: Uint8Array, sidecars: readonly Sidecar[], handoff: Handoff | undefined, trust: EnforcedTrust, target: TrustTarget, now: Date, unread: readonly UnreadSidecar[] = []): HandoffTrust {
   const v = trust.accepted;
@@ -49,15 +61,15 @@ export function handoffTrust(path: string, bytes: Uint8Array, sidecars: readonly
     const u = unread[0];
     if (u) {
       const w = unreadSidecarWords(u, path, `${signAgainWords(path)}, or dispatch it again`);
-      return { trusted: false, reason: `unsigned: ${w.reason}, and this bus has a trust root (version ${v.version})`, fix: w.fix };
+      return { trusted: false, reason: `unsigned: ${w.reason}, and this bus has a trust root (version ${v.version})`, fix: w.fix, tampered: true };
     }
-    return { trusted: false, reason: `unsigned: ${path} has no signature (signatures/${path}.sig), and this bus has a trust root (version ${v.version})`, fix: SIGN_FIX };
+    return { trusted: false, reason: `unsigned: ${path} has no signature (signatures/${path}.sig), and this bus has a trust root (version ${v.version})`, fix: signFix(path, handoff) };
   }
   const m = signedMessage(path, bytes);
   const check = checkSshsig(sidecar.content, m.message, m.namespace);
   if (!check.ok) {
     const why = check.error.message.split('\n')[0] ?? check.reason;
-    return { trusted: false, reason: `bad signature (${check.reason}): ${why}`, fix: check.reason === 'mismatch' ? `a signature is bound to its file's path and bytes: ${SIGN_FIX}` : SIGN_FIX };
+    return { trusted: false, reason: `bad signature (${check.reason}): ${why}`, fix: check.reason === 'mismatch' ? `a signature is bound to its file's path and bytes: ${signFix(path, handoff)}` : signFix(path, handoff) };
   }
   const key = check.signer;
   if (isRevoked(trust.node, key.fingerprint)) {

@@ -132,8 +132,9 @@ export function judgedHandoffVerdict(ctx: Pick<BusContext, 'paths' | 'config'>, 
   if (unread) return { trusted: false, ...unread, notForThisNode: true };
   if (!t || !handoff) return { trusted: false, reason: 'its handoff does not parse, so nothing runs it', fix: 'run "gitbus lint"' };
   const unchecked = unconsulted === null ? '' : ` (the archive was not consulted: ${unconsulted})`;
-  // How the signature stands, after what rules the task out: still what a reader asks.
-  const signature = t.trusted ? `${signedBy(t, elsewhere)}${unchecked}` : `and its handoff is untrusted${elsewhere ? ` for node ${elsewhere}` : ''}: ${t.reason}`;
+  const ended = view !== undefined && isFinal(view.state);
+  // How the signature stands, after what rules the task out: still what a reader asks; of a task that ended, as history.
+  const signature = t.trusted ? `${signedBy(t, elsewhere)}${unchecked}` : `${ended ? 'its handoff would not be trusted now' : 'and its handoff is untrusted'}${elsewhere ? ` for node ${elsewhere}` : ''}: ${t.reason}`;
   // A task that ended, that a claim holds, or a schedule's template is nobody's to take: what holds is said instead of whether this node would.
   const settled = view ? settledWords(view, me.node) : null;
   if (settled) {
@@ -145,7 +146,7 @@ export function judgedHandoffVerdict(ctx: Pick<BusContext, 'paths' | 'config'>, 
       return { trusted: true, reason: verdict, ...signerOf(t) };
     }
     if (settled.heldHere) return { trusted: false, reason: verdict, ...(t.trusted ? {} : { fix: t.fix }) };
-    return { trusted: false, reason: verdict, notForThisNode: true, ...(t.trusted ? signerOf(t) : { fix: t.fix }) };
+    return { trusted: false, reason: verdict, notForThisNode: true, ...(t.trusted ? signerOf(t) : endedFix(t, ended)) };
   }
   // A manual task is taken by a person or an agent (`gitbus claim`, MCP claim_next), whatever runners the watcher has.
   const who = effectiveRunner(handoff) === 'manual' ? { ...me, runners: undefined } : me;
@@ -158,6 +159,15 @@ export function judgedHandoffVerdict(ctx: Pick<BusContext, 'paths' | 'config'>, 
   const policy = trustedJudge(ctx.paths.home, ctx.config, verdicts)?.(handoff, id);
   if (policy && !policy.ok) return { trusted: false, reason: `${signedBy(t)}, but this node's policy refuses it: ${policy.reason}`, fix: policy.fix, ...signerOf(t) };
   return { trusted: true, reason: `this node would run it: ${signedBy(t)}${unchecked}`, ...signerOf(t) };
+}
+
+/**
+ * The fix of an untrusted handoff of a task that no node is to take. Of one that ended, signing it or dispatching it
+ * again is moot (it ran, or was never meant to be signed: it may predate the trust root), so only a repair of the bus
+ * stands (something pushed where its signature goes); of one that has not ended, the fix as it is.
+ */
+function endedFix(t: Extract<HandoffTrust, { trusted: false }>, ended: boolean): { fix?: string } {
+  return !ended || t.tampered ? { fix: t.fix } : {};
 }
 
 /**
@@ -212,7 +222,7 @@ export async function archivedHandoffVerdict(path: string, bytes: Uint8Array, si
   const ended = state === 'invalid' ? 'it was archived, with no end that reads (invalid)' : `it ended (${state}) and was archived`;
   const once = `${ended}: no node runs it again (a signed handoff runs once, and one pushed back into main is refused as replayed)`;
   if (t.trusted) return { trusted: false, reason: `${once}; ${signedBy(t, elsewhere)}`, notForThisNode: true, ...signerOf(t) };
-  return { trusted: false, reason: `${once}; and its handoff is untrusted${elsewhere ? ` for node ${elsewhere}` : ''}: ${t.reason}`, fix: t.fix, notForThisNode: true };
+  return { trusted: false, reason: `${once}; its handoff would not be trusted now${elsewhere ? ` for node ${elsewhere}` : ''}: ${t.reason}`, notForThisNode: true, ...endedFix(t, true) };
 }
 
 /**

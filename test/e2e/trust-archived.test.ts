@@ -199,7 +199,7 @@ describe("an archived task's sidecar that is not a file", () => {
     const fixOf = (p: string) => `remove it from the archive branch ("git rm -r ${p}" in a checkout of it; "git log archive -- ${p}" shows who pushed it), then put back the signature the file was archived with, if it had one: nothing signs an archived file after the fact`;
 
     const shown = json<{ state: string; trust?: { reason: string; fix?: string }; forged: (Forged & { fix: string })[] }>(await gitbus(['show', id, '--json'], { home: boss }));
-    expect(shown.trust?.reason).toContain(`; and its handoff is untrusted for node w: unsigned: ${handoffSig} on the archive branch is a folder, not a signature file: gitbus never reads one, so the archived handoffs/${id}.md has no signature it can check`);
+    expect(shown.trust?.reason).toContain(`; its handoff would not be trusted now for node w: unsigned: ${handoffSig} on the archive branch is a folder, not a signature file: gitbus never reads one, so the archived handoffs/${id}.md has no signature it can check`);
     expect(shown.trust?.fix).toBe(fixOf(handoffSig));
     // The response's link is no signature of w's: forged, and the task's end unknown.
     expect(shown.state).toBe('invalid');

@@ -268,7 +268,7 @@ describe("a node's verdict on a handoff", () => {
     const a = await gitbus(['archive', '--all', '--json'], { home: boss });
     expect(a.code, a.stderr).toBe(0);
     const shown = await show(w, id('unsigned'));
-    expect(shown.trust).toMatchObject({ version, trusted: false, notForThisNode: true, reason: expect.stringMatching(/^it ended \(cancelled\) and was archived: no node runs it again \(a signed handoff runs once, .*\); and its handoff is untrusted: unsigned: /) });
+    expect(shown.trust).toMatchObject({ version, trusted: false, notForThisNode: true, reason: expect.stringMatching(/^it ended \(cancelled\) and was archived: no node runs it again \(a signed handoff runs once, .*\); its handoff would not be trusted now: unsigned: /) });
     // One signed, addressed to w: judged for w, on every node, as when it was live; verify says the same.
     const ended = (await show(x, id('ended'))).trust;
     expect(ended).toEqual({ version, trusted: false, notForThisNode: true, reason: expect.stringMatching(/^it ended \(cancelled\) and was archived: no node runs it again .*; signed by alice \(SHA256:\S+\), allowed by rule 1 for node w$/), signer: { principals: ['alice'], fingerprint: fp('alice') } });
