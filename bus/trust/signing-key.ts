@@ -104,3 +104,19 @@ export async function resolveSigningKey(opts: SigningKeyOptions = {}): Promise<S
   looked.push(format === 'ssh' ? 'git user.signingkey (not set)' : `git user.signingkey (gpg.format is ${format ?? 'not set'}, not ssh)`);
   throw new SigningKeyMissingError(looked, keyFlag);
 }
+
+/**
+ * For `gitbus trust init` when no signing key is configured: the private half of an admin key the command was given,
+ * at the usual place beside its public file (`~/.ssh/id_ed25519` for `~/.ssh/id_ed25519.pub`), when it is that key's.
+ * The person named the key as theirs, so signing with it asks nothing more of them; any other key there is not used.
+ */
+export async function privateHalfBeside(admins: readonly { principal: string; key: { fingerprint: string }; file?: string }[]): Promise<SigningKey | null> {
+  for (const a of admins) {
+    if (a.file === undefined || !a.file.endsWith('.pub')) continue;
+    const file = a.file.slice(0, -'.pub'.length);
+    if (!existsSync(file)) continue;
+    const found = await loadSigningKey(file, `the private half of --admin ${a.principal}'s key`).catch(() => null);
+    if (found && found.parsed.key.fingerprint === a.key.fingerprint && found.parsed.kind !== 'public') return found;
+  }
+  return null;
+}

@@ -3,8 +3,8 @@ import type { Command } from 'commander';
 import { InputError } from '../../bus/errors.js';
 import type { TrustEdit, PublicKey } from '../../bus/trust/change.js';
 import { readKeyFile } from '../../bus/trust/key-file.js';
-import { SigningKeyInvalidError } from '../../bus/trust/errors.js';
-import { resolveSigningKey, type SigningKey } from '../../bus/trust/signing-key.js';
+import { SigningKeyInvalidError, SigningKeyMissingError } from '../../bus/trust/errors.js';
+import { privateHalfBeside, resolveSigningKey, type SigningKey } from '../../bus/trust/signing-key.js';
 import { trustChange, trustSign, type TrustWriteResult } from '../../bus/trust/write.js';
 import { initTrustRoot, ownNodeKey, type TrustInitResult } from '../../bus/trust/node-listing.js';
 import { pinTrust, trustList, type TrustListView } from '../../bus/trust/view.js';
@@ -53,11 +53,34 @@ function readPublicKey(file: string, what: string, flag: string): PublicKey {
   }
 }
 
-/** `--admin NAME=PUBKEYFILE` (repeatable). */
-function adminFlag(v: string, previous: { principal: string; key: PublicKey }[] = []): { principal: string; key: PublicKey }[] {
+/** `--admin NAME=PUBKEYFILE` (repeatable); `file`, where the key was read (its private half may be beside it). */
+function adminFlag(v: string, previous: AdminFlag[] = []): AdminFlag[] {
   const eq = v.indexOf('=');
   if (eq <= 0) throw new InputError(`--admin ${JSON.stringify(v)} is not NAME=PUBKEYFILE`, 'give --admin alice=~/.ssh/id_ed25519.pub', { value: v });
-  return [...previous, { principal: principalArg('--admin', v.slice(0, eq)), key: readPublicKey(v.slice(eq + 1), `--admin ${v.slice(0, eq)}`, '--admin') }];
+  const file = v.slice(eq + 1);
+  return [...previous, { principal: principalArg('--admin', v.slice(0, eq)), key: readPublicKey(file, `--admin ${v.slice(0, eq)}`, '--admin'), file }];
+}
+
+interface AdminFlag {
+  principal: string;
+  key: PublicKey;
+  file: string;
+}
+
+/**
+ * `trust init`'s key: as every signing command finds it, else the private half of an --admin key beside its .pub
+ * (signing-key.ts privateHalfBeside), `beside` then set: the person named that key as theirs, and making them set
+ * signingKey first only to start the root was a needless stop. Said, with the line dispatches need from now on.
+ */
+async function initKey(opts: KeyOpts, home: string, admins: readonly AdminFlag[]): Promise<{ key: SigningKey; beside: boolean }> {
+  try {
+    return { key: await keyOf(opts, home), beside: false };
+  } catch (err) {
+    if (!(err instanceof SigningKeyMissingError)) throw err;
+    const found = await privateHalfBeside(admins);
+    if (!found) throw err;
+    return { key: found, beside: true };
+  }
 }
 
 function listFlag(flag: string, re: RegExp | null, allowed?: readonly string[]): (v: string) => string[] {
@@ -175,14 +198,17 @@ export function register(program: Command): void {
       .description('start the trust root: version 1 with these admins, signed with your key (one of theirs), pinned on this node')
       .requiredOption('--admin <name=pubkeyfile>', 'an admin and their SSH public key file (repeatable)', adminFlag)
       .option('--threshold <n>', 'how many admins must sign each later change (default 1)', intFlag('--threshold', 1, 100))
-      .option('--key <file>', 'your key, one of the admins\' (a private key, or a public key whose private half is in ssh-agent; default: signingKey in node.yaml, else git\'s user.signingkey)')
+      .option('--key <file>', 'your key, one of the admins\' (a private key, or a public key whose private half is in ssh-agent; default: signingKey in node.yaml, else git\'s user.signingkey, else the private half of an --admin key beside its .pub file)')
       .option('--unlisted-nodes <accept|refuse>', 'what counts of files in the name of a node without a listed key (default: refuse when this is the bus\'s only node, else accept)', unlistedNodesFlag),
-  ).action(async (opts: KeyOpts & { admin: { principal: string; key: PublicKey }[]; threshold?: number; unlistedNodes?: UnlistedNodes }) =>
+  ).action(async (opts: KeyOpts & { admin: AdminFlag[]; threshold?: number; unlistedNodes?: UnlistedNodes }) =>
     withBus(opts, async (ctx) => {
-      const r = await initTrustRoot(ctx, { admins: opts.admin, ...(opts.threshold !== undefined ? { threshold: opts.threshold } : {}), key: await keyOf(opts, ctx.paths.home), ...(opts.unlistedNodes ? { unlistedNodes: opts.unlistedNodes } : {}) });
-      emit(opts, r, () =>
+      const { key, beside } = await initKey(opts, ctx.paths.home, opts.admin);
+      const admins = opts.admin.map(({ principal, key: k }) => ({ principal, key: k }));
+      const r = await initTrustRoot(ctx, { admins, ...(opts.threshold !== undefined ? { threshold: opts.threshold } : {}), key, ...(opts.unlistedNodes ? { unlistedNodes: opts.unlistedNodes } : {}) });
+      emit(opts, { ...r, signingKey: { file: key.file, source: key.source } }, () =>
         [
           writeText(r, 'wrote'),
+          ...(beside ? [`signed with ${key.file}, ${key.source}, as no signing key is configured here; this node enforces the root now and refuses to dispatch unsigned: put "signingKey: ${key.file}" in ${ctx.paths.config} (or configure git's SSH signing) so that what it dispatches is signed`] : []),
           `it lists this node's key: ${r.node.node} ${r.node.fingerprint}`,
           `unlisted nodes: ${r.unlistedNodes.value} (${r.unlistedNodes.why})`,
           `settings: ${settingsText(r.settings)} (gitbus.yaml's: nodes that enforce trust use these whatever gitbus.yaml says later; change them with "gitbus trust settings")`,

@@ -7,7 +7,7 @@ import { gitbus, gitCli, json, type RunResult } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
 import { pushFiles } from '../helpers/push-access.js';
 import { trustListInProcess } from '../helpers/in-process.js';
-import { fingerprintOf } from '../helpers/ssh-keys.js';
+import { fingerprintOf, NO_GIT_KEY } from '../helpers/ssh-keys.js';
 import { applyEdit, renderVersion } from '../../bus/trust/change.js';
 import { parseVersion } from '../../bus/trust/version-content.js';
 import { parsePublicKeyLine } from '../../bus/trust/ssh-key.js';
@@ -283,5 +283,32 @@ describe('a trust root no machine can accept', () => {
     expect(joined.code).toBe(8);
     expect(errorOf(joined)).toMatchObject({ code: 'TRUST_ROOT_REFUSED', fix: expect.stringContaining("the bus's admins repair trust/chain/1.yaml") });
     expect(existsSync(bus.home('newcomer'))).toBe(false);
+  });
+});
+
+describe('trust init without a signing key configured', () => {
+  let bus: Awaited<ReturnType<typeof makeBus>>;
+  let keys: string;
+  beforeAll(async () => {
+    bus = await makeBus({ node: 'alpha' });
+    keys = join(bus.dir, 'keys');
+    mkdirSync(keys);
+    for (const name of ['ada', 'other']) execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', name, '-f', join(keys, name)]);
+  });
+  afterAll(async () => bus?.cleanup());
+
+  it('signs with the private half of the --admin key beside its .pub file, says so, and names the node.yaml line dispatches need', async () => {
+    // A .pub whose neighbour is another key's private half is not taken for the admin's.
+    writeFileSync(join(keys, 'copy'), readFileSync(join(keys, 'other')));
+    writeFileSync(join(keys, 'copy.pub'), readFileSync(join(keys, 'ada.pub')));
+    const refused = await gitbus(['trust', 'init', '--admin', `ada=${join(keys, 'copy')}.pub`, '--json'], { home: bus.home('alpha'), env: NO_GIT_KEY });
+    expect(refused.code).toBe(7);
+    expect(errorOf(refused).code).toBe('SIGNING_KEY_MISSING');
+
+    const r = await gitbus(['trust', 'init', '--admin', `ada=${join(keys, 'ada')}.pub`], { home: bus.home('alpha'), env: NO_GIT_KEY });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`signed by ada ${fingerprintOf(join(keys, 'ada.pub'))}`);
+    expect(r.stdout).toContain(`signed with ${join(keys, 'ada')}, the private half of --admin ada's key, as no signing key is configured here`);
+    expect(r.stdout).toContain(`signingKey: ${join(keys, 'ada')}`);
   });
 });
