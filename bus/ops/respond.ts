@@ -19,7 +19,7 @@ import { effectiveRunner } from '../../schemas/field-limits.js';
 import { redactUrlCredentials } from '../../schemas/url-redact.js';
 import { refuseIfArchived } from './archived-refusal.js';
 import { archivedIdCheck } from './archive-lookup.js';
-import { escapeSectionHeadings } from './response-sections.js';
+import { escapeSectionHeadings, logSection, type LogLoss } from './response-sections.js';
 
 export interface RespondInput {
   id: string;
@@ -34,10 +34,10 @@ export interface RespondInput {
   /** The claude runner's session, cost, turns and model. */
   claude?: ClaudeReport;
   /**
-   * The run's log on this node: when `output` is made from its end only (`cut`), or the body's cap cuts it, the
-   * body's Log section says how long all of it is and where it is.
+   * The run's log on this node: when `output` is made from its end only (`cut`), or the body's cap cuts it, or the
+   * log did not keep all of the output (`loss`), the body's Log section says how long it is, where, and what it lacks.
    */
-  log?: { path: string; bytes: number; cut: boolean };
+  log?: { path: string; bytes: number; cut: boolean; loss?: LogLoss };
   /** The icecc runner's counts: a line in the Results section (the response schema has no field for them). */
   icecc?: { compiles: number; remote: number; local: number; scheduler: string | null };
   /** A project task's branch: the response's `project` field and its Branch section. */
@@ -109,24 +109,12 @@ export function responseBody(input: Partial<Pick<RespondInput, 'id' | 'log'>> & 
     const readable = redactUrlCredentials(terminalText(input.output));
     const clipped = clipTail(readable, BODY_LIMITS.output);
     const output = bodySafeText(clipped).replace(/^\n+/, '').trimEnd();
-    if (input.log && (input.log.cut || clipped.length < readable.length)) parts.push(logSection(input.log, input.id));
+    if (input.log && (input.log.cut || clipped.length < readable.length || input.log.loss)) parts.push(logSection(input.log, input.id));
     const fence = fenceFor(output);
     parts.push(`## Output\n\n${fence}\n${output}\n${fence}\n`);
   }
   return parts.join('\n');
 }
-
-/**
- * The Log section, right before the output: the output is only the end of the run's log, whose size and path on
- * the node that ran it this one line gives (docs/PROTOCOL.md §3, responses; read back by response-sections.ts logOfBody). A path that
- * could not sit in backticks on one line is left out. Pure.
- */
-export function logSection(log: { path: string; bytes: number }, id = 'ID'): string {
-  const where = /^[^`\u0000-\u001f\u007f-\u009f\u2028\u2029]+$/.test(log.path) ? ` are in \`${log.path}\`` : ' are in the log';
-  return `## Log\n\n${LOG_LINE_START}${log.bytes} bytes of output${where} on the node that ran the task (\`gitbus logs ${id}\` there shows them, up to the last 8 MB).\n`;
-}
-
-const LOG_LINE_START = 'The output below is only its end: all ';
 
 /**
  * The Branch section: where the results are, how to fetch them, what the commits say, the diffstat. `beside.moved`:

@@ -64,7 +64,35 @@ export function sectionHeadline(text: string, maxChars: number): string {
   return `${oneLineText(first, Math.max(1, maxChars - marker.length))}${marker}`;
 }
 
-/** The Log section as respond.ts logSection writes it, right before the output. */
+/** What a run's log on its node did not keep of the output (watcher/runners/log-keeper.ts). */
+export interface LogLoss {
+  /** Bytes dropped from the output's middle, past the node's cap on a task's log (node.yaml maxLogSize). */
+  dropped: number;
+  /** Bytes the log could not take (a full disk), and the error that refused them (ENOSPC). */
+  unwritten: number;
+  error?: string;
+}
+
+/**
+ * The Log section, right before the output: the output is only the end of the run's log, whose size and path on
+ * the node that ran it this one line gives (docs/PROTOCOL.md §3, responses; read back by logOfBody), with what the
+ * log lacks of the output, if anything, at the line's end (where readers of the line take no words). A path that
+ * could not sit in backticks on one line is left out. Pure.
+ */
+export function logSection(log: { path: string; bytes: number; loss?: LogLoss }, id = 'ID'): string {
+  const where = /^[^`\u0000-\u001f\u007f-\u009f\u2028\u2029]+$/.test(log.path) ? ` are in \`${log.path}\`` : ' are in the log';
+  const lost: string[] = [];
+  if (log.loss && log.loss.dropped > 0) lost.push(`; that node dropped ${log.loss.dropped} bytes more from the middle of the output, past its cap on a task's log (maxLogSize in its node.yaml)`);
+  if (log.loss && log.loss.unwritten > 0) {
+    const why = log.loss.error === undefined ? '' : ` (${log.loss.error}${log.loss.error === 'ENOSPC' ? ': its disk was full' : ''})`;
+    lost.push(`; ${log.loss.unwritten} bytes more could not be written to it${why}`);
+  }
+  return `## Log\n\n${LOG_LINE_START}${log.bytes} bytes of output${where} on the node that ran the task (\`gitbus logs ${id}\` there shows them, up to the last 8 MB)${lost.join('')}.\n`;
+}
+
+const LOG_LINE_START = 'The output below is only its end: all ';
+
+/** The Log section as logSection writes it, right before the output. */
 const LOG_SECTION_RE = /(?:^|\n)## Log\n\nThe output below is only its end: all (\d{1,16}) bytes of output are in (?:`([^`\n]+)`|the log) on the node that ran the task[^\n]*\n\n?$/;
 
 /**

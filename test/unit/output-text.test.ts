@@ -120,6 +120,18 @@ describe('response bodies', () => {
     }
   });
 
+  it("says in the Log section what the log lacks of the output (past the node's cap, refused by its disk), and the line still reads back", () => {
+    const log = { path: '/home/pi/.gitbus/logs/t.1.log', bytes: 65_536, cut: true };
+    const dropped = responseBody({ id: 't', output: 'end\n', log: { ...log, loss: { dropped: 1_924_422, unwritten: 0 } } });
+    expect(dropped).toContain("(`gitbus logs t` there shows them, up to the last 8 MB); that node dropped 1924422 bytes more from the middle of the output, past its cap on a task's log (maxLogSize in its node.yaml).\n");
+    expect(logOfBody(dropped)).toEqual({ bytes: 65_536, path: log.path });
+    const unwritten = responseBody({ id: 't', output: 'end\n', log: { ...log, loss: { dropped: 0, unwritten: 512, error: 'ENOSPC' } } });
+    expect(unwritten).toContain('up to the last 8 MB); 512 bytes more could not be written to it (ENOSPC: its disk was full).\n');
+    expect(unwritten).not.toContain('dropped');
+    // A loss is said even of a log short enough to be all of the output otherwise.
+    expect(logOfBody(responseBody({ output: 'all', log: { ...log, bytes: 4, cut: false, loss: { dropped: 0, unwritten: 9, error: 'EIO' } } }))).toEqual({ bytes: 4, path: log.path });
+  });
+
   it('gives back an output that itself holds an output heading, fenced or not, whole', () => {
     for (const output of ['REAL\n## Output\n\n```\nall good\n```', '## Output\n\nno fence', 'REAL\n\n## Output\n\n````\nx\n````\ny']) {
       expect(outputOfBody(responseBody({ summary: 's', output }))).toBe(output);
