@@ -4,6 +4,7 @@ import { positiveDurationSchema } from './duration-schema.js';
 import { withRule } from './rule.js';
 import { nodeTrustSchema } from './trust-root.js';
 import { ENV_PROFILE_RE } from './env-paths.js';
+import { BYTE_SIZE_RULE, byteSizeViolation, MIN_LOG_SIZE } from './byte-size.js';
 
 // node.yaml, a node's own settings (bus/home.ts reads and writes it): not a bus file, but a file people edit by hand,
 // checked and reported as bus files are. Here, with the other schemas, so that a command whose node.yaml parse is
@@ -46,6 +47,12 @@ export const nodePolicySchema = z.strictObject({
   maxBudgetUsd: z.optional(z.number().check(z.minimum(0))),
 });
 
+/**
+ * `maxLogSize`: a size of at least MIN_LOG_SIZE (a whole number of bytes, or text with a unit). Any value reaches the
+ * rule, so that `true` or `64MB` is told what is wrong with it rather than which types a union takes.
+ */
+const logSizeSchema = withRule(z.custom<number | string>(() => true), (value) => byteSizeViolation(value, MIN_LOG_SIZE)).register(z.globalRegistry, { description: `${BYTE_SIZE_RULE}; at least 64KiB` });
+
 export const nodeConfigSchema = z.strictObject({
   node: nodeNameSchema,
   remote: z.string().check(z.minLength(1)),
@@ -54,6 +61,11 @@ export const nodeConfigSchema = z.strictObject({
   runners: z._default(z.array(runnerSchema), []),
   /** How many tasks the watcher runs at once. */
   parallel: z._default(z.int().check(z.minimum(1), z.maximum(1000)).register(z.globalRegistry, { description: 'a whole number from 1 to 1000' }), 1),
+  /**
+   * How much of a task's output its log on this node keeps (watcher/runners/log-cap.ts): the start up to this,
+   * then a line saying how many bytes were dropped, then the output's end. Default DEFAULT_LOG_SIZE (64MiB).
+   */
+  maxLogSize: z.optional(logSizeSchema),
   /** Where tasks run; a handoff's workdir is relative to it. Default: <home>/work. */
   workRoot: z.optional(z.string().check(z.minLength(1))),
   /**

@@ -60,7 +60,7 @@ export async function runTask(ctx: BusContext, task: ClaimResult, abort: AbortSi
   // Only output that was read from the log can be its end: a run that failed before (or without) reading it says
   // nothing about the log's size above an empty Output.
   const log = ran.outputTail === '' ? undefined : runLog(logPathOf(ctx, task.id, task.attempt), effectiveRunner(task.handoff));
-  const outcome = log ? { ...ran, log } : ran;
+  const outcome = log ? { ...ran, log: ran.logLoss ? { ...log, loss: ran.logLoss } : log } : ran;
   const capMs = task.handoff.timeout === undefined && task.policy?.ok ? task.policy.caps.timeoutMs : undefined;
   // A task that gave no timeout and ran out of the node's: say whose limit it was.
   if (outcome.status === 'timed-out' && capMs !== undefined) return { ...outcome, reason: `${outcome.reason ? `${outcome.reason}: ` : ''}the task gave no timeout, and node ${ctx.config.node}'s policy.maxTimeout is ${formatDuration(capMs)}` };

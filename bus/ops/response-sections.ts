@@ -64,7 +64,7 @@ export function sectionHeadline(text: string, maxChars: number): string {
   return `${oneLineText(first, Math.max(1, maxChars - marker.length))}${marker}`;
 }
 
-/** What a run's log on its node did not keep of the output (watcher/runners/log-keeper.ts). */
+/** What a run's log on its node did not keep of the output (watcher/runners/log-cap.ts). */
 export interface LogLoss {
   /** Bytes dropped from the output's middle, past the node's cap on a task's log (node.yaml maxLogSize). */
   dropped: number;

@@ -192,9 +192,25 @@ describe.skipIf(!canMount)('a full disk under the home', () => {
     w.child.kill('SIGTERM');
   }, 240_000);
 
-  it('a run that fails as its output fills the disk says so in its reason, not only "exit code 1"', async () => {
+  it('a run whose output fills the disk is not failed by it: it ends as its command does, and its response says how many bytes its log could not take, and why', async () => {
     const { bus, home } = await smallDiskBus(['--runner', 'shell']);
-    const id = await bus.dispatch('boss', ['output fills the disk', '--to', 'worker', '--command', 'head -c 100000000 /dev/zero']);
+    // The output goes to the log through its keeper (watcher/runners/log-keeper.ts), which reads on past a full disk.
+    const id = await bus.dispatch('boss', ['output fills the disk', '--to', 'worker', '--command', 'head -c 100000000 /dev/zero; echo printed-to-the-end']);
+    const w = startWatcher(home);
+    await until('the result to reach the bus', async () => (await stateOf(bus.home('boss'), id)) === 'succeeded', 90_000, w.out);
+    const response = gitCli(['--git-dir', bus.remote, 'show', `main:responses/${id}.md`]);
+    const unwritten = /; (\d+) bytes more could not be written to it \(ENOSPC: its disk was full\)\.\n/.exec(response);
+    expect(unwritten, response).not.toBeNull();
+    // What the log holds, what it could not take, and what went past its cap (64MiB) are all the task printed.
+    const kept = Number(/all (\d+) bytes of output are in/.exec(response)?.[1]);
+    const dropped = Number(/; that node dropped (\d+) bytes more from the middle of the output/.exec(response)?.[1]);
+    expect(kept + Number(unwritten?.[1]) + dropped).toBe(100_000_000 + 'printed-to-the-end\n'.length);
+    w.child.kill('SIGTERM');
+  }, 240_000);
+
+  it('a run that fails on a full disk says so in its reason, not only "exit code 1"', async () => {
+    const { bus, home } = await smallDiskBus(['--runner', 'shell']);
+    const id = await bus.dispatch('boss', ['writes a file onto a full disk', '--to', 'worker', '--command', 'head -c 100000000 /dev/zero > fill.bin']);
     const w = startWatcher(home);
     await until('the result to reach the bus', async () => (await stateOf(bus.home('boss'), id)) === 'failed', 90_000, w.out);
     const response = gitCli(['--git-dir', bus.remote, 'show', `main:responses/${id}.md`]);

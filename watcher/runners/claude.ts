@@ -2,19 +2,22 @@ import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import { claudeBinary, claudeInvocation, claudePrompt } from './claude-args.js';
 import { ClaudeStream, claudeReport, claudeVerdict } from './claude-result.js';
 import { readableClaudeLog } from './claude-format.js';
 import { runInteractive } from './claude-interactive.js';
 import { readTail } from './output-tail.js';
+import { keepLog, logCapOf } from './log-keeper.js';
 import { taskEnv, type RunOutcome, type RunRequest, type Runner, timeoutReason } from './runner.js';
 import { endGroup, failedToStart, stopOnTimeoutOrAbort } from './process-group.js';
 
 /**
  * Claude Code headless: `claude -p` with the handoff's body on standard input, in its own process group (a timeout
  * or cancel stops it and every tool it started), with what the handoff asks narrowed to what the node grants
- * (`claude-args.ts`). Its stream-json output and its stderr go to the log as they come, so `gitbus logs` and the
- * heartbeat show progress; the final result line gives the response its result text, session, cost and turns.
+ * (`claude-args.ts`). Its stream-json output and its stderr go to the log as they come (through the watcher's keeper
+ * of it, log-keeper.ts, which holds it to the node's cap), so `gitbus logs` and the heartbeat show progress; the final
+ * result line gives the response its result text, session, cost and turns.
  * The run ends when claude exits: what it left running (a tool's background process) is stopped with its group.
  */
 export const claudeRunner: Runner = {
@@ -30,40 +33,37 @@ export const claudeRunner: Runner = {
     mkdirSync(dirname(req.logPath), { recursive: true });
     const log = openSync(req.logPath, 'a');
     const note = (line: string) => writeSync(log, `gitbus: ${line}\n`);
-    note(`${binary} ${invocation.argv.map(quote).join(' ')} < prompt`);
-    for (const n of invocation.notes) note(n);
+    try {
+      note(`${binary} ${invocation.argv.map(quote).join(' ')} < prompt`);
+      for (const n of invocation.notes) note(n);
+    } finally {
+      closeSync(log);
+    }
+    // The rest of the log through its keeper (log-keeper.ts): claude's stream and its stderr, at most the node's cap.
+    const keeper = keepLog(req.logPath, logCapOf(req.node));
 
     let child;
     try {
       child = spawn(binary, invocation.argv, {
         cwd: req.cwd,
         detached: true,
-        stdio: ['pipe', 'pipe', log],
+        stdio: ['pipe', 'pipe', 'pipe'],
         env: taskEnv(req),
       });
     } catch (err) {
-      closeSync(log);
+      await keeper.finish(0);
       return failedToStart(started, cannotStart(binary, err as NodeJS.ErrnoException, node));
     }
     if (child.pid !== undefined) req.onStart?.(child.pid);
 
     const stream = new ClaudeStream();
-    let logOpen = true;
-    // stdio is ['pipe', 'pipe', fd], so both pipes exist.
+    // stdio is ['pipe', 'pipe', 'pipe'], so all three pipes exist.
     const stdout = child.stdout as Readable;
     const stdin = child.stdin as Writable;
-    stdout.setEncoding('utf8');
-    stdout.on('data', (chunk: string) => {
-      if (logOpen) {
-        try {
-          writeSync(log, chunk);
-        } catch {
-          // A full disk: the log stops here, the run goes on (its result is read from the stream, not the log).
-          logOpen = false;
-        }
-      }
-      stream.push(chunk);
-    });
+    // The log takes the bytes; the stream is read as text, a character split between two reads made whole.
+    const text = new StringDecoder('utf8');
+    keeper.follow(stdout, (chunk) => stream.push(text.write(chunk)));
+    keeper.follow(child.stderr as Readable);
     // A claude that exits before reading its prompt closes the pipe; its exit says why.
     stdin.on('error', () => {});
     stdin.end(claudePrompt(req.handoff.title, req.body));
@@ -88,14 +88,14 @@ export const claudeRunner: Runner = {
     stdout.destroy();
     stopper.dispose();
     endGroup(child.pid);
+    stream.push(text.end());
     stream.end();
-    logOpen = false;
-    closeSync(log);
+    const loss = await keeper.finish();
     const finished = new Date();
     const rawTail = await readTail(req.logPath);
     // The response shows the run as a person reads it; the raw stream stays in the log on this node.
     const outputTail = readableClaudeLog(await readTail(req.logPath, READABLE_WINDOW));
-    const base = { exitCode: result.code, started, finished, outputTail };
+    const base = { exitCode: result.code, started, finished, outputTail, ...(loss ? { logLoss: loss } : {}) };
     if (result.error) return { status: 'failed', ...base, exitCode: null, reason: cannotStart(binary, result.error, node) };
     const claude = claudeReport(stream);
     const report = Object.keys(claude).length > 0 ? { claude } : {};

@@ -5,6 +5,7 @@ import type { ClaudeReport } from '../../schemas/response.js';
 import type { ProjectReport } from '../../schemas/project.js';
 import type { PendingPush } from '../workspace/push.js';
 import type { SpendLimit } from './claude-args.js';
+import type { LogLoss } from './log-keeper.js';
 
 /** What a runner needs to run one claimed task. */
 export interface RunRequest {
@@ -45,6 +46,8 @@ export interface RunLog {
   bytes: number;
   /** The output in the response is made from the log's end only: the log is longer than what the runner reads. */
   cut: boolean;
+  /** What the log did not keep of the output: past the node's cap (maxLogSize), or refused by its disk. */
+  loss?: LogLoss;
 }
 
 /** How a run ended, for the response. */
@@ -60,6 +63,8 @@ export interface RunOutcome {
    * from the file, whatever the runner), so that the response says where all of it is.
    */
   log?: RunLog;
+  /** What the run's log keeper (log-keeper.ts, log-cap.ts) could not keep of its output; run-task.ts puts it in `log`. */
+  logLoss?: LogLoss;
   /** Why it failed, timed out or was cancelled, in words. */
   reason?: string;
   /** The claude runner's session, cost, turns and model, for the response's `claude` field. */

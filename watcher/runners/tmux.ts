@@ -1,7 +1,8 @@
 import { timeoutReason } from './runner.js';
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { readTail } from './output-tail.js';
+import { keeperArgv, logCapOf, pipeKeeperScript, readKept } from './log-keeper.js';
 import type { RunOutcome, RunRequest, Runner } from './runner.js';
 import { endGroup, failedToStart, killGroup, termThenKill } from './process-group.js';
 import { exactSession, formatLiteral, shellQuote, tmux, waitFor } from './tmux-client.js';
@@ -9,7 +10,7 @@ import { setLongTimeout } from '../../bus/long-timeout.js';
 
 /** The fallback when no signal comes: a session killed from outside, or a wrapper that could not reach tmux. */
 const POLL_MS = 1_000;
-/** After the command ended, how long tmux and the log pipe get to hand over the last output. */
+/** After the command ended, how long tmux and the log keeper get to hand over the last output. */
 const FLUSH_MS = 5_000;
 
 /** What a person types after `tmux attach -t` to watch a task. Task ids are `[a-z0-9_-]`, safe in a session name. */
@@ -18,25 +19,28 @@ export const sessionName = (id: string): string => `gitbus-${id}`;
 /**
  * The command in a detached tmux session, so a person can attach on the node and watch (or answer a prompt).
  * Unlike the shell runner the command has a terminal, so it behaves as it would for a person; pipe-pane copies
- * what it writes to the log. A wrapper script records the exit status in a file: tmux itself only knows it
- * while a dead pane is kept.
+ * what it writes to the log, through a keeper of it that pipe-pane runs (pipe-log-keeper.ts: at most the node's
+ * cap, the end kept). A wrapper script records the exit status in a file: tmux itself only knows it while a dead
+ * pane is kept.
  */
 export const tmuxRunner: Runner = {
   async run(req: RunRequest, abort: AbortSignal): Promise<RunOutcome> {
     const started = new Date();
     const command = req.handoff.command;
     if (!command) return failedToStart(started, 'the handoff has no command');
+    const keeper = pipeKeeperScript();
+    if (!keeper) return failedToStart(started, "this gitbus lacks dist/watcher/runners/pipe-log-keeper.js, which writes a tmux task's output to its log: reinstall gitbus (or run npm run build in its checkout)");
     const name = sessionName(req.id);
     const keep = req.handoff.keep === true;
     const base = req.logPath.replace(/\.log$/, '');
     const files = { script: `${base}.tmux.sh`, exit: `${base}.exit`, piped: `${base}.piped` };
     const channel = `${name}-${req.attempt}`;
     mkdirSync(dirname(req.logPath), { recursive: true });
-    for (const f of [files.exit, `${files.exit}.tmp`, files.piped]) rmSync(f, { force: true });
+    for (const f of [files.exit, `${files.exit}.tmp`, files.piped, `${files.piped}.tmp`]) rmSync(f, { force: true });
     writeFileSync(files.script, wrapperScript(req, command, files.exit, channel));
-    const removeFiles = () => [files.script, files.exit, `${files.exit}.tmp`, files.piped].forEach((f) => rmSync(f, { force: true }));
+    const removeFiles = () => [files.script, files.exit, `${files.exit}.tmp`, files.piped, `${files.piped}.tmp`].forEach((f) => rmSync(f, { force: true }));
 
-    const created = await createSession(name, req, files, keep);
+    const created = await createSession(name, req, { ...files, keeper }, keep);
     if ('reason' in created) {
       removeFiles();
       return failedToStart(started, created.reason);
@@ -85,14 +89,13 @@ export const tmuxRunner: Runner = {
     abort.removeEventListener('abort', onAbort);
     waiter.kill();
 
-    // tmux lets a pane die only once its output is in the pipe; after that only `cat` may still be copying.
-    if (keep) {
-      await until(async () => ['dead', 'gone'].includes(await paneState(name)), FLUSH_MS);
-      await logSettled(req.logPath);
-    } else {
-      if (!(await until(async () => (await paneState(name)) === 'gone', FLUSH_MS))) await tmux(['kill-session', '-t', exactSession(name)]);
-      await until(async () => existsSync(files.piped), FLUSH_MS);
-    }
+    // tmux lets a pane die only once its output is in the pipe; after that only the keeper may still be writing.
+    // A kept session's pipe stays open while the session does: closed once the pane is dead (it prints no more),
+    // so that the keeper reaches the end of its pipe and writes the output's end to the log.
+    if (keep && (await until(async () => ['dead', 'gone'].includes(await paneState(name)), FLUSH_MS))) await tmux(['pipe-pane', '-t', `${exactSession(name)}:`]);
+    else if (!keep && !(await until(async () => (await paneState(name)) === 'gone', FLUSH_MS))) await tmux(['kill-session', '-t', exactSession(name)]);
+    await until(async () => existsSync(files.piped), FLUSH_MS);
+    const loss = readKept(files.piped);
     const finished = new Date();
     // The wrapper sees `sh -c` killed by signal n as status 128+n; the shell runner sees the signal itself, and
     // reports no exit code: the same here, so that a task's response does not depend on its runner.
@@ -101,13 +104,14 @@ export const tmuxRunner: Runner = {
     // The pane's terminal turns \n into \r\n; the response is read as text, not replayed on a terminal.
     const outputTail = (await readTail(req.logPath)).replace(/\r\n/g, '\n');
     removeFiles();
-    if (ended === 'timed-out') return { status: 'timed-out', exitCode: code, started, finished, outputTail, reason: timeoutReason(req) };
-    if (ended === 'cancelled') return { status: 'cancelled', exitCode: code, started, finished, outputTail, reason: 'stopped on request' };
-    if (exitCode === null) return { status: 'failed', exitCode, started, finished, outputTail, reason: `tmux session ${name} ended before the command did (killed from outside?)` };
-    if (bySignal) return { status: 'failed', exitCode: null, started, finished, outputTail, reason: 'killed by a signal' };
+    const kept = loss ? { logLoss: loss } : {};
+    if (ended === 'timed-out') return { status: 'timed-out', exitCode: code, started, finished, outputTail, ...kept, reason: timeoutReason(req) };
+    if (ended === 'cancelled') return { status: 'cancelled', exitCode: code, started, finished, outputTail, ...kept, reason: 'stopped on request' };
+    if (exitCode === null) return { status: 'failed', exitCode, started, finished, outputTail, ...kept, reason: `tmux session ${name} ended before the command did (killed from outside?)` };
+    if (bySignal) return { status: 'failed', exitCode: null, started, finished, outputTail, ...kept, reason: 'killed by a signal' };
     return exitCode === 0
-      ? { status: 'succeeded', exitCode, started, finished, outputTail }
-      : { status: 'failed', exitCode, started, finished, outputTail, reason: `exit code ${exitCode}` };
+      ? { status: 'succeeded', exitCode, started, finished, outputTail, ...kept }
+      : { status: 'failed', exitCode, started, finished, outputTail, ...kept, reason: `exit code ${exitCode}` };
   },
 };
 
@@ -130,10 +134,11 @@ function wrapperScript(req: RunRequest, command: string, exitPath: string, chann
   ].join('\n');
 }
 
-async function createSession(name: string, req: RunRequest, files: { script: string; piped: string }, keep: boolean): Promise<{ panePid: number } | { reason: string }> {
+async function createSession(name: string, req: RunRequest, files: { script: string; piped: string; keeper: string }, keep: boolean): Promise<{ panePid: number } | { reason: string }> {
   const target = `${exactSession(name)}:`;
-  // A kept session's pipe stays open until someone kills it, so there is no end of the pipe to wait for.
-  const pipe = keep ? `exec cat >> ${shellQuote(req.logPath)}` : `cat >> ${shellQuote(req.logPath)}; : > ${shellQuote(files.piped)}`;
+  // The output goes to the log through its keeper (pipe-log-keeper.ts: at most the node's cap, the end kept), which
+  // writes its status to the `piped` file once its pipe ends: what the runner waits for, and how it learns the counts.
+  const pipe = `exec ${keeperArgv(files.keeper, req.logPath, logCapOf(req.node), files.piped).map(shellQuote).join(' ')}`;
   const args = [
     'new-session', '-d', '-P', '-F', '#{pane_pid}', '-s', name, '-c', formatLiteral(req.cwd), 'sh', files.script,
     // One tmux command: the server runs the chain before it reads any of the pane's output, so none is missed.
@@ -163,17 +168,6 @@ async function paneState(name: string): Promise<'alive' | 'dead' | 'gone' | 'unk
   return r.stdout.trim() === '1' ? 'dead' : 'alive';
 }
 
-/** Until the log stops growing: for a kept session, the nearest thing to the end of its pipe. */
-async function logSettled(path: string): Promise<void> {
-  let last = -1;
-  await until(async () => {
-    const size = sizeOf(path);
-    const same = size === last;
-    last = size;
-    return same;
-  }, FLUSH_MS, 100);
-}
-
 async function until(check: () => Promise<boolean>, deadlineMs: number, everyMs = 50): Promise<boolean> {
   const end = Date.now() + deadlineMs;
   for (;;) {
@@ -189,13 +183,5 @@ function readExit(path: string): number | null {
     return Number.isInteger(n) ? n : null;
   } catch {
     return null;
-  }
-}
-
-function sizeOf(path: string): number {
-  try {
-    return statSync(path).size;
-  } catch {
-    return 0;
   }
 }

@@ -6,6 +6,7 @@ import { asLocalFailure } from '../../bus/local-io.js';
 import { firstLine } from '../../schemas/errors.js';
 import { taskEnv, type RunOutcome, type RunRequest, type Runner } from '../runners/runner.js';
 import { runShellCommand } from '../runners/shell.js';
+import { addLoss, type LogLoss } from '../runners/log-keeper.js';
 import { finishWorktree } from './results.js';
 import { prepareWorktree } from './worktree.js';
 import { refCommit } from './cache.js';
@@ -103,7 +104,7 @@ async function runInWorktree(ctx: BusContext, task: ClaimResult, runner: Runner,
     if (setupMade.length > 0) noteInLog(req.logPath, `gitbus: the setup made ${setupMade.length} untracked path(s) that .gitignore does not name; they are the node's, not the task's work, and gitbus leaves them out of the task's commit\n`);
     ws.record.setupMade = setupMade;
     updateRecord(ctx.paths.home, ws.record.key, (r) => ({ ...r, ...(s.status === 'succeeded' ? { setupDone: true } : {}), setupMade }));
-    outcome = s.status === 'succeeded' ? await runGuarded(ctx, runner, inTree, abort) : { ...s, status: s.status === 'cancelled' ? 'cancelled' : 'failed', reason: `the project's setup command \`${setup}\` ${s.reason ?? 'failed'}; the worktree is kept at ${ws.record.path}` };
+    outcome = s.status === 'succeeded' ? withSetupLoss(await runGuarded(ctx, runner, inTree, abort), s.logLoss) : { ...s, status: s.status === 'cancelled' ? 'cancelled' : 'failed', reason: `the project's setup command \`${setup}\` ${s.reason ?? 'failed'}; the worktree is kept at ${ws.record.path}` };
   } else {
     outcome = await runGuarded(ctx, runner, inTree, abort);
   }
@@ -148,4 +149,10 @@ async function runInWorktree(ctx: BusContext, task: ClaimResult, runner: Runner,
     const why = err instanceof WorktreeLostError ? `${firstLine(err)} on ${ctx.config.node} (fix: ${err.fix})` : `could not record the branch of the run: ${firstLine(err)}; the work is kept in ${ws.record.path} on ${ctx.config.node}`;
     return { ...outcome, status: outcome.status === 'succeeded' ? 'failed' : outcome.status, reason: outcome.reason ? `${outcome.reason}; ${why}` : why };
   }
+}
+
+/** A run after the project's setup, which wrote to the same log: what the log did not keep of either. Pure. */
+function withSetupLoss(outcome: RunOutcome, setupLoss: LogLoss | undefined): RunOutcome {
+  const loss = addLoss(setupLoss, outcome.logLoss);
+  return loss ? { ...outcome, logLoss: loss } : outcome;
 }
