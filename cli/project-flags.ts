@@ -86,7 +86,8 @@ export function projectSummary(fields: ProjectSummary | null, id: string, recurr
 }
 
 /** `baseFrom`: the base commit in words, where the base's name alone would mislead (bus/project/resolve.ts baseFromHead). */
-export function projectLine(s: ProjectSummary, baseFrom?: string): string {
+export function projectLine(s: ProjectSummary, baseFrom?: string, byHand = false): string {
   const at = s.baseCommit === undefined ? `${s.base} as it is at each run` : (baseFrom ?? (s.base === s.baseCommit ? s.baseCommit.slice(0, 12) : `${s.base} (${s.baseCommit.slice(0, 12)})`));
-  return `gitbus: project work on ${s.repo} from ${at}; results go to branch ${s.branch ?? 'gitbus/<id> of each instance'}`;
+  // No watcher runs a manual task, so nothing pushes its branch but the person or agent who takes it.
+  return `gitbus: project work on ${s.repo} from ${at}; results go to branch ${s.branch ?? 'gitbus/<id> of each instance'}${byHand ? ' once whoever claims it by hand pushes them there' : ''}`;
 }

@@ -5,6 +5,7 @@ import type { NodeCard } from '../../schemas/node-card.js';
 import { cardRefusal, type PolicyTask, type PolicyVerdict } from './node-policy.js';
 import { instantMs } from '../../schemas/timestamp.js';
 import { fmix32 } from '../../schemas/sum32.js';
+import { manualWaits } from './manual-task.js';
 
 /** What the planner needs to know about the node that wants work. */
 export interface NodeFacts {
@@ -265,25 +266,20 @@ export interface CardFacts {
  * its runner (its program is missing there), needing labels nobody has, or refused by every node's policy as far as
  * the task's `repo`, runner, labels and address tell (a project repo no card's `policy.repos` or `projectsOnly`
  * admits): judged by cardRefusal, as the claim ranking judges it. Not a timeout or budget over every node's limit:
- * status's task summaries carry neither, so a task refused only for them is not said here. Pure.
+ * status's task summaries carry neither, so a task refused only for them is not said here. A manual task that a node
+ * may take is taken by no watcher either: that it waits for a person or an agent is said too (manualWaits). Pure.
  */
 export function noTaker(h: Pick<Handoff, 'to' | 'labels' | 'runner' | 'command'> & PolicyTask, cards: readonly CardFacts[]): string | null {
   if (cards.length === 0) return null;
   const runner = effectiveRunner(h);
   const candidates = h.to ? cards.filter((c) => c.node === h.to) : cards;
   if (candidates.length === 0) return `node ${h.to} is not on the bus`;
+  const manual = () => (runner === 'manual' ? manualWaits(h.to, h.to ? candidates[0]?.runners : undefined) : null);
   // A node whose card cannot be read may well take it (as dispatch's target check judges it).
-  if (candidates.some((c) => c.readable === false)) return null;
-  const why = (c: CardFacts): string | null => {
-    if (c.untrusted !== undefined) return `its card is not trusted on this node, so neither is what it claims (${c.untrusted})`;
-    if (c.runners && !c.runners.includes(runner)) return `it does not offer the ${runner} runner`;
-    const missing = (h.labels ?? []).filter((l) => !(c.labels ?? []).includes(l));
-    if (missing.length > 0) return `it lacks label(s) ${missing.join(', ')}`;
-    const refused = cardRefusal(c, h, c.node);
-    return refused ? `${POLICY_REFUSES} (${refused.reason})` : null;
-  };
-  const reasons = candidates.map(why);
-  if (reasons.some((r) => r === null)) return null;
+  if (candidates.some((c) => c.readable === false)) return manual();
+  const reasons = candidates.map((c) => whyNotByCard(h, runner, c));
+  // A card lets its node take it; a manual task is still taken by no watcher, but by a person or an agent.
+  if (reasons.some((r) => r === null)) return manual();
   const first = reasons[0] ?? '';
   if (h.to) {
     // Its runners are what its watcher found the programs for ("gitbus doctor" there says what is missing). A policy
@@ -292,4 +288,14 @@ export function noTaker(h: Pick<Handoff, 'to' | 'labels' | 'runner' | 'command'>
     return `node ${h.to} cannot take it: ${first}${hint}`;
   }
   return `no node can take it: ${candidates.map((c, i) => `${c.node}: ${reasons[i] ?? ''}`).slice(0, 3).join('; ')}${candidates.length > 3 ? '; ...' : ''}`;
+}
+
+/** Why node `c`'s card does not let it take the task (its trust, runners, labels, policy); null when it does. Pure. */
+function whyNotByCard(h: Pick<Handoff, 'labels'> & PolicyTask, runner: string, c: CardFacts): string | null {
+  if (c.untrusted !== undefined) return `its card is not trusted on this node, so neither is what it claims (${c.untrusted})`;
+  if (c.runners && !c.runners.includes(runner)) return `it does not offer the ${runner} runner`;
+  const missing = (h.labels ?? []).filter((l) => !(c.labels ?? []).includes(l));
+  if (missing.length > 0) return `it lacks label(s) ${missing.join(', ')}`;
+  const refused = cardRefusal(c, h, c.node);
+  return refused ? `${POLICY_REFUSES} (${refused.reason})` : null;
 }

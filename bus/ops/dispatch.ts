@@ -23,6 +23,7 @@ import { findArchived } from './archive-lookup.js';
 import { localSnapshot } from './query.js';
 import { instanceProblem, INSTANCE_FIX } from './lint-handoff.js';
 import type { BusFileSigner } from '../trust/dispatch-signing.js';
+import { implicitManual, isManualToWatcherWarning, manualDispatchNote, manualToWatcherWarning } from '../model/manual-task.js';
 
 /**
  * Problems that do not make a handoff invalid but would leave it waiting: said at once, not discovered later.
@@ -43,6 +44,9 @@ export async function dispatchWarnings(snap: Snapshot, h: Handoff, alsoComing?: 
   // A manual task is claimed by a person (gitbus claim), whatever runners the watchers offer.
   const runner = effectiveRunner(h);
   const cards = candidates.flatMap((n) => (n.card ? [n.card] : []));
+  // One nobody asked for (no runner, no command) addressed to a node whose watcher runs tasks: that runner was meant.
+  const manualThere = h.to && implicitManual(h) ? manualToWatcherWarning(h.to, cards[0]?.runners) : null;
+  if (manualThere) warnings.push(manualThere);
   // `targetJudged`: the command said already what the node `to` cannot run (dispatchTargetProblem, forced), runner included.
   if (!(targetJudged && h.to) && runner !== 'manual' && cards.length > 0 && !cards.some((c) => !c.runners || c.runners.includes(runner))) {
     warnings.push(`no ${h.to ? `node ${h.to}` : 'node'} offers the ${runner} runner; the task waits until one does (runners: [${runner}] in a node's node.yaml)`);
@@ -86,6 +90,11 @@ export interface DispatchResult {
   title: string;
   /** Why the task may wait longer than expected (an unknown node, labels no node has, missing dependencies). */
   warnings: string[];
+  /**
+   * A manual task its dispatch did not ask for as such (no runner, no command): that no watcher runs it, and who
+   * takes it and how. Absent when a warning says it already (addressed to a node whose watcher runs other runners).
+   */
+  manual?: string;
   /**
    * Set when the remote could not be reached: the handoff waits in this node's queue (bus/queue.ts) and is
    * delivered at the next contact — any later gitbus command of this node, or its watcher.
@@ -146,7 +155,10 @@ export async function dispatch(ctx: BusContext, input: DispatchInput): Promise<D
     // cannot have been sent before.
     delivery = await deliverQueued(ctx, input.id === undefined ? { fresh: new Set([id]) } : {});
   } catch (err) {
-    if (outageCode(err) !== null) return { id, path, title: data.title, warnings: [...rewritten, ...(await dispatchWarnings(known, data, new Set(namable), input.targetJudged === true))], queued: { reason: firstLine(err) }, attempts: 0, commit: null };
+    if (outageCode(err) !== null) {
+      const warnings = [...rewritten, ...(await dispatchWarnings(known, data, new Set(namable), input.targetJudged === true))];
+      return { id, path, title: data.title, warnings, ...manualOf(id, data, warnings), queued: { reason: firstLine(err) }, attempts: 0, commit: null };
+    }
     // Not an outage: this handoff would fail the same way at every later try, so it is not left queued.
     removeQueue(ctx.paths.home, entry);
     throw err;
@@ -164,7 +176,15 @@ export async function dispatch(ctx: BusContext, input: DispatchInput): Promise<D
   // queued changes too (a cancel of a task this one waits for) is read after them.
   const alone = mine && delivery.delivered.length === 1;
   const landed = alone && delivery.decidedFrom !== null ? delivery.decidedFrom : await localSnapshot(ctx);
-  return { id, path, title: data.title, warnings: [...rewritten, ...(await dispatchWarnings(landed, data, new Set(namable), input.targetJudged === true))], attempts: 1, commit };
+  const warnings = [...rewritten, ...(await dispatchWarnings(landed, data, new Set(namable), input.targetJudged === true))];
+  return { id, path, title: data.title, warnings, ...manualOf(id, data, warnings), attempts: 1, commit };
+}
+
+/** DispatchResult's `manual`: for a manual task nobody asked for, unless its warnings say it already. Pure. */
+function manualOf(id: string, h: Handoff, warnings: readonly string[]): { manual?: string } {
+  const to = h.to;
+  if (!implicitManual(h) || (to !== undefined && warnings.some((w) => isManualToWatcherWarning(w, to)))) return {};
+  return { manual: manualDispatchNote(id, h.to) };
 }
 
 /**

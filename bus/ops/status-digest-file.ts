@@ -32,8 +32,9 @@ export const MAGIC = 'gitbus-status-digest\n';
  * 5: deltas; the payloads in the order core, facts, lines; DeriveFacts.spare.
  * 6: a pending task's summary carries `noTaker` (the commit's cards decide it), and the lines are laid out as `status
  *    --json` lists tasks, which writes them as they are.
+ * 7: a pending manual task's `noTaker` says that it waits for a person or an agent (bus/model/manual-task.ts).
  */
-export const STATUS_DIGEST_FORMAT = 6;
+export const STATUS_DIGEST_FORMAT = 7;
 
 /** Tasks of each state the core payload lists: `status` shows 50 a state (cli/commands/status.ts). */
 export const DIGEST_PER_STATE = 50;

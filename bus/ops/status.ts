@@ -60,7 +60,8 @@ export interface BusStatus {
   cardless: ({ node: string } & NodeLiveness)[];
   /**
    * `refusedHere`: why this node's policy (node.yaml `policy:`) refuses a pending or blocked task it could otherwise
-   * take; `noTaker`: why no node's card lets it take a pending task (bus/model/planner.ts noTaker).
+   * take; `noTaker`: why no node's watcher takes a pending task: no node's card lets it, or it is a manual task
+   * (bus/model/planner.ts noTaker).
    */
   /**
    * `untrusted`: why this node would not run the task's handoff, as a line; `trustVerdict`, with it: that verdict as

@@ -12,7 +12,7 @@ import { readBodyFile, withBus, withCommon, type CommonOptions } from '../common
 import { dispatchFromFlags, durationFlag, durationMs, intFlag, oneOfFlag, repeatableFlag, schemaFlag } from '../flags.js';
 import { handoffSchema } from '../../schemas/handoff.js';
 import { labelSchema, nodeNameSchema, taskIdSchema } from '../../schemas/fields.js';
-import { RUNNERS } from '../../schemas/field-limits.js';
+import { effectiveRunner, RUNNERS } from '../../schemas/field-limits.js';
 import { handoffFieldOk } from '../../schemas/handoff-fast.js';
 import { isLabel, isNodeName, isTaskId } from '../../schemas/ids.js';
 import { cronSchema } from '../../schemas/cron.js';
@@ -61,7 +61,7 @@ export function register(program: Command): void {
     .description('put a new task (a handoff) on the bus; prints its id. --from FILE: many tasks in one commit')
     .option('--to <node>', 'only this node may claim it', schemaFlag('--to', () => nodeNameSchema, isNodeName))
     .option('--label <label>', 'a label the claiming node must have (repeatable)', repeatableFlag('--label', () => labelSchema, isLabel))
-    .option('--runner <runner>', `how to run it: ${RUNNERS.join(', ')} (default: shell with --command, else manual)`, oneOfFlag('--runner', RUNNERS))
+    .option('--runner <runner>', `how to run it: ${RUNNERS.join(', ')} (default: shell with --command, else manual: no watcher runs it, a person or an agent claims it)`, oneOfFlag('--runner', RUNNERS))
     .option('--command <cmd>', 'the command line to run', schemaFlag('--command', () => handoffSchema.shape.command._zod.def.innerType, (v) => handoffFieldOk('command', v)))
     .option('--body-file <file>', 'the task description (Markdown); - reads standard input')
     .option('--context <text>', 'background the worker needs')
@@ -129,7 +129,8 @@ export function register(program: Command): void {
       if (!opts.schedule) recordForClaudeSession(ctx.paths.home, [{ id: r.id, title }]);
       // A resume's project is the resumed task's (resumeInto), as `resume --json` reports it, with what it resumes.
       const summary = resumed ? handoffProject(handoff, r.id) : projectSummary(fields, r.id, opts.schedule !== undefined);
-      if (summary && !resumed && !opts.json) note(projectLine(summary, project.baseFrom));
+      if (summary && !resumed && !opts.json) note(projectLine(summary, project.baseFrom, effectiveRunner(handoff) === 'manual'));
+      if (r.manual && !opts.json) note(`gitbus: ${r.manual}`);
       const out = { ...r, ...(resumed ? { resumes: resumed.fields.resumes, node: resumed.node, session: resumed.session } : {}), ...(summary ? { project: summary } : {}), ...(project.notes.length ? { notes: project.notes } : {}), ...(project.warnings.length ? { warnings: [...project.warnings, ...r.warnings] } : {}) };
       if (r.queued) {
         note(`gitbus: queued ${r.id} on this node: the remote cannot be reached (${r.queued.reason}); it is sent at the next contact (any gitbus command, or the watcher)`);

@@ -36,7 +36,7 @@ const output = z.object({
       untrusted: z.optional(z.string()).register(z.globalRegistry, { description: 'why its handoff is not trusted under the trust root this node pinned: for the node it is addressed to (`to`), else for this node' }),
       trustVerdict: z.optional(trustVerdictSchema).register(z.globalRegistry, { description: 'with `untrusted`: the verdict on its handoff as `show` gives it (`trust` there): the trust version, the reason, the fix, and notForThisNode when it is not this node\'s to run at all' }),
       refusedHere: z.optional(z.string()).register(z.globalRegistry, { description: "why this node's policy refuses it" }),
-      noTaker: z.optional(z.string()).register(z.globalRegistry, { description: "why no node's card lets it take the task" }),
+      noTaker: z.optional(z.string()).register(z.globalRegistry, { description: "why no node's watcher takes the pending task: no node's card lets it (addressed to a node that lacks its runner or labels, a policy that refuses it), or it is a manual task, which a person or an agent claims by hand" }),
       delivering: z.optional(deliveringSchema),
     }),
   ),
