@@ -7,6 +7,8 @@ import { EXIT } from './exit-codes.js';
 import { note } from './output.js';
 import { truncationFields, truncationNote } from './output-note.js';
 import { dependencyResults } from '../bus/ops/dependency-results.js';
+import { localSnapshot } from '../bus/ops/query.js';
+import { whyPending } from '../bus/ops/takers-liveness.js';
 import { projectEndWarnings } from '../bus/project/push-state.js';
 import { defaultBranch, type ProjectReport } from '../schemas/project.js';
 
@@ -37,7 +39,7 @@ export function refuseLoneWaitTimeout(opts: { wait?: boolean; waitTimeout?: stri
  * exit code 11, or 6 when the remote could not be reached at the end (then the last state is this node's old view).
  * True when it did, so that the caller prints nothing more.
  */
-export function timedOut(waited: { out: TaskOutput; ended: boolean }, id: string, after: string | undefined): boolean {
+export function timedOut(waited: { out: TaskOutput; ended: boolean }, id: string, after: string | undefined, why: string | null = null): boolean {
   if (waited.ended) return false;
   if (waited.out.offline) {
     note(`gitbus: stopped waiting after ${after ?? ''}: the remote cannot be reached (${waited.out.offline.reason}), so how ${id} went is not known here; this node last saw it ${waited.out.state}. Look again with "gitbus show ${id}" once the remote is back`);
@@ -45,8 +47,18 @@ export function timedOut(waited: { out: TaskOutput; ended: boolean }, id: string
     return true;
   }
   note(`gitbus: stopped waiting after ${after ?? ''}: ${id} is ${waited.out.state}, and goes on; follow it with "gitbus logs ${id} --follow", or end it with "gitbus cancel ${id}"`);
+  if (why) note(`gitbus: ${id} waits: ${why}`);
   process.exitCode = EXIT.waitTimedOut;
   return true;
+}
+
+/**
+ * Why a task a wait gave up on is still pending, as `status` says it under the task (`waits:`): the nodes that may
+ * take it are down, or none may; null when it ended, is not pending, or the remote could not be reached.
+ */
+export async function stillWaits(ctx: BusContext, waited: { out: TaskOutput; ended: boolean }, id: string): Promise<string | null> {
+  if (waited.ended || waited.out.offline || waited.out.state !== 'pending') return null;
+  return whyPending(ctx, await localSnapshot(ctx), id);
 }
 
 /** What `--json` of a wait adds about the end: why it did not succeed (null for a success or a wait cut short) and whether the output is all of it. */

@@ -299,3 +299,14 @@ function whyNotByCard(h: Pick<Handoff, 'labels'> & PolicyTask, runner: string, c
   const refused = cardRefusal(c, h, c.node);
   return refused ? `${POLICY_REFUSES} (${refused.reason})` : null;
 }
+
+/**
+ * The nodes whose watcher may take the task by their cards (as noTaker judges them; a card that cannot be read may),
+ * in the cards' order: none for a manual task, which no watcher takes. Whether those nodes run is not a card's to
+ * say (bus/model/takers-down.ts). Pure.
+ */
+export function cardTakers(h: Pick<Handoff, 'to' | 'labels' | 'runner' | 'command'> & PolicyTask, cards: readonly CardFacts[]): string[] {
+  const runner = effectiveRunner(h);
+  if (runner === 'manual') return [];
+  return cards.filter((c) => (!h.to || c.node === h.to) && (c.readable === false || whyNotByCard(h, runner, c) === null)).map((c) => c.node);
+}

@@ -23,6 +23,7 @@ import { findArchived } from './archive-lookup.js';
 import { localSnapshot } from './query.js';
 import { instanceProblem, INSTANCE_FIX } from './lint-handoff.js';
 import type { BusFileSigner } from '../trust/dispatch-signing.js';
+import { takersDownFor } from './takers-liveness.js';
 import { implicitManual, isManualToWatcherWarning, manualDispatchNote, manualToWatcherWarning } from '../model/manual-task.js';
 
 /**
@@ -176,8 +177,22 @@ export async function dispatch(ctx: BusContext, input: DispatchInput): Promise<D
   // queued changes too (a cancel of a task this one waits for) is read after them.
   const alone = mine && delivery.delivered.length === 1;
   const landed = alone && delivery.decidedFrom !== null ? delivery.decidedFrom : await localSnapshot(ctx);
-  const warnings = [...rewritten, ...(await dispatchWarnings(landed, data, new Set(namable), input.targetJudged === true))];
+  const warnings = [...rewritten, ...(await dispatchWarnings(landed, data, new Set(namable), input.targetJudged === true)), ...(await takersDownWarning(ctx, landed, data))];
   return { id, path, title: data.title, warnings, ...manualOf(id, data, warnings), attempts: 1, commit };
+}
+
+/**
+ * That every node whose card lets it take the task is down now (stopped, silent, or never ran a watcher), as a
+ * warning: the task is on the bus and runs once one of them is back (queueing for a machine that is often offline is
+ * what a bus is for). Worked out (bus/ops/takers-liveness.ts, with its heartbeat reads) only for a task some card
+ * takes by its address, runner and labels: a plain dispatch reads none of that code (scripts/cold/dispatch.txt).
+ */
+async function takersDownWarning(ctx: BusContext, snap: Snapshot, h: Handoff): Promise<string[]> {
+  const runner = effectiveRunner(h);
+  if (runner === 'manual') return [];
+  const able = (await snap.nodes()).some((n) => (!h.to || n.node === h.to) && (!n.card || ((!n.card.runners || n.card.runners.includes(runner)) && (h.labels ?? []).every((l) => n.card?.labels?.includes(l)))));
+  const why = able ? await takersDownFor(ctx, snap, h) : null;
+  return why ? [why] : [];
 }
 
 /** DispatchResult's `manual`: for a manual task nobody asked for, unless its warnings say it already. Pure. */

@@ -15,7 +15,7 @@ import type { TaskSummary } from './task-summary.js';
  */
 
 /** A task as status lists it (BusStatus.tasks). */
-export type StatusTask = TaskSummary & { refusedHere?: string; untrusted?: string; trustVerdict?: ShownTrust; noTaker?: string; delivering?: BeatDelivering };
+export type StatusTask = TaskSummary & { refusedHere?: string; untrusted?: string; trustVerdict?: ShownTrust; noTaker?: string; delivering?: BeatDelivering; takersDown?: string };
 
 /** What status shows of one commit, before the clock, heartbeats and this node's own files are added. */
 export interface StatusCore {

@@ -31,7 +31,8 @@ import { markEndsRemoved } from '../trust/seen-ended.js';
 import { localSnapshot, offlineFrom, snapshotOrLast, type Offline } from './query.js';
 import { DIGEST_MIN_TASKS, loadStatusDigest, loadStatusPayload, saveStatusDigest } from './status-digest.js';
 import { tasksJsonOf, tasksJsonOfPayload } from './status-tasks-json.js';
-import { noTakerOf, setNoTaker, takerCards } from './status-no-taker.js';
+import { noTakerOf, setNoTaker, setTakersDown, takerCards, takersDownLines, takersDownOf } from './status-no-taker.js';
+import { isDown, type NodeDown } from '../model/takers-down.js';
 import { archiveAsker, countStates, firstPerState, sparePerState, type StatusCore, type StatusTask } from './status-core.js';
 import { derivedCore } from './status-derive.js';
 import { flatProblems } from '../model/snapshot-problems.js';
@@ -61,7 +62,8 @@ export interface BusStatus {
   /**
    * `refusedHere`: why this node's policy (node.yaml `policy:`) refuses a pending or blocked task it could otherwise
    * take; `noTaker`: why no node's watcher takes a pending task: no node's card lets it, or it is a manual task
-   * (bus/model/planner.ts noTaker).
+   * (bus/model/planner.ts noTaker); `takersDown`: why a pending task that cards let nodes take waits all the same,
+   * every such node being stopped, silent or without a watcher now (bus/model/takers-down.ts).
    */
   /**
    * `untrusted`: why this node would not run the task's handoff, as a line; `trustVerdict`, with it: that verdict as
@@ -139,7 +141,9 @@ export async function busStatusJson(ctx: BusContext): Promise<BusStatusJson> {
   const at = await statusCore(ctx, {}, true);
   const { status, fill } = await statusOf(ctx, at);
   const payload = at.core.payload;
-  return { status, tasksJson: payload ? tasksJsonOfPayload(payload, fill) : tasksJsonOf(at.core.tasks.map(fill)) };
+  // A pending task waiting on nodes that are down is said of the moment: its line too is filled in.
+  const also = payload ? takersDownLines(takerCards(at.core.nodes, at.core.forged), new Set(status.nodes.filter((n) => isDown(n.liveness)).map((n) => n.node))) : undefined;
+  return { status, tasksJson: payload ? tasksJsonOfPayload(payload, fill, also) : tasksJsonOf(at.core.tasks.map(fill)) };
 }
 
 /**
@@ -297,7 +301,12 @@ async function statusOf(ctx: BusContext, { core, offline }: { core: StatusCore; 
   };
   /** A claimed task's result held by its holder for the project remote, as the holder's own heartbeat says: only its own claims. */
   const deliveringOf = (t: TaskSummary): BeatDelivering | undefined => (t.state === 'claimed' && t.claim?.node ? beats.get(t.claim.node)?.delivering?.[`${t.id}.${t.claim.attempt}`] : undefined);
-  const whyNoTaker = noTakerOf(takerCards(core.nodes, core.forged));
+  const cards = takerCards(core.nodes, core.forged);
+  const whyNoTaker = noTakerOf(cards);
+  const nodes = core.nodes.map((n) => ({ ...n, ...liveness(n.node) }));
+  // The nodes that run no watcher now: a task only they may take waits for them (bus/model/takers-down.ts).
+  const down = new Map(nodes.flatMap((n): [string, NodeDown][] => (isDown(n.liveness) ? [[n.node, { liveness: n.liveness, beatAt: n.heartbeat ? now - n.heartbeat.ageMs : null }]] : [])));
+  const whyDown = takersDownOf(cards, down, now);
   // The core's tasks are this status's own (read or worked out for it, and written to its digest before now), so
   // they are filled in as they are: a copy of each cost `status --json` ~20 ms and 3,000 page faults with 5,000
   // pending (issue 14). The fields end up where a copy put them.
@@ -306,6 +315,7 @@ async function statusOf(ctx: BusContext, { core, offline }: { core: StatusCore; 
     setNoTaker(t, whyNoTaker);
     const held = deliveringOf(t);
     if (held) t.delivering = held;
+    setTakersDown(t, whyDown);
     return t;
   };
   const status: BusStatus = {
@@ -314,7 +324,7 @@ async function statusOf(ctx: BusContext, { core, offline }: { core: StatusCore; 
     head: core.head,
     settings,
     settingsOverridden: core.settingsOverridden,
-    nodes: core.nodes.map((n) => ({ ...n, ...liveness(n.node) })),
+    nodes,
     // From the listing this status was read with (none while offline).
     // Only a ref that holds a heartbeat (a commit with a heartbeat.yaml) is a node beating; one at a blob is not.
     cardless: (offline ? [] : cardlessNodes(ctx.repo.lastRefs, core.nodes.map((n) => n.node), core.forged).filter((n) => beats.get(n))).map((node) => ({ node, ...liveness(node) })),

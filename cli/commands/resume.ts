@@ -4,7 +4,7 @@ import { resume } from '../../bus/ops/resume.js';
 import { withBus, withCommon, type CommonOptions } from '../common.js';
 import { emit, note, writeOut } from '../output.js';
 import { EXIT } from '../exit-codes.js';
-import { endFields, projectEnd, projectOutcome, refuseLoneWaitTimeout, reportEnd, timedOut, waitForEnd } from '../wait.js';
+import { endFields, projectEnd, projectOutcome, refuseLoneWaitTimeout, reportEnd, stillWaits, timedOut, waitForEnd } from '../wait.js';
 import { handoffProject } from '../../schemas/project.js';
 import { durationFlag, durationMs } from '../flags.js';
 import { recordForClaudeSession } from '../claude-session.js';
@@ -51,10 +51,11 @@ export function register(program: Command): void {
       const waited = await waitForEnd(ctx, r.id, (line) => note(line), opts.json ? undefined : (text) => writeOut(text), durationMs(opts.waitTimeout));
       const done = waited.out;
       const end = await projectEnd(ctx, r.id, waited);
+      const why = await stillWaits(ctx, waited, r.id);
       const outcome = projectOutcome(project, end);
-      emit(opts, { ...r, ...(outcome ? { project: outcome } : {}), state: done.state, node: done.node, attempt: done.attempt, output: done.text, ...endFields(waited), claude: done.claude, ended: waited.ended, ...(done.offline ? { offline: done.offline } : {}) }, () => '');
+      emit(opts, { ...r, ...(outcome ? { project: outcome } : {}), state: done.state, node: done.node, attempt: done.attempt, output: done.text, ...endFields(waited), claude: done.claude, ended: waited.ended, ...(why ? { waits: why } : {}), ...(done.offline ? { offline: done.offline } : {}) }, () => '');
       // An ended wait's state is final; the test narrows it for the ledger.
-      if (timedOut(waited, r.id, opts.waitTimeout) || !isFinal(done.state)) return;
+      if (timedOut(waited, r.id, opts.waitTimeout, why) || !isFinal(done.state)) return;
       recordForClaudeSession(ctx.paths.home, [{ id: r.id, title: r.title, told: done.state }]);
       reportEnd(Boolean(opts.json), r.id, done, waited.notShown, end);
     }, undefined, false),

@@ -12,7 +12,7 @@ import { labelSchema, nodeNameSchema } from '../../schemas/fields.js';
 import { dispatchTargetProblem } from '../../bus/ops/dispatch-target.js';
 import { emit, note, writeOut } from '../output.js';
 import { EXIT } from '../exit-codes.js';
-import { projectEnd, projectOutcome, timedOut, waitForEnd, warnProjectEnd } from '../wait.js';
+import { projectEnd, projectOutcome, stillWaits, timedOut, waitForEnd, warnProjectEnd } from '../wait.js';
 import { truncationFields, truncationNote } from '../output-note.js';
 import { signerFor, withUnsignedFlag } from '../signing.js';
 import { projectFieldsFor, projectFromFlags, projectLine, projectSummary, reportProject, withProjectFlags, type ProjectOpts } from '../project-flags.js';
@@ -85,8 +85,9 @@ export function register(program: Command): void {
       const waited = await waitForEnd(ctx, r.id, (line) => note(line), opts.json ? undefined : (text) => writeOut(text), durationMs(opts.waitTimeout));
       const done = waited.out;
       if (!waited.ended) {
-        emit(opts, { id: r.id, node: done.node, status: done.state, exitCode: null, reason: null, output: done.text, ...truncationFields(done), claude: done.claude, ended: false, ...(done.offline ? { offline: done.offline } : {}), ...(summary ? { project: summary } : {}) }, () => '');
-        timedOut(waited, r.id, opts.waitTimeout);
+        const why = await stillWaits(ctx, waited, r.id);
+        emit(opts, { id: r.id, node: done.node, status: done.state, exitCode: null, reason: null, output: done.text, ...truncationFields(done), claude: done.claude, ended: false, ...(why ? { waits: why } : {}), ...(done.offline ? { offline: done.offline } : {}), ...(summary ? { project: summary } : {}) }, () => '');
+        timedOut(waited, r.id, opts.waitTimeout, why);
         return;
       }
       const view = await (await currentSnapshot(ctx)).view(r.id);

@@ -67,6 +67,7 @@ export function register(program: Command): void {
             if (t.delivering && t.claim?.node) lines.push(`      ${deliveringText(t.claim.node, t.delivering)}`);
             if (t.refusedHere) lines.push(`      refused by this node's policy: ${t.refusedHere}`);
             if (t.noTaker) lines.push(`      waits: ${t.noTaker}`);
+            if (t.takersDown) lines.push(`      waits: ${t.takersDown}`);
             // Judged for the node it is addressed to, which alone runs it (bus/trust/enforce.ts trustTargetOf).
             if (t.untrusted) lines.push(t.to && t.to !== s.node ? `      untrusted for node ${t.to}, to which it is addressed: ${t.untrusted}` : `      untrusted (this node will not run it): ${t.untrusted}`);
           }

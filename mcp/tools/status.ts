@@ -37,6 +37,7 @@ const output = z.object({
       trustVerdict: z.optional(trustVerdictSchema).register(z.globalRegistry, { description: 'with `untrusted`: the verdict on its handoff as `show` gives it (`trust` there): the trust version, the reason, the fix, and notForThisNode when it is not this node\'s to run at all' }),
       refusedHere: z.optional(z.string()).register(z.globalRegistry, { description: "why this node's policy refuses it" }),
       noTaker: z.optional(z.string()).register(z.globalRegistry, { description: "why no node's watcher takes the pending task: no node's card lets it (addressed to a node that lacks its runner or labels, a policy that refuses it), or it is a manual task, which a person or an agent claims by hand" }),
+      takersDown: z.optional(z.string()).register(z.globalRegistry, { description: 'why a pending task that node cards let nodes take waits all the same: each of those nodes is stopped, silent or runs no watcher now (since when, and what brings it back)' }),
       delivering: z.optional(deliveringSchema),
     }),
   ),

@@ -8,6 +8,7 @@ import { makeBus } from '../helpers/bus.js';
 import { bounded, until } from '../helpers/wait.js';
 import { shellWord } from '../../bus/project/shell-word.js';
 import { statusInProcess } from '../helpers/in-process.js';
+import { readRefs } from '../helpers/refs.js';
 
 type Ran = { id: string; node: string | null; status: string; exitCode: number | null; output: string };
 type Attach = { id: string; node: string; local: boolean; command: string };
@@ -81,6 +82,8 @@ describe('gitbus run', () => {
     const worker = await bus.addNode('worker', ['fast'], ['--runner', 'shell']);
     startWatcher(worker);
     const home = bus.home('boss');
+    // Before its first beat the node runs no watcher as far as the bus can tell, which a dispatch warns of.
+    await until("the worker's first heartbeat", () => readRefs(bus.remote, 'refs/gitbus/heartbeats/').has('worker'));
 
     const r = await gitbus(['run', 'worker', '--', 'sh', '-c', 'echo out; exit 7'], { home });
     expect(r.code, r.stderr).toBe(7);

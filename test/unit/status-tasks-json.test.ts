@@ -106,6 +106,30 @@ describe('status --json from a digest payload', () => {
     expect(pieces).toBeGreaterThan(300 * 3);
   });
 
+  it('fills in too the lines the needles name, or every pending line, for takersDown, and only those: over 300 random payloads', () => {
+    const rand = prng(2718);
+    // A pending task for node beta, or needing the gpu label, waits on a node that is down (as status judges it).
+    const down = (t: StatusTask) => t.state === 'pending' && !t.noTaker && (t.to === 'beta' || t.labels.includes('gpu'));
+    const fillDown = (t: StatusTask): StatusTask => {
+      if (down(t)) t.takersDown = 'node beta is stopped';
+      return t;
+    };
+    const needles = [',"to":"beta","labels":', '"gpu"'].map((n) => Buffer.from(n, 'utf8'));
+    let marked = 0;
+    for (let round = 0; round < 300; round++) {
+      const tasks = Array.from({ length: 1 + Math.floor(rand() * 12) }, (_, i) => task(rand, i));
+      // Titles that hold what the needles look for: inside a string it is escaped, and never taken for a field.
+      for (const t of tasks) if (rand() < 0.3) t.title = pick(rand, ['"gpu"', ',"to":"beta","labels":', 'gpu', '","state":"pending"']);
+      const payload = summaryPieces(viewsOf(summaryPayload(tasks.map(summaryLine))));
+      const allPending = rand() < 0.3;
+      const out = Buffer.concat(tasksJsonOfPayload(payload, fillDown, { needles, allPending }));
+      const want = tasks.map((t) => (t.state === 'claimed' || t.state === 'cancelling' || down(t) ? fillDown(structuredClone(t)) : t));
+      expect(out).toEqual(summaryPayload(want.map(summaryLine)));
+      marked += want.filter((t) => t.takersDown !== undefined).length;
+    }
+    expect(marked).toBeGreaterThan(50);
+  });
+
   it('hands back the payload itself when no task is of the moment, and an empty list as []', () => {
     const rand = prng(7);
     const tasks = Array.from({ length: 20 }, (_, i) => ({ ...task(rand, i), state: 'pending' as const, claim: null, waitingOn: [{ id: 'd', state: 'claimed' }] }));
