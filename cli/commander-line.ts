@@ -4,7 +4,7 @@ import { EXIT } from './exit-codes.js';
 import { reportError, writeErr, writeOut } from './output.js';
 import type { CommandEntry } from './command-table.js';
 import { newProgram, registerCommand, registerStubs } from './program.js';
-import { usageErrorJson, usageHint } from './usage-error.js';
+import { usageErrorJson, usageHint, type RefusedLine } from './usage-error.js';
 
 /**
  * A command line read by commander: every line that is not plain (cli/plain-line.ts) — help, --version, no command,
@@ -13,6 +13,7 @@ import { usageErrorJson, usageHint } from './usage-error.js';
  */
 export async function runWithCommander(entry: CommandEntry | undefined, hooks: { onAction: () => void; run: (entry: CommandEntry) => Promise<void> }): Promise<void> {
   failedCommand = undefined;
+  failedLine = undefined;
   const program = newProgram();
   program.hook('preAction', hooks.onAction);
   if (entry) await registerCommand(program, entry);
@@ -28,10 +29,10 @@ export async function runWithCommander(entry: CommandEntry | undefined, hooks: {
       process.exitCode = err.exitCode === 0 ? EXIT.ok : EXIT.usage;
       // commander printed its message on stderr; a script asking for --json gets the same error as a document.
       if (err.exitCode !== 0 && process.argv.includes('--json')) {
-        const error = usageErrorJson(err, failedCommand ?? 'gitbus');
+        const error = usageErrorJson(err, failedCommand ?? 'gitbus', failedLine);
         writeOut(`${JSON.stringify({ error }, null, 2)}\n`);
       } else if (err.exitCode !== 0) {
-        const hint = usageHint(err, failedCommand ?? 'gitbus');
+        const hint = usageHint(err, failedCommand ?? 'gitbus', failedLine);
         if (hint !== undefined) writeErr(`${hint}\n`);
       }
     } else if (err instanceof GitbusError) {
@@ -45,6 +46,8 @@ export async function runWithCommander(entry: CommandEntry | undefined, hooks: {
 
 /** The command whose command line commander refused (`gitbus trust add signer`): its error names its --help. */
 let failedCommand: string | undefined;
+/** That command line, as the command read it: a hint may write it again, fixed (usage-error.ts usageHint). */
+let failedLine: RefusedLine | undefined;
 
 /** A command's usage errors, and its subcommands' (trust init, service install), point at its own --help. */
 function onUsageError(cmd: Command, path: string): void {
@@ -52,6 +55,10 @@ function onUsageError(cmd: Command, path: string): void {
   // commander's error does not say which command refused the line; the command that raises it does.
   cmd.exitOverride((err) => {
     failedCommand = path;
+    // The words after the command's name (the first of them that is its name: `--home DIR` may come before it).
+    const args = process.argv.slice(2);
+    const at = args.indexOf(cmd.name());
+    failedLine = { argv: at >= 0 ? args.slice(at + 1) : [], operands: [...cmd.args] };
     throw err;
   });
   for (const sub of cmd.commands) onUsageError(sub, `${path} ${sub.name()}`);

@@ -15,6 +15,7 @@ import { EXIT } from '../exit-codes.js';
 import { projectEnd, projectOutcome, stillWaits, timedOut, waitForEnd, warnProjectEnd } from '../wait.js';
 import { truncationFields, truncationNote } from '../output-note.js';
 import { signerFor, withUnsignedFlag } from '../signing.js';
+import { commandLine, shellLineHint, shellWord } from '../shell-words.js';
 import { projectFieldsFor, projectFromFlags, projectLine, projectSummary, reportProject, withProjectFlags, type ProjectOpts } from '../project-flags.js';
 
 interface Opts extends CommonOptions, ProjectOpts {
@@ -25,15 +26,7 @@ interface Opts extends CommonOptions, ProjectOpts {
   force?: boolean;
 }
 
-/** Quotes one argument for `sh -c`; words made only of safe characters stay as they are, for readable titles. Pure. */
-export function shellWord(s: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
-/** The command line `sh -c` runs to get exactly `argv`. Pure. */
-export function commandLine(argv: string[]): string {
-  return argv.map(shellWord).join(' ');
-}
+export { commandLine, shellWord };
 
 /** `run: <cmd>` on one line, within the title limit (in characters, not UTF-16 units). Pure. */
 export function runTitle(cmd: string): string {
@@ -94,10 +87,13 @@ export function register(program: Command): void {
       const response = view?.response;
       const exitCode = response?.exitCode ?? null;
       const reason = response?.reason ?? null;
+      // No such program (127), named by an argument that is a shell line: what the person meant, spelled out.
+      const hint = exitCode === 127 ? shellLineHint(node, argv) : null;
       // As dispatch --wait: where the results really are, not only what the dispatch announced.
       const end = await projectEnd(ctx, r.id, waited);
       const outcome = projectOutcome(summary, end);
-      emit(opts, { id: r.id, node: done.node, status: done.state, exitCode, reason, output: done.text, ...truncationFields(done), claude: done.claude, ended: true, ...(outcome ? { project: outcome } : {}) }, () => '');
+      emit(opts, { id: r.id, node: done.node, status: done.state, exitCode, reason, output: done.text, ...truncationFields(done), claude: done.claude, ended: true, ...(outcome ? { project: outcome } : {}), ...(hint ? { hint } : {}) }, () => '');
+      if (hint && !opts.json) note(`gitbus: hint: ${hint}`);
       const cut = opts.json ? null : truncationNote(done, waited.notShown);
       if (cut) note(cut);
       // A command that exited 0 keeps exit 0 with results beside the branch or not pushed, as dispatch --wait does.
