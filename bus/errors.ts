@@ -14,6 +14,21 @@ export class HomeInUseError extends GitbusError {
   }
 }
 
+/**
+ * This home's node left the bus (`gitbus leave`, bus/left-home.ts): its watcher, or anything else that writes its card,
+ * would put the node back on the bus unasked.
+ */
+export class NodeLeftError extends GitbusError {
+  readonly code = 'NODE_LEFT';
+  constructor(node: string, at: string, home: string, remote: string) {
+    super(
+      `node ${node} left the bus at ${at} ("gitbus leave"): this home would put its card back on the bus and work as it`,
+      `to bring ${node} back, run "gitbus join ${remote}" with this home (its card comes back from ${home}/node.yaml); to retire the machine, remove ${home}, and run "gitbus service uninstall" if a service ran its watcher`,
+      { node, at, home },
+    );
+  }
+}
+
 export class BusExistsError extends GitbusError {
   readonly code = 'BUS_EXISTS';
   constructor(remote: string) {

@@ -40,6 +40,8 @@ const byCode = (): Record<string, number> => (byCodeTable ??= {
   ARCHIVE_PATH_READ_REFUSED: EXIT.remote,
   LOCK_TIMEOUT: EXIT.remote,
   NO_BUS: EXIT.setup,
+  // A service's watcher that exits 7 is not started again (RestartPreventExitStatus): it would only refuse again.
+  NODE_LEFT: EXIT.setup,
   NO_USER_HOME: EXIT.setup,
   NO_USER_NAME: EXIT.setup,
   BAD_SETTINGS: EXIT.setup,

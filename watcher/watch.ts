@@ -1,5 +1,6 @@
 import { NoBusError } from '../bus/errors.js';
 import { watchHome } from '../bus/home-watch.js';
+import { refuseIfLeft } from '../bus/left-home.js';
 import { homedir } from '../bus/user-home-dir.js';
 import type { BusContext } from '../bus/context.js';
 import { ResponseBatcher } from './response-batcher.js';
@@ -61,6 +62,8 @@ import { DEFAULT_FETCH_WAIT, type FetchWait } from './workspace/fetch-retry.js';
  * per attempt.
  */
 export async function watch(given: BusContext, opts: WatchOptions): Promise<FinishedTask[]> {
+  // A node that left the bus is not put back on it by its watcher (a service left installed, a habit).
+  refuseIfLeft(given.paths.home, given.config.node, given.config.remote);
   const enabled = given.config.runners.filter((r) => RUNNERS[r]);
   // A runner whose program is not here would take the fleet's tasks of that kind and fail each one: it is left
   // out of this watcher's claims and of the node card it publishes (so that others rank and dispatch without it).

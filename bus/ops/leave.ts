@@ -14,6 +14,7 @@ import type { Snapshot } from '../model/snapshot.js';
 import { firstLine } from '../../schemas/errors.js';
 import { ZERO_OID } from '../git/oid.js';
 import { updateObservations } from '../liveness-store.js';
+import { noteLeft } from '../left-home.js';
 import { heartbeatRef } from '../model/liveness.js';
 import { listFolder, type FileChange } from '../store/objects.js';
 import { claimHolders } from './claim-holders.js';
@@ -56,7 +57,8 @@ export interface LeaveResult {
  * first. A node holding open claims does not leave: its own go back to the queue in that commit with `release`;
  * another node's must first be reclaimed, which takes its standing heartbeat (a node without one is a person's,
  * whose claims hold). Another node that may still run (alive or idle by this home's own watching, refuseLive) is not
- * removed without `force`. Nothing of the node's home is touched.
+ * removed without `force`. Nothing of the node's home is touched but a note, once its own card is gone, that it left
+ * (bus/left-home.ts): its watcher refuses to start there until `gitbus join` brings it back.
  */
 export async function leaveBus(ctx: BusContext, opts: LeaveOptions = {}): Promise<LeaveResult> {
   const node = opts.node ?? ctx.config.node;
@@ -87,8 +89,13 @@ export async function leaveBus(ctx: BusContext, opts: LeaveOptions = {}): Promis
       if (changes.length === 0 && alsoRefs.length === 0) return { result };
       return { result, commit: { changes, alsoRefs, message: `gitbus: node ${node} leaves the bus${released.length ? `, releasing ${released.join(', ')}` : ''}` } };
     });
+  // This node's own home notes that it left once its card is gone: a watcher started there would bring it back.
+  const noted = (r: { card: boolean }) => {
+    if (self && r.card) noteLeft(ctx.paths.home, { node, remote: ctx.config.remote, at: now.toISOString() });
+  };
   try {
     const r = await leave(true);
+    noted(r);
     return { node, card: r.card, heartbeat: r.beatOid !== null, released: r.released };
   } catch (err) {
     // A refusal that is not a lost race, of the heartbeat's deletion (a host rule protecting refs/gitbus/): nothing
@@ -99,6 +106,7 @@ export async function leaveBus(ctx: BusContext, opts: LeaveOptions = {}): Promis
   // One after the other: the card, then the heartbeat with its own compare-and-swap against the value the card's
   // commit was decided with (a beat written meanwhile keeps it: the node still runs).
   const r = await leave(false);
+  noted(r);
   const done = { card: r.card, released: r.released };
   if (r.beatOid !== null) {
     try {

@@ -7,6 +7,7 @@ import type { BusContext } from '../context.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { nodeCard } from '../node-card.js';
 import { tmuxSocketOf } from '../tmux-socket.js';
+import { refuseIfLeft } from '../left-home.js';
 
 export interface CardOptions {
   now?: Date;
@@ -30,6 +31,8 @@ export interface CardOptions {
  */
 export async function publishNodeCard(ctx: BusContext, options: CardOptions | Date = {}): Promise<boolean> {
   const opts: CardOptions = options instanceof Date ? { now: options } : options;
+  // A node that left the bus does not come back by the way (an environment report, a trust listing): `gitbus join`.
+  refuseIfLeft(ctx.paths.home, ctx.config.node, ctx.config.remote);
   const now = opts.now ?? new Date();
   const r = await transact(
     ctx,

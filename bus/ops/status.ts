@@ -10,6 +10,7 @@ import { outageCode } from '../remote-failure.js';
 import { listQueue, type QueueEntry } from '../queue.js';
 import { archivedStates } from './archived-trust.js';
 import { readObservations, updateObservations } from '../liveness-store.js';
+import { leftNote, type LeftNote } from '../left-home.js';
 import { cardlessNodes, HEARTBEAT_PREFIX, withoutNodes, type BeatFacts, type ShownLiveness } from '../model/liveness.js';
 import { type FleetReport } from '../model/budget.js';
 import { budgetReport, isLocalRemote } from './budget-report.js';
@@ -46,6 +47,8 @@ import { summarize, type TaskSummary } from './task-summary.js';
 
 export interface BusStatus {
   node: string;
+  /** This home's node left the bus (`gitbus leave`): when, and from which bus; null while it is a node of it. */
+  left: LeftNote | null;
   remote: string;
   head: string | null;
   /** The settings this node acts on: gitbus.yaml's, with what its trust version fixes in their place (§12). */
@@ -320,6 +323,7 @@ async function statusOf(ctx: BusContext, { core, offline }: { core: StatusCore; 
   };
   const status: BusStatus = {
     node: ctx.config.node,
+    left: leftNote(ctx.paths.home),
     remote: ctx.repo.transport.display,
     head: core.head,
     settings,

@@ -4,6 +4,12 @@ import { labelSchema, nodeNameSchema } from '../../schemas/fields.js';
 import { RUNNERS } from '../../schemas/field-limits.js';
 
 import { joinBus } from '../../bus/ops/join.js';
+import { rejoinBus } from '../../bus/ops/rejoin.js';
+import { openBus } from '../../bus/context.js';
+import { homeHasNode } from '../../bus/home.js';
+import { leftNote } from '../../bus/left-home.js';
+import { normalizeRemote } from '../../bus/remote.js';
+import { InputError } from '../../bus/errors.js';
 import { run, withCommon, type CommonOptions } from '../common.js';
 import type { NodeConfig } from '../../bus/home.js';
 import { emit } from '../output.js';
@@ -36,6 +42,8 @@ export function register(program: Command): void {
       .option('--trust-root <digest>', 'on a bus with a trust root: pin the version with this digest (sha256:..., from "gitbus trust list" on an admin\'s node)', digestFlag),
   ).action(async (url: string, opts: Opts) =>
     run(opts, async (home) => {
+      // A home whose node left the bus (gitbus leave): that node joins again, as its node.yaml has it.
+      if (homeHasNode(home) && leftNote(home)) return joinAgain(home, url, opts);
       const runners = (opts.runner ?? []) as NodeConfig['runners'];
       const missing = unavailableRunners(runners, opts.json);
       const r = await joinBus(home, url, { ...(opts.node ? { node: opts.node } : {}), labels: opts.label ?? [], ...(opts.runner ? { runners } : {}), ...(missing.length ? { unavailable: missing.map((m) => m.runner) } : {}), ...(opts.parallel !== undefined ? { parallel: opts.parallel } : {}), ...(opts.force ? { force: true } : {}), trust: trustChoiceOf(opts) });
@@ -49,4 +57,28 @@ export function register(program: Command): void {
       emit(opts, { ...r, ...(own ? { nodeKey: own } : {}), ...(missing.length ? { missingRunners: missing } : {}) }, () => `joined ${r.remote} as node ${r.node}${r.replaced ? ', replacing the node of that name' : ''} (home ${r.home})${r.trust ? `\npinned trust root version ${r.trust.version} (${r.trust.digest}); admins ${r.trust.admins.map((a) => `${a.principal} ${a.fingerprint}`).join(', ')}` : ''}${own ? `\n${ownKeyText(own)}` : ''}`);
     }),
   );
+}
+
+/**
+ * `gitbus join URL` in a home whose node left the bus: it comes back to that bus, as its node.yaml has it, so flags
+ * that would make another node of it are refused (edit node.yaml instead, or give another home).
+ */
+async function joinAgain(home: string, url: string, opts: Opts): Promise<void> {
+  const ctx = await openBus(home);
+  try {
+    const node = ctx.config.node;
+    const other = (['label', 'runner', 'parallel', 'force', 'trust', 'trustRoot'] as const).find((k) => opts[k] !== undefined);
+    if (other || (opts.node !== undefined && opts.node !== node)) {
+      const flag = other === undefined ? '--node' : `--${other.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+      throw new InputError(`node ${node} of ${home} left the bus, and joins it again as its node.yaml has it: ${flag} would make another node of it`, `run "gitbus join ${ctx.config.remote}" without ${flag} (edit labels, runners or parallel in ${home}/node.yaml); for another node, give another home: --home DIR`, { flag });
+    }
+    if (normalizeRemote(url) !== normalizeRemote(ctx.config.remote)) {
+      throw new InputError(`node ${node} of ${home} left the bus ${ctx.config.remote}, and this home joins that bus only`, `run "gitbus join ${ctx.config.remote}" to bring it back; to join ${url}, give another home: --home DIR`, { flag: 'URL' });
+    }
+    const missing = unavailableRunners(ctx.config.runners, opts.json, ctx.config);
+    const r = await rejoinBus(ctx, { unavailable: missing.map((m) => m.runner) });
+    emit(opts, { ...r, rejoined: true, ...(missing.length ? { missingRunners: missing } : {}) }, () => `node ${r.node} joined ${r.remote} again (home ${r.home}): its card is back on the bus; start its watcher ("gitbus watch", or "gitbus service install")`);
+  } finally {
+    await ctx.repo.close();
+  }
 }

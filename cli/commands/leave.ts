@@ -26,8 +26,9 @@ export function register(program: Command): void {
       .addHelpText(
         'after',
         '\nRun on the node itself, with its watcher stopped ("gitbus service uninstall", or Ctrl-C): the watcher would\n' +
-          'beat again. The home (node.yaml, clone, keys, logs) is left as it is; remove it yourself when done. A node key\n' +
-          'listed in the trust root stays there until an admin removes it ("gitbus trust remove node NAME").',
+          'beat again. The home (node.yaml, clone, keys, logs) is left as it is, with a note that its node left: a watcher\n' +
+          'started there refuses, until "gitbus join URL" brings the node back; remove the home yourself when done. A node\n' +
+          'key listed in the trust root stays there until an admin removes it ("gitbus trust remove node NAME").',
       ),
   ).action(async (opts: LeaveFlags) =>
     withBus(opts, async (ctx) => {
@@ -45,7 +46,7 @@ export function register(program: Command): void {
         emit(opts, { ...r, home: self ? ctx.paths.home : null }, () => {
           const lines = [`node ${r.node} left the bus: ${[r.card ? 'its card was removed' : 'it had no card', r.heartbeat ? 'its heartbeat deleted' : 'it had no heartbeat'].join(', ')}`];
           if (r.released.length > 0) lines.push(`released ${r.released.join(', ')}: pending again`);
-          if (self) lines.push(`this machine's home ${ctx.paths.home} is left as it is: remove it when done (and "gitbus service uninstall" if a service ran it)`);
+          if (self) lines.push(`this machine's home ${ctx.paths.home} is left as it is: remove it when done (and "gitbus service uninstall" if a service ran it); its watcher will not start there, and "gitbus join ${ctx.config.remote}" brings the node back`);
           return lines.join('\n');
         });
       } finally {

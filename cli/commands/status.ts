@@ -32,7 +32,9 @@ export function register(program: Command): void {
       const s = await busStatus(ctx, { perState: SHOWN_PER_STATE });
       offlineNote(s.offline);
       emit(opts, s, () => {
-        const lines = [`bus ${s.remote}${s.settings.name ? ` (${s.settings.name})` : ''}, this node: ${s.node}`, '', `nodes (${s.nodes.length}):`];
+        // A home whose node left reads the bus still; it is no node of it until `gitbus join` (bus/left-home.ts).
+        const left = s.left ? ` (it left the bus at ${s.left.at}: "gitbus join ${s.left.remote}" brings it back)` : '';
+        const lines = [`bus ${s.remote}${s.settings.name ? ` (${s.settings.name})` : ''}, this node: ${s.node}${left}`, '', `nodes (${s.nodes.length}):`];
         for (const n of s.nodes) {
           const c = n.card;
           const live = liveText(n.liveness);

@@ -19,6 +19,7 @@ const liveness = {
 
 const output = z.object({
   node: z.string().register(z.globalRegistry, { description: 'this node' }),
+  left: z.nullable(z.object({ node: z.string(), remote: z.string(), at: z.string() })).register(z.globalRegistry, { description: 'this node left the bus ("gitbus leave"): when, and from which remote; "gitbus join" brings it back. null while it is a node of the bus' }),
   remote: z.string(),
   head: z.nullable(z.string()).register(z.globalRegistry, { description: 'the commit of main this is the status of' }),
   nodes: z.array(
