@@ -7,6 +7,7 @@ import { finishWorktree } from '../../watcher/workspace/results.js';
 import { prepareWorktree, type PreparedWorkspace } from '../../watcher/workspace/worktree.js';
 import { worktreeGitFacts } from '../../watcher/workspace/inventory.js';
 import { runStart } from '../../watcher/workspace/left-work.js';
+import { setupMadeNow } from '../../watcher/workspace/commit-exclusions.js';
 import { gitCli, gitbus, json, tempDir } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
 import { showInProcess } from '../helpers/in-process.js';
@@ -78,6 +79,26 @@ describe('a run\'s leftovers gitbus does not commit', () => {
     expect(committed(ws.cwd).filter((p) => p.startsWith('made') || p === 'marker')).toEqual([]);
     expect(f.uncommitted).toBe(0);
     expect((await worktreeGitFacts(ws.record)).uncommitted).toBe(0);
+  });
+
+  it('a repository the setup cloned is the setup\'s: left out, and not said to be the run\'s', async () => {
+    const ws = await prepare('lo-setup-clone');
+    gitCli(['clone', '-q', project.remote, join(ws.cwd, 'dep')]);
+    ws.record.setupMade = ['dep/'];
+    writeFileSync(join(ws.cwd, 'work.txt'), 'the run\'s work\n');
+    const f = await finish(ws, 'lo-setup-clone');
+    expect(committed(ws.cwd).filter((p) => p.startsWith('dep'))).toEqual([]);
+    expect(committed(ws.cwd)).toContain('work.txt');
+    expect(f.uncommitted).toBe(0);
+    expect(f.uncommittedWhy).toBeUndefined();
+  });
+
+  it('a setup run again after it failed keeps what its failed run made as its own, so a retry never commits it', () => {
+    // First run: failed after making partial/. Second run: partial/ was there before it, and it made cache/.
+    const first = setupMadeNow([], ['partial/', 'copied.env'], [], ['copied.env']);
+    expect(first).toEqual({ setupMade: ['partial/'], fresh: 1 });
+    const second = setupMadeNow(first.setupMade, ['partial/', 'cache/', 'left-by-a-run.txt'], ['partial/', 'left-by-a-run.txt'], []);
+    expect(second).toEqual({ setupMade: ['partial/', 'cache/'], fresh: 1 });
   });
 
   it('a node whose setup makes files .gitignore does not name pushes the task\'s work without them, also when the setup fails, and may prune the worktree', async () => {

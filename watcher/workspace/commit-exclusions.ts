@@ -27,6 +27,16 @@ export async function nestedRepositories(at: GitOptions): Promise<string[]> {
   return r.stdout.split('\0').filter((p) => p.endsWith('/')).map((p) => p.slice(0, -1));
 }
 
+/**
+ * What the setup has made in a worktree after one more run of it: what an earlier, failed run of it made (a retry
+ * finds that untracked already, and it is still no task's work), and what is untracked now that was not before this
+ * run (nor copied in from the node's checkout). `fresh`: how many entries this run added. Pure.
+ */
+export function setupMadeNow(earlier: readonly string[], now: readonly string[], before: readonly string[], included: readonly string[]): { setupMade: string[]; fresh: number } {
+  const added = now.filter((p) => !included.includes(p) && !before.includes(p) && !earlier.includes(p));
+  return { setupMade: [...earlier, ...added], fresh: added.length };
+}
+
 /** Whether a path of `git status` is one of the entries left out, or under one listed as a folder (`dir/`). Pure. */
 export function isLeftOut(path: string, entries: readonly string[]): boolean {
   return entries.some((e) => path === e || (e.endsWith('/') && path.startsWith(e)));

@@ -95,7 +95,8 @@ export async function finishWorktree(f: FinishInput): Promise<Finished> {
     // No status pass first: `add --all` on a clean tree stages nothing, and `diff --cached` says whether there is
     // anything to commit (the run may also have staged without committing). The identity check needs no index.
     // Left out of the add, not reset after it: an add that meets a repository with no commit fails as a whole.
-    const nested = await nestedRepositories(at);
+    // A repository the setup cloned is the setup's: left out with the rest of what it made, never blamed on the run.
+    const nested = (await nestedRepositories(at)).filter((n) => !isLeftOut(`${n}/`, setupMade));
     const apart = [...nested, ...setupMade];
     const add = apart.length > 0 ? git(['add', '--all', '--pathspec-from-file=-', '--pathspec-file-nul'], { ...at, input: addAllExcept(apart) }) : git(['add', '--all'], at);
     const [, identity] = await Promise.all([add, hasIdentity(cwd)]);

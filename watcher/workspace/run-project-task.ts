@@ -16,7 +16,7 @@ import { mergeTask } from './merge-task.js';
 import { checkMerged, missingReason } from './merge-check.js';
 import { unstarted, type FetchWait } from './fetch-retry.js';
 import { inWorktree, WorktreeLostError } from './worktree-git.js';
-import { untrackedEntries } from './commit-exclusions.js';
+import { setupMadeNow, untrackedEntries } from './commit-exclusions.js';
 import { runStart } from './left-work.js';
 import { recordLeftOut } from './left-record.js';
 
@@ -100,8 +100,8 @@ async function runInWorktree(ctx: BusContext, task: ClaimResult, runner: Runner,
       noteInLog(req.logPath, `gitbus: could not list what the setup made, so the task's commit may include it: ${firstLine(err)}\n`);
       return [];
     });
-    const setupMade = made.filter((p) => !(ws.record.included ?? []).includes(p) && !(before ?? []).includes(p));
-    if (setupMade.length > 0) noteInLog(req.logPath, `gitbus: the setup made ${setupMade.length} untracked path(s) that .gitignore does not name; they are the node's, not the task's work, and gitbus leaves them out of the task's commit\n`);
+    const { setupMade, fresh } = setupMadeNow(ws.record.setupMade ?? [], made, before ?? [], ws.record.included ?? []);
+    if (fresh > 0) noteInLog(req.logPath, `gitbus: the setup made ${fresh} untracked path(s) that .gitignore does not name; they are the node's, not the task's work, and gitbus leaves them out of the task's commit\n`);
     ws.record.setupMade = setupMade;
     updateRecord(ctx.paths.home, ws.record.key, (r) => ({ ...r, ...(s.status === 'succeeded' ? { setupDone: true } : {}), setupMade }));
     outcome = s.status === 'succeeded' ? withSetupLoss(await runGuarded(ctx, runner, inTree, abort), s.logLoss) : { ...s, status: s.status === 'cancelled' ? 'cancelled' : 'failed', reason: `the project's setup command \`${setup}\` ${s.reason ?? 'failed'}; the worktree is kept at ${ws.record.path}` };
