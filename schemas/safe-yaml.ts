@@ -110,6 +110,15 @@ function inspect(doc: Document, lineOf: (offset: number) => number): Located[] {
 }
 
 /**
+ * The line `key: value` with its value quoted, when the line is a plain key whose unquoted value holds ": " (`title:
+ * Fix: the flaky test`, which YAML reads as a mapping inside a value); else null. Pure.
+ */
+export function quotedValueLine(line: string): string | null {
+  const m = /^(\s*[A-Za-z0-9_-]+):[ \t]+([^'"\[{|>&*!#%@`\s][^#]*?:\s.*?)\s*$/.exec(line);
+  return m?.[1] !== undefined && m[2] !== undefined ? `${m[1].trim()}: ${JSON.stringify(m[2])}` : null;
+}
+
+/**
  * Parses one YAML document without executing or constructing anything but plain data. `firstLine` is the file
  * line the YAML starts on, so messages point into the file, not into the frontmatter.
  */
@@ -140,11 +149,14 @@ export function parseYaml(path: string, yamlText: string, firstLine = 1): YamlRe
       continue;
     }
     const { line, col } = lineCounter.linePos(err.pos[0]);
+    const quoted = err.code === 'BLOCK_AS_IMPLICIT_KEY' ? quotedValueLine(yamlText.split('\n')[line - 1] ?? '') : null;
     problems.push(
       problem(
         '',
         `YAML syntax error at line ${line + firstLine - 1}, column ${col}: ${err.message}`,
-        'correct the YAML; an unclosed quote or bracket, or wrong indentation, is the usual cause',
+        quoted
+          ? `a value holding ": " must be quoted, or YAML reads it as another key: write ${quoted}`
+          : 'correct the YAML; an unclosed quote or bracket, or wrong indentation, is the usual cause',
       ),
     );
     if (problems.length >= 20) break;
