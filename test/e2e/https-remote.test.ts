@@ -127,7 +127,7 @@ describe.concurrent('an http(s) remote', () => {
     // Without the token the stored settings still do not work, and say why.
     const later = await gitbus(['status'], { home: bus.home('beta'), env: noToken });
     outputs.push(later.stdout, later.stderr);
-    expect(later.code).toBe(6);
+    expect(later.code, `${later.stdout}\n${later.stderr}`).toBe(6);
 
     // The token was sent, and only where it belongs.
     expect(bus.server.requests.some((q) => q.authorized)).toBe(true);
