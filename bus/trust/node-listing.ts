@@ -1,3 +1,4 @@
+import { refuseIfLeft } from '../left-home.js';
 import { existsSync } from 'node:fs';
 import { readFile, rename } from '../node-fs-async.js';
 import { firstLine, GitbusError } from '../../schemas/errors.js';
@@ -49,6 +50,8 @@ export interface TrustInitResult extends TrustWriteResult {
  */
 export async function initTrustRoot(ctx: BusContext, opts: Omit<InitOptions, 'nodes' | 'settings'> & { unlistedNodes?: UnlistedNodes }): Promise<TrustInitResult> {
   const node = ctx.config.node;
+  // Asked before the root is written: its card, published after it, would be refused in a home whose node left.
+  refuseIfLeft(ctx.paths.home, node, ctx.config.remote);
   const own = await ensureNodeKey(ctx.paths.home, node);
   const snap = await currentSnapshot(ctx);
   const unlisted = opts.unlistedNodes
@@ -139,6 +142,7 @@ async function listSelf(ctx: BusContext, key: SshPublicKey, now: Date): Promise<
  */
 export async function ownNodeKey(ctx: BusContext, opts: { rotate?: boolean; now?: Date } = {}): Promise<OwnNodeKeyResult> {
   const now = opts.now ?? new Date();
+  refuseIfLeft(ctx.paths.home, ctx.config.node, ctx.config.remote);
   const previous = opts.rotate ? await moveKeyAside(ctx.paths.home, now) : null;
   const k = await ensureNodeKey(ctx.paths.home, ctx.config.node);
   await publishNodeCard(ctx, now);

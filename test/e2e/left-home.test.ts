@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeBus } from '../helpers/bus.js';
+import { join } from 'node:path';
 import { gitbus, gitCli, json } from '../helpers/cli.js';
+import { makeKeys } from '../helpers/ssh-keys.js';
 
 /**
  * After `gitbus leave` the home still holds its node.yaml, clone and keys (leave leaves it as it is), and looked like
@@ -36,6 +38,13 @@ describe('a home whose node left the bus', () => {
       expect(w.stderr + w.stdout).toContain(args.includes('--json') ? '"code": "NODE_LEFT"' : 'node pi1 left the bus at ');
       expect(w.stderr + w.stdout).toContain(`gitbus join ${bus.remote}`);
     }
+    // Nor does a trust root begin from it: refused before anything is written (it would publish the card last).
+    makeKeys(join(bus.dir, 'keys'), ['alice']);
+    const alice = join(bus.dir, 'keys', 'alice');
+    const init = await gitbus(['trust', 'init', '--admin', `alice=${alice}.pub`, '--key', alice], { home: pi1 });
+    expect(init.code, init.stderr).toBe(7);
+    expect(init.stderr).toContain('node pi1 left the bus at ');
+    expect(gitCli(['--git-dir', bus.remote, 'ls-tree', '--name-only', 'main', 'trust/'])).toBe('');
     // Nothing went back on the bus: no card, no heartbeat.
     expect(cards()).not.toContain('nodes/pi1.md');
     expect(gitCli(['--git-dir', bus.remote, 'for-each-ref', 'refs/gitbus/heartbeats/pi1'])).toBe('');
