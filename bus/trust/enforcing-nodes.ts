@@ -53,7 +53,7 @@ export function nodesNotEnforcing(chain: ChainOnBus, cards: readonly { node: str
     if (!card) continue;
     const pin = card.trustPin;
     if (!pin) {
-      out.push({ node, reason: 'its card says it pinned no trust root' });
+      out.push({ node, reason: 'its card says it pinned no trust root (or it runs a gitbus older than the cards that say so: upgrade it)' });
       continue;
     }
     const link = chain.versions.get(pin.version)?.link;
