@@ -2,6 +2,7 @@ import type { FileProblem } from '../schemas/errors.js';
 import type { TaskSummary } from '../bus/ops/task-summary.js';
 import type { TrustVerdict } from '../bus/trust/verify-verdicts.js';
 import { instantMs } from '../schemas/timestamp.js';
+import { roughAge } from '../schemas/duration.js';
 
 /**
  * A problem as two lines. Its parts quote the bus (a file name, a YAML key, a value), which may hold line breaks:
@@ -19,11 +20,7 @@ export function ago(iso: string | null | undefined, now = Date.now()): string {
   if (!iso) return '';
   const ms = now - instantMs(iso);
   if (!Number.isFinite(ms)) return '';
-  const s = Math.round(ms / 1000);
-  if (s < 60) return `${Math.max(s, 0)}s ago`;
-  if (s < 3600) return `${Math.round(s / 60)}m ago`;
-  if (s < 86400) return `${Math.round(s / 3600)}h ago`;
-  return `${Math.round(s / 86400)}d ago`;
+  return `${roughAge(ms)} ago`;
 }
 
 /** A length of time for people: 0.4s, 4s, 1m30s, 5m, 2h. */

@@ -66,3 +66,12 @@ export function durationViolation(text: string, positive: boolean): Violation | 
   if (positive && ms === 0) return { reason: 'the duration must be greater than zero', fix: 'use a duration such as 30s or 5m' };
   return undefined;
 }
+
+/** An age for people, rounded to its largest unit: 40s, 5m, 3h, 2d (`status`'s "5m ago", a node down since). Pure. */
+export function roughAge(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.round(s / 60)}m`;
+  if (s < 86400) return `${Math.round(s / 3600)}h`;
+  return `${Math.round(s / 86400)}d`;
+}

@@ -1,4 +1,5 @@
 import type { ShownLiveness } from './liveness.js';
+import { roughAge } from '../../schemas/duration.js';
 
 /*
  * A task a node's card lets it take still waits when that node does not run: its watcher stopped (seed 001's GPU box,
@@ -43,13 +44,4 @@ export function downState(node: string, d: NodeDown, now: number): string {
 function waitsUntil(node: string, d: NodeDown): string {
   if (d.liveness === 'silent') return `; the task waits until its watcher beats again (see to ${node}'s machine, then "gitbus watch" or its service there)`;
   return `; the task waits until ${d.liveness === 'stopped' ? 'its watcher runs again' : 'a watcher runs there'} ("gitbus watch", or "gitbus service install", on ${node})`;
-}
-
-/** An age for people, rounded to its largest unit: 40s, 5m, 3h, 2d. Pure. */
-export function roughAge(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.round(s / 60)}m`;
-  if (s < 86400) return `${Math.round(s / 3600)}h`;
-  return `${Math.round(s / 86400)}d`;
 }
